@@ -1,0 +1,46 @@
+# The two commands: `make run` (set up and serve the platform) and `make test` (set up and pass the suite).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test setup migrate demo serve worker beat check-python clean
+
+check-python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Sanjiao needs Python 3.11 or newer; found " + sys.version.split()[0]'
+
+$(BIN)/.installed: pyproject.toml | check-python
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(BIN)/.installed
+
+migrate: setup
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py load_demo
+
+serve: setup
+	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+
+run: demo
+	@echo "Sanjiao on http://$(HOST):$(PORT)/ — demo accounts in README.md (password sanjiao-demo)"
+	$(MAKE) --no-print-directory serve
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+worker: setup
+	$(BIN)/celery -A config worker --loglevel=INFO --concurrency=2
+
+beat: setup
+	$(BIN)/celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
+clean:
+	rm -rf $(VENV) var

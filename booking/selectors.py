@@ -1,0 +1,95 @@
+"""Reads of bookings and availability, scoped to who is asking."""
+
+import datetime as dt
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from facilities.calendar import closed_spans_many
+from facilities.intervals import Span, complement, merge
+from facilities.models import Instrument, Membership
+from facilities.models.tenants import Role
+from facilities.selectors import managed_facility_ids
+
+from .models import Booking, BookingSplit
+from .models.bookings import HELD_STATUSES
+
+
+def bookings_visible_to(user) -> QuerySet[Booking]:
+    """Requesters see their own bookings, managers their facilities', finance their institution's
+    (made by its people or paid by its accounts), platform admins all; everyone else none."""
+    if not getattr(user, "is_authenticated", False):
+        return Booking.objects.none()
+    qs = Booking.objects.select_related("instrument", "instrument__facility", "requester", "institution")
+    if user.is_superuser:
+        return qs
+    finance_of = list(
+        Membership.objects.filter(user=user, role=Role.FINANCE).values_list("institution_id", flat=True)
+    )
+    condition = Q(requester=user) | Q(instrument__facility_id__in=managed_facility_ids(user))
+    if finance_of:
+        paid_by_them = BookingSplit.objects.filter(booking=OuterRef("pk"), account__institution_id__in=finance_of)
+        condition |= Q(institution_id__in=finance_of) | Q(Exists(paid_by_them))
+    return qs.filter(condition)
+
+
+def may_see_purpose(user, booking: Booking) -> bool:
+    """The requester, that facility's managers and the paying institutions' finance see the purpose."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser or booking.requester_id == user.pk:
+        return True
+    if booking.instrument.facility_id in managed_facility_ids(user):
+        return True
+    finance_of = Membership.objects.filter(user=user, role=Role.FINANCE).values("institution_id")
+    return booking.splits.filter(account__institution_id__in=finance_of).exists() or (
+        Membership.objects.filter(user=user, role=Role.FINANCE, institution_id=booking.institution_id).exists()
+    )
+
+
+def held_spans_many(instrument_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict[int, list[Span]]:
+    """Spans held by bookings (changeover buffer included), per instrument, clipped to [start, end)."""
+    out: dict[int, list[Span]] = {pk: [] for pk in instrument_ids}
+    rows = Booking.objects.filter(
+        instrument_id__in=instrument_ids, status__in=HELD_STATUSES, start__lt=end, hold_end__gt=start
+    ).values_list("instrument_id", "start", "hold_end")
+    for pk, s, e in rows:
+        out[pk].append((max(s, start), min(e, end)))
+    return {pk: merge(spans) for pk, spans in out.items()}
+
+
+def availability(instrument: Instrument, start: dt.datetime, end: dt.datetime) -> dict:
+    """Public free/busy of one instrument over [start, end): busy spans labelled `booking` or
+    `closure` (outside hours, holidays and closures), free the rest; sorted, disjoint, and together
+    they cover the window exactly. No personal data."""
+    version = Instrument.objects.filter(pk=instrument.pk).values_list("availability_version", flat=True).get()
+    closed = closed_spans_many([instrument], start, end)[instrument.pk]
+    held = held_spans_many([instrument.pk], start, end)[instrument.pk]
+    busy = label_busy(closed, held)
+    free = complement([(b["start"], b["end"]) for b in busy], start, end)
+    return {
+        "instrument": instrument.pk,
+        "version": version,
+        "start": start,
+        "end": end,
+        "busy": busy,
+        "free": [{"start": s, "end": e} for s, e in free],
+    }
+
+
+def label_busy(closed: list[Span], held: list[Span]) -> list[dict]:
+    """One disjoint, sorted busy list: where a booking and a closure overlap, the closure wins."""
+    busy = [{"start": s, "end": e, "kind": "closure"} for s, e in closed]
+    for s, e in complement(closed, held[0][0], held[-1][1]) if held else []:
+        for hs, he in held:
+            a, b = max(s, hs), min(e, he)
+            if a < b:
+                busy.append({"start": a, "end": b, "kind": "booking"})
+    busy.sort(key=lambda b: (b["start"], b["end"]))
+    # Touching spans of one kind read better as one.
+    joined: list[dict] = []
+    for b in busy:
+        if joined and joined[-1]["kind"] == b["kind"] and joined[-1]["end"] == b["start"]:
+            joined[-1]["end"] = b["end"]
+        else:
+            joined.append(b)
+    return joined

@@ -1,0 +1,122 @@
+"""A researcher asks for time on an instrument."""
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from facilities.models import FundingAccount, Institution, Instrument, Membership, User
+from facilities.models.tenants import Role
+from facilities.selectors import accounts_chargeable_by, is_qualified
+
+from .. import rules
+from ..models import Booking
+from ..models.bookings import HELD_STATUSES
+from ..signals import validate_splits
+from .holds import SplitSpec, insert_held, lock_instruments
+from .time_shares import check_time_share
+
+
+def requester_institution(user: User) -> Institution:
+    membership = (
+        Membership.objects.filter(user=user, role=Role.RESEARCHER).select_related("institution").order_by("id").first()
+    )
+    if membership is None:
+        raise PermissionDenied("Only researchers may book instruments; your account has no researcher role.")
+    return membership.institution
+
+
+def resolve_splits(*, requester: User, splits: list[dict] | None, day: dt.date) -> list[SplitSpec]:
+    """Turn [{"account", "percent"}] into checked SplitSpecs; no splits means the default account pays all."""
+    chargeable = {a.pk: a for a in accounts_chargeable_by(requester)}
+    if not splits:
+        default = requester.default_account if requester.default_account_id in chargeable else None
+        default = default or next((a for a in sorted(chargeable.values(), key=lambda a: a.pk) if a.is_valid_on(day)), None)
+        if default is None:
+            raise ValidationError({"splits": "You have no valid funding account to charge; name one in splits."})
+        splits = [{"account": default.pk, "percent": "100"}]
+    if len(splits) > 20:
+        raise ValidationError({"splits": "A booking can be split across at most 20 accounts."})
+    specs: list[SplitSpec] = []
+    seen: set[int] = set()
+    for item in splits:
+        account_id, percent = item.get("account"), item.get("percent")
+        account: FundingAccount | None = chargeable.get(account_id) if isinstance(account_id, int) else None
+        if account is None:
+            raise ValidationError({"splits": f"You may not charge account {account_id!r}: it is not one you lead or are named on."})
+        if account_id in seen:
+            raise ValidationError({"splits": f"Account {account.code} appears twice; give it one share."})
+        seen.add(account_id)
+        if not account.active:
+            raise ValidationError({"splits": f"Account {account.code} is closed."})
+        if not account.is_valid_on(day):
+            raise ValidationError(
+                {"splits": f"Account {account.code} is valid from {account.valid_from} to {account.valid_until}, not on {day}."}
+            )
+        try:
+            value = Decimal(str(percent))
+        except (InvalidOperation, ValueError):
+            raise ValidationError({"splits": f"The percent for {account.code} is not a number."}) from None
+        if not value.is_finite() or value <= 0 or value > 100 or value != value.quantize(Decimal("0.01")):
+            raise ValidationError({"splits": f"The percent for {account.code} must be above 0, at most 100, with at most two decimals."})
+        specs.append(SplitSpec(account_id=account_id, percent=value))
+    total = sum((s.percent for s in specs), Decimal("0"))
+    if total != Decimal("100"):
+        raise ValidationError({"splits": f"The percents must add up to exactly 100; these add up to {total}."})
+    return specs
+
+
+def initial_status(*, instrument: Instrument, requester: User, institution: Institution) -> str:
+    if not instrument.requires_approval:
+        return Booking.Status.APPROVED
+    if instrument.auto_approve_host and institution.pk == instrument.facility.host_id:
+        return Booking.Status.APPROVED
+    if instrument.auto_approve_qualified and is_qualified(user=requester, instrument=instrument):
+        return Booking.Status.APPROVED
+    return Booking.Status.REQUESTED
+
+
+def check_future_limit(*, instrument: Instrument, requester: User, now: dt.datetime, adding: int = 1) -> None:
+    if instrument.max_future_bookings is None:
+        return
+    upcoming = Booking.objects.filter(
+        instrument=instrument, requester=requester, status__in=HELD_STATUSES, end__gt=now
+    ).count()
+    if upcoming + adding > instrument.max_future_bookings:
+        raise ValidationError(
+            f"Maximum future bookings: you may hold at most {instrument.max_future_bookings} upcoming bookings "
+            f"of {instrument.code}; you hold {upcoming}."
+        )
+
+
+def booking_request(
+    *,
+    requester: User,
+    instrument: Instrument,
+    start: dt.datetime,
+    end: dt.datetime,
+    purpose: str = "",
+    splits: list[dict] | None = None,
+    now: dt.datetime | None = None,
+) -> Booking:
+    """Hold [start, end) on `instrument` for `requester`: approved at once, or requested when the
+    instrument needs a manager's approval. Raises ValidationError (a rule), Conflict (slot taken)."""
+    now = now or timezone.now()
+    institution = requester_institution(requester)
+    if len(purpose) > rules.MAX_PURPOSE_LENGTH:
+        raise ValidationError({"purpose": f"The purpose may be at most {rules.MAX_PURPOSE_LENGTH} characters long."})
+    rules.check_static_rules(instrument=instrument, start=start, end=end, now=now)
+    rules.check_qualification(instrument=instrument, requester=requester)
+    specs = resolve_splits(requester=requester, splits=splits, day=timezone.localtime(start).date())
+    validate_splits.send(sender=Booking, requester=requester, instrument=instrument, start=start, end=end, splits=specs)
+    with transaction.atomic():
+        instrument = lock_instruments([instrument.pk])[instrument.pk]
+        check_future_limit(instrument=instrument, requester=requester, now=now)
+        check_time_share(instrument=instrument, institution=institution, start=start, end=end)
+        return insert_held(
+            instrument=instrument, requester=requester, institution=institution, start=start, end=end,
+            status=initial_status(instrument=instrument, requester=requester, institution=institution),
+            purpose=purpose, splits=specs,
+        )

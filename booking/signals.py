@@ -1,0 +1,19 @@
+"""Hooks the booking layer offers to the layers above it (billing, notifications, live updates).
+
+Sent inside the booking's transaction, so a receiver's writes commit or roll back with it:
+- `booking_created(booking)`: a booking row (and its splits) was just written.
+- `booking_transitioned(booking, from_status, to_status, actor)`: a state change was just written.
+- `validate_splits(requester, instrument, start, end, splits)`: before anything is written; a receiver
+  raises django.core.exceptions.ValidationError to refuse (e.g. a budget cap that would be exceeded).
+
+Sent after the transaction committed (never from inside it):
+- `booking_changed(booking_id, instrument_id, facility_id, requester_id, event, status)` where event is
+  one of requested, approved, rejected, cancelled, completed, no_show, moved.
+"""
+
+from django.dispatch import Signal
+
+booking_created = Signal()
+booking_transitioned = Signal()
+validate_splits = Signal()
+booking_changed = Signal()

@@ -1,0 +1,3 @@
+"""WebSocket routes of every app, wired together here."""
+
+websocket_urlpatterns: list = []

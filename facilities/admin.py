@@ -1,0 +1,117 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from .models import (
+    Closure,
+    Facility,
+    FundingAccount,
+    Institution,
+    Instrument,
+    Membership,
+    OperatingHours,
+    Qualification,
+    RateCard,
+    TimeShare,
+    User,
+)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    filter_horizontal = ["facilities"]
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    inlines = [MembershipInline]
+    fieldsets = BaseUserAdmin.fieldsets + (("Sanjiao", {"fields": ("language", "default_account", "calendar_token")}),)
+    readonly_fields = ["calendar_token"]
+    list_display = ["username", "email", "first_name", "last_name", "is_superuser"]
+
+
+@admin.register(Institution)
+class InstitutionAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "province", "city"]
+    list_filter = ["kind", "province"]
+    search_fields = ["code", "name", "name_zh"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "institution", "role"]
+    list_filter = ["role", "institution"]
+    filter_horizontal = ["facilities"]
+
+
+@admin.register(FundingAccount)
+class FundingAccountAdmin(admin.ModelAdmin):
+    list_display = ["code", "title", "institution", "principal_investigator", "valid_from", "valid_until", "budget_cap", "active"]
+    list_filter = ["institution", "active", "kind"]
+    search_fields = ["code", "title"]
+    filter_horizontal = ["members"]
+
+
+class InstrumentInline(admin.TabularInline):
+    model = Instrument
+    extra = 0
+    fields = ["code", "name", "category", "booking_unit_minutes", "min_minutes", "max_minutes", "requires_approval", "active"]
+    show_change_link = True
+
+
+class OperatingHoursInline(admin.TabularInline):
+    model = OperatingHours
+    extra = 0
+
+
+@admin.register(Facility)
+class FacilityAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "province", "city", "category", "status"]
+    list_filter = ["province", "category", "status"]
+    search_fields = ["code", "name", "name_zh"]
+    inlines = [InstrumentInline, OperatingHoursInline]
+
+
+class RateCardInline(admin.TabularInline):
+    model = RateCard
+    extra = 0
+
+
+class TimeShareInline(admin.TabularInline):
+    model = TimeShare
+    extra = 0
+
+
+@admin.register(Instrument)
+class InstrumentAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "facility", "category", "booking_unit_minutes", "requires_approval", "active"]
+    list_filter = ["facility", "category", "requires_approval", "active"]
+    search_fields = ["code", "name"]
+    readonly_fields = ["availability_version"]
+    inlines = [RateCardInline, TimeShareInline]
+
+
+@admin.register(Closure)
+class ClosureAdmin(admin.ModelAdmin):
+    list_display = ["facility", "instrument", "kind", "start", "end", "reason"]
+    list_filter = ["kind", "facility"]
+
+    def save_model(self, request, obj, form, change):
+        # Closures change availability: go through the service so versions rise and clients hear of it.
+        from .services import bump_versions
+
+        super().save_model(request, obj, form, change)
+        ids = [obj.instrument_id] if obj.instrument_id else list(obj.facility.instruments.values_list("pk", flat=True))
+        bump_versions(instrument_ids=ids, reason="closure_changed")
+
+
+@admin.register(OperatingHours)
+class OperatingHoursAdmin(admin.ModelAdmin):
+    list_display = ["facility", "instrument", "weekday", "opens", "closes"]
+    list_filter = ["facility"]
+
+
+@admin.register(Qualification)
+class QualificationAdmin(admin.ModelAdmin):
+    list_display = ["user", "instrument", "granted_by", "granted_at", "revoked_at"]
+    list_filter = ["instrument__facility"]

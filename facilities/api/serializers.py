@@ -1,0 +1,58 @@
+from rest_framework import serializers
+
+from ..models import Facility, FundingAccount, Instrument
+
+
+class FacilitySerializer(serializers.ModelSerializer):
+    host = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Facility
+        fields = ["code", "name", "name_zh", "province", "city", "host", "category", "status"]
+
+    def get_host(self, obj: Facility) -> str:
+        return obj.host_label or obj.host.name
+
+
+class InstrumentSerializer(serializers.ModelSerializer):
+    facility = serializers.CharField(source="facility.code", read_only=True)
+
+    class Meta:
+        model = Instrument
+        fields = [
+            "id", "code", "name", "facility", "category", "description",
+            "booking_unit_minutes", "min_minutes", "max_minutes", "lead_time_minutes",
+            "horizon_days", "buffer_minutes", "requires_approval", "requires_qualification",
+        ]
+
+
+class FacilityDetailSerializer(FacilitySerializer):
+    instruments = InstrumentSerializer(many=True, read_only=True)
+
+    class Meta(FacilitySerializer.Meta):
+        fields = FacilitySerializer.Meta.fields + ["description", "website", "booked_as", "follows_office_calendar", "instruments"]
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    institution = serializers.CharField(source="institution.code", read_only=True)
+    principal_investigator = serializers.CharField(source="principal_investigator.username", read_only=True)
+
+    class Meta:
+        model = FundingAccount
+        fields = ["id", "code", "title", "kind", "institution", "principal_investigator", "valid_from", "valid_until", "budget_cap", "active"]
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    institution = serializers.CharField(allow_null=True)
+    roles = serializers.ListField(child=serializers.CharField())
+    calendar_url = serializers.URLField()
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("me/", views.MeView.as_view(), name="api-me"),
+    path("facilities/", views.FacilityList.as_view(), name="api-facilities"),
+    path("facilities/<str:code>/", views.FacilityDetail.as_view(), name="api-facility"),
+    path("instruments/", views.InstrumentList.as_view(), name="api-instruments"),
+    path("instruments/<int:pk>/", views.InstrumentDetail.as_view(), name="api-instrument"),
+    path("accounts/", views.AccountList.as_view(), name="api-accounts"),
+]

@@ -1,0 +1,129 @@
+from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, permissions
+from rest_framework.authtoken.models import Token
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import selectors
+from ..models.catalog import FacilityCategory, Instrument
+from ..models.tenants import Province
+from .filters import choice_param, text_param
+from .serializers import (
+    AccountSerializer,
+    FacilityDetailSerializer,
+    FacilitySerializer,
+    InstrumentSerializer,
+    MeSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+)
+
+
+class TokenView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=TokenRequestSerializer, responses=TokenSerializer)
+    def post(self, request):
+        body = TokenRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = authenticate(request, username=body.validated_data["username"], password=body.validated_data["password"])
+        if user is None or not user.is_active:
+            raise ValidationError("Unknown username or wrong password.")
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class MeView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        user = request.user
+        institution = selectors.primary_institution(user)
+        return Response(
+            {
+                "username": user.username,
+                "institution": institution.code if institution else None,
+                "roles": sorted(selectors.roles_of(user)),
+                "calendar_url": request.build_absolute_uri(f"/calendar/{user.calendar_token}.ics"),
+            }
+        )
+
+
+class FacilityList(generics.ListAPIView):
+    serializer_class = FacilitySerializer
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("province", enum=[c for c, _ in Province.choices]),
+            OpenApiParameter("city", str),
+            OpenApiParameter("category", enum=[c for c, _ in FacilityCategory.choices]),
+            OpenApiParameter("q", str, description="Free text over code, names, host and city."),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        r = self.request
+        return selectors.facility_list(
+            province=choice_param(r, "province", Province.choices),
+            city=text_param(r, "city"),
+            category=choice_param(r, "category", FacilityCategory.choices),
+            q=text_param(r, "q"),
+        )
+
+
+class FacilityDetail(generics.RetrieveAPIView):
+    serializer_class = FacilityDetailSerializer
+    permission_classes = [permissions.AllowAny]
+    lookup_field = "code"
+
+    def get_queryset(self):
+        return selectors.facility_detail_queryset()
+
+
+class InstrumentList(generics.ListAPIView):
+    serializer_class = InstrumentSerializer
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("facility", str, description="A facility code, e.g. SSRF."),
+            OpenApiParameter("category", enum=[c for c, _ in Instrument.Category.choices]),
+            OpenApiParameter("q", str),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        r = self.request
+        facility = text_param(r, "facility", 32)
+        if facility and not selectors.facility_list().filter(code__iexact=facility).exists():
+            raise ValidationError({"facility": f"No facility has the code {facility!r}."})
+        return selectors.instrument_list(
+            facility=facility,
+            category=choice_param(r, "category", Instrument.Category.choices),
+            q=text_param(r, "q"),
+        )
+
+
+class InstrumentDetail(generics.RetrieveAPIView):
+    serializer_class = InstrumentSerializer
+    permission_classes = [permissions.AllowAny]
+
+    def get_queryset(self):
+        return selectors.instrument_list()
+
+
+class AccountList(generics.ListAPIView):
+    serializer_class = AccountSerializer
+    permission_classes = [permissions.IsAuthenticated]
+
+    def get_queryset(self):
+        return selectors.accounts_visible_to(self.request.user)

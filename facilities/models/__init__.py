@@ -1,0 +1,17 @@
+from .calendars import Closure, OperatingHours
+from .catalog import Facility, Instrument, Qualification, RateCard, TimeShare
+from .tenants import FundingAccount, Institution, Membership, User
+
+__all__ = [
+    "Closure",
+    "Facility",
+    "FundingAccount",
+    "Institution",
+    "Instrument",
+    "Membership",
+    "OperatingHours",
+    "Qualification",
+    "RateCard",
+    "TimeShare",
+    "User",
+]

@@ -1,0 +1,10 @@
+"""Hooks the catalog offers to the layers above it.
+
+`availability_changed` is sent after a transaction that changed an instrument's calendar has
+committed (never from inside it), with `instrument_id`, `version` and `reason`. The booking layer
+sends it too, so one receiver (live updates) hears about closures and bookings alike.
+"""
+
+from django.dispatch import Signal
+
+availability_changed = Signal()

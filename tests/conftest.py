@@ -1,0 +1,90 @@
+"""Shared fixtures: a small world of personas around one facility.
+
+- researcher: USTC, holds a USTC grant (their default account);
+- manager:   SARI, manages the facility FAC (hosted by SARI);
+- finance:   USTC finance;
+- outsider:  a ZJU researcher with a ZJU grant, unrelated to the others' bookings;
+- admin:     platform administrator.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from facilities.models import Facility, FundingAccount, Institution, Instrument, User
+from facilities.models.tenants import Role
+
+from .factories.facilities import (
+    FacilityFactory,
+    FundingAccountFactory,
+    InstitutionFactory,
+    InstrumentFactory,
+    UserFactory,
+    member,
+)
+
+
+@dataclass
+class World:
+    ustc: Institution
+    sari: Institution
+    zju: Institution
+    facility: Facility
+    instrument: Instrument
+    researcher: User
+    manager: User
+    finance: User
+    outsider: User
+    admin: User
+    researcher_account: FundingAccount
+    outsider_account: FundingAccount
+
+    def client(self, user: User | None) -> APIClient:
+        c = APIClient()
+        if user is not None:
+            c.force_authenticate(user)
+        return c
+
+
+@pytest.fixture
+def world(db) -> World:
+    ustc = InstitutionFactory(code="USTC", name="University of Science and Technology of China")
+    sari = InstitutionFactory(code="SARI", name="Shanghai Advanced Research Institute", kind="institute", province="shanghai", city="Shanghai")
+    zju = InstitutionFactory(code="ZJU", name="Zhejiang University", province="zhejiang", city="Hangzhou")
+    facility = FacilityFactory(code="FAC", host=sari)
+    instrument = InstrumentFactory(facility=facility, code="BL1")
+    researcher = UserFactory(username="res")
+    manager = UserFactory(username="mgr")
+    finance = UserFactory(username="fin")
+    outsider = UserFactory(username="out")
+    admin = UserFactory(username="root", is_superuser=True, is_staff=True)
+    member(researcher, ustc, Role.RESEARCHER)
+    member(manager, sari, Role.FACILITY_MANAGER, [facility])
+    member(finance, ustc, Role.FINANCE)
+    member(outsider, zju, Role.RESEARCHER)
+    researcher_account = FundingAccountFactory(code="USTC-G1", institution=ustc, principal_investigator=researcher)
+    outsider_account = FundingAccountFactory(code="ZJU-G1", institution=zju, principal_investigator=outsider)
+    researcher.default_account = researcher_account
+    researcher.save()
+    outsider.default_account = outsider_account
+    outsider.save()
+    return World(
+        ustc, sari, zju, facility, instrument, researcher, manager, finance, outsider, admin,
+        researcher_account, outsider_account,
+    )
+
+
+@pytest.fixture
+def tomorrow_9() -> dt.datetime:
+    """09:00 tomorrow, Asia/Shanghai: a start every default rule accepts."""
+    local = timezone.localtime() + dt.timedelta(days=1)
+    return local.replace(hour=9, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's cost is the point in production and pure waste in tests.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
