@@ -1,3 +1,5 @@
 """WebSocket routes of every app, wired together here."""
 
-websocket_urlpatterns: list = []
+from booking.live.routing import websocket_urlpatterns as booking_live
+
+websocket_urlpatterns: list = [*booking_live]

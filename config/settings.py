@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "facilities",
     "booking",
     "billing",
+    "reports",
     "frontend",
 ]
 
@@ -149,6 +150,8 @@ USE_TZ = True
 # --- Static -------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+# One process serves its own static files on the embedded default; behind a proxy, let the proxy do it.
+SERVE_STATIC = env_bool("SERVE_STATIC", True)
 
 # --- REST API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -202,3 +205,15 @@ LOGGING = {
 
 # `manage.py load_demo` runs these, in order; each app owns its own step.
 SANJIAO_DEMO_COMMANDS = ["seed_catalog", "seed_demo_people"]
+
+# --- booking engine (rules, series, waitlist, bundles) ---------------------------------------------
+
+# --- live updates (WebSockets) -------------------------------------------------------------------
+
+# --- billing and Stripe --------------------------------------------------------------------------
+
+# --- calendar feeds, notifications, Celery beat ---------------------------------------------------
+
+# --- reports ---------------------------------------------------------------------------------------
+
+# --- frontend --------------------------------------------------------------------------------------

@@ -4,6 +4,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 api_patterns = [
     path("", include("facilities.api.urls")),
+    path("", include("booking.api.urls")),
+    path("", include("booking.api.more_urls")),
+    path("", include("billing.api.urls")),
+    path("", include("reports.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -11,5 +15,7 @@ api_patterns = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_patterns)),
+    path("calendar/", include("booking.feed_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("frontend.urls")),
 ]
