@@ -1,4 +1,5 @@
 from .bookings import Booking, BookingBundle, BookingEvent, BookingSeries, BookingSplit, IdempotencyRecord
+from .notifications import NotificationLog, NotificationPreference
 from .waitlist import WaitlistEntry
 
 __all__ = [
@@ -8,5 +9,7 @@ __all__ = [
     "BookingSeries",
     "BookingSplit",
     "IdempotencyRecord",
+    "NotificationLog",
+    "NotificationPreference",
     "WaitlistEntry",
 ]
