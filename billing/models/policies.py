@@ -1,0 +1,163 @@
+"""What a facility charges and who helps pay: charge policies, host subsidies, innovation vouchers,
+and the billing details an institution invoices or is invoiced with."""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+PERCENT_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
+
+
+class BillingModel(models.TextChoices):
+    BOOKED = "booked", _("Booked time")
+    ACTUAL = "actual", _("Actual time used")
+
+
+class ChargePolicy(models.Model):
+    """How one instrument turns use into money. An instrument without a row uses the defaults below."""
+
+    instrument = models.OneToOneField("facilities.Instrument", on_delete=models.CASCADE, related_name="charge_policy")
+    billing_model = models.CharField(max_length=8, choices=BillingModel.choices, default=BillingModel.BOOKED)
+    minimum_charge = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0"), help_text=_("CNY; a used booking costs at least this.")
+    )
+    no_show_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("100"), validators=PERCENT_VALIDATORS,
+        help_text=_("Percent of the booked-time fee charged for a no-show."),
+    )
+    late_cancel_hours = models.PositiveIntegerField(
+        default=24, help_text=_("A cancellation less than this many hours before the start is late.")
+    )
+    late_cancel_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("50"), validators=PERCENT_VALIDATORS,
+        help_text=_("Percent of the booked-time fee charged for a late cancellation."),
+    )
+
+    class Meta:
+        verbose_name_plural = "charge policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(minimum_charge__gte=Decimal("0")),
+                name="policy_minimum_not_negative",
+                violation_error_message=_("A minimum charge cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(no_show_percent__gte=0) & Q(no_show_percent__lte=100)
+                & Q(late_cancel_percent__gte=0) & Q(late_cancel_percent__lte=100),
+                name="policy_percents_in_range",
+                violation_error_message=_("Fee percents lie between 0 and 100."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} · {self.get_billing_model_display()}"
+
+    @classmethod
+    def for_instrument(cls, instrument_id: int) -> "ChargePolicy":
+        return cls.objects.filter(instrument_id=instrument_id).first() or cls(instrument_id=instrument_id)
+
+
+class HostSubsidy(models.Model):
+    """A facility covers `percent` of its fee for a partner institution's bookings, within dates."""
+
+    facility = models.ForeignKey("facilities.Facility", on_delete=models.CASCADE, related_name="subsidies")
+    partner = models.ForeignKey("facilities.Institution", on_delete=models.CASCADE, related_name="subsidies_received")
+    percent = models.DecimalField(max_digits=5, decimal_places=2, validators=PERCENT_VALIDATORS)
+    valid_from = models.DateField()
+    valid_until = models.DateField()
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name_plural = "host subsidies"
+        ordering = ["facility", "partner", "valid_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(percent__gt=0) & Q(percent__lte=100),
+                name="subsidy_percent_range",
+                violation_error_message=_("A subsidy is a percent above 0 and at most 100."),
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__gte=F("valid_from")),
+                name="subsidy_validity_ordered",
+                violation_error_message=_("A subsidy's validity must end on or after it starts."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.facility.code} covers {self.percent}% for {self.partner.code}"
+
+    def clean(self) -> None:
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            raise ValidationError({"valid_until": _("The validity must end on or after it starts.")})
+
+
+class InnovationVoucher(models.Model):
+    """Issued by a government agency to an institution: covers `percent` of that institution's share of
+    a fee, until `balance` is used up or the validity ends. The agency is invoiced for what it covered.
+    `balance` only ever goes down under a row lock; it can never go below zero."""
+
+    code = models.CharField(max_length=48, unique=True)
+    agency = models.ForeignKey("facilities.Institution", on_delete=models.PROTECT, related_name="vouchers_issued")
+    holder = models.ForeignKey("facilities.Institution", on_delete=models.PROTECT, related_name="vouchers_held")
+    percent = models.DecimalField(max_digits=5, decimal_places=2, validators=PERCENT_VALIDATORS)
+    cap = models.DecimalField(max_digits=14, decimal_places=2, help_text=_("CNY the voucher covers in all."))
+    balance = models.DecimalField(max_digits=14, decimal_places=2, help_text=_("CNY still available."))
+    valid_from = models.DateField()
+    valid_until = models.DateField()
+    facility = models.ForeignKey(
+        "facilities.Facility", null=True, blank=True, on_delete=models.CASCADE, related_name="vouchers",
+        help_text=_("Empty: usable at every facility."),
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["valid_until", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(balance__gte=Decimal("0")) & Q(balance__lte=F("cap")),
+                name="voucher_balance_within_cap",
+                violation_error_message=_("A voucher's balance lies between zero and its cap."),
+            ),
+            models.CheckConstraint(
+                condition=Q(percent__gt=0) & Q(percent__lte=100),
+                name="voucher_percent_range",
+                violation_error_message=_("A voucher covers a percent above 0 and at most 100."),
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__gte=F("valid_from")),
+                name="voucher_validity_ordered",
+                violation_error_message=_("A voucher's validity must end on or after it starts."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.agency.code} → {self.holder.code}, {self.percent}% up to {self.cap} CNY"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.agency_id and self.agency.kind != "agency":
+            errors["agency"] = _("Vouchers are issued by government agencies.")
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            errors["valid_until"] = _("The validity must end on or after it starts.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class BillingProfile(models.Model):
+    """An institution's invoicing details, as issuer and as payer."""
+
+    institution = models.OneToOneField("facilities.Institution", on_delete=models.CASCADE, related_name="billing_profile")
+    billing_email = models.EmailField(blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    tax_id = models.CharField(max_length=32, blank=True, help_text=_("Unified social credit code."))
+    collect_with_stripe = models.BooleanField(
+        default=False, help_text=_("As issuer: send issued invoices through Stripe Invoices.")
+    )
+    stripe_customer_id = models.CharField(max_length=64, blank=True, help_text=_("As payer: its Stripe customer."))
+
+    def __str__(self) -> str:
+        return f"Billing profile of {self.institution.code}"
