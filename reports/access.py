@@ -1,0 +1,51 @@
+"""Who may read which report. Reports show usage by institution, so they are for the people who answer
+for a facility: its managers, the administrators of its host institution, and platform administrators."""
+
+from django.core.exceptions import PermissionDenied
+
+from facilities.models import Facility, Institution, Membership
+from facilities.models.tenants import Role
+from facilities.selectors import managed_facility_ids
+
+
+def _authenticated(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False))
+
+
+def administered_institution_ids(user) -> set[int]:
+    if not _authenticated(user):
+        return set()
+    return set(
+        Membership.objects.filter(user=user, role=Role.INSTITUTION_ADMIN).values_list("institution_id", flat=True)
+    )
+
+
+def may_read_facility(user, facility: Facility) -> bool:
+    """That facility's managers, its host institution's administrators, platform administrators."""
+    if not _authenticated(user):
+        return False
+    if user.is_superuser:
+        return True
+    return facility.pk in managed_facility_ids(user) or facility.host_id in administered_institution_ids(user)
+
+
+def may_read_institution(user, institution: Institution) -> bool:
+    """The roll-up over every facility an institution hosts: its administrators and platform administrators."""
+    if not _authenticated(user):
+        return False
+    return user.is_superuser or institution.pk in administered_institution_ids(user)
+
+
+def may_read_province(user) -> bool:
+    """A province's roll-up spans many hosts: platform administrators only."""
+    return _authenticated(user) and user.is_superuser
+
+
+def require(allowed: bool, what: str) -> None:
+    if not allowed:
+        raise PermissionDenied(f"You may not read {what}: {ACCESS_RULE}")
+
+
+ACCESS_RULE = (
+    "reports are open to the facility's managers, the administrators of its host institution and platform administrators."
+)

@@ -1,0 +1,59 @@
+"""Reporting periods: a calendar month ("2026-10"), quarter ("2026-Q3") or year ("2026"), as half-open
+intervals [start, end) of local time (Asia/Shanghai)."""
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+
+from facilities.calendar import local_tz
+
+_YEAR = re.compile(r"^(\d{4})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    kind: str  # "month" | "quarter" | "year"
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def minutes(self) -> int:
+        return int((self.end - self.start).total_seconds() // 60)
+
+
+def _month_start(year: int, month: int) -> dt.datetime:
+    return dt.datetime(year + (month - 1) // 12, (month - 1) % 12 + 1, 1, tzinfo=local_tz())
+
+
+def parse_period(text: str | None) -> Period:
+    """Parse "2026", "2026-10" or "2026-Q3"; anything else is a ValidationError that says what is expected."""
+    value = (text or "").strip()
+    if not value:
+        raise ValidationError({"period": "Name a period: a month (2026-10), a quarter (2026-Q3) or a year (2026)."})
+    year = month_from = months = None
+    kind = ""
+    if m := _YEAR.match(value):
+        year, month_from, months, kind = int(m[1]), 1, 12, "year"
+        label = f"{year}"
+    elif m := _QUARTER.match(value):
+        year, quarter = int(m[1]), int(m[2])
+        month_from, months, kind = 3 * quarter - 2, 3, "quarter"
+        label = f"{year}-Q{quarter}"
+    elif m := _MONTH.match(value):
+        year, month_from, months, kind = int(m[1]), int(m[2]), 1, "month"
+        if not 1 <= month_from <= 12:
+            raise ValidationError({"period": f"{value!r}: a month is 01 to 12."})
+        label = f"{year}-{month_from:02d}"
+    else:
+        raise ValidationError(
+            {"period": f"{value!r} is not a period; use a month (2026-10), a quarter (2026-Q3) or a year (2026)."}
+        )
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValidationError({"period": f"{value!r}: reports cover the years {FIRST_YEAR} to {LAST_YEAR}."})
+    return Period(label, kind, _month_start(year, month_from), _month_start(year, month_from + months))
