@@ -215,7 +215,5 @@ SANJIAO_DEMO_COMMANDS = ["seed_catalog", "seed_demo_people"]
 # --- calendar feeds, notifications, Celery beat ---------------------------------------------------
 
 # --- reports ---------------------------------------------------------------------------------------
-# A cancellation this close to the start counts as late, unless billing defines its own window.
-REPORTS_LATE_CANCELLATION_HOURS = env_int("REPORTS_LATE_CANCELLATION_HOURS", 24)
 
 # --- frontend --------------------------------------------------------------------------------------

@@ -1,17 +1,18 @@
-"""The late-cancellation window: billing's, when billing defines one, so that the report counts exactly
-the cancellations billing treats as late; else REPORTS_LATE_CANCELLATION_HOURS (24 h)."""
+"""The late-cancellation window of each instrument, as billing decides it (ChargePolicy.late_cancel_hours,
+24 h for an instrument without a policy), so the report counts exactly the cancellations billing charges
+as late: those made at or after start − window."""
 
 import datetime as dt
 
-from django.conf import settings
+from billing.models import ChargePolicy
+
+DEFAULT_HOURS = ChargePolicy._meta.get_field("late_cancel_hours").default
 
 
-def late_cancellation_window() -> dt.timedelta:
-    try:
-        from billing import policy as billing_policy  # billing sits below reports: reading it is allowed
-    except ImportError:
-        billing_policy = None
-    window = getattr(billing_policy, "LATE_CANCELLATION_WINDOW", None)
-    if isinstance(window, dt.timedelta):
-        return window
-    return dt.timedelta(hours=getattr(settings, "REPORTS_LATE_CANCELLATION_HOURS", 24))
+def late_cancellation_windows(instrument_ids: list[int]) -> dict[int, dt.timedelta]:
+    """{instrument id: window}, one query."""
+    hours = dict.fromkeys(instrument_ids, DEFAULT_HOURS)
+    hours.update(
+        ChargePolicy.objects.filter(instrument_id__in=instrument_ids).values_list("instrument_id", "late_cancel_hours")
+    )
+    return {pk: dt.timedelta(hours=h) for pk, h in hours.items()}

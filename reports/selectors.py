@@ -17,8 +17,8 @@ Definitions (per instrument, over a period):
 - outside institutions / users served: distinct institutions other than the host, and their distinct
   requesters, with used minutes in the period.
 - no-show: no-show bookings, booked times.
-- late cancellation: cancelled bookings cancelled less than the late-cancellation window (24 h unless
-  billing defines its own) before their start, or after it; booked times.
+- late cancellation: cancelled bookings cancelled at or after start − the instrument's late-cancellation
+  window (billing's ChargePolicy.late_cancel_hours, 24 h by default): what billing charges as late; booked times.
 - revenue: billing's charges per user class (see `reports.revenue`).
 - time shares (co-built instruments): for each partner its agreed percent, the minutes that percent
   reserves of the available minutes (rounded down, as the booking rule counts them), and its booked and
@@ -40,7 +40,7 @@ from facilities.calendar import closed_spans_many
 from facilities.models import Facility, Institution, Instrument, TimeShare
 
 from .periods import Period
-from .policy import late_cancellation_window
+from .policy import late_cancellation_windows
 from .revenue import revenue_by_instrument
 
 DECISIONS = (Booking.Status.APPROVED, Booking.Status.REJECTED)
@@ -166,7 +166,7 @@ def instrument_reports(instruments: QuerySet[Instrument] | list[Instrument], per
     ids = [i.pk for i in instruments]
     by_id = {i.pk: i for i in instruments}
     figures = {pk: Figures() for pk in ids}
-    late_window = late_cancellation_window()
+    late_windows = late_cancellation_windows(ids)
     shares: dict[int, dict[int, PartnerShare]] = defaultdict(dict)
     share_rows = TimeShare.objects.filter(instrument_id__in=ids).select_related("institution").order_by("institution__code")
     for ts in share_rows:
@@ -184,7 +184,7 @@ def instrument_reports(instruments: QuerySet[Instrument] | list[Instrument], per
         if status == Booking.Status.NO_SHOW:
             f.no_show_minutes += booked
         elif status == Booking.Status.CANCELLED:
-            if cancelled_at is not None and cancelled_at > start - late_window:
+            if cancelled_at is not None and cancelled_at >= start - late_windows[inst_id]:
                 f.late_cancel_minutes += booked
         elif status == Booking.Status.COMPLETED:
             used = _clipped(a_start or start, a_end or end, period)

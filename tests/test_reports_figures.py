@@ -27,7 +27,7 @@ from reports.periods import parse_period
 from reports.selectors import facility_report, facility_reports, hours, institution_roll_up, province_roll_up
 
 from .factories.facilities import FacilityFactory, InstitutionFactory, InstrumentFactory, UserFactory, member
-from .factories.reports import past_booking
+from .factories.reports import charge, past_booking
 
 pytestmark = pytest.mark.django_db
 TZ = ZoneInfo("Asia/Shanghai")
@@ -131,8 +131,11 @@ def test_booking_across_a_boundary_is_split_between_periods(world, october):
         assert getattr(quarter, name) == sum(getattr(m, name) for m in months), name
 
 
-def test_late_window_follows_the_setting(world, october, settings):
-    settings.REPORTS_LATE_CANCELLATION_HOURS = 73  # the early one was cancelled exactly 72 h ahead
+def test_late_window_follows_billing_policy(world, october):
+    from billing.models import ChargePolicy
+
+    # Billing counts a cancellation exactly `late_cancel_hours` ahead as late; so does the report.
+    ChargePolicy.objects.create(instrument=world.instrument, late_cancel_hours=72)
     f = facility_report(world.facility, parse_period("2026-10")).instruments[0].figures
     assert f.late_cancel_minutes == 240  # now the one cancelled three days ahead is late too
 
@@ -211,3 +214,19 @@ def test_queries_do_not_grow_with_facilities_or_bookings(world, october, office_
         reports = facility_reports([world.facility, office_facility[0], *more], period)
     assert len(many) == len(one) <= 8
     assert reports[4].totals.used_minutes == 10 * 3 * 60
+
+
+def test_revenue_by_user_class_follows_billing_months(world, october):
+    *_, b = october
+    charge(b["ustc_actual"], user_class="external_academic", amount="300.00")
+    charge(b["host"], user_class="internal", amount="120.50", subsidy="79.50")
+    charge(b["company"], user_class="industry", amount="1000.00")
+    charge(b["no_show"], user_class="external_academic", amount="150.25", kind="no_show")
+    charge(b["from_september"], user_class="external_academic", amount="99.99")  # billed in September
+    f = facility_report(world.facility, parse_period("2026-10")).instruments[0].figures
+    assert f.revenue == {
+        "external_academic": Decimal("450.25"), "internal": Decimal("120.50"), "industry": Decimal("1000.00"),
+    }
+    assert f.revenue_total == Decimal("1570.75")
+    assert facility_report(world.facility, parse_period("2026-Q3")).totals.revenue == {"external_academic": Decimal("99.99")}
+    assert facility_report(world.facility, parse_period("2026")).totals.revenue_total == Decimal("1670.74")

@@ -29,3 +29,20 @@ def event(booking: Booking, from_status: str, to_status: str, at: dt.datetime) -
     e = BookingEvent.objects.create(booking=booking, from_status=from_status, to_status=to_status)
     BookingEvent.objects.filter(pk=e.pk).update(at=at)  # `at` is stamped on insert; history needs its own time
     return e
+
+
+def charge(booking: Booking, *, user_class: str, amount: str, kind: str = "usage", subsidy: str = "0"):
+    """A billing charge as billing would have written it for the booking."""
+    from decimal import Decimal
+
+    from billing.models import Charge
+    from facilities.calendar import local_tz
+
+    facility = booking.instrument.facility
+    return Charge.objects.create(
+        booking=booking, kind=kind, period=booking.start.astimezone(local_tz()).strftime("%Y-%m"),
+        instrument=booking.instrument, facility=facility, issuer=facility.host,
+        requester_institution=booking.institution, user_class=user_class, hourly_rate=Decimal("100.00"),
+        billing_model="booked", minutes=booking.duration_minutes,
+        gross=Decimal(amount) + Decimal(subsidy), subsidy=Decimal(subsidy), amount=Decimal(amount),
+    )
