@@ -9,6 +9,8 @@ Sent inside the booking's transaction, so a receiver's writes commit or roll bac
 Sent after the transaction committed (never from inside it):
 - `booking_changed(booking_id, instrument_id, facility_id, requester_id, event, status)` where event is
   one of requested, approved, rejected, cancelled, completed, no_show, moved.
+- `waitlist_offered(entry_id, user_id, instrument_id, start, end, expires_at)`: a waiting user was
+  offered a slot that freed up; they may accept it until `expires_at` (notifications listen).
 """
 
 from django.dispatch import Signal
@@ -17,3 +19,4 @@ booking_created = Signal()
 booking_transitioned = Signal()
 validate_splits = Signal()
 booking_changed = Signal()
+waitlist_offered = Signal()

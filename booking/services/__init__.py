@@ -2,10 +2,22 @@
 
 from .requests import booking_request, SplitSpec
 from .transitions import booking_approve, booking_cancel, booking_complete, booking_no_show, booking_reject
+# Importing the waitlist also connects its receiver that offers freed slots.
+from .bundles import booking_bundle_request
+from .moves import booking_move
+from .series import booking_series_request
+from .waitlist import waitlist_accept, waitlist_expire_offers, waitlist_join, waitlist_withdraw
 
 __all__ = [
     "SplitSpec",
     "booking_approve",
+    "booking_bundle_request",
+    "booking_move",
+    "booking_series_request",
+    "waitlist_accept",
+    "waitlist_expire_offers",
+    "waitlist_join",
+    "waitlist_withdraw",
     "booking_cancel",
     "booking_complete",
     "booking_no_show",

@@ -32,8 +32,11 @@ def _minutes(a: dt.datetime, b: dt.datetime) -> int:
     return int((b - a).total_seconds() // 60)
 
 
-def quarter_share_status(instrument: Instrument, quarter_start: dt.datetime, quarter_end: dt.datetime) -> dict:
-    """Minutes available, reserved per partner, open, and used per institution in one quarter."""
+def quarter_share_status(
+    instrument: Instrument, quarter_start: dt.datetime, quarter_end: dt.datetime, exclude_ids=()
+) -> dict:
+    """Minutes available, reserved per partner, open, and used per institution in one quarter
+    (`exclude_ids`: bookings not to count, e.g. the one being moved)."""
     closed = closed_spans(instrument, quarter_start, quarter_end)
     available = _minutes(quarter_start, quarter_end) - sum(_minutes(s, e) for s, e in closed)
     shares = {ts.institution_id: ts.percent for ts in TimeShare.objects.filter(instrument=instrument)}
@@ -42,7 +45,7 @@ def quarter_share_status(instrument: Instrument, quarter_start: dt.datetime, qua
     used: dict[int, int] = {}
     for inst_id, s, e in Booking.objects.filter(
         instrument=instrument, status__in=COUNTED_STATUSES, start__lt=quarter_end, end__gt=quarter_start
-    ).values_list("institution_id", "start", "end"):
+    ).exclude(pk__in=exclude_ids).values_list("institution_id", "start", "end"):
         used[inst_id] = used.get(inst_id, 0) + _minutes(max(s, quarter_start), min(e, quarter_end))
     open_used = sum(m for pk, m in used.items() if pk not in shares) + sum(
         max(0, used.get(pk, 0) - reserved[pk]) for pk in shares
@@ -58,7 +61,9 @@ def minutes_left(status: dict, institution_id: int) -> int:
     return open_left
 
 
-def check_time_share(*, instrument: Instrument, institution: Institution, start: dt.datetime, end: dt.datetime) -> None:
+def check_time_share(
+    *, instrument: Instrument, institution: Institution, start: dt.datetime, end: dt.datetime, exclude_ids=()
+) -> None:
     """Refuse a booking that would take more than the requester's institution may still use in a quarter.
     Runs under the instrument's lock, so concurrent requests see each other's hours."""
     if not TimeShare.objects.filter(instrument=instrument).exists():
@@ -67,7 +72,7 @@ def check_time_share(*, instrument: Instrument, institution: Institution, start:
     while cursor < end:
         q_start, q_end, label = quarter_bounds(cursor)
         part_end = min(end, q_end)
-        status = quarter_share_status(instrument, q_start, q_end)
+        status = quarter_share_status(instrument, q_start, q_end, exclude_ids)
         left = minutes_left(status, institution.pk)
         if _minutes(cursor, part_end) > left:
             partner = institution.pk in status["reserved"]

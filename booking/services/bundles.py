@@ -1,0 +1,80 @@
+"""Bundles: slots on several instruments booked together, all or nothing.
+
+Every instrument of the bundle is locked in id order in one transaction, so two bundles over the same
+instruments never wait on each other in a cycle. A rule a slot breaks is a 400 naming the item; held
+slots are a 409 `bundle_unavailable` listing the conflicts per item. Either way nothing is written.
+"""
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from facilities.calendar import iso_local
+from facilities.errors import Conflict
+from facilities.models import Instrument, User
+
+from .. import rules
+from ..models import Booking, BookingBundle
+from .holds import lock_instruments
+from .requests import requester_institution, resolve_splits
+from .series import error_words, hold_checked
+
+MAX_ITEMS = 20
+
+
+def booking_bundle_request(
+    *,
+    requester: User,
+    items: list[dict],
+    purpose: str = "",
+    splits: list[dict] | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[BookingBundle, list[Booking]]:
+    """`items` is [{"instrument": Instrument, "start", "end"}]. Returns the bundle and its bookings in
+    item order."""
+    now = now or timezone.now()
+    institution = requester_institution(requester)
+    if not items:
+        raise ValidationError({"items": "A bundle needs at least one item."})
+    if len(items) > MAX_ITEMS:
+        raise ValidationError({"items": f"A bundle holds at most {MAX_ITEMS} items."})
+    if len(purpose) > rules.MAX_PURPOSE_LENGTH:
+        raise ValidationError({"purpose": f"The purpose may be at most {rules.MAX_PURPOSE_LENGTH} characters long."})
+    for n, item in enumerate(items, start=1):
+        try:
+            rules.check_times(item["start"], item["end"])
+            rules.check_static_rules(instrument=item["instrument"], start=item["start"], end=item["end"], now=now)
+            rules.check_qualification(instrument=item["instrument"], requester=requester)
+        except ValidationError as exc:
+            raise ValidationError({"items": f"Item {n} ({item['instrument'].code}): {error_words(exc)}"}) from None
+    resolve_splits(requester=requester, splits=splits, day=timezone.localtime(items[0]["start"]).date())
+    with transaction.atomic():
+        locked = lock_instruments([item["instrument"].pk for item in items])
+        bundle = BookingBundle.objects.create(requester=requester, purpose=purpose)
+        bookings: list[Booking] = []
+        conflicts: list[dict] = []
+        for n, item in enumerate(items, start=1):
+            instrument = locked[item["instrument"].pk]
+            try:
+                bookings.append(hold_checked(
+                    instrument=instrument, requester=requester, institution=institution, start=item["start"],
+                    end=item["end"], purpose=purpose, splits=splits, now=now, bundle=bundle,
+                ))
+            except Conflict as exc:
+                conflicts.append({
+                    "item": n, "instrument": instrument.pk, "start": iso_local(item["start"]),
+                    "end": iso_local(item["end"]), "code": exc.code, "detail": exc.detail,
+                    "conflicts": exc.extra.get("conflicts", []),
+                })
+            except ValidationError as exc:
+                raise ValidationError({"items": f"Item {n} ({instrument.code}): {error_words(exc)}"}) from None
+        if conflicts:
+            listed = ", ".join(str(c["item"]) for c in conflicts)
+            raise Conflict(
+                "bundle_unavailable",
+                f"Part of the bundle is already held (item {listed}); nothing was booked. Pick other times for those items.",
+                items=conflicts,
+            )
+    return bundle, bookings

@@ -1,0 +1,109 @@
+"""Moving a held booking to another time on the same instrument.
+
+A move is checked exactly like a new request (every rule, the time share, the conflicts), except that
+the booking does not conflict with or count against itself. Moving an approved booking of an
+instrument that needs approval sends it back to `requested` when its requester moves it: the manager
+approved the old time, not the new one. A manager's own move keeps the approval.
+"""
+
+import datetime as dt
+from functools import partial
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from facilities.calendar import iso_local
+from facilities.errors import Conflict
+from facilities.models import User
+from facilities.selectors import is_manager_of
+from facilities.services import bump_versions
+
+from .. import rules
+from ..models import Booking, BookingEvent
+from ..selectors import bookings_visible_to
+from ..signals import booking_transitioned, validate_splits
+from .holds import SLOT_TAKEN_SQLSTATES, announce, conflicts_for, hold_span, lock_instruments, slot_unavailable
+from .requests import initial_status, resolve_splits
+from .time_shares import check_time_share
+
+
+def _is_manager(actor: User, booking: Booking) -> bool:
+    return actor.is_superuser or is_manager_of(actor, booking.instrument.facility_id)
+
+
+def booking_move(
+    *, actor: User, booking_id: int, start: dt.datetime, end: dt.datetime, now: dt.datetime | None = None
+) -> Booking:
+    """Move a requested or approved booking to [start, end). Its requester or its facility's managers
+    may. Raises Http404 (unknown or invisible), PermissionDenied, ValidationError (a rule), Conflict
+    (slot taken, or the booking no longer holds a slot)."""
+    now = now or timezone.now()
+    rules.check_times(start, end)
+    visible = bookings_visible_to(actor)
+    instrument_id = visible.filter(pk=booking_id).values_list("instrument_id", flat=True).first()
+    if instrument_id is None:
+        raise Http404("No such booking, or you may not see it.")
+    with transaction.atomic():
+        # Instrument first, then the booking: the order every writer of this instrument takes.
+        instrument = lock_instruments([instrument_id])[instrument_id]
+        booking = visible.select_for_update(of=("self",)).filter(pk=booking_id).first()
+        if booking is None:
+            raise Http404("No such booking, or you may not see it.")
+        manager = _is_manager(actor, booking)
+        if not manager and booking.requester_id != actor.pk:
+            raise PermissionDenied(f"You may not move booking #{booking.pk}: only its requester or the facility's managers may.")
+        if not booking.holds_slot:
+            raise Conflict(
+                "invalid_transition",
+                f"Booking #{booking.pk} is {booking.get_status_display().lower()} and cannot be moved.",
+            )
+        if (start, end) == (booking.start, booking.end):
+            raise ValidationError("The booking already has that time; give a different start or end.")
+        requester = booking.requester
+        rules.check_static_rules(instrument=instrument, start=start, end=end, now=now)
+        rules.check_qualification(instrument=instrument, requester=requester)
+        # The same accounts pay; they must still be chargeable and valid on the new day.
+        current = [{"account": s.account_id, "percent": str(s.percent)} for s in booking.splits.all()]
+        specs = resolve_splits(requester=requester, splits=current, day=timezone.localtime(start).date())
+        validate_splits.send(sender=Booking, requester=requester, instrument=instrument, start=start, end=end, splits=specs)
+        check_time_share(
+            instrument=instrument, institution=booking.institution, start=start, end=end, exclude_ids=[booking.pk]
+        )
+        conflicts = conflicts_for(instrument, start, end, exclude_ids=[booking.pk])
+        if conflicts:
+            raise slot_unavailable(instrument, conflicts)
+
+        old = [iso_local(booking.start), iso_local(booking.end)]
+        from_status = booking.status
+        booking.start, booking.end = start, end
+        _, booking.hold_end = hold_span(instrument, start, end)
+        booking.sequence += 1
+        if (
+            not manager
+            and from_status == Booking.Status.APPROVED
+            and initial_status(instrument=instrument, requester=requester, institution=booking.institution)
+            == Booking.Status.REQUESTED
+        ):
+            booking.status = Booking.Status.REQUESTED
+            booking.decided_at = booking.decided_by = None
+            booking.decision_reason = ""
+        try:
+            with transaction.atomic():
+                booking.save()
+        except IntegrityError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) in SLOT_TAKEN_SQLSTATES:
+                raise slot_unavailable(instrument, conflicts_for(instrument, start, end, exclude_ids=[booking.pk])) from exc
+            raise
+        BookingEvent.objects.create(
+            booking=booking, actor=actor, from_status=from_status, to_status=booking.status, reason="moved",
+            data={"from": old, "to": [iso_local(start), iso_local(end)]},
+        )
+        bump_versions(instrument_ids=[instrument.pk], reason="booking_moved")
+        if booking.status != from_status:
+            booking_transitioned.send(
+                sender=Booking, booking=booking, from_status=from_status, to_status=booking.status, actor=actor
+            )
+        transaction.on_commit(partial(announce, booking, "moved"))
+    return booking

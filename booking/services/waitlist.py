@@ -1,0 +1,212 @@
+"""The waitlist: queue for a slot someone else holds, get offered it when it frees, accept or let it lapse.
+
+An offer is a notice, not a hold: until it is accepted anybody may book the slot, and accepting then
+fails with the usual 409. Offers are made under the instrument's lock, first come first served, and
+never two outstanding offers for overlapping times, so running the offer step twice (a signal and the
+periodic job at once) offers nothing twice.
+"""
+
+import datetime as dt
+import logging
+from functools import partial
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.dispatch import receiver
+from django.http import Http404
+from django.utils import timezone
+
+from facilities.errors import Conflict
+from facilities.intervals import overlaps
+from facilities.models import Instrument, User
+
+from .. import rules
+from ..models import Booking, WaitlistEntry
+from ..models.bookings import HELD_STATUSES
+from ..signals import booking_changed, waitlist_offered
+from .holds import conflicts_for, hold_span, lock_instruments
+from .requests import booking_request, requester_institution
+
+log = logging.getLogger(__name__)
+
+Status = WaitlistEntry.Status
+OPEN_STATUSES = (Status.WAITING, Status.OFFERED)
+# Booking events after which a slot may have come free.
+FREEING_EVENTS = {"cancelled", "rejected", "moved"}
+
+
+def offer_minutes() -> int:
+    return int(getattr(settings, "WAITLIST_OFFER_MINUTES", 120))
+
+
+def entries_visible_to(user) -> QuerySet[WaitlistEntry]:
+    """One's own entries; platform admins see all."""
+    if not getattr(user, "is_authenticated", False):
+        return WaitlistEntry.objects.none()
+    qs = WaitlistEntry.objects.select_related("instrument", "instrument__facility", "user")
+    return qs if user.is_superuser else qs.filter(user=user)
+
+
+def waitlist_join(
+    *, user: User, instrument: Instrument, start: dt.datetime, end: dt.datetime, now: dt.datetime | None = None
+) -> WaitlistEntry:
+    """Queue for [start, end) on `instrument`, which someone else must hold now."""
+    now = now or timezone.now()
+    requester_institution(user)  # only researchers book, so only they wait
+    rules.check_static_rules(instrument=instrument, start=start, end=end, now=now)
+    rules.check_qualification(instrument=instrument, requester=user)
+    with transaction.atomic():
+        instrument = lock_instruments([instrument.pk])[instrument.pk]
+        if not conflicts_for(instrument, start, end):
+            raise ValidationError("That time is free: book it instead of joining the waitlist.")
+        s, e = hold_span(instrument, start, end)
+        if Booking.objects.filter(
+            instrument=instrument, requester=user, status__in=HELD_STATUSES, start__lt=e, hold_end__gt=s
+        ).exists():
+            raise ValidationError("You already hold part of that time yourself.")
+        if WaitlistEntry.objects.filter(
+            instrument=instrument, user=user, status__in=OPEN_STATUSES, start=start, end=end
+        ).exists():
+            raise Conflict("already_waiting", "You are already on the waitlist for that time.")
+        return WaitlistEntry.objects.create(instrument=instrument, user=user, start=start, end=end)
+
+
+def _is_free(instrument: Instrument, entry: WaitlistEntry) -> bool:
+    if conflicts_for(instrument, entry.start, entry.end):
+        return False
+    try:
+        rules.check_open(instrument=instrument, start=entry.start, end=entry.end)
+    except ValidationError:
+        return False
+    return True
+
+
+def offer_next(*, instrument_id: int, now: dt.datetime | None = None) -> list[WaitlistEntry]:
+    """Expire lapsed offers on one instrument, then offer each waiting entry, in order of joining, whose
+    span is entirely free and clear of every outstanding offer. Returns the entries offered now."""
+    now = now or timezone.now()
+    offered: list[WaitlistEntry] = []
+    with transaction.atomic():
+        locked = lock_instruments([instrument_id])
+        if instrument_id not in locked:
+            return []
+        instrument = locked[instrument_id]
+        entries = list(
+            WaitlistEntry.objects.select_for_update()
+            .filter(instrument_id=instrument_id, status__in=OPEN_STATUSES)
+            .order_by("created_at", "id")
+        )
+        outstanding: list[tuple[dt.datetime, dt.datetime]] = []
+        for entry in entries:
+            lapsed = entry.status == Status.OFFERED and entry.offer_expires_at <= now
+            too_late = entry.status == Status.WAITING and entry.start <= now
+            if lapsed or too_late:
+                entry.status = Status.EXPIRED
+                entry.save(update_fields=["status"])
+            elif entry.status == Status.OFFERED:
+                outstanding.append((entry.start, entry.end))
+        for entry in entries:
+            if entry.status != Status.WAITING:
+                continue
+            if any(overlaps((entry.start, entry.end), span) for span in outstanding) or not _is_free(instrument, entry):
+                continue
+            entry.status = Status.OFFERED
+            entry.offered_at = now
+            # An offer cannot outlive the slot it offers.
+            entry.offer_expires_at = min(now + dt.timedelta(minutes=offer_minutes()), entry.start)
+            entry.save(update_fields=["status", "offered_at", "offer_expires_at"])
+            outstanding.append((entry.start, entry.end))
+            offered.append(entry)
+            transaction.on_commit(partial(
+                waitlist_offered.send, sender=WaitlistEntry, entry_id=entry.pk, user_id=entry.user_id,
+                instrument_id=instrument_id, start=entry.start, end=entry.end, expires_at=entry.offer_expires_at,
+            ))
+    return offered
+
+
+def waitlist_expire_offers(now: dt.datetime | None = None) -> dict[str, int]:
+    """The periodic sweep: lapsed offers become EXPIRED and the next in line is offered, on every
+    instrument with an open entry (which also catches a freed slot whose signal was missed).
+    Idempotent: a second run at the same moment changes nothing."""
+    now = now or timezone.now()
+    before = WaitlistEntry.objects.filter(status=Status.EXPIRED).count()
+    offered = 0
+    instrument_ids = (
+        WaitlistEntry.objects.filter(status__in=OPEN_STATUSES).values_list("instrument_id", flat=True).distinct()
+    )
+    for instrument_id in sorted(set(instrument_ids)):
+        offered += len(offer_next(instrument_id=instrument_id, now=now))
+    return {"expired": WaitlistEntry.objects.filter(status=Status.EXPIRED).count() - before, "offered": offered}
+
+
+def _lock_own(user: User, entry_id: int) -> WaitlistEntry:
+    """Lock the instrument, then the entry (the order offer_next takes). Inside a transaction."""
+    instrument_id = entries_visible_to(user).filter(pk=entry_id).values_list("instrument_id", flat=True).first()
+    if instrument_id is None:
+        raise Http404("No such waitlist entry, or it is not yours.")
+    lock_instruments([instrument_id])
+    return WaitlistEntry.objects.select_for_update().select_related("instrument", "instrument__facility").get(pk=entry_id)
+
+
+def waitlist_accept(
+    *,
+    user: User,
+    entry_id: int,
+    purpose: str = "",
+    splits: list[dict] | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[WaitlistEntry, Booking]:
+    """Book an offered slot through the normal request path (every rule applies)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        entry = _lock_own(user, entry_id)
+        if entry.user_id != user.pk:
+            raise Http404("No such waitlist entry, or it is not yours.")
+        if entry.status != Status.OFFERED:
+            raise Conflict(
+                "not_offered", f"Waitlist entry #{entry.pk} is {entry.get_status_display().lower()}, not offered; there is nothing to accept."
+            )
+        if entry.offer_expires_at <= now:
+            raise Conflict("offer_expired", f"The offer for waitlist entry #{entry.pk} expired at {timezone.localtime(entry.offer_expires_at):%Y-%m-%d %H:%M}.")
+        booking = booking_request(
+            requester=user, instrument=entry.instrument, start=entry.start, end=entry.end,
+            purpose=purpose, splits=splits, now=now,
+        )
+        entry.status = Status.ACCEPTED
+        entry.save(update_fields=["status"])
+    return entry, booking
+
+
+def waitlist_withdraw(*, user: User, entry_id: int, now: dt.datetime | None = None) -> WaitlistEntry:
+    with transaction.atomic():
+        entry = _lock_own(user, entry_id)
+        if entry.user_id != user.pk and not user.is_superuser:
+            raise Http404("No such waitlist entry, or it is not yours.")
+        if entry.status not in OPEN_STATUSES:
+            raise Conflict(
+                "invalid_transition", f"Waitlist entry #{entry.pk} is {entry.get_status_display().lower()} and cannot be withdrawn."
+            )
+        was_offered = entry.status == Status.OFFERED
+        entry.status = Status.WITHDRAWN
+        entry.save(update_fields=["status"])
+        if was_offered:
+            # A declined offer passes to the next in line.
+            transaction.on_commit(partial(_offer_quietly, entry.instrument_id, now))
+    return entry
+
+
+def _offer_quietly(instrument_id: int, now: dt.datetime | None = None) -> None:
+    # Runs after a commit that is already done: a failure here must not turn the caller's success into
+    # an error. The periodic sweep offers whatever is missed.
+    try:
+        offer_next(instrument_id=instrument_id, now=now)
+    except Exception:
+        log.exception("Offering waitlisted slots on instrument %s failed; the periodic sweep will retry.", instrument_id)
+
+
+@receiver(booking_changed, dispatch_uid="waitlist_offer_on_free")
+def _on_booking_changed(sender, instrument_id, event, **kwargs):
+    if event in FREEING_EVENTS:
+        _offer_quietly(instrument_id)
