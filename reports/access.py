@@ -42,6 +42,7 @@ def may_read_province(user) -> bool:
 
 
 def require(allowed: bool, what: str) -> None:
+    """Raise PermissionDenied, saying who may read, unless `allowed`."""
     if not allowed:
         raise PermissionDenied(f"You may not read {what}: {ACCESS_RULE}")
 

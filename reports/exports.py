@@ -1,0 +1,131 @@
+"""The quarterly sharing report of one facility as a file for the authorities: CSV (UTF-8 with a byte-order
+mark, so spreadsheet programs read the Chinese headings) and XLSX. One row per instrument, headings in
+English and Chinese; the XLSX adds a summary sheet with the facility's totals."""
+
+import csv
+import io
+
+from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+
+from facilities.calendar import local_tz
+
+from .rows import USER_CLASSES, figures_row, instrument_row
+from .selectors import FacilityReport
+
+REVENUE_ZH = {"internal": "内部用户", "external_academic": "外部学术用户", "industry": "企业用户"}
+REVENUE_EN = {"internal": "internal", "external_academic": "external academic", "industry": "industry"}
+
+# (key in the row, English heading, Chinese heading)
+FIGURE_COLUMNS = [
+    ("available_hours", "Available hours", "可用机时"),
+    ("booked_hours", "Booked hours", "预约机时"),
+    ("used_hours", "Used hours", "运行机时"),
+    ("utilisation", "Utilisation rate", "机时利用率"),
+    ("host_hours", "Host institution hours", "本单位使用机时"),
+    ("shared_hours", "Shared hours (outside users)", "共享机时（对外服务）"),
+    ("company_hours", "Company hours", "企业用户机时"),
+    ("outside_institutions", "Outside institutions served", "服务外单位数"),
+    ("outside_users", "Outside users served", "服务外单位用户数"),
+    ("no_show_hours", "No-show hours", "预约未到机时"),
+    ("late_cancellation_hours", "Late-cancellation hours", "临时取消机时"),
+    *[
+        (f"revenue.{c}", f"Revenue, {REVENUE_EN.get(c, c)} (CNY)", f"收入-{REVENUE_ZH.get(c, c)}（元）")
+        for c in USER_CLASSES
+    ],
+    ("revenue_total", "Revenue total (CNY)", "收入合计（元）"),
+]
+INSTRUMENT_COLUMNS = [
+    ("facility", "Facility code", "设施编号"),
+    ("period", "Period", "报告期"),
+    ("code", "Instrument code", "仪器编号"),
+    ("name", "Instrument name", "仪器名称"),
+    *FIGURE_COLUMNS,
+    ("time_shares", "Co-building partners: used / reserved hours", "共建单位：使用/预留机时"),
+]
+
+
+def heading(en: str, zh: str) -> str:
+    return f"{en} / {zh}"
+
+
+def _value(row: dict, key: str):
+    if "." in key:
+        outer, inner = key.split(".", 1)
+        return row[outer][inner]
+    return row[key]
+
+
+def _shares_text(shares: list[dict]) -> str:
+    return "; ".join(
+        f"{s['institution']} {s['percent']}%: {s['used_hours']} / {s['reserved_hours']} h" for s in shares
+    )
+
+
+def instrument_table(report: FacilityReport) -> list[list]:
+    """Header row, then one row per instrument, as strings and integers."""
+    rows = [[heading(en, zh) for _, en, zh in INSTRUMENT_COLUMNS]]
+    for r in report.instruments:
+        row = {**instrument_row(r), "facility": report.facility.code, "period": report.period.label}
+        row["time_shares"] = _shares_text(row["time_shares"])
+        rows.append(["" if (v := _value(row, key)) is None else v for key, _, _ in INSTRUMENT_COLUMNS])
+    return rows
+
+
+def filename(report: FacilityReport, extension: str) -> str:
+    return f"sharing-{report.facility.code}-{report.period.label}.{extension}"
+
+
+def as_csv(report: FacilityReport) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerows(instrument_table(report))
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _number(value):
+    """Figures go into cells as numbers, so the authorities' spreadsheets can sum them."""
+    if isinstance(value, str) and value.replace(".", "", 1).isdigit():
+        return float(value)
+    return value
+
+
+def as_xlsx(report: FacilityReport) -> bytes:
+    wb = Workbook()
+    sheet = wb.active
+    sheet.title = "Instruments 仪器"
+    table = instrument_table(report)
+    sheet.append(table[0])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    text_columns = {"facility", "period", "code", "name", "time_shares"}
+    keys = [key for key, _, _ in INSTRUMENT_COLUMNS]
+    for row in table[1:]:
+        sheet.append([v if k in text_columns else _number(v) for k, v in zip(keys, row)])
+    for index in range(1, len(keys) + 1):
+        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = 18
+    sheet.freeze_panes = "E2"
+
+    summary = wb.create_sheet("Summary 汇总")
+    f = report.facility
+    generated = timezone.now().astimezone(local_tz()).strftime("%Y-%m-%d %H:%M")
+    for label, value in [
+        (heading("Facility", "设施"), f"{f.code} {f.name} {f.name_zh}".strip()),
+        (heading("Host institution", "依托单位"), f"{f.host.code} {f.host.name} {f.host.name_zh}".strip()),
+        (heading("Province", "省市"), f.get_province_display()),
+        (heading("Period", "报告期"), report.period.label),
+        (heading("Instruments", "仪器台套数"), len(report.instruments)),
+        (heading("Generated", "生成时间"), generated),
+    ]:
+        summary.append([label, value])
+    totals = figures_row(report.totals)
+    for key, en, zh in FIGURE_COLUMNS:
+        value = _value(totals, key)
+        summary.append([heading(en, zh), "" if value is None else _number(value)])
+    summary.column_dimensions["A"].width = 52
+    summary.column_dimensions["B"].width = 60
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
