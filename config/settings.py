@@ -204,16 +204,60 @@ LOGGING = {
 }
 
 # `manage.py load_demo` runs these, in order; each app owns its own step.
-SANJIAO_DEMO_COMMANDS = ["seed_catalog", "seed_demo_people"]
+SANJIAO_DEMO_COMMANDS = ["seed_catalog", "seed_demo_people", "seed_demo_history"]
 
 # --- booking engine (rules, series, waitlist, bundles) ---------------------------------------------
+# How long a waitlisted user may take to accept a slot that came free before it passes to the next.
+WAITLIST_OFFER_MINUTES = env_int("WAITLIST_OFFER_MINUTES", 120)
 
 # --- live updates (WebSockets) -------------------------------------------------------------------
+# Limits per /ws/ connection; a client that breaks one gets an error message in words, not a closed socket.
+LIVE_MAX_INSTRUMENTS = env_int("LIVE_MAX_INSTRUMENTS", 50)
+LIVE_MAX_WINDOW_DAYS = env_int("LIVE_MAX_WINDOW_DAYS", 62)
+LIVE_MAX_MESSAGE_BYTES = env_int("LIVE_MAX_MESSAGE_BYTES", 8192)
+LIVE_MAX_MESSAGES_PER_SECOND = env_int("LIVE_MAX_MESSAGES_PER_SECOND", 20)
+# Each change is published once with the busy list of a wide window (this many days back, up to the
+# instrument's horizon ahead, at most LIVE_PUBLISH_MAX_DAYS); subscribers inside it cost no query.
+LIVE_PUBLISH_PAST_DAYS = env_int("LIVE_PUBLISH_PAST_DAYS", 7)
+LIVE_PUBLISH_MAX_DAYS = env_int("LIVE_PUBLISH_MAX_DAYS", 400)
+# How often each ASGI process compares its subscribed instruments' versions with the database, so a
+# change whose pub/sub message was lost still reaches clients (within two periods).
+LIVE_RESYNC_SECONDS = env_int("LIVE_RESYNC_SECONDS", 10)
 
 # --- billing and Stripe --------------------------------------------------------------------------
 
 # --- calendar feeds, notifications, Celery beat ---------------------------------------------------
+from celery.schedules import crontab  # noqa: E402
+
+FEED_PAST_DAYS = env_int("FEED_PAST_DAYS", 90)  # feeds show bookings that ended up to this long ago
+FEED_KEEP_CANCELLED_DAYS = env_int("FEED_KEEP_CANCELLED_DAYS", 30)  # cancelled ones stay struck out this long
+FEED_MAX_EVENTS = env_int("FEED_MAX_EVENTS", 5000)
+REMINDER_HOURS_BEFORE = env_int("REMINDER_HOURS_BEFORE", 24)
+MANAGER_DIGEST_HOUR = env_int("MANAGER_DIGEST_HOUR", 8)  # local hour of the daily digest of new requests
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 5)
+NOTIFICATION_STALE_CLAIM_MINUTES = env_int("NOTIFICATION_STALE_CLAIM_MINUTES", 15)
+# Every periodic job works from state and time ("everything due by now"), never "this minute", so a
+# missed run is made up by the next one and a doubled run changes nothing.
+CELERY_BEAT_SCHEDULE = {
+    "expire-unapproved-requests": {"task": "booking.tasks.expire_stale_requests", "schedule": crontab(minute="*/5")},
+    "complete-ended-bookings": {"task": "booking.tasks.complete_ended_bookings", "schedule": crontab(minute="*/15")},
+    "send-reminders": {"task": "booking.tasks.send_reminders", "schedule": crontab(minute="*/15")},
+    "send-manager-digests": {
+        "task": "booking.tasks.send_manager_digests",
+        "schedule": crontab(hour=MANAGER_DIGEST_HOUR, minute=0),
+    },
+    "process-waitlist": {"task": "booking.tasks.process_waitlist", "schedule": crontab(minute="*/5")},
+    "retry-failed-notifications": {"task": "booking.tasks.retry_failed_notifications", "schedule": crontab(minute="*/10")},
+    # Last month's invoices on the 1st; the run is idempotent, so repeating it on the next days only
+    # makes up for a beat that was down on the 1st.
+    "monthly-invoices": {
+        "task": "billing.tasks.run_monthly_invoices",
+        "schedule": crontab(day_of_month="1-3", hour=2, minute=30),
+    },
+}
 
 # --- reports ---------------------------------------------------------------------------------------
 
 # --- frontend --------------------------------------------------------------------------------------
+# The page header shows each person the consoles their roles open.
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("frontend.context.nav")

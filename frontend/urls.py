@@ -1,1 +1,28 @@
-urlpatterns: list = []
+"""The web pages, mounted at / (config/urls.py)."""
+
+from django.urls import path
+
+from .views import catalog, dashboard, home, instrument, manager
+
+app_name = "frontend"
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("login/", home.LoginView.as_view(), name="login"),
+    path("logout/", home.LogoutView.as_view(), name="logout"),
+    path("catalog/", catalog.catalog, name="catalog"),
+    path("facilities/<str:code>/", catalog.facility_detail, name="facility"),
+    path("instruments/<int:pk>/", instrument.instrument_page, name="instrument"),
+    path("instruments/<int:pk>/book/", instrument.book, name="book"),
+    path("instruments/<int:pk>/estimate/", instrument.estimate_view, name="estimate"),
+    path("me/", dashboard.dashboard, name="dashboard"),
+    path("me/bookings/", dashboard.dashboard_bookings, name="dashboard_bookings"),
+    path("bookings/<int:pk>/cancel/", dashboard.cancel, name="cancel"),
+    path("console/", manager.console, name="console"),
+    path("console/queue/", manager.console_queue, name="console_queue"),
+    path("console/bookings/<int:pk>/<str:action>/", manager.decide, name="decide"),
+    path("console/facilities/<str:code>/", manager.console_facility, name="console_facility"),
+    path("console/facilities/<str:code>/closures/", manager.closure_create, name="closure_create"),
+    path("console/facilities/<str:code>/closures/<int:pk>/remove/", manager.closure_delete, name="closure_delete"),
+    path("console/facilities/<str:code>/qualifications/<str:action>/", manager.qualification_change, name="qualification"),
+]

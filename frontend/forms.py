@@ -1,0 +1,105 @@
+"""Forms of the pages. They check shape only; the services decide every rule and say why."""
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from facilities.models import Closure
+
+LOCAL_INPUT = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, step_minutes: int = 60, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", attrs={"step": step_minutes * 60}, **kwargs)
+
+
+def local_datetime_field(label, step_minutes=60, required=True):
+    # Naive input is read in the current time zone (Asia/Shanghai) by Django itself.
+    return forms.DateTimeField(label=label, required=required, input_formats=LOCAL_INPUT,
+                               widget=LocalDateTimeInput(step_minutes=step_minutes))
+
+
+class BookingForm(forms.Form):
+    purpose = forms.CharField(label=_("Purpose"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, instrument, accounts, default_account_id=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        step = instrument.booking_unit_minutes
+        self.fields["start"] = local_datetime_field(_("Start"), step)
+        self.fields["end"] = local_datetime_field(_("End"), step)
+        self.order_fields(["start", "end", "purpose"])
+        self.accounts = list(accounts)
+        for account in self.accounts:
+            self.fields[f"split_{account.pk}"] = forms.DecimalField(
+                label=f"{account.code} — {account.title}", required=False, min_value=Decimal("0"),
+                max_value=Decimal("100"), decimal_places=2, initial=100 if account.pk == default_account_id else None,
+                widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+            )
+
+    def split_fields(self):
+        return [self[f"split_{a.pk}"] for a in self.accounts]
+
+    def splits(self) -> list[dict]:
+        out = []
+        for account in self.accounts:
+            value = self.cleaned_data.get(f"split_{account.pk}")
+            if value:
+                out.append({"account": account.pk, "percent": str(value)})
+        return out
+
+    def percents(self) -> list[Decimal]:
+        return [Decimal(s["percent"]) for s in self.splits()]
+
+    def clean(self):
+        data = super().clean()
+        if self.accounts and not self.splits():
+            raise forms.ValidationError(_("Give at least one account a share of the cost (the shares add up to 100)."))
+        return data
+
+
+class DecisionForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=2000)
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=2000,
+                             error_messages={"required": _("Say why the request is rejected; the researcher will read it.")})
+
+
+class CompleteForm(forms.Form):
+    actual_start = local_datetime_field(_("Actual start"), required=False)
+    actual_end = local_datetime_field(_("Actual end"), required=False)
+
+
+class ClosureForm(forms.Form):
+    instrument = forms.ChoiceField(label=_("Instrument"), required=False)
+    start = local_datetime_field(_("From"))
+    end = local_datetime_field(_("Until"))
+    kind = forms.ChoiceField(label=_("Kind"), choices=Closure.Kind.choices)
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=200)
+
+    def __init__(self, *args, instruments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instruments = {str(i.pk): i for i in instruments}
+        self.fields["instrument"].choices = [("", _("Whole facility"))] + [(str(i.pk), f"{i.code} — {i.name}") for i in instruments]
+
+    def clean_instrument(self):
+        value = self.cleaned_data.get("instrument")
+        return self.instruments.get(value) if value else None
+
+
+class QualificationForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    instrument = forms.ChoiceField(label=_("Instrument"))
+
+    def __init__(self, *args, instruments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instruments = {str(i.pk): i for i in instruments}
+        self.fields["instrument"].choices = [(str(i.pk), f"{i.code} — {i.name}") for i in instruments]
+
+    def clean_instrument(self):
+        return self.instruments[self.cleaned_data["instrument"]]

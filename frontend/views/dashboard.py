@@ -1,0 +1,75 @@
+"""The researcher's own bookings, with status changes arriving live over /ws/me/."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from booking.models import Booking
+from booking.selectors import bookings_visible_to
+from booking.services import booking_cancel
+
+from django.core.exceptions import ValidationError
+
+from facilities.errors import Conflict
+
+from ..errors import messages_of
+from ..forms import DecisionForm
+from .access import role_required
+
+PAGE = 50
+
+
+def my_bookings(user):
+    return (
+        bookings_visible_to(user).filter(requester=user)
+        .select_related("instrument__facility").prefetch_related("splits__account")
+    )
+
+
+def calendar_url(request) -> str | None:
+    try:
+        return request.build_absolute_uri(reverse("calendar:personal-feed", args=[request.user.calendar_token]))
+    except NoReverseMatch:
+        return None
+
+
+def _tables(request):
+    now = timezone.now()
+    mine = my_bookings(request.user)
+    return {
+        "upcoming": list(mine.filter(end__gt=now).order_by("start")[:PAGE]),
+        "past": list(mine.filter(end__lte=now).order_by("-start")[:PAGE]),
+    }
+
+
+@role_required("researcher")
+def dashboard(request):
+    ctx = _tables(request)
+    ctx.update(nav="dashboard", calendar_url=calendar_url(request), cancel_form=DecisionForm())
+    return render(request, "frontend/researcher/dashboard.html", ctx)
+
+
+@role_required("researcher")
+def dashboard_bookings(request):
+    """The tables alone, fetched again when the socket says something changed."""
+    return render(request, "frontend/researcher/bookings_tables.html", {**_tables(request), "cancel_form": DecisionForm()})
+
+
+@require_POST
+@role_required("researcher", "facility_manager", "platform_admin")
+def cancel(request, pk: int):
+    form = DecisionForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        booking = booking_cancel(actor=request.user, booking_id=pk, reason=reason)
+        messages.success(request, _("Booking #%(id)s is cancelled; the time is free again.") % {"id": booking.pk})
+    except (ValidationError, Conflict) as exc:  # 403 and 404 pass on to their pages
+        for _field, text in messages_of(exc):
+            messages.error(request, text)
+    nxt = request.POST.get("next") or ""
+    if not nxt.startswith("/") or nxt.startswith("//"):
+        nxt = reverse("frontend:dashboard")
+    return redirect(nxt)

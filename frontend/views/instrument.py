@@ -1,0 +1,129 @@
+"""An instrument's week calendar (live over /ws/availability/) and booking it."""
+
+from decimal import Decimal
+
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from booking.selectors import availability
+from booking.services import booking_request
+from facilities import selectors
+from facilities.models import Instrument, Membership
+from facilities.models.catalog import UserClass
+from facilities.models.tenants import Role
+
+from .. import pricing
+from ..errors import REFUSALS, attach
+from ..forms import BookingForm
+from ..week import build_week, estimate, parse_week, week_start
+
+
+def _instrument(pk: int) -> Instrument:
+    return get_object_or_404(selectors.instrument_list().select_related("facility__host"), pk=pk)
+
+
+def _booker(user):
+    """The researcher membership a booking would be made under, or None for who may not book."""
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(user=user, role=Role.RESEARCHER).select_related("institution").order_by("id").first()
+
+
+def _form_context(request, instrument, data=None, initial=None):
+    membership = _booker(request.user)
+    ctx = {"instrument": instrument, "membership": membership}
+    if membership is None:
+        return ctx
+    accounts = list(selectors.accounts_chargeable_by(request.user).filter(active=True).order_by("code"))
+    form = BookingForm(data, initial=initial, instrument=instrument, accounts=accounts,
+                       default_account_id=request.user.default_account_id or (accounts[0].pk if accounts else None))
+    klass = pricing.user_class(membership.institution, instrument)
+    ctx.update(form=form, user_class=UserClass(klass).label, rate=pricing.hourly_rate(instrument, klass))
+    return ctx
+
+
+def _estimate_for(form, rate):
+    """The cost estimate for what the form holds now, with each named account's share."""
+    if form.is_bound:
+        data = getattr(form, "cleaned_data", {})
+        start, end = data.get("start"), data.get("end")
+        pairs = [(a, data.get(f"split_{a.pk}")) for a in form.accounts]
+    else:
+        start, end = form.initial.get("start"), form.initial.get("end")
+        pairs = [(a, form.fields[f"split_{a.pk}"].initial) for a in form.accounts]
+    pairs = [(a, Decimal(p)) for a, p in pairs if p]
+    result = estimate(rate, start, end, [p for _, p in pairs])
+    if result and result["shares"]:
+        result["lines"] = [(a, p, share) for (a, p), share in zip(pairs, result["shares"])]
+    return result
+
+
+def _prefill(request, instrument):
+    initial = {}
+    form = BookingForm({"start": request.GET.get("start", ""), "end": request.GET.get("end", ""), "split_0": ""},
+                       instrument=instrument, accounts=[])
+    form.is_valid()
+    for name in ("start", "end"):
+        if form.cleaned_data.get(name):
+            initial[name] = timezone.localtime(form.cleaned_data[name])
+    return initial
+
+
+@require_GET
+def instrument_page(request, pk: int):
+    instrument = _instrument(pk)
+    start = week_start(parse_week(request.GET.get("week")))
+    avail = availability(instrument, start, start + timezone.timedelta(days=7))
+    ctx = _form_context(request, instrument, initial=_prefill(request, instrument))
+    if ctx.get("form") is not None:
+        ctx["estimate"] = _estimate_for(ctx["form"], ctx["rate"])
+    ctx.update(week=build_week(instrument, avail, start), version=avail["version"], nav="catalog")
+    return render(request, "frontend/instrument.html", ctx)
+
+
+@require_http_methods(["GET", "POST"])
+def book(request, pk: int):
+    """GET: the form prefilled from a clicked cell. POST: ask for the booking; refusals in place."""
+    instrument = _instrument(pk)
+    if request.method == "GET":
+        ctx = _form_context(request, instrument, initial=_prefill(request, instrument))
+        if ctx.get("form") is not None:
+            ctx["estimate"] = _estimate_for(ctx["form"], ctx["rate"])
+        return render(request, "frontend/partials/booking_form.html", ctx)
+    ctx = _form_context(request, instrument, data=request.POST)
+    form = ctx.get("form")
+    status = 200
+    if form is None:
+        status = 403
+    elif form.is_valid():
+        try:
+            ctx["booking"] = booking_request(
+                requester=request.user, instrument=instrument, start=form.cleaned_data["start"],
+                end=form.cleaned_data["end"], purpose=form.cleaned_data["purpose"], splits=form.splits(),
+            )
+        except REFUSALS as exc:
+            attach(form, exc)
+            status = 409 if exc.__class__.__name__ == "Conflict" else 400
+    else:
+        status = 400
+    if form is not None:
+        ctx["estimate"] = _estimate_for(form, ctx["rate"])
+    if request.htmx:
+        # htmx swaps only 2xx answers by default; refusals are part of the page, so answer 200.
+        return render(request, "frontend/partials/booking_form.html", ctx)
+    start = week_start(form.cleaned_data["start"].date() if form is not None and form.cleaned_data.get("start") else None)
+    avail = availability(instrument, start, start + timezone.timedelta(days=7))
+    ctx.update(week=build_week(instrument, avail, start), version=avail["version"], nav="catalog")
+    return render(request, "frontend/instrument.html", ctx, status=status)
+
+
+@require_GET
+def estimate_view(request, pk: int):
+    instrument = _instrument(pk)
+    ctx = _form_context(request, instrument, data=request.GET)
+    form = ctx.get("form")
+    if form is not None:
+        form.is_valid()
+        ctx["estimate"] = _estimate_for(form, ctx["rate"])
+    return render(request, "frontend/partials/estimate.html", ctx)

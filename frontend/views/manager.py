@@ -1,0 +1,188 @@
+"""The facility manager's console: the approval queue (live over /ws/queue/), recording use, and
+each managed facility's calendars, closures and qualifications."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from booking.models import Booking
+from booking.selectors import bookings_visible_to
+from booking.services import booking_approve, booking_complete, booking_no_show, booking_reject
+from facilities import selectors
+from facilities.errors import Conflict
+from facilities.models import Closure, Facility, Qualification
+from facilities.services import closure_add, closure_remove, qualification_grant, qualification_revoke
+
+from ..errors import attach, messages_of
+from ..forms import ClosureForm, CompleteForm, DecisionForm, QualificationForm, RejectForm
+from .access import role_required
+
+MANAGERS = ("facility_manager", "platform_admin")
+PAGE = 100
+
+
+def managed_facilities(user):
+    qs = Facility.objects.select_related("host").order_by("code")
+    return qs if user.is_superuser else qs.filter(pk__in=selectors.managed_facility_ids(user))
+
+
+def _managed_bookings(user):
+    qs = bookings_visible_to(user).select_related("instrument__facility", "requester", "institution")
+    return qs if user.is_superuser else qs.filter(instrument__facility_id__in=selectors.managed_facility_ids(user))
+
+
+def _queue_context(request):
+    now = timezone.now()
+    mine = _managed_bookings(request.user)
+    return {
+        "queue": list(mine.filter(status=Booking.Status.REQUESTED).order_by("start")[:PAGE]),
+        "to_record": list(mine.filter(status=Booking.Status.APPROVED, start__lte=now).order_by("start")[:PAGE]),
+        "upcoming": list(mine.filter(status=Booking.Status.APPROVED, start__gt=now).order_by("start")[:PAGE]),
+        "approve_form": DecisionForm(), "reject_form": RejectForm(auto_id=False), "complete_form": CompleteForm(auto_id=False),
+    }
+
+
+@role_required(*MANAGERS)
+def console(request):
+    ctx = _queue_context(request)
+    ctx.update(nav="console", facilities=list(managed_facilities(request.user)))
+    return render(request, "frontend/manager/console.html", ctx)
+
+
+@role_required(*MANAGERS)
+def console_queue(request):
+    return render(request, "frontend/manager/queue.html", _queue_context(request))
+
+
+def _back(request, fallback: str):
+    nxt = request.POST.get("next") or ""
+    return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else fallback)
+
+
+def _report(request, exc):
+    for _field, text in messages_of(exc):
+        messages.error(request, text)
+
+
+@require_POST
+@role_required(*MANAGERS)
+def decide(request, pk: int, action: str):
+    """Approve, reject, complete or mark a no-show; a refusal comes back as a message in words."""
+    form_class = {"approve": DecisionForm, "reject": RejectForm, "complete": CompleteForm, "no-show": DecisionForm}.get(action)
+    if form_class is None:
+        raise Http404(_("No such action."))
+    form = form_class(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for text in errors:
+                messages.error(request, text)
+        return _back(request, reverse("frontend:console"))
+    data = form.cleaned_data
+    try:
+        if action == "approve":
+            b = booking_approve(actor=request.user, booking_id=pk, reason=data["reason"])
+            messages.success(request, _("Booking #%(id)s is approved.") % {"id": b.pk})
+        elif action == "reject":
+            b = booking_reject(actor=request.user, booking_id=pk, reason=data["reason"])
+            messages.success(request, _("Booking #%(id)s is rejected.") % {"id": b.pk})
+        elif action == "complete":
+            b = booking_complete(actor=request.user, booking_id=pk, actual_start=data["actual_start"], actual_end=data["actual_end"])
+            messages.success(request, _("Use of booking #%(id)s is recorded.") % {"id": b.pk})
+        else:
+            b = booking_no_show(actor=request.user, booking_id=pk, reason=data["reason"])
+            messages.success(request, _("Booking #%(id)s is recorded as a no-show.") % {"id": b.pk})
+    except (ValidationError, Conflict) as exc:  # 403 and 404 pass on to their pages
+        _report(request, exc)
+    return _back(request, reverse("frontend:console"))
+
+
+def _facility_for(request, code: str) -> Facility:
+    facility = get_object_or_404(Facility, code=code)
+    if not (request.user.is_superuser or selectors.is_manager_of(request.user, facility.pk)):
+        raise Http404(_("No facility %(code)s among those you manage.") % {"code": code})
+    return facility
+
+
+def _facility_context(request, facility, closure_form=None, qualification_form=None):
+    instruments = list(facility.instruments.filter(active=True).order_by("code"))
+    now = timezone.now()
+    ctx = {
+        "facility": facility, "instruments": instruments, "nav": "console",
+        "closures": list(Closure.objects.filter(facility=facility, end__gt=now).select_related("instrument").order_by("start")[:PAGE]),
+        "qualifications": list(
+            Qualification.objects.filter(instrument__facility=facility, revoked_at__isnull=True)
+            .select_related("user", "instrument").order_by("instrument__code", "user__username")[:PAGE * 5]
+        ),
+        "closure_form": closure_form or ClosureForm(instruments=instruments, prefix="closure"),
+        "qualification_form": qualification_form or QualificationForm(instruments=instruments, prefix="qual"),
+    }
+    from .utilisation import utilisation_for
+
+    ctx["utilisation"] = utilisation_for(facility)
+    return ctx
+
+
+@role_required(*MANAGERS)
+def console_facility(request, code: str):
+    facility = _facility_for(request, code)
+    return render(request, "frontend/manager/facility.html", _facility_context(request, facility))
+
+
+@require_POST
+@role_required(*MANAGERS)
+def closure_create(request, code: str):
+    facility = _facility_for(request, code)
+    instruments = list(facility.instruments.filter(active=True).order_by("code"))
+    form = ClosureForm(request.POST, instruments=instruments, prefix="closure")
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            closure_add(actor=request.user, facility=facility, instrument=d["instrument"], start=d["start"], end=d["end"],
+                        kind=d["kind"], reason=d["reason"])
+            messages.success(request, _("The closure is added; the calendars show it now."))
+            return redirect("frontend:console_facility", code=facility.code)
+        except ValidationError as exc:
+            attach(form, exc)
+    ctx = _facility_context(request, facility, closure_form=form)
+    return render(request, "frontend/manager/facility.html", ctx, status=400)
+
+
+@require_POST
+@role_required(*MANAGERS)
+def closure_delete(request, code: str, pk: int):
+    facility = _facility_for(request, code)
+    closure = get_object_or_404(Closure, pk=pk, facility=facility)
+    closure_remove(actor=request.user, closure=closure)
+    messages.success(request, _("The closure is removed."))
+    return redirect("frontend:console_facility", code=facility.code)
+
+
+@require_POST
+@role_required(*MANAGERS)
+def qualification_change(request, code: str, action: str):
+    facility = _facility_for(request, code)
+    instruments = list(facility.instruments.filter(active=True).order_by("code"))
+    form = QualificationForm(request.POST, instruments=instruments, prefix="qual")
+    if form.is_valid():
+        person = selectors.user_by_username(form.cleaned_data["username"].strip())
+        instrument = form.cleaned_data["instrument"]
+        if person is None:
+            form.add_error("username", _("Nobody has the username %(u)s.") % {"u": form.cleaned_data["username"]})
+        elif action == "grant":
+            qualification_grant(actor=request.user, user=person, instrument=instrument)
+            messages.success(request, _("%(u)s is qualified on %(i)s.") % {"u": person.username, "i": instrument.code})
+            return redirect("frontend:console_facility", code=facility.code)
+        elif action == "revoke":
+            if qualification_revoke(actor=request.user, user=person, instrument=instrument):
+                messages.success(request, _("%(u)s is no longer qualified on %(i)s.") % {"u": person.username, "i": instrument.code})
+                return redirect("frontend:console_facility", code=facility.code)
+            form.add_error(None, _("%(u)s holds no qualification on %(i)s.") % {"u": person.username, "i": instrument.code})
+        else:
+            raise Http404(_("No such action."))
+    return render(request, "frontend/manager/facility.html",
+                  _facility_context(request, facility, qualification_form=form), status=400)
