@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class BookingConfig(AppConfig):
     name = "booking"
     verbose_name = _("Bookings")
+
+    def ready(self) -> None:
+        from .notifications import receivers  # noqa: F401  registers the mail receivers
+        from .live import receivers as live_receivers  # noqa: F401  publishes changes to /ws/ clients

@@ -1,0 +1,279 @@
+"""Bookings as iCalendar: subscription feeds (personal, facility, public busy) and mail invitations.
+
+Every event of one booking carries the same UID wherever it appears (feed or invitation) and
+SEQUENCE = Booking.sequence, so a calendar client that saw an older copy replaces it. DTSTAMP is the
+booking's last change: a feed's bytes depend only on the data, so its ETag is stable between fetches
+that see no change.
+"""
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from icalendar import Calendar, Event, Timezone, vCalAddress, vText
+
+from facilities.models import Closure, Facility, Instrument, User
+
+from .models import Booking
+from .models.bookings import HELD_STATUSES
+
+PRODID = "-//Sanjiao//Research infrastructure booking//EN"
+UID_DOMAIN = "sanjiao"
+# Covers every booking the platform can hold; older or later dates fall back to the zone's last rule.
+VTIMEZONE_FROM = dt.date(2000, 1, 1)
+VTIMEZONE_UNTIL = dt.date(2100, 1, 1)
+
+ENDED_STATUSES = (Booking.Status.CANCELLED, Booking.Status.REJECTED)
+ICAL_STATUS = {
+    Booking.Status.REQUESTED: "TENTATIVE",
+    Booking.Status.APPROVED: "CONFIRMED",
+    Booking.Status.COMPLETED: "CONFIRMED",
+    Booking.Status.NO_SHOW: "CONFIRMED",
+    Booking.Status.REJECTED: "CANCELLED",
+    Booking.Status.CANCELLED: "CANCELLED",
+}
+STATUS_LABEL = {
+    "en": {
+        Booking.Status.REQUESTED: "awaiting approval",
+        Booking.Status.APPROVED: "approved",
+        Booking.Status.REJECTED: "rejected",
+        Booking.Status.CANCELLED: "cancelled",
+        Booking.Status.COMPLETED: "completed",
+        Booking.Status.NO_SHOW: "no-show",
+    },
+    "zh-hans": {
+        Booking.Status.REQUESTED: "待审批",
+        Booking.Status.APPROVED: "已批准",
+        Booking.Status.REJECTED: "已拒绝",
+        Booking.Status.CANCELLED: "已取消",
+        Booking.Status.COMPLETED: "已完成",
+        Booking.Status.NO_SHOW: "未到场",
+    },
+}
+
+
+def booking_uid(booking_id: int) -> str:
+    return f"booking-{booking_id}@{UID_DOMAIN}"
+
+
+def busy_uid(booking_id: int) -> str:
+    # A different UID from the personal one: a public subscriber cannot match busy blocks to people's feeds.
+    return f"busy-{booking_id}@{UID_DOMAIN}"
+
+
+def closure_uid(closure_id: int) -> str:
+    return f"closure-{closure_id}@{UID_DOMAIN}"
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def _local(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(_tz())
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.timezone.utc)
+
+
+def _label(language: str, status: str) -> str:
+    return STATUS_LABEL.get(language, STATUS_LABEL["en"]).get(status, status)
+
+
+def new_calendar(name: str, *, method: str | None = None) -> Calendar:
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    if method:
+        cal.add("method", method)
+    cal.add("x-wr-calname", name)
+    cal.add("x-wr-timezone", settings.TIME_ZONE)
+    # Before the events that refer to it: some clients read the file in one pass.
+    cal.add_component(Timezone.from_tzid(settings.TIME_ZONE, first_date=VTIMEZONE_FROM, last_date=VTIMEZONE_UNTIL))
+    return cal
+
+
+def _finish(cal: Calendar) -> bytes:
+    return cal.to_ical()
+
+
+def _base_event(uid: str, start: dt.datetime, end: dt.datetime, *, stamp: dt.datetime, sequence: int) -> Event:
+    ev = Event()
+    ev.add("uid", uid)
+    ev.add("dtstamp", _utc(stamp))
+    ev.add("dtstart", _local(start))
+    ev.add("dtend", _local(end))
+    ev.add("sequence", sequence)
+    return ev
+
+
+def booking_event(booking: Booking, *, audience: str, language: str = "en") -> Event:
+    """One booking as a VEVENT. audience: "requester" (their own booking), "manager" (the facility's
+    view: who, from where, why), "public" (busy block only, no personal data)."""
+    instrument = booking.instrument
+    facility = instrument.facility
+    status = ICAL_STATUS[booking.status]
+    if audience == "public":
+        ev = _base_event(busy_uid(booking.pk), booking.start, booking.hold_end, stamp=booking.updated_at, sequence=booking.sequence)
+        ev.add("summary", "Booked" if language == "en" else "已预约")
+        ev.add("class", "PUBLIC")
+        ev.add("status", "CANCELLED" if booking.status in ENDED_STATUSES else "CONFIRMED")
+        ev.add("transp", "TRANSPARENT" if booking.status in ENDED_STATUSES else "OPAQUE")
+        ev.add("location", vText(f"{facility.code} {instrument.code}"))
+        return ev
+    ev = _base_event(booking_uid(booking.pk), booking.start, booking.end, stamp=booking.updated_at, sequence=booking.sequence)
+    ev.add("created", _utc(booking.created_at))
+    ev.add("last-modified", _utc(booking.updated_at))
+    ev.add("status", status)
+    ev.add("transp", "TRANSPARENT" if booking.status in ENDED_STATUSES else "OPAQUE")
+    ev.add("class", "PRIVATE")
+    ev.add("location", vText(f"{facility.name} — {instrument.name} ({facility.city})"))
+    ev.add("categories", [facility.code])
+    label = _label(language, booking.status)
+    if audience == "manager":
+        requester = booking.requester
+        ev.add("summary", f"{instrument.code}: {requester.get_full_name() or requester.username} ({booking.institution.code}) — {label}")
+    else:
+        ev.add("summary", f"{instrument.code} · {facility.code} — {label}")
+    lines = [f"{instrument.name} ({facility.code} {instrument.code})", f"#{booking.pk}: {label}"]
+    if booking.purpose:
+        lines.append(booking.purpose)
+    if booking.decision_reason and booking.status in (Booking.Status.REJECTED, Booking.Status.APPROVED):
+        lines.append(booking.decision_reason)
+    ev.add("description", "\n".join(lines))
+    ev.add("url", f"{settings.SITE_URL.rstrip('/')}/bookings/{booking.pk}/")
+    return ev
+
+
+def closure_event(closure: Closure, *, stamp: dt.datetime) -> Event:
+    ev = _base_event(closure_uid(closure.pk), closure.start, closure.end, stamp=stamp, sequence=0)
+    reason = f": {closure.reason}" if closure.reason else ""
+    ev.add("summary", f"Closed ({closure.get_kind_display().lower()}){reason}")
+    ev.add("class", "PUBLIC")
+    ev.add("status", "CONFIRMED")
+    ev.add("transp", "OPAQUE")
+    return ev
+
+
+# --- feeds ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Feed:
+    body: bytes
+    last_modified: dt.datetime
+
+    @property
+    def etag(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()[:40]
+
+
+def _day_start(now: dt.datetime) -> dt.datetime:
+    """Local midnight: feed windows move once a day, so content (and Last-Modified) is stable within one."""
+    local = _local(now)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def in_window(qs: QuerySet[Booking], now: dt.datetime) -> QuerySet[Booking]:
+    """Bookings that ended at most FEED_PAST_DAYS ago, and cancelled or rejected ones only while their
+    end of life is recent (FEED_KEEP_CANCELLED_DAYS), so subscribers see them struck out, then gone."""
+    day = _day_start(now)
+    past = day - dt.timedelta(days=settings.FEED_PAST_DAYS)
+    kept_since = day - dt.timedelta(days=settings.FEED_KEEP_CANCELLED_DAYS)
+    return qs.filter(end__gt=past).filter(~Q(status__in=ENDED_STATUSES) | Q(updated_at__gte=kept_since))
+
+
+def _limited(qs: QuerySet[Booking]) -> list[Booking]:
+    rows = list(qs.order_by("-start", "-id")[: settings.FEED_MAX_EVENTS])
+    rows.reverse()
+    return rows
+
+
+def _last_modified(bookings: list[Booking], now: dt.datetime) -> dt.datetime:
+    return max([_day_start(now), *(b.updated_at for b in bookings)])
+
+
+def personal_feed(user: User, *, now: dt.datetime | None = None) -> Feed:
+    """The user's own bookings (as requester)."""
+    now = now or timezone.now()
+    qs = Booking.objects.filter(requester=user).select_related("instrument", "instrument__facility")
+    bookings = _limited(in_window(qs, now))
+    language = user.language or "en"
+    cal = new_calendar(f"Sanjiao — {user.get_full_name() or user.username}")
+    for b in bookings:
+        cal.add_component(booking_event(b, audience="requester", language=language))
+    return Feed(_finish(cal), _last_modified(bookings, now))
+
+
+def facility_feed(facility: Facility, *, language: str = "en", now: dt.datetime | None = None) -> Feed:
+    """Every booking at the facility, with who booked and why: for its managers only."""
+    now = now or timezone.now()
+    qs = Booking.objects.filter(instrument__facility=facility).select_related(
+        "instrument", "instrument__facility", "requester", "institution"
+    )
+    bookings = _limited(in_window(qs, now))
+    cal = new_calendar(f"{facility.code} — Sanjiao")
+    for b in bookings:
+        cal.add_component(booking_event(b, audience="manager", language=language))
+    for c in _closures(Q(facility=facility), now):
+        cal.add_component(closure_event(c, stamp=_day_start(now)))
+    return Feed(_finish(cal), _last_modified(bookings, now))
+
+
+def instrument_feed(instrument: Instrument, *, now: dt.datetime | None = None) -> Feed:
+    """Public busy times of one instrument: bookings as anonymous blocks (changeover included) and closures."""
+    now = now or timezone.now()
+    statuses = [*HELD_STATUSES, Booking.Status.COMPLETED, Booking.Status.NO_SHOW, *ENDED_STATUSES]
+    qs = Booking.objects.filter(instrument=instrument, status__in=statuses).select_related("instrument", "instrument__facility")
+    bookings = _limited(in_window(qs, now))
+    cal = new_calendar(f"{instrument.facility.code} {instrument.code} — busy")
+    for b in bookings:
+        cal.add_component(booking_event(b, audience="public"))
+    scope = Q(facility_id=instrument.facility_id) & (Q(instrument__isnull=True) | Q(instrument=instrument))
+    for c in _closures(scope, now):
+        cal.add_component(closure_event(c, stamp=_day_start(now)))
+    return Feed(_finish(cal), _last_modified(bookings, now))
+
+
+def _closures(scope: Q, now: dt.datetime) -> list[Closure]:
+    past = _day_start(now) - dt.timedelta(days=settings.FEED_PAST_DAYS)
+    return list(Closure.objects.filter(scope, end__gt=past).order_by("start", "id")[: settings.FEED_MAX_EVENTS])
+
+
+# --- invitations (iTIP, RFC 5546) ---------------------------------------------------------------------
+
+
+def invitation(booking: Booking, *, method: str, language: str = "en") -> bytes:
+    """A METHOD:REQUEST (add or update) or METHOD:CANCEL message for the requester's calendar, with the
+    same UID and SEQUENCE as the feeds use."""
+    if method not in ("REQUEST", "CANCEL"):
+        raise ValueError(f"unsupported iTIP method {method!r}")
+    cal = new_calendar("Sanjiao", method=method)
+    ev = booking_event(booking, audience="requester", language=language)
+    if method == "CANCEL":
+        ev["status"] = vText("CANCELLED")
+    organizer = vCalAddress(f"mailto:{organizer_address()}")
+    organizer.params["cn"] = vText(booking.instrument.facility.name)
+    ev.add("organizer", organizer)
+    requester = booking.requester
+    if requester.email:
+        attendee = vCalAddress(f"mailto:{requester.email}")
+        attendee.params["cn"] = vText(requester.get_full_name() or requester.username)
+        attendee.params["role"] = vText("REQ-PARTICIPANT")
+        attendee.params["partstat"] = vText("ACCEPTED")
+        ev.add("attendee", attendee)
+    cal.add_component(ev)
+    return _finish(cal)
+
+
+def organizer_address() -> str:
+    """The bare address of DEFAULT_FROM_EMAIL ("Name <a@b>" → "a@b")."""
+    from email.utils import parseaddr
+
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "noreply@sanjiao.example"
