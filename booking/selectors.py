@@ -1,8 +1,9 @@
 """Reads of bookings and availability, scoped to who is asking."""
 
 import datetime as dt
+from collections.abc import Callable
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from facilities.calendar import closed_spans_many
 from facilities.intervals import Span, complement, merge
@@ -34,15 +35,35 @@ def bookings_visible_to(user) -> QuerySet[Booking]:
 
 def may_see_purpose(user, booking: Booking) -> bool:
     """The requester, that facility's managers and the paying institutions' finance see the purpose."""
+    return purpose_checker(user)(booking)
+
+
+def purpose_checker(user) -> Callable[[Booking], bool]:
+    """`may_see_purpose` for many bookings at the cost of two queries in all: who the user manages
+    and finances for is read once; each booking's splits should be prefetched (with_details)."""
     if not getattr(user, "is_authenticated", False):
-        return False
-    if user.is_superuser or booking.requester_id == user.pk:
-        return True
-    if booking.instrument.facility_id in managed_facility_ids(user):
-        return True
-    finance_of = Membership.objects.filter(user=user, role=Role.FINANCE).values("institution_id")
-    return booking.splits.filter(account__institution_id__in=finance_of).exists() or (
-        Membership.objects.filter(user=user, role=Role.FINANCE, institution_id=booking.institution_id).exists()
+        return lambda booking: False
+    if user.is_superuser:
+        return lambda booking: True
+    managed = managed_facility_ids(user)
+    finance_of = set(Membership.objects.filter(user=user, role=Role.FINANCE).values_list("institution_id", flat=True))
+
+    def check(booking: Booking) -> bool:
+        if booking.requester_id == user.pk or booking.instrument.facility_id in managed:
+            return True
+        if not finance_of:
+            return False
+        if booking.institution_id in finance_of:
+            return True
+        return any(s.account.institution_id in finance_of for s in booking.splits.all())
+
+    return check
+
+
+def with_details(qs: QuerySet[Booking]) -> QuerySet[Booking]:
+    """What the API shows of a booking, loaded in a fixed number of queries whatever the page size."""
+    return qs.select_related("instrument", "instrument__facility", "requester", "institution").prefetch_related(
+        Prefetch("splits", queryset=BookingSplit.objects.select_related("account").order_by("id"))
     )
 
 

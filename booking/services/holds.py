@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 
 from facilities.calendar import iso_local
 from facilities.errors import Conflict
@@ -91,7 +91,9 @@ def insert_held(
                 instrument=instrument, requester=requester, institution=institution, start=start, end=end,
                 hold_end=hold_end, status=status, purpose=purpose, series=series, bundle=bundle,
             )
-    except IntegrityError as exc:
+    except (IntegrityError, OperationalError) as exc:
+        # psycopg raises a deadlock (40P01) as OperationalError, an exclusion violation (23P01) as
+        # IntegrityError; both mean a concurrent writer holds the slot.
         if getattr(exc.__cause__, "sqlstate", None) in SLOT_TAKEN_SQLSTATES:
             raise slot_unavailable(instrument, conflicts_for(instrument, start, end)) from exc
         raise

@@ -43,7 +43,7 @@ def resolve_splits(*, requester: User, splits: list[dict] | None, day: dt.date) 
     seen: set[int] = set()
     for item in splits:
         account_id, percent = item.get("account"), item.get("percent")
-        account: FundingAccount | None = chargeable.get(account_id) if isinstance(account_id, int) else None
+        account: FundingAccount | None = chargeable.get(account_id) if type(account_id) is int else None
         if account is None:
             raise ValidationError({"splits": f"You may not charge account {account_id!r}: it is not one you lead or are named on."})
         if account_id in seen:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import manage, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
@@ -10,4 +10,8 @@ urlpatterns = [
     path("instruments/", views.InstrumentList.as_view(), name="api-instruments"),
     path("instruments/<int:pk>/", views.InstrumentDetail.as_view(), name="api-instrument"),
     path("accounts/", views.AccountList.as_view(), name="api-accounts"),
+    # Managers' controls (facilities/api/manage.py).
+    path("facilities/<str:code>/closures/", manage.FacilityClosures.as_view(), name="api-facility-closures"),
+    path("closures/<int:pk>/", manage.ClosureDetail.as_view(), name="api-closure"),
+    path("instruments/<int:pk>/qualifications/", manage.InstrumentQualifications.as_view(), name="api-instrument-qualifications"),
 ]

@@ -1,0 +1,138 @@
+"""Strict reading of what clients send: a value is either exactly what the contract says or a 400 that
+says in words what is wrong. Nothing here guesses (no naive times, no "5" for 5, no True for 1)."""
+
+import datetime as dt
+import json
+
+from django.core.exceptions import ValidationError
+from rest_framework import serializers
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_PARAM_LENGTH = 64
+OFFSET_EXAMPLE = "2026-12-01T09:00:00+08:00"
+
+
+def parse_aware(value, field: str) -> dt.datetime:
+    """An ISO 8601 time with a UTC offset; anything else is a ValidationError naming `field`."""
+    if not isinstance(value, str):
+        raise ValidationError({field: f"Must be an ISO 8601 time as a string, e.g. {OFFSET_EXAMPLE}."})
+    text = value.strip()
+    if len(text) > MAX_PARAM_LENGTH:
+        raise ValidationError({field: "Is too long to be a time."})
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError({field: f"{value[:MAX_PARAM_LENGTH]!r} is not an ISO 8601 time such as {OFFSET_EXAMPLE}."}) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValidationError({field: f"The time must carry a UTC offset, e.g. {OFFSET_EXAMPLE}."})
+    return moment
+
+
+def parse_strict_int(value, field: str, *, minimum: int = 1, maximum: int = 2**53) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError({field: f"Must be a whole number, not {type(value).__name__ if value is not None else 'null'}."})
+    if not minimum <= value <= maximum:
+        raise ValidationError({field: f"Must be between {minimum} and {maximum}."})
+    return value
+
+
+def query_int(request, name: str, *, minimum: int = 1, maximum: int = 2**53, required: bool = False) -> int | None:
+    raw = request.query_params.get(name, "").strip()
+    if not raw:
+        if required:
+            raise ValidationError({name: f"The query parameter {name} is required."})
+        return None
+    if len(raw) > 20 or not raw.isdigit():
+        raise ValidationError({name: f"{raw[:MAX_PARAM_LENGTH]!r} is not a whole number."})
+    return parse_strict_int(int(raw), name, minimum=minimum, maximum=maximum)
+
+
+def query_time(request, name: str) -> dt.datetime | None:
+    raw = request.query_params.get(name, "")
+    if not raw.strip():
+        return None
+    return parse_aware(raw, name)
+
+
+def query_id_list(request, name: str, *, limit: int) -> list[int]:
+    """`1,2,3` → [1, 2, 3] (order kept, duplicates dropped)."""
+    raw = request.query_params.get(name, "").strip()
+    if not raw:
+        raise ValidationError({name: f"Name at least one id, e.g. {name}=1,2."})
+    if len(raw) > limit * 21:
+        raise ValidationError({name: f"At most {limit} ids may be given."})
+    ids: list[int] = []
+    for part in raw.split(","):
+        part = part.strip()
+        if not part.isdigit() or len(part) > 18:
+            raise ValidationError({name: f"{part[:MAX_PARAM_LENGTH]!r} is not an id; give whole numbers separated by commas."})
+        value = int(part)
+        if value not in ids:
+            ids.append(value)
+    if len(ids) > limit:
+        raise ValidationError({name: f"At most {limit} ids may be given; got {len(ids)}."})
+    return ids
+
+
+def json_body(request) -> dict:
+    """The request body as a JSON object, or a 400 saying why not."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY_BYTES:
+        raise ValidationError(f"The request body is too large: at most {MAX_BODY_BYTES // 1024} KB.")
+    try:
+        data = request.data
+    except UnsupportedMediaType:
+        raise ValidationError("The request body must be JSON, sent with Content-Type: application/json.") from None
+    except ParseError as exc:
+        raise ValidationError(f"The request body is not valid JSON: {exc.detail}") from None
+    if hasattr(data, "dict") and not isinstance(data, dict):  # an empty QueryDict: no body at all
+        data = {}
+    if not isinstance(data, dict):
+        raise ValidationError(f"The request body must be a JSON object, not a {type(data).__name__}.")
+    return data
+
+
+def canonical(data) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+class AwareDateTimeField(serializers.Field):
+    """A time that must carry its offset."""
+
+    def to_internal_value(self, data):
+        try:
+            return parse_aware(data, self.field_name)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict[self.field_name]) from None
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An id: a JSON number without fraction, never a string or a boolean."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise serializers.ValidationError(f"Must be a whole number (an id), not {_json_type(data)}.")
+        return super().to_internal_value(data)
+
+
+class StrictTextField(serializers.CharField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError(f"Must be text, not {_json_type(data)}.")
+        return super().to_internal_value(data)
+
+
+def _json_type(value) -> str:
+    return {
+        type(None): "null", bool: "true/false", int: "a number", float: "a number", str: "text",
+        list: "a list", dict: "an object",
+    }.get(type(value), type(value).__name__)

@@ -1,0 +1,103 @@
+"""What the booking API reads and writes. Input is checked strictly (see parsing.py); output is built
+from rows already loaded by the view, so a page of bookings costs the same few queries at any size."""
+
+from rest_framework import serializers
+
+from facilities.calendar import iso_local
+
+from ..models import Booking
+from ..rules import MAX_PURPOSE_LENGTH
+from .parsing import AwareDateTimeField, StrictIntegerField, StrictTextField, _json_type
+
+MAX_SPLITS = 20
+MAX_REASON_LENGTH = 2000
+
+
+class PercentField(serializers.Field):
+    """A number or a decimal string; the booking service checks its range and its two decimals."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float, str)):
+            raise serializers.ValidationError(f"Must be a number such as 50 or \"33.33\", not {_json_type(data)}.")
+        if isinstance(data, str) and len(data) > 12:
+            raise serializers.ValidationError("Is too long to be a percent.")
+        return data
+
+    def to_representation(self, value):
+        return str(value)
+
+
+class SplitInSerializer(serializers.Serializer):
+    account = StrictIntegerField(min_value=1, max_value=2**53, help_text="A funding account id (GET /api/v1/accounts/).")
+    percent = PercentField(help_text="Share of the cost, above 0 and at most 100, two decimals at most.")
+
+
+class BookingCreateSerializer(serializers.Serializer):
+    instrument = StrictIntegerField(min_value=1, max_value=2**53)
+    start = AwareDateTimeField(help_text="ISO 8601 with offset, e.g. 2026-12-01T09:00:00+08:00.")
+    end = AwareDateTimeField()
+    purpose = StrictTextField(max_length=MAX_PURPOSE_LENGTH, allow_blank=True, required=False, default="", trim_whitespace=False)
+    splits = SplitInSerializer(many=True, required=False, max_length=MAX_SPLITS, allow_empty=True)
+
+    def validate(self, attrs):
+        if attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError({"end": "The end must be after the start."})
+        return attrs
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = StrictTextField(max_length=MAX_REASON_LENGTH, allow_blank=True, required=False, default="")
+
+
+class CompleteSerializer(serializers.Serializer):
+    actual_start = AwareDateTimeField(required=False)
+    actual_end = AwareDateTimeField(required=False)
+
+
+class SplitOutSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    percent = serializers.CharField(help_text="Decimal string, e.g. \"100.00\".")
+
+
+class BookingOutSerializer(serializers.Serializer):
+    """The contract's booking object; `purpose` is null for anyone who may not read it."""
+
+    id = serializers.IntegerField()
+    instrument = serializers.IntegerField()
+    start = serializers.CharField()
+    end = serializers.CharField()
+    status = serializers.ChoiceField(choices=Booking.Status.choices)
+    requester = serializers.CharField()
+    institution = serializers.CharField()
+    purpose = serializers.CharField(allow_null=True)
+    splits = SplitOutSerializer(many=True)
+    facility = serializers.CharField()
+    instrument_code = serializers.CharField()
+    hold_end = serializers.CharField(help_text="End of the changeover buffer the booking keeps free.")
+    sequence = serializers.IntegerField()
+
+
+class ConflictSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    conflicts = serializers.ListField(child=serializers.DictField(), required=False)
+
+
+def booking_json(booking: Booking, *, show_purpose: bool) -> dict:
+    """The booking as the API shows it. Expects instrument__facility, requester, institution and
+    splits to be loaded already."""
+    return {
+        "id": booking.pk,
+        "instrument": booking.instrument_id,
+        "start": iso_local(booking.start),
+        "end": iso_local(booking.end),
+        "status": booking.status,
+        "requester": booking.requester.username,
+        "institution": booking.institution.code,
+        "purpose": booking.purpose if show_purpose else None,
+        "splits": [{"account": s.account_id, "percent": str(s.percent)} for s in booking.splits.all()],
+        "facility": booking.instrument.facility.code,
+        "instrument_code": booking.instrument.code,
+        "hold_end": iso_local(booking.hold_end),
+        "sequence": booking.sequence,
+    }

@@ -1,0 +1,120 @@
+"""Joint search: when could several instruments all be booked at once for a given duration?
+
+For each instrument the valid *start* times of a booking of `duration` form a set of ranges: the
+booking itself must miss every closed span (operating hours, holidays, closures), the booking plus the
+instrument's changeover buffer must miss every held span (others' bookings, their buffers included),
+the start must respect lead time and horizon and fall on the instrument's booking unit. Intersecting
+those ranges over all instruments and keeping starts on the common unit gives the joint starts; each
+range of joint starts [a, b] is reported as the window [a, b + duration).
+
+Everything is whole minutes counted from local midnight of the window's first day (Asia/Shanghai has
+no daylight saving, so every day is 1,440 minutes and units that divide a day align the same way on
+every day). Three queries load everything, whatever the number of instruments.
+"""
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+
+from django.core.exceptions import ValidationError
+
+from facilities.calendar import closed_spans_many, local_tz
+from facilities.intervals import Span, complement, intersect
+from facilities.models import Facility, Instrument
+
+from .rules import _fmt_minutes
+from .selectors import held_spans_many
+
+MAX_INSTRUMENTS = 500
+MAX_WINDOW_DAYS = 92
+MINUTE = dt.timedelta(minutes=1)
+
+IntRange = tuple[int, int]  # half-open [a, b) in minutes
+
+
+def bookable_instruments(instrument_ids: Sequence[int]) -> list[Instrument]:
+    """The instruments, in the order asked; a 400 naming every id that is unknown or not bookable."""
+    if len(instrument_ids) > MAX_INSTRUMENTS:
+        raise ValidationError({"instruments": f"At most {MAX_INSTRUMENTS} instruments may be searched together."})
+    found = {
+        i.pk: i
+        for i in Instrument.objects.select_related("facility").filter(
+            pk__in=instrument_ids, active=True, facility__status=Facility.Status.OPERATING
+        )
+    }
+    missing = [str(pk) for pk in instrument_ids if pk not in found]
+    if missing:
+        raise ValidationError({"instruments": f"No bookable instrument has the id {', '.join(missing[:20])}."})
+    return [found[pk] for pk in instrument_ids]
+
+
+def check_duration(instruments: Sequence[Instrument], duration: int) -> None:
+    unsuited = []
+    for inst in instruments:
+        if not inst.min_minutes <= duration <= inst.max_minutes or duration % inst.booking_unit_minutes:
+            unsuited.append(
+                f"{inst.code} takes bookings of {_fmt_minutes(inst.min_minutes)} to {_fmt_minutes(inst.max_minutes)} "
+                f"in blocks of {_fmt_minutes(inst.booking_unit_minutes)}"
+            )
+    if unsuited:
+        raise ValidationError(
+            {"duration_minutes": f"A booking of {_fmt_minutes(duration)} does not suit every instrument: " + "; ".join(unsuited[:10]) + "."}
+        )
+
+
+def check_window(start: dt.datetime, end: dt.datetime) -> None:
+    if end <= start:
+        raise ValidationError({"end": "The end must be after the start."})
+    if end - start > dt.timedelta(days=MAX_WINDOW_DAYS):
+        raise ValidationError({"end": f"A joint search covers at most {MAX_WINDOW_DAYS} days; narrow the window."})
+
+
+def joint_windows(
+    *, instruments: Sequence[Instrument], duration_minutes: int, start: dt.datetime, end: dt.datetime, now: dt.datetime
+) -> list[Span]:
+    """Windows within [start, end) where every instrument can be booked for `duration_minutes`, each
+    window being exactly the span covered by the valid joint bookings it stands for."""
+    check_window(start, end)
+    check_duration(instruments, duration_minutes)
+    if not instruments:
+        return []
+    base = dt.datetime.combine(start.astimezone(local_tz()).date(), dt.time(0), local_tz())
+    d = duration_minutes
+    max_buffer = max(i.buffer_minutes for i in instruments)
+    closed = closed_spans_many(instruments, start, end)
+    held = held_spans_many([i.pk for i in instruments], start, end + dt.timedelta(minutes=max_buffer))
+
+    def floor_min(moment: dt.datetime) -> int:
+        return (moment - base) // MINUTE
+
+    def ceil_min(moment: dt.datetime) -> int:
+        return -((base - moment) // MINUTE)
+
+    joint: list[IntRange] | None = None
+    for inst in instruments:
+        lo = ceil_min(max(start, now + dt.timedelta(minutes=inst.lead_time_minutes)))
+        # The latest start: the booking must end by `end`, and may start at most on the horizon.
+        hi = min(floor_min(end) - d, floor_min(now + dt.timedelta(days=inst.horizon_days)))
+        if lo > hi:
+            return []
+        fits_open = [(ceil_min(s), floor_min(e) - d + 1) for s, e in complement(closed[inst.pk], start, end)]
+        buffer_end = end + dt.timedelta(minutes=inst.buffer_minutes)
+        fits_held = [
+            (ceil_min(s), floor_min(e) - d - inst.buffer_minutes + 1)
+            for s, e in complement(held[inst.pk], start, buffer_end)
+        ]
+        starts = intersect(
+            [r for r in fits_open if r[0] < r[1]], [r for r in fits_held if r[0] < r[1]]
+        )
+        starts = intersect(starts, [(lo, hi + 1)])
+        joint = starts if joint is None else intersect(joint, starts)
+        if not joint:
+            return []
+    unit = math.lcm(*(i.booking_unit_minutes for i in instruments))
+    windows: list[Span] = []
+    for a, b in joint or []:
+        first = -(-a // unit) * unit
+        last = ((b - 1) // unit) * unit
+        if first <= last:
+            windows.append((base + first * MINUTE, base + (last + d) * MINUTE))
+    return windows

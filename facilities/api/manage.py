@@ -1,0 +1,203 @@
+"""Managers' calendar and access controls over HTTP: closures and qualifications.
+
+Only a facility's managers (and platform administrators) may use these; anyone else who is signed in
+gets 403, and the check comes before any lookup, so the endpoints reveal nothing (such as which
+usernames exist) to those who may not use them.
+"""
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import services
+from ..calendar import iso_local
+from ..models import Closure, Facility, Instrument, Qualification
+from ..selectors import is_manager_of, user_by_username
+
+MAX_BODY_BYTES = 16 * 1024
+
+
+class _OffsetTime(serializers.Field):
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or len(data) > 64:
+            raise serializers.ValidationError("Must be an ISO 8601 time as a string, e.g. 2026-12-01T09:00:00+08:00.")
+        text = data.strip()
+        text = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise serializers.ValidationError(f"{data!r} is not an ISO 8601 time such as 2026-12-01T09:00:00+08:00.") from None
+        if moment.utcoffset() is None:
+            raise serializers.ValidationError("The time must carry a UTC offset, e.g. 2026-12-01T09:00:00+08:00.")
+        return moment
+
+    def to_representation(self, value):
+        return iso_local(value)
+
+
+class _Id(serializers.IntegerField):
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise serializers.ValidationError("Must be a whole number (an id).")
+        return super().to_internal_value(data)
+
+
+class _Text(serializers.CharField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Must be text.")
+        return super().to_internal_value(data)
+
+
+class ClosureInSerializer(serializers.Serializer):
+    start = _OffsetTime()
+    end = _OffsetTime()
+    kind = serializers.ChoiceField(choices=Closure.Kind.choices, default=Closure.Kind.MAINTENANCE)
+    reason = _Text(max_length=200, allow_blank=True, required=False, default="")
+    instrument = _Id(min_value=1, max_value=2**53, required=False, allow_null=True, default=None,
+                     help_text="Close one instrument only; omit to close the whole facility.")
+
+
+class ClosureOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    facility = serializers.CharField()
+    instrument = serializers.IntegerField(allow_null=True)
+    start = serializers.CharField()
+    end = serializers.CharField()
+    kind = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class UsernameSerializer(serializers.Serializer):
+    username = _Text(max_length=150)
+
+
+class QualificationOutSerializer(serializers.Serializer):
+    instrument = serializers.IntegerField()
+    username = serializers.CharField()
+    granted_by = serializers.CharField(allow_null=True)
+    granted_at = serializers.CharField()
+
+
+def _body(request) -> dict:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY_BYTES:
+        raise ValidationError(f"The request body is too large: at most {MAX_BODY_BYTES // 1024} KB.")
+    try:
+        data = request.data
+    except UnsupportedMediaType:
+        raise ValidationError("The request body must be JSON, sent with Content-Type: application/json.") from None
+    except ParseError as exc:
+        raise ValidationError(f"The request body is not valid JSON: {exc.detail}") from None
+    if hasattr(data, "dict") and not isinstance(data, dict):
+        data = data.dict()
+    if not isinstance(data, dict):
+        raise ValidationError("The request body must be a JSON object.")
+    return data
+
+
+def _validated(serializer_class, data: dict) -> dict:
+    s = serializer_class(data=data)
+    s.is_valid(raise_exception=True)
+    return s.validated_data
+
+
+def _require_manager(user, facility_id: int) -> None:
+    if not (user.is_superuser or is_manager_of(user, facility_id)):
+        raise PermissionDenied("Only this facility's managers may do that.")
+
+
+def closure_json(c: Closure) -> dict:
+    return {
+        "id": c.pk, "facility": c.facility.code, "instrument": c.instrument_id, "start": iso_local(c.start),
+        "end": iso_local(c.end), "kind": c.kind, "reason": c.reason,
+    }
+
+
+def qualification_json(q: Qualification) -> dict:
+    return {
+        "instrument": q.instrument_id, "username": q.user.username,
+        "granted_by": q.granted_by.username if q.granted_by else None, "granted_at": iso_local(q.granted_at),
+    }
+
+
+class FacilityClosures(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=ClosureInSerializer, responses={201: ClosureOutSerializer})
+    def post(self, request, code: str):
+        facility = get_object_or_404(Facility, code=code)
+        _require_manager(request.user, facility.pk)
+        data = _validated(ClosureInSerializer, _body(request))
+        instrument = None
+        if data["instrument"] is not None:
+            instrument = Instrument.objects.filter(pk=data["instrument"], facility=facility).first()
+            if instrument is None:
+                raise ValidationError({"instrument": f"{facility.code} has no instrument with the id {data['instrument']}."})
+        if data["end"] - data["start"] > dt.timedelta(days=3660):
+            raise ValidationError({"end": "A closure may last at most ten years."})
+        closure = services.closure_add(
+            actor=request.user, facility=facility, instrument=instrument, start=data["start"], end=data["end"],
+            kind=data["kind"], reason=data["reason"],
+        )
+        return Response(closure_json(closure), status=status.HTTP_201_CREATED)
+
+
+class ClosureDetail(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, pk: int):
+        closure = get_object_or_404(Closure.objects.select_related("facility", "instrument"), pk=pk)
+        _require_manager(request.user, closure.facility_id)
+        services.closure_remove(actor=request.user, closure=closure)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InstrumentQualifications(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+    parser_classes = [JSONParser]
+
+    def _instrument(self, request, pk: int) -> Instrument:
+        instrument = get_object_or_404(Instrument.objects.select_related("facility"), pk=pk)
+        _require_manager(request.user, instrument.facility_id)
+        return instrument
+
+    def _user(self, username: str):
+        user = user_by_username(username)
+        if user is None:
+            raise ValidationError({"username": f"No user is named {username[:150]!r}."})
+        return user
+
+    @extend_schema(request=UsernameSerializer, responses={201: QualificationOutSerializer})
+    def post(self, request, pk: int):
+        instrument = self._instrument(request, pk)
+        user = self._user(_validated(UsernameSerializer, _body(request))["username"])
+        qualification = services.qualification_grant(actor=request.user, user=user, instrument=instrument)
+        return Response(qualification_json(qualification), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=UsernameSerializer,
+        parameters=[OpenApiParameter("username", str, description="Whom to revoke; or send {\"username\"} as the body.")],
+        responses={204: None},
+    )
+    def delete(self, request, pk: int):
+        instrument = self._instrument(request, pk)
+        username = request.query_params.get("username") or _body(request).get("username")
+        user = self._user(_validated(UsernameSerializer, {"username": username})["username"])
+        if not services.qualification_revoke(actor=request.user, user=user, instrument=instrument):
+            raise Http404(f"{user.username} holds no qualification on {instrument.code}.")
+        return Response(status=status.HTTP_204_NO_CONTENT)
