@@ -1,0 +1,70 @@
+"""/ws/queue/ (a facility manager's requests and changes) and /ws/me/ (a researcher's own bookings).
+
+Both need a signed-in user (the session cookie; AuthMiddlewareStack in config/asgi.py). Anonymous
+sockets are closed with 4401, signed-in users who manage no facility get 4403 on /ws/queue/.
+"""
+
+import json
+
+from channels.db import database_sync_to_async
+
+from facilities.models import Facility
+from facilities.selectors import managed_facility_ids
+
+from ..publish import facility_group, user_group
+from .base import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, LiveSocket
+
+
+def _facilities_of(user) -> set[int]:
+    if user.is_superuser:
+        return set(Facility.objects.values_list("pk", flat=True))
+    return managed_facility_ids(user)
+
+
+class BookingEventsSocket(LiveSocket):
+    def user(self):
+        user = self.scope.get("user")
+        return user if getattr(user, "is_authenticated", False) else None
+
+    async def join(self, groups: list[str]) -> None:
+        for group in groups:
+            # Recorded first, so cleanup discards it even if the join itself fails half-way.
+            self.groups.append(group)
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    async def live_booking(self, message: dict) -> None:
+        if await self.may_see(message):
+            await self.send_text(
+                json.dumps({"type": "booking", "event": message["event"], "booking": message["booking"]})
+            )
+
+    async def may_see(self, message: dict) -> bool:
+        return True
+
+
+class QueueConsumer(BookingEventsSocket):
+    async def connect(self):
+        user = self.user()
+        if user is None:
+            return await self.refuse(CLOSE_UNAUTHENTICATED, "Sign in to follow a facility's booking queue.")
+        facilities = await database_sync_to_async(_facilities_of)(user)
+        if not facilities:
+            return await self.refuse(CLOSE_FORBIDDEN, "Only facility managers may follow a booking queue.")
+        await self.join([facility_group(f) for f in sorted(facilities)])
+        await self.accept()
+
+    async def may_see(self, message: dict) -> bool:
+        # Checked again at delivery: a manager removed while connected stops hearing at once.
+        return message["facility"] in await database_sync_to_async(_facilities_of)(self.scope["user"])
+
+
+class MyBookingsConsumer(BookingEventsSocket):
+    async def connect(self):
+        user = self.user()
+        if user is None:
+            return await self.refuse(CLOSE_UNAUTHENTICATED, "Sign in to follow your bookings.")
+        await self.join([user_group(user.pk)])
+        await self.accept()
+
+    async def may_see(self, message: dict) -> bool:
+        return message["requester"] == self.scope["user"].pk

@@ -1,0 +1,253 @@
+"""One hub per ASGI process (per event loop): the only listener on the channel layer for availability.
+
+Why not one channel-layer group member per connection: with thousands of sockets on one instrument,
+the layer would copy and decode every change once per socket, and each socket would clip and encode
+the same busy list again. The hub joins each instrument's group once, decodes each change once,
+renders each distinct subscriber window once, and writes the ready text to every socket.
+
+Guarantees the hub keeps:
+- versions sent on one socket for one instrument only go up (stale and duplicate messages dropped);
+- a socket gets an update when the change touches its window (the booking's span overlaps it, or the
+  busy list it sees changed), never a busy list older than one it already has;
+- a change whose pub/sub message never arrived is found by the resync loop, which compares the
+  versions in the database with what the sockets have and sends the fresh state (within two periods).
+"""
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from .publish import availability_group
+from .state import (
+    State,
+    clip,
+    current_versions,
+    message_text,
+    render_busy,
+    touched_from_message,
+    touches,
+    wide_state,
+    window_state,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One socket's interest in one instrument over [start, end) (microseconds)."""
+
+    consumer: object  # anything with `async def send_text(text)`
+    instrument: int
+    start: int
+    end: int
+    version: int | None = None  # None until its snapshot went out
+    busy_json: str | None = None
+    pending: list = field(default_factory=list)  # changes heard before the snapshot went out
+
+    def accept_snapshot(self, version: int, busy_json: str) -> None:
+        self.version, self.busy_json = version, busy_json
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.subs: dict[int, set[Subscription]] = defaultdict(set)
+        self.dispatched: dict[int, int] = {}  # newest version handed to sockets, per instrument
+        self.behind: dict[int, int] = {}  # resync: versions seen ahead of the sockets on the last pass
+        self.layer = None
+        self.channel: str | None = None
+        self.tasks: list[asyncio.Task] = []
+        self.lock = asyncio.Lock()
+
+    # --- membership ----------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return bool(self.tasks)
+
+    async def add(self, sub: Subscription) -> None:
+        async with self.lock:
+            if not self.running:
+                await self._start()
+            first = not self.subs.get(sub.instrument)
+            self.subs[sub.instrument].add(sub)
+            if first and self.layer is not None:
+                await self.layer.group_add(availability_group(sub.instrument), self.channel)
+
+    async def remove(self, sub: Subscription) -> None:
+        async with self.lock:
+            subs = self.subs.get(sub.instrument)
+            if not subs or sub not in subs:
+                return
+            subs.discard(sub)
+            if not subs:
+                del self.subs[sub.instrument]
+                self.dispatched.pop(sub.instrument, None)
+                self.behind.pop(sub.instrument, None)
+                if self.layer is not None:
+                    await self.layer.group_discard(availability_group(sub.instrument), self.channel)
+            if not self.subs:
+                await self._stop()
+
+    async def _start(self) -> None:
+        self.layer = get_channel_layer()
+        if self.layer is not None:
+            self.channel = await self.layer.new_channel("live.hub.")
+            self.tasks.append(asyncio.ensure_future(self._receive_loop()))
+        self.tasks.append(asyncio.ensure_future(self._resync_loop()))
+
+    async def _stop(self) -> None:
+        tasks, self.tasks = self.tasks, []
+        current = asyncio.current_task()
+        for task in tasks:
+            if task is not current:
+                task.cancel()
+        for task in tasks:
+            if task is not current:
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
+        self.channel = None
+
+    def groups(self) -> list[str]:
+        return [availability_group(i) for i in self.subs]
+
+    # --- hearing changes ------------------------------------------------------------------------------
+
+    async def _receive_loop(self) -> None:
+        layer, channel = self.layer, self.channel
+        while True:
+            message = await layer.receive(channel)
+            try:
+                await self.on_message(message)
+            except Exception:
+                log.exception("Live update could not be delivered")
+
+    async def on_message(self, message: dict) -> None:
+        if message.get("type") != "live.availability":
+            return
+        state = State.from_message(message)
+        if state.version <= self.dispatched.get(state.instrument, 0):
+            return  # an older or repeated change: the sockets already have something newer
+        await self.dispatch(state, touched_from_message(message))
+
+    async def dispatch(self, state: State, touched) -> None:
+        self.dispatched[state.instrument] = max(state.version, self.dispatched.get(state.instrument, 0))
+        rendered: dict[tuple[int, int], tuple[str, str, bool]] = {}
+        uncovered: dict[tuple[int, int], list[Subscription]] = defaultdict(list)
+        for sub in list(self.subs.get(state.instrument, ())):
+            if sub.version is None:
+                sub.pending.append((state, touched))
+                continue
+            if state.version <= sub.version:
+                continue
+            key = (sub.start, sub.end)
+            if not state.covers(*key):
+                uncovered[key].append(sub)
+                continue
+            if key not in rendered:
+                busy_json = render_busy(clip(state, *key))
+                rendered[key] = (busy_json, message_text("update", state.instrument, state.version, busy_json),
+                                 touches(touched, *key))
+            await self._offer(sub, state.version, *rendered[key])
+        if uncovered:
+            task = asyncio.ensure_future(self._fallback(state.instrument, state.version, touched, uncovered))
+            task.add_done_callback(_log_failure)
+
+    async def _fallback(self, instrument: int, version: int, touched, groups) -> None:
+        """Subscribers outside the published window: one query per distinct window, not per socket."""
+        for (start, end), subs in groups.items():
+            state = await database_sync_to_async(window_state)(instrument, start, end)
+            if state is None:
+                continue
+            busy_json = render_busy(list(state.spans))
+            text = message_text("update", instrument, version, busy_json)
+            hit = touches(touched, start, end)
+            for sub in subs:
+                if sub.version is not None and version > sub.version and sub in self.subs.get(instrument, ()):
+                    await self._offer(sub, version, busy_json, text, hit)
+
+    async def _offer(self, sub: Subscription, version: int, busy_json: str, text: str, touched: bool) -> None:
+        changed = busy_json != sub.busy_json
+        sub.version = version
+        if touched or changed:
+            sub.busy_json = busy_json
+            try:
+                await sub.consumer.send_text(text)
+            except Exception:
+                log.warning("Could not send a live update to a socket", exc_info=True)
+
+    async def snapshot_sent(self, sub: Subscription) -> None:
+        """The socket has its snapshot: hand it whatever changes arrived meanwhile, newest wins."""
+        pending, sub.pending = sub.pending, []
+        for state, touched in sorted(pending, key=lambda p: p[0].version):
+            if state.version <= sub.version:
+                continue
+            key = (sub.start, sub.end)
+            if state.covers(*key):
+                busy_json = render_busy(clip(state, *key))
+                text = message_text("update", state.instrument, state.version, busy_json)
+                await self._offer(sub, state.version, busy_json, text, touches(touched, *key))
+            else:
+                await self._fallback(state.instrument, state.version, touched, {key: [sub]})
+
+    # --- catching up on lost messages -----------------------------------------------------------------
+
+    async def _resync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(max(settings.LIVE_RESYNC_SECONDS, 0.01))
+            try:
+                await self.resync()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("Live resync failed; will try again", exc_info=True)
+
+    async def resync(self) -> None:
+        """Versions in the database ahead of every socket for two passes in a row mean a lost message
+        (one pass could just be a message still on its way): fetch the state and send it."""
+        ids = [i for i, subs in self.subs.items() if subs]
+        if not ids:
+            return
+        if self.layer is not None:
+            # The in-memory layer forgets group members after a day; joining again is harmless elsewhere.
+            for i in ids:
+                await self.layer.group_add(availability_group(i), self.channel)
+        versions = await database_sync_to_async(current_versions)(ids)
+        behind_now: dict[int, int] = {}
+        for i in ids:
+            db_version = versions.get(i)
+            have = [s.version for s in self.subs.get(i, ()) if s.version is not None]
+            if db_version is None or not have or min(have) >= db_version:
+                continue
+            if self.behind.get(i, 0) and db_version >= self.behind[i] and min(have) < self.behind[i]:
+                state = await database_sync_to_async(wide_state)(i)
+                if state is not None:
+                    await self.dispatch(state, None)
+                    continue
+            behind_now[i] = db_version
+        self.behind = behind_now
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("Live fallback failed", exc_info=task.exception())
+
+
+_hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
+
+
+def get_hub() -> Hub:
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        for old in [lp for lp in _hubs if lp.is_closed()]:
+            del _hubs[old]
+        hub = _hubs[loop] = Hub()
+    return hub

@@ -1,0 +1,112 @@
+"""Reading what clients send over /ws/: every refusal is a sentence that says what to fix."""
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+
+class ProtocolError(Exception):
+    """A client message that cannot be acted on; `str(error)` is what the client is told."""
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    instruments: list[int]
+    start: dt.datetime
+    end: dt.datetime
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    instruments: list[int]
+
+
+def decode(text: str | None, binary: bytes | None) -> dict:
+    if text is None:
+        raise ProtocolError("Send JSON as text frames; binary frames are not understood.")
+    limit = settings.LIVE_MAX_MESSAGE_BYTES
+    if len(text) > limit or len(text.encode()) > limit:
+        raise ProtocolError(f"Message too large: at most {limit} bytes.")
+    try:
+        content = json.loads(text)
+    except ValueError:
+        raise ProtocolError("The message is not valid JSON.") from None
+    if not isinstance(content, dict):
+        raise ProtocolError('A message is a JSON object with a "type".')
+    return content
+
+
+def _instrument_ids(content: dict) -> list[int]:
+    ids = content.get("instruments")
+    if not isinstance(ids, list) or not ids:
+        raise ProtocolError('"instruments" must be a non-empty list of instrument ids, e.g. [1, 2].')
+    if any(not isinstance(i, int) or isinstance(i, bool) or i < 1 for i in ids):
+        raise ProtocolError('"instruments" must hold instrument ids: positive whole numbers.')
+    limit = settings.LIVE_MAX_INSTRUMENTS
+    unique = list(dict.fromkeys(ids))
+    if len(unique) > limit:
+        raise ProtocolError(f"Too many instruments: at most {limit} per connection.")
+    return unique
+
+
+def _moment(content: dict, name: str) -> dt.datetime:
+    raw = content.get(name)
+    if not isinstance(raw, str) or not raw:
+        raise ProtocolError(f'"{name}" is required: an ISO 8601 time with offset, e.g. 2026-11-02T00:00:00+08:00.')
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise ProtocolError(f'"{name}" is not an ISO 8601 time: {raw[:40]!r}.') from None
+    if value.tzinfo is None:
+        raise ProtocolError(f'"{name}" must carry a UTC offset, e.g. +08:00.')
+    if not 2000 <= value.year <= 2200:
+        raise ProtocolError(f'"{name}" must lie between the years 2000 and 2200.')
+    return value
+
+
+def parse(content: dict) -> Subscribe | Unsubscribe:
+    kind = content.get("type")
+    if kind == "subscribe":
+        ids = _instrument_ids(content)
+        start, end = _moment(content, "start"), _moment(content, "end")
+        if end <= start:
+            raise ProtocolError('"end" must be after "start".')
+        days = settings.LIVE_MAX_WINDOW_DAYS
+        if end - start > dt.timedelta(days=days):
+            raise ProtocolError(f"Window too long: at most {days} days from start to end.")
+        return Subscribe(ids, start, end)
+    if kind == "unsubscribe":
+        return Unsubscribe(_instrument_ids(content))
+    if not isinstance(kind, str):
+        raise ProtocolError('A message needs a "type": "subscribe" or "unsubscribe".')
+    raise ProtocolError(f'Unknown message type {kind[:40]!r}: use "subscribe" or "unsubscribe".')
+
+
+class RateLimit:
+    """A token bucket: `per_second` messages a second, bursts up to the same number."""
+
+    def __init__(self, per_second: int) -> None:
+        self.rate = float(max(per_second, 1))
+        self.tokens = self.rate
+        self.at = time.monotonic()
+        self.warned_at = -1.0
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    def should_warn(self) -> bool:
+        """One error a second is enough to tell a flooding client; more would only feed the flood."""
+        now = time.monotonic()
+        if now - self.warned_at >= 1.0:
+            self.warned_at = now
+            return True
+        return False

@@ -1,0 +1,114 @@
+"""Putting committed changes onto the channel layer, once per change whatever the number of clients.
+
+Runs wherever the change was made: a request thread (WSGI or ASGI), a Celery worker, a management
+command. With Redis the layer is pub/sub, so every ASGI process that has clients for the instrument
+hears it; on the embedded default the in-memory layer reaches the clients of this process only.
+"""
+
+import asyncio
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from facilities.calendar import iso_local
+
+from ..models import Booking
+from .state import State, wide_state
+
+log = logging.getLogger(__name__)
+
+
+def availability_group(instrument_id: int) -> str:
+    return f"live.availability.{instrument_id}"
+
+
+def facility_group(facility_id: int) -> str:
+    return f"live.facility.{facility_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"live.user.{user_id}"
+
+
+def group_send(group: str, message: dict) -> None:
+    """Send from sync code, whether or not this thread runs an event loop; never raises (the change is
+    committed already, and a client that misses a message catches up through versions and resync)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None:
+            # Called straight from async code: async_to_sync would refuse to run here.
+            task = loop.create_task(layer.group_send(group, message))
+            task.add_done_callback(_log_failure)
+        else:
+            async_to_sync(layer.group_send)(group, message)
+    except Exception:
+        log.warning("Could not publish a live update to %s", group, exc_info=True)
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("Could not publish a live update", exc_info=task.exception())
+
+
+def publish_availability(instrument_id: int, version: int, touched: list[tuple[int, int]] | None) -> State | None:
+    """Compute the instrument's wide busy state once and publish it labelled with `version`.
+
+    The label is the version the change produced, not a fresh read: the state is read after that
+    version committed, so it is at least that new, and each version is published exactly once."""
+    try:
+        state = wide_state(instrument_id)
+    except Exception:
+        log.warning("Could not compute the live state of instrument %s", instrument_id, exc_info=True)
+        return None
+    if state is None:
+        return None
+    state = State(state.instrument, version, state.start, state.end, state.spans)
+    group_send(availability_group(instrument_id), state.to_message(touched))
+    return state
+
+
+def booking_payload(booking: Booking) -> dict:
+    """A booking as the API shows it to those who may see it (its requester, its facility's managers)."""
+    return {
+        "id": booking.pk,
+        "instrument": booking.instrument_id,
+        "start": iso_local(booking.start),
+        "end": iso_local(booking.end),
+        "status": booking.status,
+        "requester": booking.requester.username,
+        "institution": booking.institution.code,
+        "purpose": booking.purpose,
+        "splits": [{"account": s.account_id, "percent": str(s.percent)} for s in booking.splits.all()],
+    }
+
+
+def publish_booking_event(*, booking_id: int, facility_id: int, requester_id: int, event: str) -> None:
+    """Tell the facility's managers (/ws/queue/) and the requester (/ws/me/) what happened to a booking."""
+    try:
+        booking = (
+            Booking.objects.select_related("requester", "institution")
+            .prefetch_related("splits")
+            .filter(pk=booking_id)
+            .first()
+        )
+    except Exception:
+        log.warning("Could not read booking %s for a live update", booking_id, exc_info=True)
+        return
+    if booking is None:
+        return
+    message = {
+        "type": "live.booking",
+        "event": event,
+        "facility": facility_id,
+        "requester": requester_id,
+        "booking": booking_payload(booking),
+    }
+    group_send(facility_group(facility_id), message)
+    group_send(user_group(requester_id), message)

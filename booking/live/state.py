@@ -1,0 +1,166 @@
+"""The public busy list of an instrument in the compact form that travels between processes, and the
+pure functions that clip it to one subscriber's window and render it as JSON.
+
+A `State` holds the busy spans of one instrument over a wide window, as integer microseconds since
+the epoch: exact, cheap to compare and to ship through msgpack. Clipping a wide state to a narrower
+window gives exactly what `booking.selectors.availability` computes for that narrower window (the
+property tests check it), so one computation per change serves every subscriber inside the window.
+"""
+
+import datetime as dt
+import json
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from facilities.calendar import closed_spans_many, local_tz
+from facilities.models import Instrument
+
+from ..selectors import held_spans_many, label_busy
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+KINDS = ("booking", "closure")
+KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
+
+
+def to_us(moment: dt.datetime) -> int:
+    delta = moment - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(us: int) -> dt.datetime:
+    return EPOCH + dt.timedelta(microseconds=us)
+
+
+@dataclass(frozen=True)
+class State:
+    """Busy spans of one instrument over [start, end), sorted and disjoint, as of `version` or later."""
+
+    instrument: int
+    version: int
+    start: int
+    end: int
+    spans: tuple[tuple[int, int, int], ...]  # (start_us, end_us, kind code)
+
+    def covers(self, start: int, end: int) -> bool:
+        return self.start <= start and end <= self.end
+
+    def to_message(self, touched: list[tuple[int, int]] | None) -> dict:
+        """The channel-layer message announcing this state; `touched` is where the change happened
+        (None when unknown)."""
+        return {
+            "type": "live.availability",
+            "instrument": self.instrument,
+            "version": self.version,
+            "start": self.start,
+            "end": self.end,
+            "busy": [x for span in self.spans for x in span],
+            "touched": None if touched is None else [x for span in touched for x in span],
+        }
+
+    @classmethod
+    def from_message(cls, message: dict) -> "State":
+        flat = message["busy"]
+        spans = tuple((flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3))
+        return cls(message["instrument"], message["version"], message["start"], message["end"], spans)
+
+
+def touched_from_message(message: dict) -> list[tuple[int, int]] | None:
+    flat = message.get("touched")
+    if flat is None:
+        return None
+    return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+
+
+def clip(state: State, start: int, end: int) -> list[tuple[int, int, int]]:
+    """The state's spans inside [start, end), cut at the edges. The caller checks `covers` first."""
+    spans = state.spans
+    # First span that could reach past `start`: spans are disjoint and sorted, so ends are sorted too.
+    i = bisect_right([s[1] for s in spans], start) if len(spans) > 32 else 0
+    out: list[tuple[int, int, int]] = []
+    for s, e, k in spans[i:]:
+        if s >= end:
+            break
+        if e > start:
+            out.append((max(s, start), min(e, end), k))
+    return out
+
+
+def render_busy(spans: list[tuple[int, int, int]]) -> str:
+    """The JSON array the protocol shows: [{"start", "end", "kind"}] with +08:00 times."""
+    tz = local_tz()
+    return json.dumps(
+        [
+            {"start": from_us(s).astimezone(tz).isoformat(), "end": from_us(e).astimezone(tz).isoformat(), "kind": KINDS[k]}
+            for s, e, k in spans
+        ],
+        separators=(",", ":"),
+    )
+
+
+def touches(touched: list[tuple[int, int]] | None, start: int, end: int) -> bool:
+    return bool(touched) and any(s < end and start < e for s, e in touched)
+
+
+def message_text(kind: str, instrument: int, version: int, busy_json: str) -> str:
+    return f'{{"type":"{kind}","instrument":{instrument},"version":{version},"busy":{busy_json}}}'
+
+
+# --- reading from the database (sync; async callers wrap these in database_sync_to_async) ------------
+
+def instruments_by_id(ids: list[int]) -> dict[int, Instrument]:
+    return {i.pk: i for i in Instrument.objects.filter(pk__in=ids, active=True).select_related("facility")}
+
+
+def compute_states(instruments: list[Instrument], start: dt.datetime, end: dt.datetime) -> dict[int, State]:
+    """The busy state of each instrument over [start, end). The versions are read first, so each state
+    is at least as new as its version: a later, higher version can only carry newer data."""
+    if not instruments:
+        return {}
+    versions = dict(
+        Instrument.objects.filter(pk__in=[i.pk for i in instruments]).values_list("pk", "availability_version")
+    )
+    closed = closed_spans_many(instruments, start, end)
+    held = held_spans_many([i.pk for i in instruments], start, end)
+    s_us, e_us = to_us(start), to_us(end)
+    states: dict[int, State] = {}
+    for inst in instruments:
+        busy = label_busy(closed[inst.pk], held[inst.pk])
+        spans = tuple((to_us(b["start"]), to_us(b["end"]), KIND_CODE[b["kind"]]) for b in busy)
+        states[inst.pk] = State(inst.pk, versions[inst.pk], s_us, e_us, spans)
+    return states
+
+
+def publish_window(instrument: Instrument, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
+    """The wide window a change is published with: a few days back (people look at this week) and as
+    far ahead as anyone may book, within LIVE_PUBLISH_MAX_DAYS."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    today = (now or timezone.now()).astimezone(local_tz()).date()
+    past = settings.LIVE_PUBLISH_PAST_DAYS
+    ahead = max(instrument.horizon_days or 0, settings.LIVE_MAX_WINDOW_DAYS) + 2
+    ahead = min(ahead, max(settings.LIVE_PUBLISH_MAX_DAYS - past, 1))
+    start = dt.datetime.combine(today - dt.timedelta(days=past), dt.time(0), local_tz())
+    end = dt.datetime.combine(today + dt.timedelta(days=ahead), dt.time(0), local_tz())
+    return start, end
+
+
+def wide_state(instrument_id: int) -> State | None:
+    """The state a change is published with, or None when the instrument is gone or inactive."""
+    inst = instruments_by_id([instrument_id]).get(instrument_id)
+    if inst is None:
+        return None
+    start, end = publish_window(inst)
+    return compute_states([inst], start, end)[instrument_id]
+
+
+def window_state(instrument_id: int, start: int, end: int) -> State | None:
+    """The state over one subscriber's window: the fallback when a change's wide state does not cover it."""
+    inst = instruments_by_id([instrument_id]).get(instrument_id)
+    if inst is None:
+        return None
+    return compute_states([inst], from_us(start), from_us(end))[instrument_id]
+
+
+def current_versions(ids: list[int]) -> dict[int, int]:
+    return dict(Instrument.objects.filter(pk__in=ids).values_list("pk", "availability_version"))

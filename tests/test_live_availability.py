@@ -1,0 +1,414 @@
+"""/ws/availability/ over the in-memory channel layer: snapshots, updates, limits, errors, cleanup."""
+
+import asyncio
+import datetime as dt
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.test import TestCase
+
+from booking.live import hub as hub_module
+from booking.live.consumers import AvailabilityConsumer
+from booking.selectors import availability
+from booking.services import booking_approve, booking_cancel, booking_request
+from facilities.calendar import iso_local
+from facilities.models import OperatingHours
+from facilities.services import closure_add
+
+from .factories.facilities import InstrumentFactory
+
+H = dt.timedelta(hours=1)
+app = AvailabilityConsumer.as_asgi()
+
+
+@pytest.fixture(autouse=True)
+def live_settings(settings, monkeypatch):
+    # The test's data lives in one open transaction; channels' "close stale connections" would end it.
+    monkeypatch.setattr("channels.db.close_old_connections", lambda: None)
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.LIVE_RESYNC_SECONDS = 3600
+    yield settings
+    for hub in hub_module._hubs.values():
+        assert not hub.subs, "a subscription outlived its socket"
+        assert not hub.running, "the hub kept listening with nobody subscribed"
+
+
+def run(scenario):
+    async_to_sync(scenario)()
+
+
+def committed(fn):
+    """Run a service the way a request does: its after-commit hooks fire when it returns."""
+
+    def call(*args, **kwargs):
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            return fn(*args, **kwargs)
+
+    return database_sync_to_async(call)
+
+
+async def connect(path="/ws/availability/"):
+    ws = WebsocketCommunicator(app, path)
+    connected, _ = await ws.connect()
+    assert connected
+    return ws
+
+
+async def subscribe(ws, ids, start, end):
+    await ws.send_json_to({"type": "subscribe", "instruments": ids, "start": start.isoformat(), "end": end.isoformat()})
+
+
+def busy(*spans, kind="booking"):
+    return [{"start": iso_local(s), "end": iso_local(e), "kind": kind} for s, e in spans]
+
+
+def public_busy(instrument, start, end):
+    snap = availability(instrument, start, end)
+    return snap["version"], [
+        {"start": iso_local(b["start"]), "end": iso_local(b["end"]), "kind": b["kind"]} for b in snap["busy"]
+    ]
+
+
+def layer_groups():
+    layer = get_channel_layer()
+    return {g: set(members) for g, members in getattr(layer, "groups", {}).items() if members}
+
+
+def test_snapshot_then_updates_for_every_change_in_the_window(world, tomorrow_9):
+    inst = world.instrument
+    start, end = tomorrow_9 - 9 * H, tomorrow_9 + 15 * H
+
+    async def scenario():
+        ws = await connect()
+        await subscribe(ws, [inst.pk], start, end)
+        snap = await ws.receive_json_from()
+        v0, expected = await database_sync_to_async(public_busy)(inst, start, end)
+        assert snap == {"type": "snapshot", "instrument": inst.pk, "version": v0, "busy": expected}
+
+        b = await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + 2 * H)
+        up = await ws.receive_json_from()
+        assert up == {"type": "update", "instrument": inst.pk, "version": v0 + 1, "busy": busy((tomorrow_9, tomorrow_9 + 2 * H))}
+
+        await committed(booking_cancel)(actor=world.researcher, booking_id=b.pk)
+        up = await ws.receive_json_from()
+        assert up == {"type": "update", "instrument": inst.pk, "version": v0 + 2, "busy": []}
+        # What the socket shows is what the availability endpoint says.
+        assert (up["version"], up["busy"]) == await database_sync_to_async(public_busy)(inst, start, end)
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_approval_reaches_subscribers_though_busy_list_is_unchanged(world, tomorrow_9):
+    inst = world.instrument
+    inst.requires_approval = True
+    inst.save()
+
+    async def scenario():
+        ws = await connect()
+        await subscribe(ws, [inst.pk], tomorrow_9, tomorrow_9 + 4 * H)
+        v0 = (await ws.receive_json_from())["version"]
+        b = await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
+        assert (await ws.receive_json_from())["version"] == v0 + 1
+        await committed(booking_approve)(actor=world.manager, booking_id=b.pk)
+        up = await ws.receive_json_from()
+        assert up["version"] == v0 + 2 and up["busy"] == busy((tomorrow_9, tomorrow_9 + H))
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_changes_outside_the_window_are_not_sent_and_versions_only_grow(world, tomorrow_9):
+    inst = world.instrument
+
+    async def scenario():
+        ws = await connect()
+        await subscribe(ws, [inst.pk], tomorrow_9, tomorrow_9 + 4 * H)
+        v0 = (await ws.receive_json_from())["version"]
+        # Two days later: not in this window.
+        await committed(booking_request)(
+            requester=world.researcher, instrument=inst, start=tomorrow_9 + 48 * H, end=tomorrow_9 + 49 * H
+        )
+        assert await ws.receive_nothing(timeout=0.2)
+        await committed(booking_request)(requester=world.outsider, instrument=inst, start=tomorrow_9 + H, end=tomorrow_9 + 2 * H)
+        up = await ws.receive_json_from()
+        assert up["version"] == v0 + 2, "the newest version, skipping the change that did not touch the window"
+        assert up["busy"] == busy((tomorrow_9 + H, tomorrow_9 + 2 * H))
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_closure_and_operating_hours_show_as_closure(world, tomorrow_9):
+    inst = world.instrument
+    for weekday in range(7):
+        OperatingHours.objects.create(facility=world.facility, weekday=weekday, opens=dt.time(8), closes=dt.time(20))
+    start, end = tomorrow_9 - 9 * H, tomorrow_9 + 15 * H  # local midnight to midnight
+
+    async def scenario():
+        ws = await connect()
+        await subscribe(ws, [inst.pk], start, end)
+        snap = await ws.receive_json_from()
+        assert snap["busy"] == busy((start, start + 8 * H), (start + 20 * H, end), kind="closure")
+        await committed(closure_add)(actor=world.manager, facility=world.facility, start=tomorrow_9 + 3 * H, end=tomorrow_9 + 5 * H)
+        up = await ws.receive_json_from()
+        assert up["version"] == snap["version"] + 1
+        assert (up["version"], up["busy"]) == await database_sync_to_async(public_busy)(inst, start, end)
+        assert {"start": iso_local(tomorrow_9 + 3 * H), "end": iso_local(tomorrow_9 + 5 * H), "kind": "closure"} in up["busy"]
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_many_subscribers_one_query_free_fan_out(world, tomorrow_9, django_assert_max_num_queries):
+    """A change costs the publisher its few queries; fifty sockets add none."""
+    inst = world.instrument
+
+    async def scenario():
+        sockets = [await connect() for _ in range(50)]
+        for i, ws in enumerate(sockets):
+            # Two distinct windows among the sockets, both inside the published window.
+            await subscribe(ws, [inst.pk], tomorrow_9 - (i % 2) * H, tomorrow_9 + 4 * H)
+            await ws.receive_json_from()
+
+        def book():
+            with django_assert_max_num_queries(40):  # the booking itself and one publish
+                with TestCase.captureOnCommitCallbacks(execute=True):
+                    booking_request(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
+
+        await database_sync_to_async(book)()
+        for ws in sockets:
+            up = await ws.receive_json_from()
+            assert up["busy"] == busy((tomorrow_9, tomorrow_9 + H))
+        for ws in sockets:
+            await ws.disconnect()
+
+    run(scenario)
+
+
+def test_subscriber_outside_the_published_window_falls_back_to_a_query(world, tomorrow_9, settings):
+    settings.LIVE_PUBLISH_MAX_DAYS = 10
+    inst = world.instrument
+    far = tomorrow_9 + dt.timedelta(days=30)
+
+    async def scenario():
+        ws = await connect()
+        await subscribe(ws, [inst.pk], far, far + 4 * H)
+        v0 = (await ws.receive_json_from())["version"]
+        await committed(booking_request)(requester=world.researcher, instrument=inst, start=far, end=far + H)
+        up = await ws.receive_json_from()
+        assert up == {"type": "update", "instrument": inst.pk, "version": v0 + 1, "busy": busy((far, far + H))}
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_reconnect_after_missed_changes_gets_a_correct_snapshot(world, tomorrow_9):
+    inst = world.instrument
+    window = (tomorrow_9, tomorrow_9 + 6 * H)
+
+    async def scenario():
+        ws = await connect()
+        await subscribe(ws, [inst.pk], *window)
+        seen = [(await ws.receive_json_from())["version"]]
+        b = await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
+        seen.append((await ws.receive_json_from())["version"])
+        await ws.disconnect()  # the client drops ...
+        await committed(booking_cancel)(actor=world.researcher, booking_id=b.pk)  # ... changes happen ...
+        await committed(booking_request)(requester=world.outsider, instrument=inst, start=tomorrow_9 + 2 * H, end=tomorrow_9 + 3 * H)
+        ws = await connect()  # ... and it comes back
+        await subscribe(ws, [inst.pk], *window)
+        snap = await ws.receive_json_from()
+        assert snap["version"] > seen[-1]
+        assert (snap["version"], snap["busy"]) == await database_sync_to_async(public_busy)(inst, *window)
+        assert snap["busy"] == busy((tomorrow_9 + 2 * H, tomorrow_9 + 3 * H))
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_resubscribe_with_a_new_window_replaces_the_old_one(world, tomorrow_9):
+    inst = world.instrument
+
+    async def scenario():
+        ws = await connect()
+        await subscribe(ws, [inst.pk], tomorrow_9, tomorrow_9 + 2 * H)
+        v0 = (await ws.receive_json_from())["version"]
+        await subscribe(ws, [inst.pk], tomorrow_9 + 4 * H, tomorrow_9 + 8 * H)
+        assert (await ws.receive_json_from())["version"] >= v0
+        # A change in the old window only is not sent any more.
+        await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
+        assert await ws.receive_nothing(timeout=0.2)
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_unsubscribe_stops_updates_and_leaves_no_group(world, tomorrow_9):
+    inst = world.instrument
+    other = InstrumentFactory(facility=world.facility)
+
+    async def scenario():
+        ws = await connect()
+        await subscribe(ws, [inst.pk, other.pk], tomorrow_9, tomorrow_9 + 4 * H)
+        snaps = [await ws.receive_json_from(), await ws.receive_json_from()]
+        assert [s["instrument"] for s in snaps] == [inst.pk, other.pk]
+        assert set(layer_groups()) == {f"live.availability.{inst.pk}", f"live.availability.{other.pk}"}
+        await ws.send_json_to({"type": "unsubscribe", "instruments": [inst.pk]})
+        assert await ws.receive_json_from() == {"type": "unsubscribed", "instruments": [inst.pk]}
+        assert set(layer_groups()) == {f"live.availability.{other.pk}"}
+        await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
+        assert await ws.receive_nothing(timeout=0.2)
+        await committed(booking_request)(requester=world.researcher, instrument=other, start=tomorrow_9, end=tomorrow_9 + H)
+        assert (await ws.receive_json_from())["instrument"] == other.pk
+        await ws.disconnect()
+        assert layer_groups() == {}
+
+    run(scenario)
+
+
+@pytest.mark.parametrize(
+    "message,words",
+    [
+        ("not json", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ('{"type": "dance"}', "Unknown message type"),
+        ('{"instruments": [1]}', '"type"'),
+        ('{"type": "subscribe", "instruments": "1", "start": "2026-11-02T00:00:00+08:00", "end": "2026-11-03T00:00:00+08:00"}', "list of instrument ids"),
+        ('{"type": "subscribe", "instruments": [true], "start": "2026-11-02T00:00:00+08:00", "end": "2026-11-03T00:00:00+08:00"}', "positive whole numbers"),
+        ('{"type": "subscribe", "instruments": [1], "end": "2026-11-03T00:00:00+08:00"}', '"start" is required'),
+        ('{"type": "subscribe", "instruments": [1], "start": "yesterday", "end": "2026-11-03T00:00:00+08:00"}', "not an ISO 8601 time"),
+        ('{"type": "subscribe", "instruments": [1], "start": "2026-11-02T00:00:00", "end": "2026-11-03T00:00:00+08:00"}', "UTC offset"),
+        ('{"type": "subscribe", "instruments": [1], "start": "2026-11-03T00:00:00+08:00", "end": "2026-11-02T00:00:00+08:00"}', "after"),
+        ('{"type": "subscribe", "instruments": [1], "start": "2026-01-01T00:00:00+08:00", "end": "2026-06-01T00:00:00+08:00"}', "at most 62 days"),
+        ('{"type": "subscribe", "instruments": [999999], "start": "2026-11-02T00:00:00+08:00", "end": "2026-11-03T00:00:00+08:00"}', "No such instrument: 999999"),
+        ('{"type": "subscribe", "instruments": %s, "start": "2026-11-02T00:00:00+08:00", "end": "2026-11-03T00:00:00+08:00"}' % list(range(1, 52)), "at most 50"),
+        ('{"type": "subscribe", "pad": "%s"}' % ("x" * 9000), "at most 8192 bytes"),
+    ],
+)
+def test_bad_messages_get_an_error_in_words_and_the_socket_stays_open(world, message, words, tomorrow_9):
+    async def scenario():
+        ws = await connect()
+        await ws.send_to(text_data=message)
+        error = await ws.receive_json_from()
+        assert error["type"] == "error" and words in error["detail"], error
+        # Still open and working.
+        await subscribe(ws, [world.instrument.pk], tomorrow_9, tomorrow_9 + H)
+        assert (await ws.receive_json_from())["type"] == "snapshot"
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_binary_frames_are_refused_in_words(world):
+    async def scenario():
+        ws = await connect()
+        await ws.send_to(bytes_data=b"\x00\x01")
+        assert "text frames" in (await ws.receive_json_from())["detail"]
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_instrument_limit_counts_across_messages(world, tomorrow_9, settings):
+    settings.LIVE_MAX_INSTRUMENTS = 2
+    extra = [InstrumentFactory(facility=world.facility) for _ in range(2)]
+
+    async def scenario():
+        ws = await connect()
+        await subscribe(ws, [world.instrument.pk, extra[0].pk], tomorrow_9, tomorrow_9 + H)
+        await ws.receive_json_from()
+        await ws.receive_json_from()
+        await subscribe(ws, [extra[1].pk], tomorrow_9, tomorrow_9 + H)
+        error = await ws.receive_json_from()
+        assert error["type"] == "error" and "at most 2 per connection" in error["detail"]
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_message_rate_is_limited_with_one_error(world, settings):
+    settings.LIVE_MAX_MESSAGES_PER_SECOND = 5
+
+    async def scenario():
+        ws = await connect()
+        for _ in range(30):
+            await ws.send_json_to({"type": "unsubscribe", "instruments": [world.instrument.pk]})
+        replies = []
+        while not await ws.receive_nothing(timeout=0.2):
+            replies.append(await ws.receive_json_from())
+        acks = [r for r in replies if r["type"] == "unsubscribed"]
+        errors = [r for r in replies if r["type"] == "error"]
+        assert 5 <= len(acks) < 30
+        assert len(errors) == 1 and "at most 5 a second" in errors[0]["detail"]
+        await asyncio.sleep(0.3)  # the bucket refills: the socket works again
+        await ws.send_json_to({"type": "unsubscribe", "instruments": [world.instrument.pk]})
+        assert (await ws.receive_json_from())["type"] == "unsubscribed"
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_lost_publish_is_repaired_by_resync(world, tomorrow_9, settings, monkeypatch):
+    settings.LIVE_RESYNC_SECONDS = 0.05
+    inst = world.instrument
+    from booking.live import publish
+
+    async def scenario():
+        ws = await connect()
+        await subscribe(ws, [inst.pk], tomorrow_9, tomorrow_9 + 4 * H)
+        v0 = (await ws.receive_json_from())["version"]
+        monkeypatch.setattr(publish, "group_send", lambda group, message: None)  # the message is lost
+        await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
+        up = await ws.receive_json_from(timeout=3)
+        assert up == {"type": "update", "instrument": inst.pk, "version": v0 + 1, "busy": busy((tomorrow_9, tomorrow_9 + H))}
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_stale_and_repeated_messages_are_dropped(world, tomorrow_9):
+    inst = world.instrument
+
+    async def scenario():
+        ws = await connect()
+        await subscribe(ws, [inst.pk], tomorrow_9, tomorrow_9 + 4 * H)
+        v0 = (await ws.receive_json_from())["version"]
+        await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
+        first = await ws.receive_json_from()
+        assert first["version"] == v0 + 1
+        # The same version again, and an older one, as pub/sub reordering could deliver them.
+        from booking.live.publish import publish_availability
+
+        await database_sync_to_async(publish_availability)(inst.pk, v0 + 1, [(0, 2**60)])
+        await database_sync_to_async(publish_availability)(inst.pk, v0, [(0, 2**60)])
+        assert await ws.receive_nothing(timeout=0.2)
+        await ws.disconnect()
+
+    run(scenario)
+
+
+def test_socket_that_fails_leaves_nothing_behind(world, tomorrow_9, monkeypatch):
+    """An exception inside the consumer still discards its subscriptions (checked by the fixture)."""
+    inst = world.instrument
+
+    async def scenario():
+        ws = await connect()
+        await subscribe(ws, [inst.pk], tomorrow_9, tomorrow_9 + 4 * H)
+        await ws.receive_json_from()
+        assert layer_groups()
+
+        async def boom(self, content):
+            raise RuntimeError("consumer bug")
+
+        monkeypatch.setattr(AvailabilityConsumer, "handle", boom)
+        await ws.send_json_to({"type": "unsubscribe", "instruments": [inst.pk]})
+        with pytest.raises(RuntimeError):
+            await ws.wait(timeout=1)
+        assert layer_groups() == {}
+
+    run(scenario)
