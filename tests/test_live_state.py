@@ -1,0 +1,67 @@
+"""The one-computation-per-change design rests on this: clipping the wide busy list to a window gives
+exactly what the availability selector computes for that window."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from booking.live.protocol import RateLimit
+from booking.live.state import KIND_CODE, State, clip, from_us, render_busy, to_us
+from booking.selectors import label_busy
+from facilities.intervals import clip as clip_spans
+from facilities.intervals import merge
+
+T0 = dt.datetime(2026, 11, 2, tzinfo=ZoneInfo("Asia/Shanghai"))
+M = dt.timedelta(minutes=1)
+
+span = st.tuples(st.integers(0, 600), st.integers(1, 120)).map(lambda p: (T0 + p[0] * M, T0 + (p[0] + p[1]) * M))
+
+
+def as_state(busy: list[dict], start: dt.datetime, end: dt.datetime) -> State:
+    spans = tuple((to_us(b["start"]), to_us(b["end"]), KIND_CODE[b["kind"]]) for b in busy)
+    return State(1, 1, to_us(start), to_us(end), spans)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    closed=st.lists(span, max_size=8),
+    held=st.lists(span, max_size=8),
+    window=st.tuples(st.integers(0, 700), st.integers(1, 400)),
+)
+def test_clipping_the_wide_state_equals_computing_the_window(closed, held, window):
+    wide_start, wide_end = T0, T0 + 800 * M
+    start, end = T0 + window[0] * M, min(T0 + (window[0] + window[1]) * M, wide_end)
+    wide = label_busy(merge(clip_spans(closed, wide_start, wide_end)), merge(clip_spans(held, wide_start, wide_end)))
+    direct = label_busy(merge(clip_spans(closed, start, end)), merge(clip_spans(held, start, end)))
+    state = as_state(wide, wide_start, wide_end)
+    assert state.covers(to_us(start), to_us(end))
+    assert clip(state, to_us(start), to_us(end)) == list(as_state(direct, start, end).spans)
+
+
+@given(st.integers(-(10**15), 10**16))
+def test_microsecond_round_trip_is_exact(us):
+    assert to_us(from_us(us)) == us
+
+
+def test_render_uses_local_offset():
+    s = to_us(T0)
+    assert render_busy([(s, s + 3_600_000_000, 0)]) == (
+        '[{"start":"2026-11-02T00:00:00+08:00","end":"2026-11-02T01:00:00+08:00","kind":"booking"}]'
+    )
+
+
+def test_clip_on_long_lists_uses_the_same_answer_as_a_scan():
+    spans = tuple((i * 10, i * 10 + 5, i % 2) for i in range(100))
+    state = State(1, 1, 0, 1000, spans)
+    for a, b in [(0, 1000), (3, 47), (505, 506), (999, 1000), (7, 9)]:
+        expected = [(max(s, a), min(e, b), k) for s, e, k in spans if s < b and e > a]
+        assert clip(state, a, b) == expected
+
+
+def test_rate_limit_refills():
+    limit = RateLimit(3)
+    assert [limit.allow() for _ in range(4)] == [True, True, True, False]
+    limit.at -= 1.0  # a second later
+    assert limit.allow()
