@@ -10,7 +10,7 @@ import datetime as dt
 from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -92,7 +92,7 @@ def booking_move(
         try:
             with transaction.atomic():
                 booking.save()
-        except IntegrityError as exc:
+        except (IntegrityError, OperationalError) as exc:
             if getattr(exc.__cause__, "sqlstate", None) in SLOT_TAKEN_SQLSTATES:
                 raise slot_unavailable(instrument, conflicts_for(instrument, start, end, exclude_ids=[booking.pk])) from exc
             raise
