@@ -209,8 +209,6 @@ SANJIAO_DEMO_COMMANDS = ["seed_catalog", "seed_demo_people", "seed_demo_history"
 # --- booking engine (rules, series, waitlist, bundles) ---------------------------------------------
 # How long a waitlisted user may take to accept a slot that came free before it passes to the next.
 WAITLIST_OFFER_MINUTES = env_int("WAITLIST_OFFER_MINUTES", 120)
-# How long a waitlisted user may take to accept a slot that came free before it passes to the next.
-WAITLIST_OFFER_MINUTES = env_int("WAITLIST_OFFER_MINUTES", 120)
 
 # --- live updates (WebSockets) -------------------------------------------------------------------
 # Limits per /ws/ connection; a client that breaks one gets an error message in words, not a closed socket.
