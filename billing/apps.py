@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class BillingConfig(AppConfig):
     name = "billing"
     verbose_name = _("Billing")
+
+    def ready(self) -> None:
+        from booking.signals import booking_created, booking_transitioned, validate_splits
+
+        from . import receivers
+
+        validate_splits.connect(receivers.on_validate_splits, dispatch_uid="billing.validate_splits")
+        booking_created.connect(receivers.on_booking_created, dispatch_uid="billing.booking_created")
+        booking_transitioned.connect(receivers.on_booking_transitioned, dispatch_uid="billing.booking_transitioned")

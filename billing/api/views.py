@@ -1,0 +1,179 @@
+"""Thin adapters from HTTP to billing's services and selectors."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from facilities.models import Institution
+
+from ..exports.documents import FORMATS, invoice_export, ledger_export
+from ..models import Invoice, InvoiceLine
+from ..periods import parse_period
+from ..selectors import finance_institution_ids, invoices_visible_to, ledger_lines, runs_visible_to
+from ..services import invoicing
+from .serializers import InvoiceRunSerializer, InvoiceSerializer, PeriodSerializer, ReasonSerializer
+
+
+class FileNegotiation(BaseContentNegotiation):
+    """`?format=` names the file format here, not a DRF renderer."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+def _format(request, allowed=FORMATS) -> str:
+    fmt = request.query_params.get("format", "csv").lower()
+    if fmt not in allowed:
+        raise ValidationError({"format": f"Choose one of {', '.join(allowed)}; got {fmt!r}."})
+    return fmt
+
+
+def _with_lines(qs):
+    return qs.prefetch_related(
+        Prefetch("lines", queryset=InvoiceLine.objects.select_related("account", "charge_line__voucher").order_by("booking_id", "id"))
+    )
+
+
+class InvoiceRunCreateView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=PeriodSerializer, responses={202: InvoiceRunSerializer})
+    def post(self, request):
+        if not isinstance(request.data, dict):
+            raise ValidationError("Send a JSON object such as {\"period\": \"2026-10\"}.")
+        run = invoicing.invoice_run_start(period=request.data.get("period"), actor=request.user)
+        run.refresh_from_db()  # without a broker the run has already happened, after the commit
+        return Response(InvoiceRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class InvoiceRunDetailView(generics.RetrieveAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = InvoiceRunSerializer
+
+    def get_queryset(self):
+        return runs_visible_to(self.request.user)
+
+
+class InvoiceListView(generics.ListAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = InvoiceSerializer
+
+    @extend_schema(parameters=[
+        OpenApiParameter("period", str, description="YYYY-MM"),
+        OpenApiParameter("status", str, enum=[s for s, _ in Invoice.Status.choices]),
+        OpenApiParameter("role", str, enum=["issuer", "payer"], description="Only invoices the institution issued, or owes"),
+    ])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        qs = invoices_visible_to(self.request.user)
+        params = self.request.query_params
+        if params.get("period"):
+            qs = qs.filter(period=parse_period(params["period"]))
+        if params.get("status"):
+            if params["status"] not in Invoice.Status.values:
+                raise ValidationError({"status": f"Choose one of {', '.join(Invoice.Status.values)}."})
+            qs = qs.filter(status=params["status"])
+        role = params.get("role")
+        if role in ("issuer", "payer"):
+            qs = qs.filter(**{f"{role}_id__in": finance_institution_ids(self.request.user)})
+        elif role:
+            raise ValidationError({"role": "Choose issuer or payer."})
+        return _with_lines(qs).order_by("-period", "issuer__code", "payer__code", "id")
+
+
+class InvoiceDetailView(generics.RetrieveAPIView):
+    permission_classes = [IsAuthenticated]
+    serializer_class = InvoiceSerializer
+
+    def get_queryset(self):
+        return _with_lines(invoices_visible_to(self.request.user))
+
+
+class _InvoiceAction(APIView):
+    permission_classes = [IsAuthenticated]
+    created = status.HTTP_200_OK
+
+    def act(self, request, pk: int, reason: str) -> Invoice:
+        raise NotImplementedError
+
+    @extend_schema(request=ReasonSerializer, responses={200: InvoiceSerializer})
+    def post(self, request, pk: int):
+        reason = request.data.get("reason", "") if isinstance(request.data, dict) else ""
+        if not isinstance(reason, str):
+            raise ValidationError({"reason": "The reason is text."})
+        invoice = self.act(request, pk, reason)
+        invoice = _with_lines(Invoice.objects.select_related("issuer", "payer")).get(pk=invoice.pk)
+        return Response(InvoiceSerializer(invoice).data, status=self.created)
+
+
+class InvoiceIssueView(_InvoiceAction):
+    def act(self, request, pk, reason):
+        return invoicing.invoice_issue(actor=request.user, invoice_id=pk)
+
+
+class InvoiceVoidView(_InvoiceAction):
+    def act(self, request, pk, reason):
+        return invoicing.invoice_void(actor=request.user, invoice_id=pk, reason=reason)
+
+
+class InvoiceCreditNoteView(_InvoiceAction):
+    created = status.HTTP_201_CREATED
+
+    def act(self, request, pk, reason):
+        return invoicing.invoice_credit_note(actor=request.user, invoice_id=pk, reason=reason)
+
+
+class InvoiceExportView(APIView):
+    permission_classes = [IsAuthenticated]
+    content_negotiation_class = FileNegotiation
+
+    @extend_schema(parameters=[OpenApiParameter("format", str, enum=list(FORMATS))], responses={(200, "text/csv"): bytes})
+    def get(self, request, pk: int):
+        fmt = _format(request)
+        invoice = invoices_visible_to(request.user).filter(pk=pk).first()
+        if invoice is None:
+            raise Http404("No such invoice, or you may not see it.")
+        return invoice_export(invoice, fmt)
+
+
+class LedgerView(APIView):
+    """All lines of the month's invoices the institution issued (receivable) or owes (payable)."""
+
+    permission_classes = [IsAuthenticated]
+    content_negotiation_class = FileNegotiation
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("period", str, required=True, description="YYYY-MM"),
+            OpenApiParameter("format", str, enum=["csv", "xlsx"]),
+            OpenApiParameter("institution", str, description="Institution code, when you keep the books of several"),
+        ],
+        responses={(200, "text/csv"): bytes},
+    )
+    def get(self, request):
+        period = parse_period(request.query_params.get("period"))
+        fmt = _format(request, ("csv", "xlsx"))
+        mine = finance_institution_ids(request.user)
+        code = request.query_params.get("institution")
+        if code:
+            institution = Institution.objects.filter(code__iexact=code).first()
+            if institution is None or not (request.user.is_superuser or institution.pk in mine):
+                raise Http404("No such institution, or you do not keep its books.")
+        elif len(mine) == 1:
+            institution = Institution.objects.get(pk=next(iter(mine)))
+        elif not mine and not request.user.is_superuser:
+            raise PermissionDenied("Only finance staff may export a ledger.")
+        else:
+            raise ValidationError({"institution": "Name the institution (its code) whose ledger you want."})
+        return ledger_export(institution=institution, period=period, lines=ledger_lines(institution_id=institution.pk, period=period), fmt=fmt)

@@ -1,0 +1,1 @@
+"""Invoice and ledger files: CSV (streamed), XLSX (written row by row to a temporary file) and PDF."""

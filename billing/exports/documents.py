@@ -1,0 +1,90 @@
+"""Assembling an invoice or a ledger into each file format."""
+
+from decimal import Decimal
+
+from facilities.models import Institution
+
+from ..models import Invoice, InvoiceKind
+from ..money import ZERO
+from .csv_export import csv_response
+from .pdf_export import pdf_response, write_pdf
+from .rows import INVOICE_COLUMNS, LEDGER_COLUMNS, invoice_label, invoice_rows, ledger_rows
+from .xlsx_export import write_xlsx, xlsx_response
+
+FORMATS = ("csv", "xlsx", "pdf")
+TAX_FIELDS = ["Tax rate 税率", "Tax amount 税额", "Fapiao number 发票号码", "Issuer tax ID 开票方纳税人识别号"]
+
+
+def _party(inst: Institution) -> str:
+    return f"{inst.name} {inst.name_zh}".strip() + f" ({inst.code})"
+
+
+def _title(invoice: Invoice) -> str:
+    kind = "Credit note 红字发票" if invoice.kind == InvoiceKind.CREDIT_NOTE else "Invoice 发票"
+    return f"{kind} {invoice_label(invoice)}"
+
+
+def _parties(invoice: Invoice) -> list[tuple[str, str]]:
+    out = [
+        ("Issuer 开票方", _party(invoice.issuer)),
+        ("Payer 付款方", _party(invoice.payer)),
+        ("Period 账期", invoice.period),
+        ("Status 状态", invoice.get_status_display()),
+        ("Currency 币种", "CNY 人民币"),
+    ]
+    if invoice.credit_of_id:
+        out.append(("Corrects 冲销", invoice_label(invoice.credit_of)))
+    return out
+
+
+def invoice_export(invoice: Invoice, fmt: str):
+    filename = f"{invoice_label(invoice)}.{fmt}"
+    if fmt == "csv":
+        return csv_response(filename, [c[0] for c in INVOICE_COLUMNS], invoice_rows(invoice))
+    total = f"{invoice.total:.2f}"
+    if fmt == "xlsx":
+        handle = write_xlsx(
+            title=invoice_label(invoice),
+            preamble=[[_title(invoice)], *[[label, value] for label, value in _parties(invoice)], *[[t, ""] for t in TAX_FIELDS]],
+            columns=INVOICE_COLUMNS, rows=invoice_rows(invoice),
+            footer=[["Total 合计 (CNY)", invoice.total]],
+        )
+        return xlsx_response(filename, handle)
+    rows = (
+        [r[4], r[5], r[6], r[8] or (f"voucher {r[9]}" if r[9] else ""), f"{r[10]}%", f"{r[11]:.2f}"]
+        for r in invoice_rows(invoice)
+    )
+    handle = write_pdf(
+        title=_title(invoice), parties=_parties(invoice), tax_fields=TAX_FIELDS, rows=rows,
+        totals=[("Total 合计（元）", total)],
+    )
+    return pdf_response(filename, handle)
+
+
+def ledger_export(*, institution: Institution, period: str, lines, fmt: str):
+    filename = f"ledger-{institution.code}-{period}.{fmt}"
+    if fmt == "csv":
+        return csv_response(filename, [c[0] for c in LEDGER_COLUMNS], ledger_rows(lines, institution.pk))
+    sums = {"receivable": ZERO, "payable": ZERO}
+
+    def counted():
+        for row in ledger_rows(lines, institution.pk):
+            sums[row[0]] += Decimal(row[-1])
+            yield row
+
+    rows = counted()
+
+    def footer_rows():
+        return [["Receivable 应收 (CNY)", sums["receivable"]], ["Payable 应付 (CNY)", sums["payable"]]]
+
+    class _LazyFooter(list):
+        # The totals are known only once the rows have been written.
+        def __iter__(self):
+            return iter(footer_rows())
+
+    handle = write_xlsx(
+        title=f"Ledger {period}",
+        preamble=[[f"Ledger 台账 {period}"], ["Institution 单位", _party(institution)]],
+        columns=LEDGER_COLUMNS, rows=rows, footer=_LazyFooter(),
+    )
+    return xlsx_response(filename, handle)

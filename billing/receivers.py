@@ -1,0 +1,55 @@
+"""Billing's answers to the booking layer's hooks (connected in BillingConfig.ready)."""
+
+from django.utils import timezone
+
+from booking.models import Booking
+from booking.services.requests import SplitSpec
+from facilities.models import Membership
+from facilities.models.tenants import Role
+from facilities.selectors import is_manager_of
+
+from .models import ChargeKind
+from .services.budget import check_splits
+from .services.charges import charge_booking, is_late_cancellation
+from .services.rates import snapshot_rate
+
+
+def _institution_of(user):
+    membership = Membership.objects.filter(user=user).select_related("institution").order_by("id").first()
+    researcher = Membership.objects.filter(user=user, role=Role.RESEARCHER).select_related("institution").order_by("id").first()
+    chosen = researcher or membership
+    return chosen.institution if chosen else None
+
+
+def on_validate_splits(sender, *, requester, instrument, start, end, splits, **kwargs) -> None:
+    check_splits(institution=_institution_of(requester), instrument=instrument, start=start, end=end, splits=splits)
+
+
+def on_booking_created(sender, *, booking: Booking, **kwargs) -> None:
+    snapshot_rate(booking=booking)
+    # Checked again under the booking's transaction: two requests racing past the early check cannot
+    # both spend the same remaining budget (on SQLite the write lock orders them; on PostgreSQL the
+    # instrument lock does for one instrument).
+    specs = [SplitSpec(account_id=a, percent=p) for a, p in booking.splits.values_list("account_id", "percent")]
+    check_splits(
+        institution=booking.institution, instrument=booking.instrument, start=booking.start, end=booking.end,
+        splits=specs, exclude_booking_id=booking.pk,
+    )
+
+
+def _by_facility(actor, booking: Booking) -> bool:
+    return actor is not None and (actor.is_superuser or is_manager_of(actor, booking.instrument.facility_id))
+
+
+def on_booking_transitioned(sender, *, booking: Booking, from_status: str, to_status: str, actor=None, **kwargs) -> None:
+    if to_status == Booking.Status.COMPLETED:
+        charge_booking(booking=booking, kind=ChargeKind.USAGE)
+    elif to_status == Booking.Status.NO_SHOW:
+        charge_booking(booking=booking, kind=ChargeKind.NO_SHOW)
+    elif (
+        to_status == Booking.Status.CANCELLED
+        and from_status == Booking.Status.APPROVED
+        and not _by_facility(actor, booking)  # a facility cancelling its own slot charges nobody
+        and is_late_cancellation(booking=booking, cancelled_at=booking.cancelled_at or timezone.now())
+    ):
+        charge_booking(booking=booking, kind=ChargeKind.LATE_CANCELLATION)

@@ -1,0 +1,53 @@
+"""Reads of billing data, always scoped to who is asking: finance staff see invoices where their
+institution is issuer or payer; platform administrators see all; everybody else sees none."""
+
+from django.db.models import Q, QuerySet
+
+from facilities.models import Membership
+from facilities.models.tenants import Role
+
+from .models import Invoice, InvoiceLine, InvoiceRun
+
+
+def finance_institution_ids(user) -> set[int]:
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    return set(Membership.objects.filter(user=user, role=Role.FINANCE).values_list("institution_id", flat=True))
+
+
+def invoices_visible_to(user) -> QuerySet[Invoice]:
+    if not getattr(user, "is_authenticated", False):
+        return Invoice.objects.none()
+    qs = Invoice.objects.select_related("issuer", "payer", "credit_of")
+    if user.is_superuser:
+        return qs
+    mine = finance_institution_ids(user)
+    if not mine:
+        return Invoice.objects.none()
+    return qs.filter(Q(issuer_id__in=mine) | Q(payer_id__in=mine))
+
+
+def invoice_lines(invoice: Invoice) -> QuerySet[InvoiceLine]:
+    return (
+        InvoiceLine.objects.filter(invoice=invoice)
+        .select_related("account", "charge_line__voucher", "charge_line__charge__instrument")
+        .order_by("booking_id", "id")
+    )
+
+
+def runs_visible_to(user) -> QuerySet[InvoiceRun]:
+    if not getattr(user, "is_authenticated", False):
+        return InvoiceRun.objects.none()
+    if user.is_superuser or finance_institution_ids(user):
+        return InvoiceRun.objects.all()
+    return InvoiceRun.objects.none()
+
+
+def ledger_lines(*, institution_id: int, period: str) -> QuerySet[InvoiceLine]:
+    """Every line of the month's non-void invoices and credit notes the institution issued or owes."""
+    return (
+        InvoiceLine.objects.filter(invoice__period=period)
+        .filter(Q(invoice__issuer_id=institution_id) | Q(invoice__payer_id=institution_id))
+        .exclude(invoice__status="void")
+        .order_by("invoice_id", "booking_id", "id")
+    )

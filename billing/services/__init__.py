@@ -1,0 +1,1 @@
+"""Writes of billing. Every path (hooks, API, tasks, commands) goes through these modules."""

@@ -1,0 +1,82 @@
+"""Refusing splits an account cannot pay: past its validity, or beyond its budget cap.
+
+The budget an account has left = cap − what it has been charged − the estimated fee of its bookings
+still held (booked time × their fixed rate × its percent). A new booking's estimate uses the rate its
+requester would be fixed at now, before any subsidy or voucher, so the check errs on the safe side."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db.models import Sum
+from django.utils import timezone
+
+from booking.models import BookingSplit
+from booking.models.bookings import HELD_STATUSES
+from facilities.calendar import local_tz
+from facilities.models import FundingAccount, Institution, Instrument
+
+from ..models import ChargeLine
+from ..money import ZERO, yuan
+from .fees import time_fee
+from .rates import published_rate, user_class_for
+
+
+def _minutes(start: dt.datetime, end: dt.datetime) -> int:
+    return int((end - start).total_seconds() // 60)
+
+
+def committed(*, account: FundingAccount, exclude_booking_id: int | None = None) -> Decimal:
+    """Charged so far plus the estimate of held bookings (other than `exclude_booking_id`)."""
+    charged = ChargeLine.objects.filter(account=account).aggregate(s=Sum("amount"))["s"] or ZERO
+    held = (
+        BookingSplit.objects.filter(account=account, booking__status__in=HELD_STATUSES)
+        .exclude(booking_id=exclude_booking_id)
+        .values_list("booking__start", "booking__end", "percent", "booking__rate_snapshot__hourly_rate")
+    )
+    estimate = sum(
+        (time_fee(rate or ZERO, _minutes(s, e)) * pct / 100 for s, e, pct, rate in held), ZERO
+    )
+    return yuan(charged + estimate)
+
+
+def check_splits(
+    *,
+    institution: Institution | None,
+    instrument: Instrument,
+    start: dt.datetime,
+    end: dt.datetime,
+    splits,
+    exclude_booking_id: int | None = None,
+) -> None:
+    """Raise ValidationError naming the account when one cannot carry its share."""
+    if not splits:
+        return
+    accounts = FundingAccount.objects.in_bulk([s.account_id for s in splits])
+    end_day = timezone.localtime(end, local_tz()).date()
+    estimate = None
+    for spec in splits:
+        account = accounts.get(spec.account_id)
+        if account is None:
+            continue
+        if account.valid_until < end_day:
+            raise ValidationError(
+                {"splits": f"Account {account.code} expires on {account.valid_until}, before this booking ends on {end_day}."}
+            )
+        if account.budget_cap is None:
+            continue
+        if estimate is None:
+            rate = Decimal("0")
+            if institution is not None:
+                klass = user_class_for(institution=institution, facility=instrument.facility)
+                rate = published_rate(instrument_id=instrument.pk, user_class=klass) or Decimal("0")
+            estimate = time_fee(rate, _minutes(start, end))
+        share = yuan(estimate * spec.percent / 100)
+        remaining = account.budget_cap - committed(account=account, exclude_booking_id=exclude_booking_id)
+        if share > remaining:
+            raise ValidationError(
+                {
+                    "splits": f"Account {account.code} has {max(remaining, ZERO):.2f} CNY of its {account.budget_cap:.2f} CNY "
+                    f"budget left; its share of this booking is estimated at {share:.2f} CNY."
+                }
+            )

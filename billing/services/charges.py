@@ -1,0 +1,163 @@
+"""Computing a booking's charge when it ends: the fee, the host's subsidy, the voucher's part and one
+charge line per payer. Runs inside the booking's transaction (via the hooks in billing.receivers), so
+the charge commits or rolls back with the transition."""
+
+import datetime as dt
+import logging
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from booking.models import Booking
+from facilities.calendar import local_tz
+
+from ..models import Charge, ChargeKind, ChargeLine, ChargePolicy, HostSubsidy, InnovationVoucher, InvoiceLine
+from ..periods import period_of
+from .allocation import Share, VoucherTerms, allocate
+from .fees import fee_for, subsidy_for
+from .rates import snapshot_rate
+
+log = logging.getLogger(__name__)
+
+
+def _minutes(a: dt.datetime | None, b: dt.datetime | None) -> int | None:
+    if a is None or b is None:
+        return None
+    return int((b - a).total_seconds() // 60)
+
+
+def subsidy_percent(*, facility_id: int, partner_id: int, day: dt.date) -> Decimal:
+    """The largest subsidy the facility grants the partner on that day (0 when none)."""
+    percents = HostSubsidy.objects.filter(
+        facility_id=facility_id, partner_id=partner_id, valid_from__lte=day, valid_until__gte=day
+    ).values_list("percent", flat=True)
+    return max(percents, default=Decimal("0"))
+
+
+def lock_voucher(*, holder_ids: set[int], facility_id: int, day: dt.date) -> InnovationVoucher | None:
+    """The voucher to draw on, row-locked so concurrent charges see each other's draws: the one of the
+    payers' institutions that expires first and still has money."""
+    return (
+        InnovationVoucher.objects.select_for_update()
+        .filter(
+            Q(facility__isnull=True) | Q(facility_id=facility_id),
+            holder_id__in=holder_ids, active=True, valid_from__lte=day, valid_until__gte=day, balance__gt=0,
+        )
+        .order_by("valid_until", "id")
+        .first()
+    )
+
+
+def _shares(booking: Booking) -> list[Share]:
+    rows = list(booking.splits.order_by("id").values_list("account_id", "account__institution_id", "percent"))
+    if not rows and booking.requester.default_account_id:
+        account = booking.requester.default_account
+        rows = [(account.pk, account.institution_id, Decimal("100"))]
+    return [Share(a, i, p) for a, i, p in rows]
+
+
+def charge_booking(*, booking: Booking, kind: str) -> Charge | None:
+    """Compute and store the booking's charge (once: an existing charge is returned unchanged).
+    Must run inside a transaction. Returns None when there is nothing to charge."""
+    existing = Charge.objects.filter(booking_id=booking.pk).first()
+    if existing is not None:
+        return existing
+    snapshot = snapshot_rate(booking=booking)
+    policy = ChargePolicy.for_instrument(booking.instrument_id)
+    fee = fee_for(
+        kind=kind, policy=policy, rate=snapshot.hourly_rate, published=snapshot.published,
+        booked_minutes=_minutes(booking.start, booking.end),
+        actual_minutes=_minutes(booking.actual_start, booking.actual_end),
+    )
+    if kind != ChargeKind.USAGE and fee.gross <= 0:
+        return None
+    shares = _shares(booking)
+    if not shares:
+        log.warning("Booking #%s has no account to charge; no charge recorded.", booking.pk)
+        return None
+    facility = booking.instrument.facility
+    day = timezone.localtime(booking.start, local_tz()).date()
+    sub_pct = subsidy_percent(facility_id=facility.pk, partner_id=booking.institution_id, day=day)
+    subsidy = subsidy_for(fee.gross, sub_pct)
+    amount = fee.gross - subsidy
+    voucher = lock_voucher(holder_ids={s.institution_id for s in shares}, facility_id=facility.pk, day=day) if amount > 0 else None
+    terms = VoucherTerms(voucher.holder_id, voucher.percent, voucher.balance) if voucher else None
+    allocation = allocate(amount, shares, terms)
+    period = period_of(booking.start)
+    charge = Charge.objects.create(
+        booking=booking, kind=kind, period=period, instrument_id=booking.instrument_id, facility=facility,
+        issuer_id=facility.host_id, requester_institution_id=booking.institution_id,
+        user_class=snapshot.user_class, hourly_rate=snapshot.hourly_rate, billing_model=policy.billing_model,
+        minutes=fee.minutes, gross=fee.gross, subsidy_percent=sub_pct if subsidy else Decimal("0"), subsidy=subsidy,
+        amount=amount, voucher=voucher if allocation.voucher_amount else None, voucher_amount=allocation.voucher_amount,
+    )
+    institution_of = {s.account_id: s.institution_id for s in shares}
+    lines = [
+        ChargeLine(
+            charge=charge, booking=booking, account_id=s.account_id, payer_id=institution_of[s.account_id],
+            issuer_id=facility.host_id, period=period, user_class=snapshot.user_class, percent=s.percent, amount=part,
+        )
+        for s, part in zip(shares, allocation.account_amounts)
+    ]
+    if allocation.voucher_amount:
+        # The conditional update is the last word: with the row lock it always matches, and if anything
+        # ever bypassed the lock it would refuse rather than overdraw.
+        drawn = InnovationVoucher.objects.filter(pk=voucher.pk, balance__gte=allocation.voucher_amount).update(
+            balance=F("balance") - allocation.voucher_amount
+        )
+        if drawn != 1:
+            raise ValidationError(f"Voucher {voucher.code} no longer has {allocation.voucher_amount} CNY left.")
+        lines.append(
+            ChargeLine(
+                charge=charge, booking=booking, voucher=voucher, payer_id=voucher.agency_id, issuer_id=facility.host_id,
+                period=period, user_class=snapshot.user_class, percent=voucher.percent, amount=allocation.voucher_amount,
+            )
+        )
+    ChargeLine.objects.bulk_create(lines)
+    return charge
+
+
+def is_invoiced(charge: Charge) -> bool:
+    return InvoiceLine.objects.filter(charge_line__charge=charge).exists()
+
+
+def charge_recompute(*, booking_id: int) -> Charge | None:
+    """Compute a charge again from the current policies, subsidies and vouchers (e.g. after a policy was
+    corrected). Refused once any of its lines is on an invoice: then corrections are credit notes."""
+    with transaction.atomic():
+        booking = Booking.objects.select_for_update(of=("self",)).select_related(
+            "instrument__facility", "institution", "requester"
+        ).get(pk=booking_id)
+        charge = Charge.objects.filter(booking=booking).first()
+        if charge is None:
+            kind = kind_for_status(booking)
+            return charge_booking(booking=booking, kind=kind) if kind else None
+        if is_invoiced(charge):
+            raise ValidationError(
+                f"The charge of booking #{booking.pk} is already invoiced; correct it with a credit note instead."
+            )
+        kind = charge.kind
+        if charge.voucher_id and charge.voucher_amount:
+            InnovationVoucher.objects.select_for_update().filter(pk=charge.voucher_id).update(
+                balance=F("balance") + charge.voucher_amount
+            )
+        charge.lines.all().delete()
+        charge.delete()
+        return charge_booking(booking=booking, kind=kind)
+
+
+def kind_for_status(booking: Booking) -> str | None:
+    if booking.status == Booking.Status.COMPLETED:
+        return ChargeKind.USAGE
+    if booking.status == Booking.Status.NO_SHOW:
+        return ChargeKind.NO_SHOW
+    return None
+
+
+def is_late_cancellation(*, booking: Booking, cancelled_at: dt.datetime) -> bool:
+    policy = ChargePolicy.for_instrument(booking.instrument_id)
+    return cancelled_at >= booking.start - dt.timedelta(hours=policy.late_cancel_hours)
+

@@ -1,0 +1,258 @@
+"""Invoice runs and the life of an invoice: issue, void, credit note.
+
+A run for a month places every charge line of that month not yet on an invoice onto the draft invoice
+of its (issuer, payer, month), creating the draft when needed. A charge line is billed at most once
+(a unique constraint says so), so running again, or two runs at once, never bill anything twice.
+Lines that arrive after their month's invoice was issued go onto a new draft for the same parties.
+"""
+
+import logging
+from functools import partial
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Sum
+from django.http import Http404
+from django.utils import timezone
+
+from booking.models import Booking
+from facilities.calendar import local_tz
+from facilities.errors import Conflict
+from facilities.models import Membership, User
+from facilities.models.tenants import Role
+
+from ..models import ChargeLine, Invoice, InvoiceKind, InvoiceLine, InvoiceRun, InvoiceStatus
+from ..money import ZERO
+from ..periods import parse_period, period_bounds
+from .charges import charge_booking, kind_for_status
+from .numbering import next_number
+
+log = logging.getLogger(__name__)
+BATCH = 5000
+
+
+def may_run_invoices(user) -> bool:
+    return bool(user and user.is_authenticated) and (
+        user.is_superuser or Membership.objects.filter(user=user, role=Role.FINANCE).exists()
+    )
+
+
+def invoice_run_start(*, period: str, actor: User | None) -> InvoiceRun:
+    """Record a run and hand it to a worker once this transaction commits."""
+    period = parse_period(period)
+    if actor is not None and not may_run_invoices(actor):
+        raise PermissionDenied("Only finance staff and platform administrators may run invoices.")
+    from ..tasks import execute_invoice_run
+
+    with transaction.atomic():
+        run = InvoiceRun.objects.create(period=period, requested_by=actor)
+        transaction.on_commit(partial(execute_invoice_run.delay, run.pk))
+    return run
+
+
+def _charge_missing(run: InvoiceRun) -> None:
+    """Ended bookings of the month without a charge (e.g. recorded before billing existed) get one now."""
+    start, end = period_bounds(run.period)
+    missing = Booking.objects.filter(
+        start__gte=start, start__lt=end, status__in=[Booking.Status.COMPLETED, Booking.Status.NO_SHOW], charge__isnull=True
+    ).values_list("pk", flat=True)
+    for pk in list(missing):
+        with transaction.atomic():
+            booking = Booking.objects.select_for_update(of=("self",)).select_related(
+                "instrument__facility", "institution", "requester"
+            ).get(pk=pk)
+            if charge_booking(booking=booking, kind=kind_for_status(booking)) is not None:
+                run.charges_computed += 1
+
+
+def unbilled_lines(period: str):
+    billed = InvoiceLine.objects.filter(charge_line=OuterRef("pk"), is_credit=False)
+    return ChargeLine.objects.filter(period=period).exclude(Exists(billed))
+
+
+def _draft_for(*, issuer_id: int, payer_id: int, period: str, run: InvoiceRun) -> Invoice:
+    lookup = dict(issuer_id=issuer_id, payer_id=payer_id, period=period, kind=InvoiceKind.INVOICE, status=InvoiceStatus.DRAFT)
+    draft = Invoice.objects.select_for_update().filter(**lookup).first()
+    if draft is None:
+        try:
+            with transaction.atomic():
+                draft = Invoice.objects.create(run=run, **lookup)
+        except IntegrityError:
+            draft = Invoice.objects.select_for_update().get(**lookup)
+    return draft
+
+
+def _bill_group(*, run: InvoiceRun, issuer_id: int, payer_id: int) -> int:
+    with transaction.atomic():
+        draft = _draft_for(issuer_id=issuer_id, payer_id=payer_id, period=run.period, run=run)
+        rows = unbilled_lines(run.period).filter(issuer_id=issuer_id, payer_id=payer_id).order_by("booking_id", "id")
+        added = 0
+        batch: list[InvoiceLine] = []
+        for pk, booking_id, account_id, percent, amount in rows.values_list("pk", "booking_id", "account_id", "percent", "amount").iterator(chunk_size=BATCH):
+            batch.append(InvoiceLine(invoice=draft, charge_line_id=pk, booking_id=booking_id, account_id=account_id, percent=percent, amount=amount))
+            if len(batch) >= BATCH:
+                InvoiceLine.objects.bulk_create(batch)
+                added += len(batch)
+                batch = []
+        if batch:
+            InvoiceLine.objects.bulk_create(batch)
+            added += len(batch)
+        if added:
+            draft.total = draft.lines.aggregate(s=Sum("amount"))["s"] or ZERO
+            draft.save(update_fields=["total"])
+        elif not draft.lines.exists():
+            draft.delete()  # nothing was left to bill: do not leave an empty draft behind
+        run.processed += added
+        run.lines_added += added
+        run.invoices_touched += 1 if added else 0
+        run.save(update_fields=["processed", "lines_added", "invoices_touched"])
+    return added
+
+
+def invoice_run_execute(*, run_id: int) -> InvoiceRun:
+    """Carry out a recorded run. Safe to repeat: a finished run, or one whose lines are all billed, adds nothing."""
+    run = InvoiceRun.objects.get(pk=run_id)
+    if run.status == InvoiceRun.Status.DONE:
+        return run
+    run.status = InvoiceRun.Status.RUNNING
+    run.save(update_fields=["status"])
+    try:
+        _charge_missing(run)
+        run.total = unbilled_lines(run.period).count()
+        run.processed = 0
+        run.save(update_fields=["total", "processed", "charges_computed"])
+        groups = unbilled_lines(run.period).values_list("issuer_id", "payer_id").distinct().order_by("issuer_id", "payer_id")
+        for issuer_id, payer_id in list(groups):
+            try:
+                _bill_group(run=run, issuer_id=issuer_id, payer_id=payer_id)
+            except IntegrityError:
+                # A concurrent run billed these lines first: they are on an invoice, which is what we wanted.
+                run.refresh_from_db(fields=["processed", "lines_added", "invoices_touched"])
+                log.info("Run %s: lines of %s→%s billed by a concurrent run", run.pk, issuer_id, payer_id)
+        run.status = InvoiceRun.Status.DONE
+    except Exception as exc:
+        run.status = InvoiceRun.Status.FAILED
+        run.error = str(exc)[:2000]
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "error", "finished_at"])
+        raise
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "finished_at"])
+    return run
+
+
+def run_period(*, period: str, actor: User | None = None) -> InvoiceRun:
+    """Record and carry out a run at once (management command, monthly task, demo seed)."""
+    run = InvoiceRun.objects.create(period=parse_period(period), requested_by=actor)
+    return invoice_run_execute(run_id=run.pk)
+
+
+# --- the life of an invoice ------------------------------------------------------------------------------
+
+def finance_of(user) -> set[int]:
+    if not (user and user.is_authenticated):
+        return set()
+    return set(Membership.objects.filter(user=user, role=Role.FINANCE).values_list("institution_id", flat=True))
+
+
+def _lock_for_issuer(actor: User | None, invoice_id: int) -> Invoice:
+    from ..selectors import invoices_visible_to
+
+    qs = Invoice.objects.all() if actor is None else invoices_visible_to(actor)
+    invoice = qs.select_for_update(of=("self",)).filter(pk=invoice_id).first()
+    if invoice is None:
+        raise Http404("No such invoice, or you may not see it.")
+    if actor is not None and not actor.is_superuser and invoice.issuer_id not in finance_of(actor):
+        raise PermissionDenied("Only the issuer's finance staff may change this invoice.")
+    return invoice
+
+
+def _refuse(invoice: Invoice, verb: str) -> Conflict:
+    label = invoice.number or f"draft invoice #{invoice.pk}"
+    return Conflict("invalid_transition", f"{label} is {invoice.get_status_display().lower()} and cannot be {verb}.")
+
+
+def invoice_issue(*, actor: User | None, invoice_id: int) -> Invoice:
+    """Number and issue a draft; from now on it is never edited. Collect through Stripe when the issuer does."""
+    with transaction.atomic():
+        invoice = _lock_for_issuer(actor, invoice_id)
+        if invoice.kind != InvoiceKind.INVOICE or not invoice.can_transition(InvoiceStatus.ISSUED):
+            raise _refuse(invoice, "issued")
+        if not invoice.lines.exists():
+            raise ValidationError("An invoice without lines cannot be issued.")
+        invoice.number = next_number(issuer=invoice.issuer, year=timezone.localtime(timezone.now(), local_tz()).year)
+        invoice.status = InvoiceStatus.ISSUED
+        invoice.issued_at = timezone.now()
+        invoice.issued_by = actor
+        invoice.save(update_fields=["number", "status", "issued_at", "issued_by"])
+        from .collection import schedule_collection
+
+        schedule_collection(invoice)
+    return invoice
+
+
+def invoice_void(*, actor: User | None, invoice_id: int, reason: str = "") -> Invoice:
+    """Void a draft (its lines are freed for the next run) or an unpaid issued invoice (kept as it is,
+    number included, for the record). A paid invoice is corrected with a credit note instead."""
+    with transaction.atomic():
+        invoice = _lock_for_issuer(actor, invoice_id)
+        if not invoice.can_transition(InvoiceStatus.VOID):
+            raise _refuse(invoice, "voided")
+        if invoice.status == InvoiceStatus.DRAFT:
+            invoice.lines.all().delete()
+            invoice.total = ZERO
+        invoice.status = InvoiceStatus.VOID
+        invoice.voided_at = timezone.now()
+        invoice.reason = reason[:2000]
+        invoice.save(update_fields=["status", "voided_at", "reason", "total"])
+    return invoice
+
+
+def invoice_credit_note(*, actor: User | None, invoice_id: int, reason: str = "") -> Invoice:
+    """Reverse an issued or paid invoice in full with a numbered credit note (negative lines)."""
+    with transaction.atomic():
+        original = _lock_for_issuer(actor, invoice_id)
+        if not original.can_credit():
+            raise _refuse(original, "credited")
+        if original.credit_notes.exists():
+            raise Conflict("already_credited", f"{original.number} already has a credit note.")
+        note = Invoice.objects.create(
+            kind=InvoiceKind.CREDIT_NOTE, credit_of=original, period=original.period, issuer_id=original.issuer_id,
+            payer_id=original.payer_id, status=InvoiceStatus.ISSUED, issued_at=timezone.now(), issued_by=actor,
+            reason=reason[:2000], number=next_number(issuer=original.issuer, year=timezone.localtime(timezone.now(), local_tz()).year),
+        )
+        InvoiceLine.objects.bulk_create(
+            [
+                InvoiceLine(invoice=note, charge_line_id=l.charge_line_id, booking_id=l.booking_id, account_id=l.account_id,
+                            percent=l.percent, amount=-l.amount, is_credit=True)
+                for l in original.lines.all().iterator(chunk_size=BATCH)
+            ],
+            batch_size=BATCH,
+        )
+        note.total = note.lines.aggregate(s=Sum("amount"))["s"] or ZERO
+        note.save(update_fields=["total"])
+    return note
+
+
+def invoice_mark_paid(*, invoice_id: int) -> Invoice | None:
+    """Paid, as reported by the payment provider. Only an issued invoice becomes paid; a void one stays void."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().filter(pk=invoice_id).first()
+        if invoice is None or not invoice.can_transition(InvoiceStatus.PAID):
+            return invoice
+        invoice.status = InvoiceStatus.PAID
+        invoice.paid_at = timezone.now()
+        invoice.save(update_fields=["status", "paid_at"])
+    return invoice
+
+
+def invoice_mark_void(*, invoice_id: int) -> Invoice | None:
+    """Void, as reported by the payment provider; a paid invoice stays paid."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().filter(pk=invoice_id).first()
+        if invoice is None or invoice.status != InvoiceStatus.ISSUED:
+            return invoice
+        invoice.status = InvoiceStatus.VOID
+        invoice.voided_at = timezone.now()
+        invoice.save(update_fields=["status", "voided_at"])
+    return invoice
