@@ -24,21 +24,21 @@ PROVINCES = {
                  (118.1, 28.9)],
 }
 PROVINCE_LABELS = {
-    "anhui": ((116.5, 32.4), _("Anhui")),
+    "anhui": ((116.4, 32.9), _("Anhui")),
     "jiangsu": ((119.6, 33.6), _("Jiangsu")),
-    "shanghai": ((121.75, 31.35), _("Shanghai")),
+    "shanghai": ((122.9, 30.35), _("Shanghai")),
     "zhejiang": ((120.0, 28.8), _("Zhejiang")),
 }
 # Approximate city centres; label offsets keep neighbouring names apart.
 CITIES = {
-    "Shanghai": ((121.47, 31.23), _("Shanghai"), (10, 18)),
-    "Hefei": ((117.23, 31.82), _("Hefei"), (10, 5)),
-    "Nanjing": ((118.80, 32.06), _("Nanjing"), (10, -6)),
-    "Suzhou": ((120.62, 31.30), _("Suzhou"), (-62, 18)),
-    "Wuxi": ((120.30, 31.57), _("Wuxi"), (-44, -8)),
-    "Kunshan": ((120.98, 31.38), _("Kunshan"), (-20, -12)),
-    "Hangzhou": ((120.16, 30.27), _("Hangzhou"), (-78, 8)),
-    "Tongxiang": ((120.56, 30.63), _("Tongxiang"), (8, 14)),
+    "Shanghai": ((121.47, 31.23), _("Shanghai"), (16, 8)),
+    "Hefei": ((117.23, 31.82), _("Hefei"), (-40, -22)),
+    "Nanjing": ((118.80, 32.06), _("Nanjing"), (-60, -18)),
+    "Suzhou": ((120.62, 31.30), _("Suzhou"), (-100, 30)),
+    "Wuxi": ((120.30, 31.57), _("Wuxi"), (-80, -14)),
+    "Kunshan": ((120.98, 31.38), _("Kunshan"), (-40, -20)),
+    "Hangzhou": ((120.16, 30.27), _("Hangzhou"), (-150, 12)),
+    "Tongxiang": ((120.56, 30.63), _("Tongxiang"), (12, 26)),
 }
 
 
@@ -65,5 +65,5 @@ def region_map(facilities) -> dict:
         markers.append({"city": city, "label": label, "x": x, "y": y, "lx": x + dx, "ly": y + dy,
                         "count": counts[city], "r": 6 + min(counts[city], 12)})
     unplaced = sorted(set(counts) - set(CITIES))
-    width, height = project(122.4, 27.0)
+    width, height = project(124.6, 27.0)
     return {"provinces": provinces, "markers": markers, "unplaced": unplaced, "width": width, "height": height}

@@ -5,6 +5,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 
 from facilities.selectors import roles_of
 
@@ -21,7 +22,7 @@ def role_required(*roles: str):
             request._sanjiao_roles = have
             if not have & set(roles):
                 raise PermissionDenied(_("This page is for %(who)s; your account does not have that role.") % {
-                    "who": ", ".join(ROLE_WORDS.get(r, r) for r in roles)})
+                    "who": ", ".join(str(ROLE_WORDS.get(r, r)) for r in roles)})
             return view(request, *args, **kwargs)
 
         return wrapped
@@ -29,9 +30,9 @@ def role_required(*roles: str):
     return decorator
 
 
-ROLE_WORDS = {
-    "researcher": "researchers",
-    "facility_manager": "facility managers",
-    "finance": "finance officers",
-    "platform_admin": "platform administrators",
+ROLE_WORDS = {  # gettext_lazy: read when the message is made, in the page's language
+    "researcher": _l("researchers"),
+    "facility_manager": _l("facility managers"),
+    "finance": _l("finance officers"),
+    "platform_admin": _l("platform administrators"),
 }
