@@ -42,9 +42,9 @@ from facilities.models import Facility, Institution, Instrument, TimeShare
 from .periods import Period
 from .policy import late_cancellation_windows
 from .revenue import revenue_by_instrument
+from .sums import booked_by_institution, booking_sums, outside_users
 
 DECISIONS = (Booking.Status.APPROVED, Booking.Status.REJECTED)
-COUNTED = (Booking.Status.REQUESTED, Booking.Status.APPROVED, Booking.Status.COMPLETED, Booking.Status.NO_SHOW)
 TWO_PLACES = Decimal("0.01")
 
 
@@ -62,11 +62,6 @@ def rate(part: int, whole: int) -> Decimal | None:
 
 def _minutes(start: dt.datetime, end: dt.datetime) -> int:
     return int((end - start).total_seconds() // 60)
-
-
-def _clipped(start: dt.datetime, end: dt.datetime, period: Period) -> int:
-    s, e = max(start, period.start), min(end, period.end)
-    return _minutes(s, e) if e > s else 0
 
 
 @dataclass
@@ -142,26 +137,10 @@ class RollUp:
     totals: Figures
 
 
-def _booking_rows(instrument_ids: list[int], period: Period) -> Iterable[tuple]:
-    """One pass over every booking that may count in the period: booked or actual times overlap it."""
-    overlaps = Q(start__lt=period.end, end__gt=period.start)
-    actual_overlaps = Q(
-        status=Booking.Status.COMPLETED, actual_start__lt=period.end, actual_end__gt=period.start
-    )
-    return (
-        Booking.objects.filter(overlaps | actual_overlaps, instrument_id__in=instrument_ids)
-        .filter(status__in=(*COUNTED, Booking.Status.CANCELLED))
-        .values_list(
-            "instrument_id", "institution_id", "institution__kind", "requester_id", "status",
-            "start", "end", "actual_start", "actual_end", "cancelled_at",
-        )
-        .iterator(chunk_size=5000)
-    )
-
-
 def instrument_reports(instruments: QuerySet[Instrument] | list[Instrument], period: Period) -> list[InstrumentReport]:
     """Figures for each given instrument (select_related facility and host, please), in the given order.
-    A fixed number of queries whatever the number of instruments and bookings."""
+    A fixed number of queries whatever the number of instruments and bookings: the bookings are summed
+    by the database (see reports.sums)."""
     instruments = list(instruments)
     ids = [i.pk for i in instruments]
     by_id = {i.pk: i for i in instruments}
@@ -172,35 +151,30 @@ def instrument_reports(instruments: QuerySet[Instrument] | list[Instrument], per
     for ts in share_rows:
         shares[ts.instrument_id][ts.institution_id] = PartnerShare(ts.institution, ts.percent, 0)
 
-    for inst_id, who, kind, requester, status, start, end, a_start, a_end, cancelled_at in _booking_rows(ids, period):
+    for inst_id, who, kind, status, booked, used in booking_sums(ids, period, late_windows):
         f = figures[inst_id]
-        host = by_id[inst_id].facility.host_id
-        booked = _clipped(start, end, period)
         partner = shares[inst_id].get(who) if inst_id in shares else None
-        if status in COUNTED:
-            f.booked_minutes += booked
-            if partner:
-                partner.booked_minutes += booked
+        if status == Booking.Status.CANCELLED:  # only late ones are summed
+            f.late_cancel_minutes += booked
+            continue
+        f.booked_minutes += booked
+        if partner:
+            partner.booked_minutes += booked
+            partner.used_minutes += used
         if status == Booking.Status.NO_SHOW:
             f.no_show_minutes += booked
-        elif status == Booking.Status.CANCELLED:
-            if cancelled_at is not None and cancelled_at >= start - late_windows[inst_id]:
-                f.late_cancel_minutes += booked
-        elif status == Booking.Status.COMPLETED:
-            used = _clipped(a_start or start, a_end or end, period)
-            if used <= 0:
-                continue
-            f.used_minutes += used
-            if partner:
-                partner.used_minutes += used
-            if who == host:
-                f.host_minutes += used
-            else:
-                f.shared_minutes += used
-                f.outside_institution_ids.add(who)
-                f.outside_user_ids.add(requester)
-                if kind == Institution.Kind.COMPANY:
-                    f.company_minutes += used
+        if used <= 0:
+            continue
+        f.used_minutes += used
+        if who == by_id[inst_id].facility.host_id:
+            f.host_minutes += used
+        else:
+            f.shared_minutes += used
+            f.outside_institution_ids.add(who)
+            if kind == Institution.Kind.COMPANY:
+                f.company_minutes += used
+    for inst_id, requester in outside_users(ids, period):
+        figures[inst_id].outside_user_ids.add(requester)
 
     closed = closed_spans_many(instruments, period.start, period.end)
     for pk in ids:
@@ -329,28 +303,17 @@ def fairness_report(facility: Facility, period: Period) -> FairnessReport:
     clipped to the period) over the instrument's booked minutes. Waiting: for requests made in the period
     (BookingEvent '' → requested), the time to the decision (requested → approved or rejected), by
     institution and internal (the host) against outside; bookings approved at once never waited and are
-    not counted, nor are requests withdrawn before a decision; requests still undecided are `pending`. Four queries."""
+    not counted, nor are requests withdrawn before a decision; requests still undecided are `pending`. Five queries."""
     from booking.models import BookingEvent  # the audit trail, read only here
 
     host = facility.host_id
     instruments = _reportable_instruments([facility.pk], period)
     institutions: dict[int, Institution] = {}
     per_instrument: dict[int, dict[int, InstitutionShare]] = {i.pk: {} for i in instruments}
-    rows = (
-        Booking.objects.filter(
-            instrument_id__in=list(per_instrument), status__in=COUNTED, start__lt=period.end, end__gt=period.start
-        )
-        .select_related("institution")
-        .only("instrument_id", "start", "end", "institution")
-        .iterator(chunk_size=5000)
-    )
-    for b in rows:
-        institutions.setdefault(b.institution_id, b.institution)
-        entry = per_instrument[b.instrument_id].setdefault(
-            b.institution_id, InstitutionShare(institutions[b.institution_id], b.institution_id == host)
-        )
-        entry.booked_minutes += _clipped(b.start, b.end, period)
-        entry.bookings += 1
+    sums = booked_by_institution(list(per_instrument), period)
+    institutions.update(Institution.objects.in_bulk({who for _, who, _, _ in sums}))
+    for inst_id, who, booked, count in sums:
+        per_instrument[inst_id][who] = InstitutionShare(institutions[who], who == host, booked, count)
     shares_out = []
     for inst in instruments:
         entries = sorted(per_instrument[inst.pk].values(), key=lambda e: (-e.booked_minutes, e.institution.code))
