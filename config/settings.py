@@ -236,6 +236,8 @@ REMINDER_HOURS_BEFORE = env_int("REMINDER_HOURS_BEFORE", 24)
 MANAGER_DIGEST_HOUR = env_int("MANAGER_DIGEST_HOUR", 8)  # local hour of the daily digest of new requests
 NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 5)
 NOTIFICATION_STALE_CLAIM_MINUTES = env_int("NOTIFICATION_STALE_CLAIM_MINUTES", 15)
+# Lets several deployments (or a test worker) share one Redis without taking each other's tasks.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 # Every periodic job works from state and time ("everything due by now"), never "this minute", so a
 # missed run is made up by the next one and a doubled run changes nothing.
 CELERY_BEAT_SCHEDULE = {
@@ -251,7 +253,7 @@ CELERY_BEAT_SCHEDULE = {
     # Last month's invoices on the 1st; the run is idempotent, so repeating it on the next days only
     # makes up for a beat that was down on the 1st.
     "monthly-invoices": {
-        "task": "billing.tasks.run_monthly_invoices",
+        "task": "billing.run_monthly_invoices",
         "schedule": crontab(day_of_month="1-3", hour=2, minute=30),
     },
 }
