@@ -77,9 +77,9 @@ class Invoice(models.Model):
                 violation_error_message=_("A credit note refers to the invoice it corrects; an invoice does not."),
             ),
             models.CheckConstraint(
-                condition=Q(status="draft") | Q(number__isnull=False),
+                condition=~Q(status__in=["issued", "paid"]) | Q(number__isnull=False),
                 name="invoice_issued_has_number",
-                violation_error_message=_("Only drafts may lack a number."),
+                violation_error_message=_("An issued or paid invoice has a number."),
             ),
         ]
 

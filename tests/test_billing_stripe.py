@@ -1,0 +1,190 @@
+"""Collecting through Stripe Invoices (offline, against a Stripe-compatible server on 127.0.0.1) and
+the webhook: valid, forged, replayed and out-of-order events."""
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import time
+from decimal import Decimal
+
+import pytest
+import stripe
+
+from billing.models import BillingProfile, Invoice, StripeEvent
+from billing.services.invoicing import invoice_issue, run_period
+from billing.tasks import send_invoice_to_stripe
+from facilities.models import RateCard
+from facilities.models.tenants import Role
+
+from .billing_stripe_fake import FakeStripe
+from .factories.billing import book, complete
+from .factories.facilities import UserFactory, member
+
+D = Decimal
+SEPT = dt.datetime(2026, 9, 14, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+SECRET = "whsec_test_secret"
+
+
+@pytest.fixture
+def fake_stripe(settings):
+    with FakeStripe() as fake:
+        settings.STRIPE_API_KEY = "sk_test_offline"
+        settings.STRIPE_API_BASE = fake.url
+        settings.STRIPE_WEBHOOK_SECRET = SECRET
+        previous = stripe.max_network_retries
+        stripe.max_network_retries = 0
+        yield fake
+        stripe.max_network_retries = previous
+
+
+@pytest.fixture
+def draft(world):
+    RateCard.objects.create(instrument=world.instrument, user_class="external_academic", hourly_rate=D("123.45"))
+    for i in range(3):
+        complete(book(requester=world.researcher, instrument=world.instrument, start=SEPT + dt.timedelta(days=i)))
+    run_period(period="2026-09")
+    BillingProfile.objects.create(institution=world.sari, collect_with_stripe=True)
+    BillingProfile.objects.create(institution=world.ustc, billing_email="finance@ustc.example")
+    sari_fin = UserFactory(username="sari-fin")
+    member(sari_fin, world.sari, Role.FINANCE)
+    world.sari_fin = sari_fin
+    return Invoice.objects.get()
+
+
+def issue(world, invoice, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        return world.client(world.sari_fin).post(f"/api/v1/invoices/{invoice.pk}/issue/")
+
+
+def test_issuing_sends_a_finalized_stripe_invoice_with_one_item_per_line(world, draft, fake_stripe, django_capture_on_commit_callbacks):
+    assert issue(world, draft, django_capture_on_commit_callbacks).status_code == 200
+    draft.refresh_from_db()
+    assert draft.stripe_invoice_id and draft.stripe_status == "open"
+    remote = fake_stripe.invoices[draft.stripe_invoice_id]
+    assert remote["collection_method"] == "send_invoice" and remote["status"] == "open"
+    assert remote["metadata"]["sanjiao_invoice_id"] == str(draft.pk)
+    items = [i for i in fake_stripe.items.values() if i["invoice"] == remote["id"]]
+    assert len(items) == 3 and sum(i["amount"] for i in items) == 74070  # 3 × 246.90 CNY in fen
+    keys = [k for _, p, k in fake_stripe.requests if p == "/v1/invoiceitems"]
+    assert sorted(keys) == sorted(f"sanjiao-{draft.number}-item-{l.pk}" for l in draft.lines.all())
+    customer = fake_stripe.customers[remote["customer"]]
+    assert customer["email"] == "finance@ustc.example"
+    assert BillingProfile.objects.get(institution=world.ustc).stripe_customer_id == customer["id"]
+
+
+def test_a_retried_task_never_bills_twice(world, draft, fake_stripe, django_capture_on_commit_callbacks):
+    fake_stripe.fail_paths["/finalize"] = 1  # the worker "crashes" after the items were created
+    issue(world, draft, django_capture_on_commit_callbacks)
+    draft.refresh_from_db()
+    assert draft.status == "issued" and draft.stripe_status == "failed"
+    send_invoice_to_stripe.delay(draft.pk)  # the retry
+    send_invoice_to_stripe.delay(draft.pk)  # and a duplicate delivery of the task
+    draft.refresh_from_db()
+    assert draft.stripe_status == "open"
+    assert len(fake_stripe.invoices) == 1 and len(fake_stripe.items) == 3 and len(fake_stripe.customers) == 1
+    assert sum(i["amount"] for i in fake_stripe.items.values()) == 74070
+
+
+def test_a_retry_after_losing_the_local_record_replays_the_same_requests(world, draft, fake_stripe):
+    draft = invoice_issue(actor=None, invoice_id=draft.pk)
+    from billing.stripe_client import push_invoice
+
+    first = push_invoice(Invoice.objects.get(pk=draft.pk))
+    Invoice.objects.filter(pk=draft.pk).update(stripe_invoice_id="", stripe_status="")
+    BillingProfile.objects.filter(institution=world.ustc).update(stripe_customer_id="")
+    assert push_invoice(Invoice.objects.get(pk=draft.pk)) == first
+    assert len(fake_stripe.invoices) == 1 and len(fake_stripe.items) == 3 and len(fake_stripe.customers) == 1
+
+
+def test_without_stripe_configured_issuing_sends_nothing(world, draft, settings, django_capture_on_commit_callbacks):
+    settings.STRIPE_API_KEY = ""
+    assert issue(world, draft, django_capture_on_commit_callbacks).status_code == 200
+    draft.refresh_from_db()
+    assert draft.status == "issued" and draft.stripe_invoice_id == ""
+
+
+# --- webhook -------------------------------------------------------------------------------------------
+
+def signed(payload: dict, secret: str = SECRET, at: int | None = None) -> tuple[bytes, str]:
+    body = json.dumps(payload).encode()
+    t = at or int(time.time())
+    signature = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return body, f"t={t},v1={signature}"
+
+
+def event(event_id: str, kind: str, invoice: Invoice, status: str) -> dict:
+    return {
+        "id": event_id, "object": "event", "type": kind, "api_version": "2026-10-28.endive", "created": int(time.time()),
+        "data": {"object": {"id": invoice.stripe_invoice_id, "object": "invoice", "status": status,
+                            "metadata": {"sanjiao_invoice_id": str(invoice.pk)}}},
+    }
+
+
+def post(client, payload, **kwargs):
+    body, header = signed(payload, **kwargs)
+    return client.post("/api/v1/stripe/webhook/", data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header)
+
+
+@pytest.fixture
+def sent(world, draft, fake_stripe, django_capture_on_commit_callbacks):
+    issue(world, draft, django_capture_on_commit_callbacks)
+    draft.refresh_from_db()
+    return draft
+
+
+def test_paid_event_marks_the_invoice_paid(client, sent):
+    r = post(client, event("evt_1", "invoice.paid", sent, "paid"))
+    assert r.status_code == 200, r.content
+    sent.refresh_from_db()
+    assert sent.status == "paid" and sent.paid_at is not None and sent.stripe_status == "paid"
+
+
+def test_forged_or_stale_signatures_are_refused(client, sent):
+    assert post(client, event("evt_2", "invoice.paid", sent, "paid"), secret="whsec_wrong").status_code == 400
+    assert post(client, event("evt_3", "invoice.paid", sent, "paid"), at=int(time.time()) - 3600).status_code == 400
+    body, header = signed(event("evt_4", "invoice.paid", sent, "paid"))
+    tampered = body.replace(b"invoice.paid", b"invoice.paid ")
+    assert client.post("/api/v1/stripe/webhook/", data=tampered, content_type="application/json",
+                       HTTP_STRIPE_SIGNATURE=header).status_code == 400
+    assert client.post("/api/v1/stripe/webhook/", data=body, content_type="application/json").status_code == 400
+    sent.refresh_from_db()
+    assert sent.status == "issued" and not StripeEvent.objects.exists()
+
+
+def test_a_replayed_event_changes_nothing(client, sent):
+    paid = event("evt_5", "invoice.paid", sent, "paid")
+    assert post(client, paid).status_code == 200
+    Invoice.objects.filter(pk=sent.pk).update(status="issued")  # as if something else had moved it back
+    r = post(client, paid)
+    assert r.status_code == 200 and r.json()["outcome"] == "duplicate"
+    sent.refresh_from_db()
+    assert sent.status == "issued" and StripeEvent.objects.count() == 1
+
+
+def test_paid_after_voided_does_not_resurrect_and_void_after_paid_does_not_unpay(client, sent, world):
+    assert post(client, event("evt_6", "invoice.voided", sent, "void")).status_code == 200
+    assert post(client, event("evt_7", "invoice.paid", sent, "paid")).status_code == 200
+    sent.refresh_from_db()
+    assert sent.status == "void"
+    other = Invoice.objects.create(period="2026-09", issuer=world.sari, payer=world.zju, status="issued",
+                                   number="SARI-2026-9999", stripe_invoice_id="in_other")
+    post(client, event("evt_8", "invoice.paid", other, "paid"))
+    post(client, event("evt_9", "invoice.voided", other, "void"))
+    other.refresh_from_db()
+    assert other.status == "paid"
+
+
+def test_events_for_unknown_invoices_and_other_types_are_acknowledged(client, sent):
+    payload = event("evt_10", "invoice.paid", sent, "paid")
+    payload["data"]["object"] = {"id": "in_unknown", "object": "invoice", "metadata": {}}
+    assert post(client, payload).json()["outcome"].startswith("ignored")
+    assert post(client, {"id": "evt_11", "object": "event", "type": "customer.created", "data": {"object": {}}}).status_code == 200
+    sent.refresh_from_db()
+    assert sent.status == "issued"
+
+
+def test_webhook_without_a_secret_configured_says_so(client, settings):
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    r = client.post("/api/v1/stripe/webhook/", data=b"{}", content_type="application/json")
+    assert r.status_code == 503 and "STRIPE_WEBHOOK_SECRET" in r.json()["detail"]
