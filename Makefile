@@ -29,9 +29,17 @@ demo: migrate
 serve: setup
 	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
+# With REDIS_URL, background work needs a worker and beat: started here, stopped with the server.
 run: demo
 	@echo "Sanjiao on http://$(HOST):$(PORT)/ — demo accounts in README.md (password sanjiao-demo)"
-	$(MAKE) --no-print-directory serve
+	@if [ -z "$$REDIS_URL" ]; then exec $(MAKE) --no-print-directory serve; fi; \
+	mkdir -p var; \
+	$(BIN)/celery -A config worker --loglevel=INFO --concurrency=2 >>var/worker.log 2>&1 & worker=$$!; \
+	$(BIN)/celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule >>var/beat.log 2>&1 & beat=$$!; \
+	trap 'kill -TERM $$worker $$beat 2>/dev/null; wait $$worker $$beat 2>/dev/null; echo "worker and beat stopped"' EXIT; \
+	trap 'exit 130' INT TERM; \
+	echo "Celery worker (pid $$worker) and beat (pid $$beat) running; logs in var/worker.log and var/beat.log"; \
+	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -40,6 +48,7 @@ worker: setup
 	$(BIN)/celery -A config worker --loglevel=INFO --concurrency=2
 
 beat: setup
+	mkdir -p var
 	$(BIN)/celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
 clean:
