@@ -7,9 +7,12 @@ hears it; on the embedded default the in-memory layer reaches the clients of thi
 
 import asyncio
 import logging
+import os
 
+import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 
 from facilities.calendar import iso_local
 
@@ -46,10 +49,34 @@ def group_send(group: str, message: dict) -> None:
             # Called straight from async code: async_to_sync would refuse to run here.
             task = loop.create_task(layer.group_send(group, message))
             task.add_done_callback(_log_failure)
-        else:
+        elif not _publish_sync(layer, group, message):
             async_to_sync(layer.group_send)(group, message)
     except Exception:
         log.warning("Could not publish a live update to %s", group, exc_info=True)
+
+
+_sync_clients: dict[str, redis.Redis] = {}
+
+
+def _publish_sync(layer, group: str, message: dict) -> bool:
+    """The Redis pub/sub layer's group_send, done with a plain, reused Redis connection.
+
+    From sync code (a worker, a WSGI request) async_to_sync would start an event loop and a fresh Redis
+    connection for every change; this does the same PUBLISH the layer does (its group channel name and
+    serializer, channels_redis 4) on one connection per process. Other layers return False."""
+    if type(layer) is not RedisPubSubChannelLayer or len(layer._kwargs.get("hosts") or ()) != 1:
+        return False
+    host = layer._kwargs["hosts"][0]
+    address = host if isinstance(host, str) else host.get("address")
+    if not isinstance(address, str):
+        return False
+    key = f"{os.getpid()}:{address}"  # a forked worker must not share its parent's socket
+    client = _sync_clients.get(key)
+    if client is None:
+        client = _sync_clients[key] = redis.Redis.from_url(address)
+    prefix = layer._kwargs.get("prefix", "asgi")
+    client.publish(f"{prefix}__group__{group}", layer.serialize(message))
+    return True
 
 
 def _log_failure(task: asyncio.Task) -> None:
