@@ -250,3 +250,25 @@ class BrokenBackend:
 
     def send_messages(self, messages):
         raise ConnectionRefusedError("SMTP server down")
+
+
+def test_move_updates_the_invitation_and_a_re_request_reaches_managers_again(approval, tomorrow_9, committed, mailoutbox):
+    from booking.services.moves import booking_move
+
+    w = approval
+    b = committed(booking_request, requester=w.researcher, instrument=w.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    committed(booking_approve, actor=w.manager, booking_id=b.pk)
+    assert len(to(w.manager)) == 1
+    # The manager moves it: it stays approved; the researcher's calendar entry moves with it.
+    committed(booking_move, actor=w.manager, booking_id=b.pk, start=tomorrow_9 + 2 * H, end=tomorrow_9 + 3 * H)
+    moved = to(w.researcher)[-1]
+    assert moved.subject.startswith("Changed")
+    method, ev = invitation_event(moved)
+    assert method == "REQUEST" and ev.decoded("dtstart") == tomorrow_9 + 2 * H and int(ev["sequence"]) == 2
+    assert len(to(w.manager)) == 1
+    # The requester moves it: back to requested, so the managers are asked again.
+    committed(booking_move, actor=w.researcher, booking_id=b.pk, start=tomorrow_9 + 4 * H, end=tomorrow_9 + 5 * H)
+    assert Booking.objects.get(pk=b.pk).status == "requested"
+    again = to(w.manager)[-1]
+    assert len(to(w.manager)) == 2 and again.subject.startswith("New request")
+    assert invitation_event(to(w.researcher)[-1])[1]["status"] == "TENTATIVE"

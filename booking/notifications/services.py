@@ -45,11 +45,13 @@ def kinds_for_event(event: str, status: str) -> list[str]:
     if event == "requested":
         # A booking approved on creation also announces "requested"; only the approval is news then.
         return [Kind.REQUEST_RECEIVED, Kind.NEW_REQUEST] if status == Booking.Status.REQUESTED else []
+    if event == "moved":
+        # A requester's move of an approved booking sends it back for approval: the managers must decide anew.
+        return [Kind.MOVED, Kind.NEW_REQUEST] if status == Booking.Status.REQUESTED else [Kind.MOVED]
     return {
         "approved": [Kind.APPROVED],
         "rejected": [Kind.REJECTED],
         "cancelled": [Kind.CANCELLED],
-        "moved": [Kind.MOVED],
     }.get(event, [])
 
 
@@ -65,7 +67,7 @@ def is_current(kind: str, booking: Booking, sequence: int, now: dt.datetime) -> 
         case Kind.MOVED:
             return same and booking.status in HELD_STATUSES
         case Kind.NEW_REQUEST:
-            return booking.status == Booking.Status.REQUESTED
+            return same and booking.status == Booking.Status.REQUESTED
         case Kind.REJECTED | Kind.CANCELLED:
             return booking.status == kind
         case Kind.REMINDER:
@@ -236,7 +238,9 @@ def send_digest(*, manager: User, now: dt.datetime | None = None) -> int:
     """One mail listing every pending request at the manager's facilities not yet told to them (by a
     digest or a single mail). Returns how many requests it listed."""
     now = now or timezone.now()
-    told = NotificationLog.objects.filter(booking=OuterRef("pk"), kind=Kind.NEW_REQUEST, recipient=manager)
+    told = NotificationLog.objects.filter(
+        booking=OuterRef("pk"), kind=Kind.NEW_REQUEST, recipient=manager, sequence=OuterRef("sequence")
+    )
     pending = list(
         Booking.objects.filter(
             status=Booking.Status.REQUESTED, instrument__facility_id__in=managed_facility_ids(manager), start__gt=now
