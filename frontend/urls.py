@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import catalog, dashboard, home, instrument, manager
+from .views import catalog, dashboard, finance, home, instrument, manager
 
 app_name = "frontend"
 
@@ -25,4 +25,9 @@ urlpatterns = [
     path("console/facilities/<str:code>/closures/", manager.closure_create, name="closure_create"),
     path("console/facilities/<str:code>/closures/<int:pk>/remove/", manager.closure_delete, name="closure_delete"),
     path("console/facilities/<str:code>/qualifications/<str:action>/", manager.qualification_change, name="qualification"),
+    path("finance/", finance.finance, name="finance"),
+    path("finance/runs/", finance.runs_fragment, name="finance_runs"),
+    path("finance/runs/start/", finance.run_invoices, name="run_invoices"),
+    path("finance/invoices/<int:pk>/", finance.invoice_detail, name="invoice"),
+    path("finance/invoices/<int:pk>/<str:action>/", finance.invoice_action, name="invoice_action"),
 ]

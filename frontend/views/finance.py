@@ -1,11 +1,190 @@
-"""The finance console: invoice runs, invoices and credit notes, exports and cost-sharing charts."""
+"""The finance console: invoice runs with their progress, invoices and credit notes, exports (billing's
+own export URLs) and charts of how the cost is shared: by payer institution, by facility, by month."""
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Sum
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+from django.views.decorators.http import require_POST
+
+from facilities.errors import Conflict
+
+from ..errors import attach, messages_of
+from .access import role_required
+
+FINANCE = ("finance", "platform_admin")
+RUNS_SHOWN = 10
+INVOICES_SHOWN = 200
+MONTHS_CHARTED = 6
 
 
 def finance_available() -> bool:
     """Whether the billing app offers what the console shows (invoices) on this installation."""
     try:
         from billing import selectors  # noqa: F401
-        from billing.services import invoice_run  # noqa: F401
+        from billing.services.invoicing import invoice_run_start  # noqa: F401
     except ImportError:
         return False
     return True
+
+
+class RunForm(forms.Form):
+    period = forms.CharField(label=_l("Month"), max_length=7, widget=forms.TextInput(attrs={"type": "month", "placeholder": "2026-10"}))
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_l("Reason"), required=False, max_length=2000)
+
+
+def last_month() -> str:
+    today = timezone.localdate()
+    prev = today.replace(day=1) - timezone.timedelta(days=1)
+    return f"{prev.year}-{prev.month:02d}"
+
+
+def _months_back(period: str, n: int) -> list[str]:
+    year, month = int(period[:4]), int(period[5:])
+    out = []
+    for _i in range(n):
+        out.append(f"{year}-{month:02d}")
+        month -= 1
+        if month == 0:
+            year, month = year - 1, 12
+    return out[::-1]
+
+
+def bars(rows: list[tuple[str, Decimal]], width: int = 320) -> dict:
+    """Horizontal bars for an inline SVG chart, scaled to the largest absolute value."""
+    top = max((abs(v) for _, v in rows), default=Decimal(0)) or Decimal(1)
+    items = [{"label": label, "value": value, "y": 26 * i + 4, "ty": 26 * i + 19,
+              "w": round(float(abs(value) / top) * width, 1)} for i, (label, value) in enumerate(rows)]
+    for item in items:
+        item["tx"] = item["w"] + 186
+    return {"items": items, "height": 26 * len(items) + 8}
+
+
+def sharing_charts(user, period: str) -> dict:
+    """Sums of non-void invoice lines the user may see: per payer and per facility for `period`, and
+    per month for the months up to it. Credit notes count with their negative lines."""
+    from billing.models import InvoiceLine
+    from billing.selectors import invoices_visible_to
+
+    visible = invoices_visible_to(user).exclude(status="void").values("pk")
+    lines = InvoiceLine.objects.filter(invoice__in=visible)
+    months = _months_back(period, MONTHS_CHARTED)
+    by_payer = (lines.filter(invoice__period=period).values("invoice__payer__code")
+                .annotate(s=Sum("amount")).order_by("-s"))
+    by_facility = (lines.filter(invoice__period=period).values("charge_line__charge__facility__code")
+                   .annotate(s=Sum("amount")).order_by("-s"))
+    by_month = dict(lines.filter(invoice__period__in=months).values_list("invoice__period").annotate(s=Sum("amount")))
+    return {
+        "payer": bars([(r["invoice__payer__code"], r["s"]) for r in by_payer]),
+        "facility": bars([(r["charge_line__charge__facility__code"], r["s"]) for r in by_facility]),
+        "month": bars([(m, by_month.get(m, Decimal("0.00"))) for m in months]),
+    }
+
+
+def _context(request, period: str, run_form=None):
+    from billing.selectors import invoices_visible_to, runs_visible_to
+
+    runs = list(runs_visible_to(request.user).order_by("-created_at")[:RUNS_SHOWN])
+    invoices = list(invoices_visible_to(request.user).filter(period=period).order_by("issuer__code", "payer__code", "kind", "id")[:INVOICES_SHOWN])
+    return {
+        "nav": "finance", "period": period, "runs": runs, "invoices": invoices,
+        "active": any(r.status in ("pending", "running") for r in runs),
+        "run_form": run_form or RunForm(initial={"period": period}),
+        "charts": sharing_charts(request.user, period), "reason_form": ReasonForm(),
+        "mine": _my_institutions(request.user),
+    }
+
+
+def _my_institutions(user) -> set[int]:
+    from billing.selectors import finance_institution_ids
+
+    return finance_institution_ids(user)
+
+
+def _period(request) -> str:
+    from billing.periods import parse_period
+
+    try:
+        return parse_period(request.GET.get("period") or last_month())
+    except ValidationError:
+        return last_month()
+
+
+@role_required(*FINANCE)
+def finance(request):
+    return render(request, "frontend/finance/console.html", _context(request, _period(request)))
+
+
+@role_required(*FINANCE)
+def runs_fragment(request):
+    from billing.selectors import runs_visible_to
+
+    runs = list(runs_visible_to(request.user).order_by("-created_at")[:RUNS_SHOWN])
+    return render(request, "frontend/finance/runs.html", {
+        "runs": runs, "active": any(r.status in ("pending", "running") for r in runs)})
+
+
+@require_POST
+@role_required(*FINANCE)
+def run_invoices(request):
+    from billing.services.invoicing import invoice_run_start
+
+    form = RunForm(request.POST)
+    if form.is_valid():
+        try:
+            run = invoice_run_start(period=form.cleaned_data["period"], actor=request.user)
+            messages.success(request, _("The invoice run for %(p)s has started.") % {"p": run.period})
+            return redirect(reverse("frontend:finance") + f"?period={run.period}")
+        except ValidationError as exc:
+            attach(form, exc)
+    return render(request, "frontend/finance/console.html", _context(request, last_month(), run_form=form), status=400)
+
+
+@role_required(*FINANCE)
+def invoice_detail(request, pk: int):
+    from billing.selectors import invoice_lines, invoices_visible_to
+    from django.http import Http404
+
+    invoice = invoices_visible_to(request.user).filter(pk=pk).first()
+    if invoice is None:
+        raise Http404(_("No such invoice, or you may not see it."))
+    lines = list(invoice_lines(invoice).select_related("booking__instrument__facility"))
+    return render(request, "frontend/finance/invoice.html", {
+        "nav": "finance", "invoice": invoice, "lines": lines, "reason_form": ReasonForm(),
+        "is_issuer": request.user.is_superuser or invoice.issuer_id in _my_institutions(request.user),
+        "credit_notes": list(invoice.credit_notes.all()),
+    })
+
+
+@require_POST
+@role_required(*FINANCE)
+def invoice_action(request, pk: int, action: str):
+    from billing.services import invoicing
+    from django.http import Http404
+
+    do = {"issue": invoicing.invoice_issue, "void": invoicing.invoice_void, "credit-note": invoicing.invoice_credit_note}.get(action)
+    if do is None:
+        raise Http404(_("No such action."))
+    form = ReasonForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        result = do(actor=request.user, invoice_id=pk) if action == "issue" else do(actor=request.user, invoice_id=pk, reason=reason)
+        words = {"issue": _("Invoice %(n)s is issued."), "void": _("The invoice is void."),
+                 "credit-note": _("Credit note %(n)s is issued.")}[action]
+        messages.success(request, words % {"n": result.number or ""})
+        target = result.pk
+    except (ValidationError, Conflict) as exc:  # 403 and 404 pass on to their pages
+        for _field, text in messages_of(exc):
+            messages.error(request, text)
+        target = pk
+    return redirect("frontend:invoice", pk=target)
