@@ -20,6 +20,17 @@ TZ = dt.timezone(dt.timedelta(hours=8))
 SEPT = dt.datetime(2026, 9, 14, 9, 0, tzinfo=TZ)
 
 
+@pytest.fixture(autouse=True)
+def _tasks_in_process():
+    """Run Celery tasks in-process here even when the suite has a broker (REDIS_URL)."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
 @pytest.fixture
 def billed(world):
     """Two completed September bookings of the USTC researcher at SARI's facility, one of the ZJU
