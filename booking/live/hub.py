@@ -123,7 +123,15 @@ class Hub:
     async def _receive_loop(self) -> None:
         layer, channel = self.layer, self.channel
         while True:
-            message = await layer.receive(channel)
+            try:
+                message = await layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The layer is down (Redis restarting): keep listening; resync covers the gap.
+                log.warning("Live updates: channel layer receive failed; retrying", exc_info=True)
+                await asyncio.sleep(1)
+                continue
             try:
                 await self.on_message(message)
             except Exception:
