@@ -22,6 +22,11 @@ def messages_of(exc: Exception) -> list[tuple[str | None, str]]:
         if conflicts:
             spans = "; ".join(f"{c['start'][:16].replace('T', ' ')}–{c['end'][11:16]}" for c in conflicts[:5])
             text = f"{text} " + _("Held: %(spans)s.") % {"spans": spans}
+        parts = exc.extra.get("occurrences") or exc.extra.get("items") or []
+        for part in parts[:20]:
+            n = part.get("occurrence") or part.get("item")
+            text += " " + _("#%(n)s (%(when)s): %(detail)s") % {
+                "n": n, "when": part.get("start", "")[:16].replace("T", " "), "detail": part.get("detail", "")}
         return [(None, text)]
     if isinstance(exc, PermissionDenied):
         return [(None, str(exc) or _("You may not do this."))]

@@ -25,13 +25,17 @@ def local_datetime_field(label, step_minutes=60, required=True):
 
 class BookingForm(forms.Form):
     purpose = forms.CharField(label=_("Purpose"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    repeat = forms.IntegerField(label=_("Occurrences"), min_value=1, max_value=52, initial=1, required=False,
+                                help_text=_("More than one books the same time every week (or every few weeks)."))
+    interval_weeks = forms.IntegerField(label=_("Every how many weeks"), min_value=1, max_value=12, initial=1, required=False)
+    skip_taken = forms.BooleanField(label=_("Skip the weeks that are taken and book the rest"), required=False)
 
     def __init__(self, *args, instrument, accounts, default_account_id=None, **kwargs):
         super().__init__(*args, **kwargs)
         step = instrument.booking_unit_minutes
         self.fields["start"] = local_datetime_field(_("Start"), step)
         self.fields["end"] = local_datetime_field(_("End"), step)
-        self.order_fields(["start", "end", "purpose"])
+        self.order_fields(["start", "end", "purpose", "repeat", "interval_weeks", "skip_taken"])
         self.accounts = list(accounts)
         for account in self.accounts:
             self.fields[f"split_{account.pk}"] = forms.DecimalField(
@@ -39,6 +43,12 @@ class BookingForm(forms.Form):
                 max_value=Decimal("100"), decimal_places=2, initial=100 if account.pk == default_account_id else None,
                 widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
             )
+
+    def main_fields(self):
+        return [self[name] for name in ("start", "end", "purpose")]
+
+    def repeat_fields(self):
+        return [self[name] for name in ("repeat", "interval_weeks", "skip_taken")]
 
     def split_fields(self):
         return [self[f"split_{a.pk}"] for a in self.accounts]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import catalog, dashboard, finance, home, instrument, manager
+from .views import catalog, dashboard, finance, home, instrument, manager, search
 
 app_name = "frontend"
 
@@ -15,9 +15,13 @@ urlpatterns = [
     path("instruments/<int:pk>/", instrument.instrument_page, name="instrument"),
     path("instruments/<int:pk>/book/", instrument.book, name="book"),
     path("instruments/<int:pk>/estimate/", instrument.estimate_view, name="estimate"),
+    path("instruments/<int:pk>/waitlist/", instrument.join_waitlist, name="waitlist_join"),
+    path("search/", search.joint_search, name="search"),
+    path("search/book/", search.book_bundle, name="book_bundle"),
     path("me/", dashboard.dashboard, name="dashboard"),
     path("me/bookings/", dashboard.dashboard_bookings, name="dashboard_bookings"),
     path("bookings/<int:pk>/cancel/", dashboard.cancel, name="cancel"),
+    path("waitlist/<int:pk>/<str:action>/", dashboard.waitlist_action, name="waitlist_action"),
     path("console/", manager.console, name="console"),
     path("console/queue/", manager.console_queue, name="console_queue"),
     path("console/bookings/<int:pk>/<str:action>/", manager.decide, name="decide"),

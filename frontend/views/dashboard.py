@@ -37,11 +37,17 @@ def calendar_url(request) -> str | None:
 
 
 def _tables(request):
+    from booking.models import WaitlistEntry
+    from booking.services.waitlist import entries_visible_to
+
     now = timezone.now()
     mine = my_bookings(request.user)
     return {
         "upcoming": list(mine.filter(end__gt=now).order_by("start")[:PAGE]),
         "past": list(mine.filter(end__lte=now).order_by("-start")[:PAGE]),
+        "waitlist": list(entries_visible_to(request.user).filter(
+            user=request.user, status__in=[WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED], end__gt=now,
+        ).order_by("start")[:PAGE]),
     }
 
 
@@ -73,3 +79,27 @@ def cancel(request, pk: int):
     if not nxt.startswith("/") or nxt.startswith("//"):
         nxt = reverse("frontend:dashboard")
     return redirect(nxt)
+
+
+@require_POST
+@role_required("researcher")
+def waitlist_action(request, pk: int, action: str):
+    """Accept an offered slot (booked through the normal request path) or leave the waitlist."""
+    from django.http import Http404
+
+    from booking.services.waitlist import waitlist_accept, waitlist_withdraw
+
+    try:
+        if action == "accept":
+            _entry, booking = waitlist_accept(user=request.user, entry_id=pk)
+            messages.success(request, _("The offered time is yours: booking #%(id)s is %(status)s.") % {
+                "id": booking.pk, "status": booking.get_status_display().lower()})
+        elif action == "withdraw":
+            waitlist_withdraw(user=request.user, entry_id=pk)
+            messages.success(request, _("You left the waitlist."))
+        else:
+            raise Http404(_("No such action."))
+    except (ValidationError, Conflict) as exc:
+        for _field, text in messages_of(exc):
+            messages.error(request, text)
+    return redirect("frontend:dashboard")

@@ -8,6 +8,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from booking.selectors import availability
 from booking.services import booking_request
+from booking.services.series import booking_series_request
+from facilities.errors import Conflict
 from facilities import selectors
 from facilities.models import Instrument, Membership
 from facilities.models.catalog import UserClass
@@ -97,14 +99,25 @@ def book(request, pk: int):
     if form is None:
         status = 403
     elif form.is_valid():
+        d = form.cleaned_data
         try:
-            ctx["booking"] = booking_request(
-                requester=request.user, instrument=instrument, start=form.cleaned_data["start"],
-                end=form.cleaned_data["end"], purpose=form.cleaned_data["purpose"], splits=form.splits(),
-            )
+            if (d.get("repeat") or 1) > 1:
+                result = booking_series_request(
+                    requester=request.user, instrument=instrument, start=d["start"], end=d["end"], count=d["repeat"],
+                    interval_weeks=d.get("interval_weeks") or 1, purpose=d["purpose"], splits=form.splits(),
+                    skip_conflicts=d.get("skip_taken", False),
+                )
+                ctx["series"] = result
+            else:
+                ctx["booking"] = booking_request(
+                    requester=request.user, instrument=instrument, start=d["start"], end=d["end"],
+                    purpose=d["purpose"], splits=form.splits(),
+                )
         except REFUSALS as exc:
             attach(form, exc)
-            status = 409 if exc.__class__.__name__ == "Conflict" else 400
+            status = 409 if isinstance(exc, Conflict) else 400
+            # A held slot can still be waited for: offer the waitlist for exactly that time.
+            ctx["may_wait"] = isinstance(exc, Conflict) and exc.code == "slot_unavailable"
     else:
         status = 400
     if form is not None:
@@ -127,3 +140,27 @@ def estimate_view(request, pk: int):
         form.is_valid()
         ctx["estimate"] = _estimate_for(form, ctx["rate"])
     return render(request, "frontend/partials/estimate.html", ctx)
+
+
+@require_http_methods(["POST"])
+def join_waitlist(request, pk: int):
+    """Queue for a held time; the first in line is offered it when it frees."""
+    from booking.services.waitlist import waitlist_join
+
+    instrument = _instrument(pk)
+    ctx = _form_context(request, instrument, data=request.POST)
+    form = ctx.get("form")
+    if form is None:
+        return render(request, "frontend/partials/booking_form.html", ctx, status=403)
+    status = 200
+    if form.is_valid():
+        try:
+            ctx["waiting"] = waitlist_join(user=request.user, instrument=instrument, start=form.cleaned_data["start"],
+                                           end=form.cleaned_data["end"])
+        except REFUSALS as exc:
+            attach(form, exc)
+            status = 400
+    else:
+        status = 400
+    ctx["estimate"] = _estimate_for(form, ctx["rate"])
+    return render(request, "frontend/partials/booking_form.html", ctx, status=200 if request.htmx else status)
