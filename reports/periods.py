@@ -57,3 +57,21 @@ def parse_period(text: str | None) -> Period:
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise ValidationError({"period": f"{value!r}: reports cover the years {FIRST_YEAR} to {LAST_YEAR}."})
     return Period(label, kind, _month_start(year, month_from), _month_start(year, month_from + months))
+
+
+def months_of(period: Period) -> list[Period]:
+    """The calendar months that make up a period, in order (for monthly charts of a quarter or a year)."""
+    out, cursor = [], period.start
+    while cursor < period.end:
+        out.append(parse_period(f"{cursor.year}-{cursor.month:02d}"))
+        cursor = out[-1].end
+    return out
+
+
+def recent_months(count: int, *, now: dt.datetime | None = None) -> list[Period]:
+    """The last `count` whole months before the current one, oldest first."""
+    from django.utils import timezone
+
+    local = (now or timezone.now()).astimezone(local_tz())
+    current = local.year * 12 + local.month - 1  # months since January of year 0
+    return [parse_period(f"{m // 12}-{m % 12 + 1:02d}") for m in range(current - count, current)]

@@ -303,7 +303,7 @@ def fairness_report(facility: Facility, period: Period) -> FairnessReport:
     clipped to the period) over the instrument's booked minutes. Waiting: for requests made in the period
     (BookingEvent '' → requested), the time to the decision (requested → approved or rejected), by
     institution and internal (the host) against outside; bookings approved at once never waited and are
-    not counted, nor are requests withdrawn before a decision; requests still undecided are `pending`. Five queries."""
+    not counted, nor are requests withdrawn before a decision; requests still undecided are `pending`. At most five queries."""
     from booking.models import BookingEvent  # the audit trail, read only here
 
     host = facility.host_id
@@ -357,3 +357,9 @@ def fairness_report(facility: Facility, period: Period) -> FairnessReport:
         facility, period, shares_out, waiting_rows, _waiting(internal), _waiting(outside),
         pending=len(asked) - len(decided) - len(withdrawn),
     )
+
+
+def facility_series(facility: Facility, periods: list[Period]) -> list[FacilityReport]:
+    """One report per period, e.g. `months_of(parse_period("2026"))` or `recent_months(12)`, for charts.
+    The sharing report's queries once per period."""
+    return [facility_report(facility, p) for p in periods]
