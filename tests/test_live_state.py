@@ -65,3 +65,51 @@ def test_rate_limit_refills():
     assert [limit.allow() for _ in range(4)] == [True, True, True, False]
     limit.at -= 1.0  # a second later
     assert limit.allow()
+
+
+class FakeSocket:
+    def __init__(self):
+        self.texts: list[str] = []
+
+    async def send_text(self, text: str) -> None:
+        self.texts.append(text)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    order=st.permutations(list(range(1, 9))),
+    repeats=st.lists(st.integers(1, 8), max_size=6),
+    windows=st.lists(st.tuples(st.integers(0, 50), st.integers(1, 50)), min_size=1, max_size=4),
+)
+def test_hub_never_sends_a_version_backwards_whatever_the_arrival_order(order, repeats, windows):
+    """Pub/sub may reorder and repeat messages from different publishers; each socket still sees
+    versions only go up, and ends with the busy list of the newest version."""
+    import json
+
+    from asgiref.sync import async_to_sync
+
+    from booking.live.hub import Hub, Subscription
+
+    def state_at(version: int) -> State:
+        # Version v holds one booking [v, v + 3) (in whole seconds): every version changes some window.
+        return State(1, version, 0, 10**9, ((version * 10**6, (version + 3) * 10**6, 0),))
+
+    async def scenario():
+        hub = Hub()  # not started: messages are handed to it directly, as its receive loop would
+        sockets = []
+        for a, length in windows:
+            sock = FakeSocket()
+            sub = Subscription(sock, 1, a * 10**6, (a + length) * 10**6)
+            hub.subs[1].add(sub)
+            sub.accept_snapshot(0, "[]")
+            sockets.append((sock, sub))
+        for version in list(order) + list(repeats):
+            await hub.on_message(state_at(version).to_message(None))
+        return sockets
+
+    newest = state_at(8)
+    for sock, sub in async_to_sync(scenario)():
+        versions = [json.loads(t)["version"] for t in sock.texts]
+        assert versions == sorted(set(versions)), versions
+        assert sub.version == 8
+        assert sub.busy_json == render_busy(clip(newest, sub.start, sub.end))
