@@ -24,7 +24,7 @@ def as_state(busy: list[dict], start: dt.datetime, end: dt.datetime) -> State:
     return State(1, 1, to_us(start), to_us(end), spans)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     closed=st.lists(span, max_size=8),
     held=st.lists(span, max_size=8),
