@@ -14,7 +14,6 @@ from .money import to_fen
 
 log = logging.getLogger(__name__)
 MAX_ITEMS = 250  # Stripe's limit of line items on one invoice; beyond it lines are summed per account
-DAYS_UNTIL_DUE = 30
 
 
 def configured() -> bool:
@@ -70,7 +69,7 @@ def push_invoice(invoice: Invoice) -> str:
     stripe_invoice = stripe.Invoice.create(
         customer=customer_id,
         collection_method="send_invoice",
-        days_until_due=DAYS_UNTIL_DUE,
+        days_until_due=getattr(settings, "BILLING_DAYS_UNTIL_DUE", 30),
         currency="cny",
         auto_advance=False,
         pending_invoice_items_behavior="exclude",

@@ -42,5 +42,5 @@ def send_invoice_to_stripe(self, invoice_id: int) -> str | None:
         Invoice.objects.filter(pk=invoice_id).update(stripe_status="failed")
         log.warning("Sending %s to Stripe failed: %s", invoice.number, exc)
         if self.request.is_eager:
-            return None  # in-process: keep the issue itself successful; `manage.py billing_stripe_retry` resends
+            return None  # in-process: keep the issue itself successful; `manage.py stripe_resend` sends again
         raise self.retry(exc=exc, countdown=min(600, 30 * 2 ** self.request.retries))

@@ -204,7 +204,7 @@ LOGGING = {
 }
 
 # `manage.py load_demo` runs these, in order; each app owns its own step.
-SANJIAO_DEMO_COMMANDS = ["seed_catalog", "seed_demo_people", "seed_demo_history"]
+SANJIAO_DEMO_COMMANDS = ["seed_catalog", "seed_demo_people", "seed_demo_history", "seed_demo_billing"]
 
 # --- booking engine (rules, series, waitlist, bundles) ---------------------------------------------
 # How long a waitlisted user may take to accept a slot that came free before it passes to the next.
@@ -225,6 +225,8 @@ LIVE_PUBLISH_MAX_DAYS = env_int("LIVE_PUBLISH_MAX_DAYS", 400)
 LIVE_RESYNC_SECONDS = env_int("LIVE_RESYNC_SECONDS", 10)
 
 # --- billing and Stripe --------------------------------------------------------------------------
+# Payment term printed on Stripe invoices (days after sending).
+BILLING_DAYS_UNTIL_DUE = env_int("BILLING_DAYS_UNTIL_DUE", 30)
 
 # --- calendar feeds, notifications, Celery beat ---------------------------------------------------
 from celery.schedules import crontab  # noqa: E402
