@@ -278,9 +278,9 @@ def test_manager_records_completion_and_no_show(world, tomorrow_9):
     past = [booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9 + n * 2 * H,
                             end=tomorrow_9 + (n * 2 + 1) * H) for n in range(2)]
     # Move them into the past, as time would.
-    Booking.objects.filter(pk__in=[b.pk for b in past]).update(
-        start=timezone.now() - 5 * H, end=timezone.now() - 4 * H, hold_end=timezone.now() - 4 * H)
-    Booking.objects.filter(pk=past[1].pk).update(start=timezone.now() - 3 * H, end=timezone.now() - 2 * H, hold_end=timezone.now() - 2 * H)
+    now = timezone.now()
+    for n, b in enumerate(past):
+        Booking.objects.filter(pk=b.pk).update(start=now - (5 - 2 * n) * H, end=now - (4 - 2 * n) * H, hold_end=now - (4 - 2 * n) * H)
     c = client_for(world.manager)
     page = c.get(reverse("frontend:console")).content.decode()
     assert "Record use" in page and f"frontend:decide" not in page
@@ -335,3 +335,11 @@ def test_chinese_interface(world):
 def test_manager_console_queue_fragment(world, requested):
     fragment = client_for(world.manager).get(reverse("frontend:console_queue")).content.decode()
     assert fragment.lstrip().startswith('<div id="queue">') and f"request-{requested.pk}" in fragment
+
+
+def test_manager_sees_utilisation_chart_for_a_period(world, tomorrow_9):
+    c = client_for(world.manager)
+    page = c.get(reverse("frontend:console_facility", args=["FAC"]), {"period": "2026-Q3"}).content.decode()
+    assert "Utilisation in 2026-Q3" in page and f"{world.instrument.code}: 0.0%" in page
+    bad = c.get(reverse("frontend:console_facility", args=["FAC"]), {"period": "someday"}).content.decode()
+    assert "is not a period" in bad

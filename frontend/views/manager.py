@@ -109,6 +109,7 @@ def _facility_for(request, code: str) -> Facility:
 
 
 def _facility_context(request, facility, closure_form=None, qualification_form=None):
+    from .utilisation import utilisation_for
     instruments = list(facility.instruments.filter(active=True).order_by("code"))
     now = timezone.now()
     ctx = {
@@ -121,9 +122,11 @@ def _facility_context(request, facility, closure_form=None, qualification_form=N
         "closure_form": closure_form or ClosureForm(instruments=instruments, prefix="closure"),
         "qualification_form": qualification_form or QualificationForm(instruments=instruments, prefix="qual"),
     }
-    from .utilisation import utilisation_for
-
-    ctx["utilisation"] = utilisation_for(facility)
+    try:
+        ctx["utilisation"] = utilisation_for(facility, request.GET.get("period") or None)
+    except ValidationError as exc:
+        ctx["utilisation"] = utilisation_for(facility)
+        ctx["period_error"] = " ".join(text for _f, text in messages_of(exc))
     return ctx
 
 
