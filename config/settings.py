@@ -234,6 +234,7 @@ from celery.schedules import crontab  # noqa: E402
 FEED_PAST_DAYS = env_int("FEED_PAST_DAYS", 90)  # feeds show bookings that ended up to this long ago
 FEED_KEEP_CANCELLED_DAYS = env_int("FEED_KEEP_CANCELLED_DAYS", 30)  # cancelled ones stay struck out this long
 FEED_MAX_EVENTS = env_int("FEED_MAX_EVENTS", 5000)
+FEED_CACHE_SECONDS = env_int("FEED_CACHE_SECONDS", 3600)  # a built feed is reused until its bookings change
 REMINDER_HOURS_BEFORE = env_int("REMINDER_HOURS_BEFORE", 24)
 MANAGER_DIGEST_HOUR = env_int("MANAGER_DIGEST_HOUR", 8)  # local hour of the daily digest of new requests
 NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 5)

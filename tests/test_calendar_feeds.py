@@ -5,6 +5,7 @@ import datetime as dt
 import icalendar
 import pytest
 import vobject
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -30,6 +31,13 @@ def events(cal: icalendar.Calendar) -> dict[str, icalendar.Event]:
 
 def vevents(vcal) -> dict[str, object]:
     return {ev.uid.value: ev for ev in getattr(vcal, "vevent_list", [])}
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def personal_url(user) -> str:
@@ -212,3 +220,26 @@ def test_errors_are_plain_words(world, client):
     resp = client.get(f"/calendar/facilities/{world.facility.code}.ics", {"token": world.researcher.calendar_token})
     assert resp.status_code == 403 and world.facility.code.encode() in resp.content
     assert client.post(personal_url(world.researcher)).status_code == 405
+
+
+def test_built_feed_is_reused_until_something_changes(world, bookings, client, monkeypatch):
+    from booking import feeds
+    from facilities.services import bump_versions
+
+    built = []
+    real = feeds.booking_event
+    monkeypatch.setattr(feeds, "booking_event", lambda *a, **k: built.append(1) or real(*a, **k))
+    url = f"/calendar/instruments/{world.instrument.pk}.ics"
+    first = client.get(url).content
+    assert len(built) == 3
+    assert client.get(url).content == first and len(built) == 3  # served from the cache
+    # A closure changes the instrument's availability version: the feed is rebuilt with it.
+    closure = Closure.objects.create(facility=world.facility, start=bookings[0].start + dt.timedelta(days=5), end=bookings[0].start + dt.timedelta(days=6), reason="Vacuum work")
+    bump_versions(instrument_ids=[world.instrument.pk], reason="closure_added")
+    again = client.get(url).content
+    assert len(built) == 6 and b"Vacuum work" in again and f"closure-{closure.pk}@sanjiao".encode() in again
+    # A booking change is seen at once too, in the personal and the facility feed alike.
+    client.get(personal_url(world.researcher))
+    booking_cancel(actor=world.researcher, booking_id=bookings[1].pk)
+    ev = events(icalendar.Calendar.from_ical(client.get(personal_url(world.researcher)).content))[f"booking-{bookings[1].pk}@sanjiao"]
+    assert ev["status"] == "CANCELLED"
