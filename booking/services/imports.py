@@ -1,7 +1,8 @@
 """Writing bookings that already happened (or were already agreed) elsewhere: migration and demo data.
 
 An imported booking takes the same path as a live one as far as the calendar allows: the same
-conflict check and insert under the instrument's lock (insert_held), the same rules, the same
+conflict check and insert under the instrument's lock (insert_held, and beyond it no overlap with
+completed or no-show bookings either, which history can meet), the same rules, the same
 transition services (so billing charges completed and no-show bookings exactly as it would have).
 Only the rules about *when a booking is made* are skipped: lead time, booking horizon and "the start
 is in the past" (and the future-bookings limit for a booking that is already over). The booking
@@ -21,12 +22,13 @@ from facilities.models import Instrument, User
 from .. import rules
 from ..models import Booking, BookingEvent
 from ..signals import validate_splits
-from .holds import insert_held, lock_instruments
+from .holds import hold_span, insert_held, lock_instruments, slot_unavailable
 from .requests import check_future_limit, initial_status, requester_institution, resolve_splits
 from .time_shares import check_time_share
 from .transitions import booking_complete, booking_no_show, transition
 
 S = Booking.Status
+USED = (S.COMPLETED, S.NO_SHOW)  # the instrument's time was spent (or reserved and lost)
 
 
 def import_exists(key: str) -> bool:
@@ -38,6 +40,18 @@ def _check_rules_except_when_made(instrument: Instrument, start: dt.datetime, en
     # it had been made exactly one lead time ahead satisfies those three and leaves every other rule.
     as_if_made = start - dt.timedelta(minutes=instrument.lead_time_minutes)
     rules.check_static_rules(instrument=instrument, start=start, end=end, now=as_if_made)
+
+
+def _check_not_used(instrument: Instrument, start: dt.datetime, end: dt.datetime) -> None:
+    # Live requests only meet held bookings, since a finished one lies in the past. History can be
+    # written over a finished booking's time, and two records of using the same hours would be wrong.
+    s, e = hold_span(instrument, start, end)
+    used = list(
+        Booking.objects.filter(instrument=instrument, status__in=USED, start__lt=e, hold_end__gt=s)
+        .order_by("start").values("start", "end")
+    )
+    if used:
+        raise slot_unavailable(instrument, used)
 
 
 def booking_import(
@@ -81,6 +95,7 @@ def booking_import(
         if end > now:
             check_future_limit(instrument=instrument, requester=requester, now=now)
         check_time_share(instrument=instrument, institution=institution, start=start, end=end)
+        _check_not_used(instrument, start, end)
         first = initial_status(instrument=instrument, requester=requester, institution=institution)
         if status in (S.REQUESTED, S.REJECTED):
             first = S.REQUESTED
