@@ -238,6 +238,7 @@ def run(counts: list[int], changes: int, redis_url: str, gap: float) -> None:
         # --- Sanjiao ---
         sock = bound_socket()
         server = subprocess.Popen(["timeout", "1800", str(VENV_BIN / "daphne"), "--fd", str(sock.fileno()), "--ping-interval", "600", "-v", "0",
+                                   "--websocket_connect_timeout", "120",
                                    "config.asgi:application"], cwd=ROOT, env=env, pass_fds=[sock.fileno()])
         wait_port(sock.getsockname()[1])
         time.sleep(3)
@@ -294,6 +295,7 @@ def run(counts: list[int], changes: int, redis_url: str, gap: float) -> None:
         sock.close()
         size = len(floor_texts[0]) if floor_texts else 0
         rows.append((count, ours, floor, size))
+        print(f"{count} clients: sanjiao {ours}  floor {floor}", flush=True)
 
     print(f"\n{changes} changes per run, {gap:.2f} s apart; update message about {rows[0][3] if rows else 0} bytes\n")
     print("| clients | server | p50 ms | p99 ms | lost | out of order | KB per connection |")

@@ -53,7 +53,7 @@ def committed(fn):
 
 async def connect(path="/ws/availability/"):
     ws = WebsocketCommunicator(app, path)
-    connected, _ = await ws.connect()
+    connected, _ = await ws.connect(timeout=10)
     assert connected
     return ws
 
@@ -85,20 +85,20 @@ def test_snapshot_then_updates_for_every_change_in_the_window(world, tomorrow_9)
     async def scenario():
         ws = await connect()
         await subscribe(ws, [inst.pk], start, end)
-        snap = await ws.receive_json_from()
+        snap = await ws.receive_json_from(timeout=10)
         v0, expected = await database_sync_to_async(public_busy)(inst, start, end)
         assert snap == {"type": "snapshot", "instrument": inst.pk, "version": v0, "busy": expected}
 
         b = await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + 2 * H)
-        up = await ws.receive_json_from()
+        up = await ws.receive_json_from(timeout=10)
         assert up == {"type": "update", "instrument": inst.pk, "version": v0 + 1, "busy": busy((tomorrow_9, tomorrow_9 + 2 * H))}
 
         await committed(booking_cancel)(actor=world.researcher, booking_id=b.pk)
-        up = await ws.receive_json_from()
+        up = await ws.receive_json_from(timeout=10)
         assert up == {"type": "update", "instrument": inst.pk, "version": v0 + 2, "busy": []}
         # What the socket shows is what the availability endpoint says.
         assert (up["version"], up["busy"]) == await database_sync_to_async(public_busy)(inst, start, end)
-        await ws.disconnect()
+        await ws.disconnect(timeout=10)
 
     run(scenario)
 
@@ -111,13 +111,13 @@ def test_approval_reaches_subscribers_though_busy_list_is_unchanged(world, tomor
     async def scenario():
         ws = await connect()
         await subscribe(ws, [inst.pk], tomorrow_9, tomorrow_9 + 4 * H)
-        v0 = (await ws.receive_json_from())["version"]
+        v0 = (await ws.receive_json_from(timeout=10))["version"]
         b = await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
-        assert (await ws.receive_json_from())["version"] == v0 + 1
+        assert (await ws.receive_json_from(timeout=10))["version"] == v0 + 1
         await committed(booking_approve)(actor=world.manager, booking_id=b.pk)
-        up = await ws.receive_json_from()
+        up = await ws.receive_json_from(timeout=10)
         assert up["version"] == v0 + 2 and up["busy"] == busy((tomorrow_9, tomorrow_9 + H))
-        await ws.disconnect()
+        await ws.disconnect(timeout=10)
 
     run(scenario)
 
@@ -128,17 +128,17 @@ def test_changes_outside_the_window_are_not_sent_and_versions_only_grow(world, t
     async def scenario():
         ws = await connect()
         await subscribe(ws, [inst.pk], tomorrow_9, tomorrow_9 + 4 * H)
-        v0 = (await ws.receive_json_from())["version"]
+        v0 = (await ws.receive_json_from(timeout=10))["version"]
         # Two days later: not in this window.
         await committed(booking_request)(
             requester=world.researcher, instrument=inst, start=tomorrow_9 + 48 * H, end=tomorrow_9 + 49 * H
         )
         assert await ws.receive_nothing(timeout=0.2)
         await committed(booking_request)(requester=world.outsider, instrument=inst, start=tomorrow_9 + H, end=tomorrow_9 + 2 * H)
-        up = await ws.receive_json_from()
+        up = await ws.receive_json_from(timeout=10)
         assert up["version"] == v0 + 2, "the newest version, skipping the change that did not touch the window"
         assert up["busy"] == busy((tomorrow_9 + H, tomorrow_9 + 2 * H))
-        await ws.disconnect()
+        await ws.disconnect(timeout=10)
 
     run(scenario)
 
@@ -152,14 +152,14 @@ def test_closure_and_operating_hours_show_as_closure(world, tomorrow_9):
     async def scenario():
         ws = await connect()
         await subscribe(ws, [inst.pk], start, end)
-        snap = await ws.receive_json_from()
+        snap = await ws.receive_json_from(timeout=10)
         assert snap["busy"] == busy((start, start + 8 * H), (start + 20 * H, end), kind="closure")
         await committed(closure_add)(actor=world.manager, facility=world.facility, start=tomorrow_9 + 3 * H, end=tomorrow_9 + 5 * H)
-        up = await ws.receive_json_from()
+        up = await ws.receive_json_from(timeout=10)
         assert up["version"] == snap["version"] + 1
         assert (up["version"], up["busy"]) == await database_sync_to_async(public_busy)(inst, start, end)
         assert {"start": iso_local(tomorrow_9 + 3 * H), "end": iso_local(tomorrow_9 + 5 * H), "kind": "closure"} in up["busy"]
-        await ws.disconnect()
+        await ws.disconnect(timeout=10)
 
     run(scenario)
 
@@ -173,7 +173,7 @@ def test_many_subscribers_one_query_free_fan_out(world, tomorrow_9, django_asser
         for i, ws in enumerate(sockets):
             # Two distinct windows among the sockets, both inside the published window.
             await subscribe(ws, [inst.pk], tomorrow_9 - (i % 2) * H, tomorrow_9 + 4 * H)
-            await ws.receive_json_from()
+            await ws.receive_json_from(timeout=10)
 
         def book():
             with django_assert_max_num_queries(40):  # the booking itself and one publish
@@ -182,10 +182,10 @@ def test_many_subscribers_one_query_free_fan_out(world, tomorrow_9, django_asser
 
         await database_sync_to_async(book)()
         for ws in sockets:
-            up = await ws.receive_json_from()
+            up = await ws.receive_json_from(timeout=10)
             assert up["busy"] == busy((tomorrow_9, tomorrow_9 + H))
         for ws in sockets:
-            await ws.disconnect()
+            await ws.disconnect(timeout=10)
 
     run(scenario)
 
@@ -198,11 +198,11 @@ def test_subscriber_outside_the_published_window_falls_back_to_a_query(world, to
     async def scenario():
         ws = await connect()
         await subscribe(ws, [inst.pk], far, far + 4 * H)
-        v0 = (await ws.receive_json_from())["version"]
+        v0 = (await ws.receive_json_from(timeout=10))["version"]
         await committed(booking_request)(requester=world.researcher, instrument=inst, start=far, end=far + H)
-        up = await ws.receive_json_from()
+        up = await ws.receive_json_from(timeout=10)
         assert up == {"type": "update", "instrument": inst.pk, "version": v0 + 1, "busy": busy((far, far + H))}
-        await ws.disconnect()
+        await ws.disconnect(timeout=10)
 
     run(scenario)
 
@@ -214,19 +214,19 @@ def test_reconnect_after_missed_changes_gets_a_correct_snapshot(world, tomorrow_
     async def scenario():
         ws = await connect()
         await subscribe(ws, [inst.pk], *window)
-        seen = [(await ws.receive_json_from())["version"]]
+        seen = [(await ws.receive_json_from(timeout=10))["version"]]
         b = await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
-        seen.append((await ws.receive_json_from())["version"])
-        await ws.disconnect()  # the client drops ...
+        seen.append((await ws.receive_json_from(timeout=10))["version"])
+        await ws.disconnect(timeout=10)  # the client drops ...
         await committed(booking_cancel)(actor=world.researcher, booking_id=b.pk)  # ... changes happen ...
         await committed(booking_request)(requester=world.outsider, instrument=inst, start=tomorrow_9 + 2 * H, end=tomorrow_9 + 3 * H)
         ws = await connect()  # ... and it comes back
         await subscribe(ws, [inst.pk], *window)
-        snap = await ws.receive_json_from()
+        snap = await ws.receive_json_from(timeout=10)
         assert snap["version"] > seen[-1]
         assert (snap["version"], snap["busy"]) == await database_sync_to_async(public_busy)(inst, *window)
         assert snap["busy"] == busy((tomorrow_9 + 2 * H, tomorrow_9 + 3 * H))
-        await ws.disconnect()
+        await ws.disconnect(timeout=10)
 
     run(scenario)
 
@@ -237,13 +237,13 @@ def test_resubscribe_with_a_new_window_replaces_the_old_one(world, tomorrow_9):
     async def scenario():
         ws = await connect()
         await subscribe(ws, [inst.pk], tomorrow_9, tomorrow_9 + 2 * H)
-        v0 = (await ws.receive_json_from())["version"]
+        v0 = (await ws.receive_json_from(timeout=10))["version"]
         await subscribe(ws, [inst.pk], tomorrow_9 + 4 * H, tomorrow_9 + 8 * H)
-        assert (await ws.receive_json_from())["version"] >= v0
+        assert (await ws.receive_json_from(timeout=10))["version"] >= v0
         # A change in the old window only is not sent any more.
         await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
         assert await ws.receive_nothing(timeout=0.2)
-        await ws.disconnect()
+        await ws.disconnect(timeout=10)
 
     run(scenario)
 
@@ -255,17 +255,17 @@ def test_unsubscribe_stops_updates_and_leaves_no_group(world, tomorrow_9):
     async def scenario():
         ws = await connect()
         await subscribe(ws, [inst.pk, other.pk], tomorrow_9, tomorrow_9 + 4 * H)
-        snaps = [await ws.receive_json_from(), await ws.receive_json_from()]
+        snaps = [await ws.receive_json_from(timeout=10), await ws.receive_json_from(timeout=10)]
         assert [s["instrument"] for s in snaps] == [inst.pk, other.pk]
         assert set(layer_groups()) == {f"live.availability.{inst.pk}", f"live.availability.{other.pk}"}
         await ws.send_json_to({"type": "unsubscribe", "instruments": [inst.pk]})
-        assert await ws.receive_json_from() == {"type": "unsubscribed", "instruments": [inst.pk]}
+        assert await ws.receive_json_from(timeout=10) == {"type": "unsubscribed", "instruments": [inst.pk]}
         assert set(layer_groups()) == {f"live.availability.{other.pk}"}
         await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
         assert await ws.receive_nothing(timeout=0.2)
         await committed(booking_request)(requester=world.researcher, instrument=other, start=tomorrow_9, end=tomorrow_9 + H)
-        assert (await ws.receive_json_from())["instrument"] == other.pk
-        await ws.disconnect()
+        assert (await ws.receive_json_from(timeout=10))["instrument"] == other.pk
+        await ws.disconnect(timeout=10)
         assert layer_groups() == {}
 
     run(scenario)
@@ -294,12 +294,12 @@ def test_bad_messages_get_an_error_in_words_and_the_socket_stays_open(world, mes
     async def scenario():
         ws = await connect()
         await ws.send_to(text_data=message)
-        error = await ws.receive_json_from()
+        error = await ws.receive_json_from(timeout=10)
         assert error["type"] == "error" and words in error["detail"], error
         # Still open and working.
         await subscribe(ws, [world.instrument.pk], tomorrow_9, tomorrow_9 + H)
-        assert (await ws.receive_json_from())["type"] == "snapshot"
-        await ws.disconnect()
+        assert (await ws.receive_json_from(timeout=10))["type"] == "snapshot"
+        await ws.disconnect(timeout=10)
 
     run(scenario)
 
@@ -308,8 +308,8 @@ def test_binary_frames_are_refused_in_words(world):
     async def scenario():
         ws = await connect()
         await ws.send_to(bytes_data=b"\x00\x01")
-        assert "text frames" in (await ws.receive_json_from())["detail"]
-        await ws.disconnect()
+        assert "text frames" in (await ws.receive_json_from(timeout=10))["detail"]
+        await ws.disconnect(timeout=10)
 
     run(scenario)
 
@@ -321,12 +321,12 @@ def test_instrument_limit_counts_across_messages(world, tomorrow_9, settings):
     async def scenario():
         ws = await connect()
         await subscribe(ws, [world.instrument.pk, extra[0].pk], tomorrow_9, tomorrow_9 + H)
-        await ws.receive_json_from()
-        await ws.receive_json_from()
+        await ws.receive_json_from(timeout=10)
+        await ws.receive_json_from(timeout=10)
         await subscribe(ws, [extra[1].pk], tomorrow_9, tomorrow_9 + H)
-        error = await ws.receive_json_from()
+        error = await ws.receive_json_from(timeout=10)
         assert error["type"] == "error" and "at most 2 per connection" in error["detail"]
-        await ws.disconnect()
+        await ws.disconnect(timeout=10)
 
     run(scenario)
 
@@ -340,15 +340,15 @@ def test_message_rate_is_limited_with_one_error(world, settings):
             await ws.send_json_to({"type": "unsubscribe", "instruments": [world.instrument.pk]})
         replies = []
         while not await ws.receive_nothing(timeout=0.2):
-            replies.append(await ws.receive_json_from())
+            replies.append(await ws.receive_json_from(timeout=10))
         acks = [r for r in replies if r["type"] == "unsubscribed"]
         errors = [r for r in replies if r["type"] == "error"]
         assert 5 <= len(acks) < 30
         assert len(errors) == 1 and "at most 5 a second" in errors[0]["detail"]
         await asyncio.sleep(0.3)  # the bucket refills: the socket works again
         await ws.send_json_to({"type": "unsubscribe", "instruments": [world.instrument.pk]})
-        assert (await ws.receive_json_from())["type"] == "unsubscribed"
-        await ws.disconnect()
+        assert (await ws.receive_json_from(timeout=10))["type"] == "unsubscribed"
+        await ws.disconnect(timeout=10)
 
     run(scenario)
 
@@ -361,12 +361,12 @@ def test_lost_publish_is_repaired_by_resync(world, tomorrow_9, settings, monkeyp
     async def scenario():
         ws = await connect()
         await subscribe(ws, [inst.pk], tomorrow_9, tomorrow_9 + 4 * H)
-        v0 = (await ws.receive_json_from())["version"]
+        v0 = (await ws.receive_json_from(timeout=10))["version"]
         monkeypatch.setattr(publish, "group_send", lambda group, message: None)  # the message is lost
         await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
         up = await ws.receive_json_from(timeout=3)
         assert up == {"type": "update", "instrument": inst.pk, "version": v0 + 1, "busy": busy((tomorrow_9, tomorrow_9 + H))}
-        await ws.disconnect()
+        await ws.disconnect(timeout=10)
 
     run(scenario)
 
@@ -377,9 +377,9 @@ def test_stale_and_repeated_messages_are_dropped(world, tomorrow_9):
     async def scenario():
         ws = await connect()
         await subscribe(ws, [inst.pk], tomorrow_9, tomorrow_9 + 4 * H)
-        v0 = (await ws.receive_json_from())["version"]
+        v0 = (await ws.receive_json_from(timeout=10))["version"]
         await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
-        first = await ws.receive_json_from()
+        first = await ws.receive_json_from(timeout=10)
         assert first["version"] == v0 + 1
         # The same version again, and an older one, as pub/sub reordering could deliver them.
         from booking.live.publish import publish_availability
@@ -387,7 +387,7 @@ def test_stale_and_repeated_messages_are_dropped(world, tomorrow_9):
         await database_sync_to_async(publish_availability)(inst.pk, v0 + 1, [(0, 2**60)])
         await database_sync_to_async(publish_availability)(inst.pk, v0, [(0, 2**60)])
         assert await ws.receive_nothing(timeout=0.2)
-        await ws.disconnect()
+        await ws.disconnect(timeout=10)
 
     run(scenario)
 
@@ -399,7 +399,7 @@ def test_socket_that_fails_leaves_nothing_behind(world, tomorrow_9, monkeypatch)
     async def scenario():
         ws = await connect()
         await subscribe(ws, [inst.pk], tomorrow_9, tomorrow_9 + 4 * H)
-        await ws.receive_json_from()
+        await ws.receive_json_from(timeout=10)
         assert layer_groups()
 
         async def boom(self, content):
@@ -410,5 +410,24 @@ def test_socket_that_fails_leaves_nothing_behind(world, tomorrow_9, monkeypatch)
         with pytest.raises(RuntimeError):
             await ws.wait(timeout=1)
         assert layer_groups() == {}
+
+    run(scenario)
+
+
+def test_simultaneous_subscribes_share_one_read_and_all_hear_the_next_change(world, tomorrow_9):
+    inst = world.instrument
+
+    async def scenario():
+        sockets = [await connect() for _ in range(10)]
+        for ws in sockets:  # all at once, as after a server restart
+            await subscribe(ws, [inst.pk], tomorrow_9, tomorrow_9 + 4 * H)
+        snaps = [await ws.receive_json_from(timeout=10) for ws in sockets]
+        assert len({(s["version"], json.dumps(s["busy"])) for s in snaps}) == 1
+        await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
+        for ws in sockets:
+            up = await ws.receive_json_from(timeout=10)
+            assert (up["version"], up["busy"]) == (snaps[0]["version"] + 1, busy((tomorrow_9, tomorrow_9 + H)))
+        for ws in sockets:
+            await ws.disconnect(timeout=10)
 
     run(scenario)

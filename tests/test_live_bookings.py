@@ -46,15 +46,15 @@ def layer_groups():
 async def open_as(consumer, path, user):
     ws = WebsocketCommunicator(consumer.as_asgi(), path)
     ws.scope["user"] = user if user is not None else AnonymousUser()
-    connected, _ = await ws.connect()
+    connected, _ = await ws.connect(timeout=10)
     assert connected
     return ws
 
 
 async def refused_with(ws, code, words):
-    error = await ws.receive_json_from()
+    error = await ws.receive_json_from(timeout=10)
     assert error["type"] == "error" and words in error["detail"]
-    closed = await ws.receive_output()
+    closed = await ws.receive_output(timeout=10)
     assert closed == {"type": "websocket.close", "code": code}
 
 
@@ -88,7 +88,7 @@ def test_manager_hears_own_facility_only(world, tomorrow_9):
         b = await committed(booking_request)(
             requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H, purpose="XAS of catalysts"
         )
-        msg = await ws.receive_json_from()
+        msg = await ws.receive_json_from(timeout=10)
         assert msg["type"] == "booking" and msg["event"] == "requested"
         assert msg["booking"] == {
             "id": b.pk, "instrument": inst.pk, "start": tomorrow_9.isoformat(), "end": (tomorrow_9 + H).isoformat(),
@@ -98,9 +98,9 @@ def test_manager_hears_own_facility_only(world, tomorrow_9):
         await committed(booking_request)(requester=world.outsider, instrument=elsewhere, start=tomorrow_9, end=tomorrow_9 + H)
         assert await ws.receive_nothing(timeout=0.2), "another facility's booking leaked to this manager"
         await committed(booking_cancel)(actor=world.researcher, booking_id=b.pk)
-        msg = await ws.receive_json_from()
+        msg = await ws.receive_json_from(timeout=10)
         assert (msg["event"], msg["booking"]["status"]) == ("cancelled", "cancelled")
-        await ws.disconnect()
+        await ws.disconnect(timeout=10)
         assert layer_groups() == {}
 
     run(scenario)
@@ -114,7 +114,7 @@ def test_manager_removed_while_connected_stops_hearing(world, tomorrow_9):
         )()
         await committed(booking_request)(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
         assert await ws.receive_nothing(timeout=0.2)
-        await ws.disconnect()
+        await ws.disconnect(timeout=10)
 
     run(scenario)
 
@@ -128,15 +128,15 @@ def test_researcher_hears_own_bookings_only(world, tomorrow_9):
         mine = await open_as(MyBookingsConsumer, "/ws/me/", world.researcher)
         theirs = await open_as(MyBookingsConsumer, "/ws/me/", world.outsider)
         b = await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
-        assert (await mine.receive_json_from())["event"] == "requested"
+        assert (await mine.receive_json_from(timeout=10))["event"] == "requested"
         await committed(booking_approve)(actor=world.manager, booking_id=b.pk)
-        msg = await mine.receive_json_from()
+        msg = await mine.receive_json_from(timeout=10)
         assert (msg["event"], msg["booking"]["id"], msg["booking"]["status"]) == ("approved", b.pk, "approved")
         assert await theirs.receive_nothing(timeout=0.2)
         await mine.send_json_to({"type": "subscribe"})
-        assert "takes no messages" in (await mine.receive_json_from())["detail"]
-        await mine.disconnect()
-        await theirs.disconnect()
+        assert "takes no messages" in (await mine.receive_json_from(timeout=10))["detail"]
+        await mine.disconnect(timeout=10)
+        await theirs.disconnect(timeout=10)
         assert layer_groups() == {}
 
     run(scenario)
@@ -150,18 +150,18 @@ def test_full_stack_session_auth_and_origin_check(world, tomorrow_9):
 
     async def scenario():
         ws = WebsocketCommunicator(application, "/ws/me/", headers=[(b"cookie", cookie), (b"origin", b"http://127.0.0.1")])
-        connected, _ = await ws.connect()
+        connected, _ = await ws.connect(timeout=10)
         assert connected
         await committed(booking_request)(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
-        assert (await ws.receive_json_from())["booking"]["requester"] == "res"
-        await ws.disconnect()
+        assert (await ws.receive_json_from(timeout=10))["booking"]["requester"] == "res"
+        await ws.disconnect(timeout=10)
 
         foreign = WebsocketCommunicator(application, "/ws/availability/", headers=[(b"origin", b"http://evil.example")])
-        connected, _ = await foreign.connect()
+        connected, _ = await foreign.connect(timeout=10)
         assert not connected
 
         anonymous = WebsocketCommunicator(application, "/ws/queue/", headers=[(b"origin", b"http://127.0.0.1")])
-        assert (await anonymous.connect())[0]
+        assert (await anonymous.connect(timeout=10))[0]
         await refused_with(anonymous, 4401, "Sign in")
         assert layer_groups() == {}
 

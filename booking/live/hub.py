@@ -59,6 +59,10 @@ class Hub:
         self.subs: dict[int, set[Subscription]] = defaultdict(set)
         self.dispatched: dict[int, int] = {}  # newest version handed to sockets, per instrument
         self.behind: dict[int, int] = {}  # resync: versions seen ahead of the sockets on the last pass
+        # The newest state handed out per instrument: a socket whose snapshot turns out older gets it.
+        self.latest: dict[int, tuple[State, object]] = {}
+        # Snapshot reads in flight, shared by sockets asking for the same instruments and window.
+        self.reads: dict[tuple, asyncio.Future] = {}
         self.layer = None
         self.channel: str | None = None
         self.tasks: list[asyncio.Task] = []
@@ -89,6 +93,7 @@ class Hub:
                 del self.subs[sub.instrument]
                 self.dispatched.pop(sub.instrument, None)
                 self.behind.pop(sub.instrument, None)
+                self.latest.pop(sub.instrument, None)
                 if self.layer is not None:
                     await self.layer.group_discard(availability_group(sub.instrument), self.channel)
             if not self.subs:
@@ -147,6 +152,8 @@ class Hub:
 
     async def dispatch(self, state: State, touched) -> None:
         self.dispatched[state.instrument] = max(state.version, self.dispatched.get(state.instrument, 0))
+        if state.version > self.latest.get(state.instrument, (State(0, 0, 0, 0, ()), None))[0].version:
+            self.latest[state.instrument] = (state, touched)
         rendered: dict[tuple[int, int], tuple[str, str, bool]] = {}
         uncovered: dict[tuple[int, int], list[Subscription]] = defaultdict(list)
         for sub in list(self.subs.get(state.instrument, ())):
@@ -194,6 +201,10 @@ class Hub:
     async def snapshot_sent(self, sub: Subscription) -> None:
         """The socket has its snapshot: hand it whatever changes arrived meanwhile, newest wins."""
         pending, sub.pending = sub.pending, []
+        if sub.instrument in self.latest:
+            # A shared snapshot read may have started before this socket listened; what was handed out
+            # since then is here.
+            pending.append(self.latest[sub.instrument])
         for state, touched in sorted(pending, key=lambda p: p[0].version):
             if state.version <= sub.version:
                 continue
@@ -204,6 +215,29 @@ class Hub:
                 await self._offer(sub, state.version, busy_json, text, touches(touched, *key))
             else:
                 await self._fallback(state.instrument, state.version, touched, {key: [sub]})
+
+    async def read_snapshot(self, key: tuple, read):
+        """Run `read()` (a coroutine function) once for every socket asking for `key` meanwhile: a
+        reconnect storm of thousands of clients watching the same week costs a handful of reads."""
+        future = self.reads.get(key)
+        if future is None:
+            future = self.reads[key] = asyncio.get_running_loop().create_future()
+            try:
+                future.set_result(await read())
+            except asyncio.CancelledError:
+                future.cancel()  # this socket went away mid-read; the others read again below
+                raise
+            except Exception as exc:
+                future.set_exception(exc)
+                future.exception()  # retrieved here, so a read nobody else shared does not warn
+            finally:
+                del self.reads[key]
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            if future.cancelled() and not asyncio.current_task().cancelling():
+                return await read()
+            raise
 
     # --- catching up on lost messages -----------------------------------------------------------------
 

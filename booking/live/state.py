@@ -112,13 +112,12 @@ def instruments_by_id(ids: list[int]) -> dict[int, Instrument]:
 
 
 def compute_states(instruments: list[Instrument], start: dt.datetime, end: dt.datetime) -> dict[int, State]:
-    """The busy state of each instrument over [start, end). The versions are read first, so each state
-    is at least as new as its version: a later, higher version can only carry newer data."""
+    """The busy state of each instrument over [start, end), labelled with the version the instrument rows
+    carry. Callers pass rows they have just read: the version is read before the busy spans, so each
+    state is at least as new as its version and a later, higher version can only carry newer data."""
     if not instruments:
         return {}
-    versions = dict(
-        Instrument.objects.filter(pk__in=[i.pk for i in instruments]).values_list("pk", "availability_version")
-    )
+    versions = {i.pk: i.availability_version for i in instruments}
     closed = closed_spans_many(instruments, start, end)
     held = held_spans_many([i.pk for i in instruments], start, end)
     s_us, e_us = to_us(start), to_us(end)

@@ -19,8 +19,12 @@ def _missing(ids: list[int]) -> list[int]:
 
 
 def _snapshot(ids: list[int], start, end):
+    """One trip to the database thread per subscribe: the unknown ids, or the states."""
     instruments = instruments_by_id(ids)
-    return compute_states([instruments[i] for i in ids if i in instruments], start, end)
+    missing = [i for i in ids if i not in instruments]
+    if missing:
+        return missing, {}
+    return [], compute_states([instruments[i] for i in ids], start, end)
 
 
 class AvailabilityConsumer(LiveSocket):
@@ -54,10 +58,9 @@ class AvailabilityConsumer(LiveSocket):
                 f"Too many instruments: at most {settings.LIVE_MAX_INSTRUMENTS} per connection; "
                 f"you would have {len(total)}. Unsubscribe from some first."
             )
-        missing = await database_sync_to_async(_missing)(message.instruments)
-        if missing:
-            listed = ", ".join(str(i) for i in missing)
-            raise ProtocolError(f"No such instrument: {listed}. Nothing was subscribed.")
+        if any(i in self.subscriptions for i in message.instruments):
+            # Check before dropping the old windows, so a refused subscribe changes nothing.
+            await self.refuse_missing(await database_sync_to_async(_missing)(message.instruments))
         hub = get_hub()
         # A new window replaces the old one. The old subscription goes first: whatever version it last
         # sent was committed before the snapshot below reads the version, so versions never go back.
@@ -71,7 +74,15 @@ class AvailabilityConsumer(LiveSocket):
         for sub in fresh:
             self.subscriptions[sub.instrument] = sub
             await hub.add(sub)
-        states = await database_sync_to_async(_snapshot)(message.instruments, message.start, message.end)
+        key = (tuple(message.instruments), start, end)
+        missing, states = await hub.read_snapshot(
+            key, lambda: database_sync_to_async(_snapshot)(message.instruments, message.start, message.end)
+        )
+        if missing:
+            for sub in fresh:
+                self.subscriptions.pop(sub.instrument, None)
+                await hub.remove(sub)
+            await self.refuse_missing(missing)
         for sub in fresh:
             state = states.get(sub.instrument)
             if state is None:  # deleted in the meantime
@@ -82,6 +93,11 @@ class AvailabilityConsumer(LiveSocket):
             sub.accept_snapshot(state.version, busy_json)
             await self.send_text(message_text("snapshot", sub.instrument, state.version, busy_json))
             await hub.snapshot_sent(sub)
+
+    async def refuse_missing(self, missing: list[int]) -> None:
+        if missing:
+            listed = ", ".join(str(i) for i in missing)
+            raise ProtocolError(f"No such instrument: {listed}. Nothing was subscribed.")
 
     async def unsubscribe(self, ids: list[int]) -> None:
         hub = get_hub()
