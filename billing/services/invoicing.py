@@ -10,7 +10,7 @@ import logging
 from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Sum
 from django.http import Http404
 from django.utils import timezone
@@ -82,21 +82,27 @@ def _draft_for(*, issuer_id: int, payer_id: int, period: str, run: InvoiceRun) -
     return draft
 
 
+def _insert_lines(*, invoice_id: int, period: str, issuer_id: int, payer_id: int) -> int:
+    """Copy the unbilled charge lines of one (issuer, payer, month) onto the invoice in one
+    INSERT … SELECT: the rows never travel through Python, so 100,000 lines take a moment."""
+    line, charge_line = InvoiceLine._meta.db_table, ChargeLine._meta.db_table
+    sql = f"""
+        INSERT INTO {line} (invoice_id, charge_line_id, booking_id, account_id, percent, amount, is_credit)
+        SELECT %s, cl.id, cl.booking_id, cl.account_id, cl.percent, cl.amount, %s
+        FROM {charge_line} cl
+        WHERE cl.period = %s AND cl.issuer_id = %s AND cl.payer_id = %s
+          AND NOT EXISTS (SELECT 1 FROM {line} il WHERE il.charge_line_id = cl.id AND il.is_credit = %s)
+        ORDER BY cl.booking_id, cl.id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [invoice_id, False, period, issuer_id, payer_id, False])
+        return max(cursor.rowcount, 0)
+
+
 def _bill_group(*, run: InvoiceRun, issuer_id: int, payer_id: int) -> int:
     with transaction.atomic():
         draft = _draft_for(issuer_id=issuer_id, payer_id=payer_id, period=run.period, run=run)
-        rows = unbilled_lines(run.period).filter(issuer_id=issuer_id, payer_id=payer_id).order_by("booking_id", "id")
-        added = 0
-        batch: list[InvoiceLine] = []
-        for pk, booking_id, account_id, percent, amount in rows.values_list("pk", "booking_id", "account_id", "percent", "amount").iterator(chunk_size=BATCH):
-            batch.append(InvoiceLine(invoice=draft, charge_line_id=pk, booking_id=booking_id, account_id=account_id, percent=percent, amount=amount))
-            if len(batch) >= BATCH:
-                InvoiceLine.objects.bulk_create(batch)
-                added += len(batch)
-                batch = []
-        if batch:
-            InvoiceLine.objects.bulk_create(batch)
-            added += len(batch)
+        added = _insert_lines(invoice_id=draft.pk, period=run.period, issuer_id=issuer_id, payer_id=payer_id)
         if added:
             draft.total = draft.lines.aggregate(s=Sum("amount"))["s"] or ZERO
             draft.save(update_fields=["total"])
