@@ -86,7 +86,7 @@ def test_series_over_the_future_limit_reports_the_rule(world, tomorrow_9):
     assert problem["occurrence"] == 3 and "Maximum future bookings" in problem["detail"]
 
 
-@hsettings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     count=st.integers(1, 8),
     interval=st.integers(1, 3),

@@ -22,7 +22,7 @@ def next_quarter(tomorrow_9):
     return q_end  # local midnight starting the next quarter: every attempt below falls inside it
 
 
-@hsettings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     percent=st.sampled_from(["99.00", "99.50", "99.80"]),
     attempts=st.lists(st.tuples(st.booleans(), st.integers(1, 12)), min_size=1, max_size=6),
