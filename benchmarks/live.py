@@ -71,7 +71,12 @@ async def client_main(url: str, count: int, subscribe: str) -> None:
                     raise t.exception()
     await ready.wait()
     print("READY", flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    # The driver writes the last version it made; wait until every socket has it (at most 60 s: a
+    # version missing after that counts as lost, even if the resync would bring a newer one later).
+    last = int(await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(not log or log[-1][0] < last for log in received):
+        await asyncio.sleep(0.1)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     print(json.dumps(received), flush=True)
@@ -126,6 +131,25 @@ def child_pid(proc: subprocess.Popen) -> int:
     return proc.pid
 
 
+STARTED: list[subprocess.Popen] = []
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """`timeout` passes SIGTERM on to the server; a server that does not stop in 20 s is killed."""
+    child = child_pid(proc) if proc.poll() is None else None
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        if child:
+            try:
+                os.kill(child, 9)
+            except ProcessLookupError:
+                pass
+        proc.kill()
+        proc.wait(5)
+
+
 def bound_socket() -> socket.socket:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -171,11 +195,11 @@ def start_clients(url: str, count: int, subscribe: dict) -> subprocess.Popen:
     return proc
 
 
-def finish_clients(proc: subprocess.Popen) -> list:
-    proc.stdin.write("\n")
+def finish_clients(proc: subprocess.Popen, last_version: int) -> list:
+    proc.stdin.write(f"{last_version}\n")
     proc.stdin.flush()
     out = proc.stdout.readline()
-    proc.wait(60)
+    proc.wait(120)
     return json.loads(out)
 
 
@@ -240,6 +264,7 @@ def run(counts: list[int], changes: int, redis_url: str, gap: float) -> None:
         server = subprocess.Popen(["timeout", "1800", str(VENV_BIN / "daphne"), "--fd", str(sock.fileno()), "--ping-interval", "600", "-v", "0",
                                    "--websocket_connect_timeout", "120",
                                    "config.asgi:application"], cwd=ROOT, env=env, pass_fds=[sock.fileno()])
+        STARTED.append(server)
         wait_port(sock.getsockname()[1])
         time.sleep(3)
         pid = child_pid(server)
@@ -262,17 +287,16 @@ def run(counts: list[int], changes: int, redis_url: str, gap: float) -> None:
             state = wide_state(inst.pk)
             floor_texts.append(message_text("update", inst.pk, version, render_busy(clip(state, to_us(window[0]), to_us(window[1])))))
             time.sleep(gap)
-        time.sleep(2)
-        ours = summarize(finish_clients(clients), sent)
+        ours = summarize(finish_clients(clients, max(sent)), sent)
         ours["kb_per_conn"] = per_conn
-        server.terminate()
-        server.wait(30)
+        stop_server(server)
         sock.close()
 
         # --- floor ---
         sock = bound_socket()
         server = subprocess.Popen(["timeout", "1800", sys.executable, __file__, "floor", str(sock.fileno()), redis_url],
                                   cwd=ROOT, env=env, pass_fds=[sock.fileno()])
+        STARTED.append(server)
         wait_port(sock.getsockname()[1])
         time.sleep(2)
         pid = child_pid(server)
@@ -287,11 +311,9 @@ def run(counts: list[int], changes: int, redis_url: str, gap: float) -> None:
             sent[version] = time.time()
             r.publish(FLOOR_CHANNEL, text)
             time.sleep(gap)
-        time.sleep(2)
-        floor = summarize(finish_clients(clients), sent)
+        floor = summarize(finish_clients(clients, max(sent)), sent)
         floor["kb_per_conn"] = per_conn
-        server.terminate()
-        server.wait(30)
+        stop_server(server)
         sock.close()
         size = len(floor_texts[0]) if floor_texts else 0
         rows.append((count, ours, floor, size))
@@ -320,7 +342,12 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=1.0, help="seconds between changes")
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     args = parser.parse_args()
-    run(args.clients, args.changes, args.redis, args.gap)
+    try:
+        run(args.clients, args.changes, args.redis, args.gap)
+    finally:
+        for proc in STARTED:
+            if proc.poll() is None:
+                stop_server(proc)
 
 
 if __name__ == "__main__":
