@@ -6,7 +6,7 @@ from collections.abc import Callable
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from facilities.calendar import closed_spans_many
-from facilities.intervals import Span, complement, merge
+from facilities.intervals import Span, complement, intersect, merge
 from facilities.models import Instrument, Membership
 from facilities.models.tenants import Role
 from facilities.selectors import managed_facility_ids
@@ -100,11 +100,10 @@ def availability(instrument: Instrument, start: dt.datetime, end: dt.datetime) -
 def label_busy(closed: list[Span], held: list[Span]) -> list[dict]:
     """One disjoint, sorted busy list: where a booking and a closure overlap, the closure wins."""
     busy = [{"start": s, "end": e, "kind": "closure"} for s, e in closed]
-    for s, e in complement(closed, held[0][0], held[-1][1]) if held else []:
-        for hs, he in held:
-            a, b = max(s, hs), min(e, he)
-            if a < b:
-                busy.append({"start": a, "end": b, "kind": "booking"})
+    if held:
+        # Both lists are sorted and disjoint: one linear pass, however many bookings and closed days.
+        open_parts = complement(closed, held[0][0], held[-1][1])
+        busy += [{"start": a, "end": b, "kind": "booking"} for a, b in intersect(open_parts, held)]
     busy.sort(key=lambda b: (b["start"], b["end"]))
     # Touching spans of one kind read better as one.
     joined: list[dict] = []

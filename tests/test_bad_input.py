@@ -181,7 +181,7 @@ def test_bad_complete_times(world, tomorrow_9):
     payload=st.dictionaries(
         st.sampled_from(["instrument", "start", "end", "purpose", "splits", "extra"]),
         st.recursive(
-            st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+            st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40),
             lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["account", "percent"]), inner, max_size=2),
             max_leaves=6,
         ),

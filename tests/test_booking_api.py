@@ -194,3 +194,31 @@ def test_availability_default_window_and_limits(world):
     r = c.get(url, {"start": "2026-01-01T00:00:00+08:00", "end": "2027-03-01T00:00:00+08:00"})
     assert r.status_code == 400 and "400 days" in r.json()["end"][0]
     assert c.get("/api/v1/instruments/999999/availability/").status_code == 404
+
+
+@pytest.mark.parametrize("persona", ["researcher", "manager", "finance", "admin"])
+def test_list_costs_the_same_queries_at_any_size(world, persona, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add(n, offset):
+        for i in range(n):
+            start = tomorrow_base() + (offset + i) * H
+            BookingFactory(instrument=world.instrument, requester=world.researcher, institution=world.ustc,
+                           start=start, end=start + H, account=world.researcher_account)
+
+    c = world.client(getattr(world, persona))
+    add(2, 0)
+    with CaptureQueriesContext(connection) as small:
+        assert c.get(URL).json()["count"] == 2
+    add(40, 10)
+    with django_assert_max_num_queries(10):
+        with CaptureQueriesContext(connection) as big:
+            assert len(c.get(URL).json()["results"]) == 42
+    assert len(big) == len(small)
+
+
+def tomorrow_base():
+    from django.utils import timezone
+
+    return (timezone.localtime() + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)

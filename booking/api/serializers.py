@@ -1,6 +1,8 @@
 """What the booking API reads and writes. Input is checked strictly (see parsing.py); output is built
 from rows already loaded by the view, so a page of bookings costs the same few queries at any size."""
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from facilities.calendar import iso_local
@@ -13,6 +15,7 @@ MAX_SPLITS = 20
 MAX_REASON_LENGTH = 2000
 
 
+@extend_schema_field(OpenApiTypes.DECIMAL)
 class PercentField(serializers.Field):
     """A number or a decimal string; the booking service checks its range and its two decimals."""
 
@@ -45,7 +48,7 @@ class BookingCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class ReasonSerializer(serializers.Serializer):
+class BookingReasonSerializer(serializers.Serializer):
     reason = StrictTextField(max_length=MAX_REASON_LENGTH, allow_blank=True, required=False, default="")
 
 

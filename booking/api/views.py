@@ -20,7 +20,7 @@ from .serializers import (
     BookingOutSerializer,
     CompleteSerializer,
     ConflictSerializer,
-    ReasonSerializer,
+    BookingReasonSerializer,
     booking_json,
 )
 
@@ -31,9 +31,10 @@ def _validated(serializer_class, data: dict) -> dict:
     return serializer.validated_data
 
 
-def _shown(request, booking_id: int) -> dict:
+def _shown(request, booking_id: int, *, requester: bool = False) -> dict:
     booking = with_details(Booking.objects.filter(pk=booking_id)).get()
-    return booking_json(booking, show_purpose=purpose_checker(request.user)(booking))
+    # The requester always reads their own purpose; others are checked.
+    return booking_json(booking, show_purpose=requester or purpose_checker(request.user)(booking))
 
 
 class BookingList(generics.GenericAPIView):
@@ -95,7 +96,7 @@ class BookingList(generics.GenericAPIView):
             purpose=data.get("purpose", ""),
             splits=[{"account": s["account"], "percent": s["percent"]} for s in splits] if splits else None,
         )
-        return Response(_shown(request, booking.pk), status=status.HTTP_201_CREATED)
+        return Response(_shown(request, booking.pk, requester=True), status=status.HTTP_201_CREATED)
 
 
 class BookingDetail(APIView):
@@ -115,9 +116,9 @@ class _Transition(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
     parser_classes = [JSONParser]
-    body_serializer = ReasonSerializer
+    body_serializer = BookingReasonSerializer
 
-    @extend_schema(request=ReasonSerializer, responses={200: BookingOutSerializer, 409: ConflictSerializer})
+    @extend_schema(request=BookingReasonSerializer, responses={200: BookingOutSerializer, 409: ConflictSerializer})
     def post(self, request, pk: int):
         return self._post(request, pk)
 

@@ -10,7 +10,8 @@ import datetime as dt
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
@@ -25,6 +26,7 @@ from ..selectors import is_manager_of, user_by_username
 MAX_BODY_BYTES = 16 * 1024
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
 class _OffsetTime(serializers.Field):
     def to_internal_value(self, data):
         if not isinstance(data, str) or len(data) > 64:

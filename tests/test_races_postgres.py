@@ -1,0 +1,139 @@
+"""PostgreSQL only: the exclusion constraint `booking_no_overlap` as the last word, and real
+connections racing through the service."""
+
+import datetime as dt
+import random
+import threading
+import time
+from collections import Counter
+from unittest import mock
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from booking.models import Booking
+from booking.models.bookings import HELD_STATUSES
+from booking.services import booking_cancel, booking_request, holds
+from facilities.errors import Conflict
+
+from .test_races import assert_no_overlap, quiet_after_commit, run_threads  # noqa: F401 - fixture
+
+H = dt.timedelta(hours=1)
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="exclusion constraints and row locks need PostgreSQL"),
+]
+
+
+def raw_booking(world, start, end, status=Booking.Status.APPROVED, hold_end=None):
+    return Booking.objects.create(
+        instrument=world.instrument, requester=world.researcher, institution=world.ustc, start=start, end=end,
+        hold_end=hold_end or end, status=status,
+    )
+
+
+@pytest.mark.django_db
+def test_exclusion_constraint_refuses_an_overlap_written_past_the_service(world, tomorrow_9):
+    raw_booking(world, tomorrow_9, tomorrow_9 + 2 * H)
+    with pytest.raises(IntegrityError) as err, transaction.atomic():
+        raw_booking(world, tomorrow_9 + H, tomorrow_9 + 3 * H)
+    assert err.value.__cause__.sqlstate == "23P01"
+    assert "booking_no_overlap" in str(err.value)
+    # The buffer counts: a hold_end reaching into the next booking is refused too.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        raw_booking(world, tomorrow_9 - H, tomorrow_9, hold_end=tomorrow_9 + dt.timedelta(minutes=30))
+    # Touching is fine, and rows that no longer hold the slot do not count.
+    raw_booking(world, tomorrow_9 + 2 * H, tomorrow_9 + 3 * H)
+    raw_booking(world, tomorrow_9, tomorrow_9 + H, status=Booking.Status.CANCELLED)
+    assert Booking.objects.filter(status__in=HELD_STATUSES).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_constraint_violation_inside_the_service_becomes_409(world, tomorrow_9):
+    """Should the check ever miss a held row, the constraint refuses it and the client gets 409."""
+    raw_booking(world, tomorrow_9, tomorrow_9 + H)
+    with mock.patch.object(holds, "conflicts_for", side_effect=[[], [{"start": tomorrow_9, "end": tomorrow_9 + H}]]):
+        r = world.client(world.outsider).post(
+            "/api/v1/bookings/",
+            {"instrument": world.instrument.pk, "start": tomorrow_9.isoformat(), "end": (tomorrow_9 + H).isoformat()},
+            format="json",
+        )
+    assert r.status_code == 409 and r.json()["code"] == "slot_unavailable"
+    assert r.json()["conflicts"] == [{"start": tomorrow_9.isoformat(), "end": (tomorrow_9 + H).isoformat()}]
+    assert Booking.objects.count() == 1
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_plain_inserts_racing_for_one_slot_leave_one_row(world, tomorrow_9):
+    """Without the service's row lock, concurrent inserts of one range meet the constraint directly
+    (23P01, or 40P01 when they deadlock on each other's index entries); exactly one survives."""
+    codes: Counter = Counter()
+
+    def insert(i: int) -> None:
+        try:
+            with transaction.atomic():
+                raw_booking(world, tomorrow_9, tomorrow_9 + H)
+            codes["inserted"] += 1
+        except Exception as exc:  # noqa: BLE001 - classified below
+            codes[getattr(exc.__cause__, "sqlstate", repr(exc))] += 1
+
+    with connection.cursor() as c:
+        c.execute("SELECT 1")
+    run_threads(6, insert, timeout=60)
+    assert codes["inserted"] == 1
+    assert set(codes) <= {"inserted", "23P01", "40P01"}, codes
+    assert Booking.objects.count() == 1
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_sixteen_connections_one_slot(world, tomorrow_9, quiet_after_commit):
+    results: Counter = Counter()
+
+    def attempt(i: int) -> None:
+        try:
+            booking_request(requester=world.researcher if i % 2 else world.outsider, instrument=world.instrument,
+                            start=tomorrow_9, end=tomorrow_9 + H)
+            results["booked"] += 1
+        except Conflict as exc:
+            results[exc.code] += 1
+
+    run_threads(16, attempt)
+    assert results == Counter({"booked": 1, "slot_unavailable": 15})
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_random_overlapping_attempts_on_postgres(world, tomorrow_9, quiet_after_commit):
+    inst = world.instrument
+    inst.booking_unit_minutes, inst.min_minutes, inst.max_minutes, inst.buffer_minutes = 30, 30, 240, 30
+    inst.save()
+    deadline = time.monotonic() + 15
+    outcomes: Counter = Counter()
+    lock = threading.Lock()
+
+    def worker(i: int) -> None:
+        rng = random.Random(2000 + i)
+        user = world.researcher if i % 2 else world.outsider
+        mine: list[int] = []
+        for _ in range(300):
+            if time.monotonic() > deadline:
+                return
+            if mine and rng.random() < 0.1:
+                booking_cancel(actor=user, booking_id=mine.pop(rng.randrange(len(mine))))
+                result = "cancelled"
+            else:
+                start = tomorrow_9 + dt.timedelta(minutes=30 * rng.randrange(0, 96))
+                try:
+                    mine.append(booking_request(requester=user, instrument=inst, start=start,
+                                                end=start + dt.timedelta(minutes=30 * rng.randint(1, 8))).pk)
+                    result = "booked"
+                except Conflict:
+                    result = "conflict"
+            with lock:
+                outcomes[result] += 1
+
+    run_threads(8, worker, timeout=60)
+    assert sum(outcomes.values()) >= 100 and outcomes["conflict"] >= 30, outcomes
+    assert assert_no_overlap(inst.pk) == outcomes["booked"] - outcomes["cancelled"] > 0
