@@ -58,6 +58,10 @@ UPCOMING = [
 ]
 
 
+class DemoPrerequisiteMissing(Exception):
+    pass
+
+
 @dataclass(frozen=True)
 class Planned:
     key: str
@@ -158,6 +162,14 @@ def load_demo_history(now: dt.datetime | None = None) -> dict[str, int]:
         for i in Instrument.objects.select_related("facility").filter(facility__code__in=set(MANAGERS))
     }
     accounts = {a.code: a for a in FundingAccount.objects.filter(code__in=SHARED.values())}
+    missing = sorted({i.username for i in items} - set(users)) or sorted(
+        f"{f}/{c}" for f, c in {(i.facility, i.instrument) for i in items} if (f, c) not in instruments
+    )
+    if missing or len(accounts) < len(SHARED):
+        raise DemoPrerequisiteMissing(
+            f"The demo history needs the catalog and the demo people first (missing: {', '.join(missing) or 'shared accounts'}); "
+            "run seed_catalog and seed_demo_people, or simply load_demo."
+        )
     _qualify(users, instruments)
     created = skipped = 0
     for item in items:

@@ -103,6 +103,8 @@ def test_second_run_changes_nothing(demo):
     call_command("seed_demo_history", stdout=open("/dev/null", "w"))
     again = load_demo_history()
     assert again["created"] == 0
+    # Nor on a later day, when "three months back" means other dates.
+    assert load_demo_history(now=timezone.now() + dt.timedelta(days=40))["created"] == 0
     assert _snapshot() == before
 
 

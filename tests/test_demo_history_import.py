@@ -80,3 +80,12 @@ def test_future_cannot_be_completed_and_bad_status_is_refused(world, tomorrow_9)
     with pytest.raises(ValidationError, match="Unknown status"):
         booking_import(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H, status="done")
     assert not Booking.objects.exists()
+
+
+def test_demo_history_without_the_demo_people_says_what_to_run_first(db):
+    # Here, not in test_demo_history.py, whose module-wide fixture has the demo people loaded.
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="seed_demo_people"):
+        call_command("seed_demo_history", stdout=open("/dev/null", "w"))

@@ -1,6 +1,6 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from booking.demo import load_demo_history
+from booking.demo import DemoPrerequisiteMissing, load_demo_history
 
 
 class Command(BaseCommand):
@@ -10,5 +10,8 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        counts = load_demo_history()
+        try:
+            counts = load_demo_history()
+        except DemoPrerequisiteMissing as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(f"Demo history: {counts['created']} bookings written, {counts['skipped']} already there")
