@@ -110,3 +110,12 @@ def test_move_api_personas(world, tomorrow_9):
     r = world.client(world.researcher).post(url, {"start": "tomorrow"}, format="json")
     assert r.status_code == 400
     assert world.client(world.researcher).post("/api/v1/bookings/999999/move/", to, format="json").status_code == 404
+
+
+def test_bundle_personas(world, tomorrow_9):
+    items = [{"instrument": world.instrument.pk, "start": tomorrow_9.isoformat(), "end": (tomorrow_9 + H).isoformat()}]
+    assert world.client(None).post(BUNDLES, {"items": items}, format="json").status_code in (401, 403)
+    for persona in (world.manager, world.finance):
+        r = world.client(persona).post(BUNDLES, {"items": items}, format="json")
+        assert r.status_code == 403 and r.json()["detail"]
+    assert not Booking.objects.exists()

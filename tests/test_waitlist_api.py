@@ -71,3 +71,15 @@ def test_list_query_count_does_not_grow(world, tomorrow_9, django_assert_max_num
     with django_assert_max_num_queries(4):
         r = world.client(world.outsider).get(URL)
     assert r.json()["count"] == 5
+
+
+def test_only_the_waiting_user_may_accept(world, tomorrow_9):
+    held = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    entry = world.client(world.outsider).post(URL, join_body(world, tomorrow_9), format="json").json()
+    booking_cancel(actor=world.researcher, booking_id=held.pk)
+    offer_next(instrument_id=world.instrument.pk)
+    for persona in (world.researcher, world.manager, world.finance):
+        r = world.client(persona).post(f"{URL}{entry['id']}/accept/", {}, format="json")
+        assert r.status_code == 404 and r.json()["detail"], persona
+    assert world.client(None).post(f"{URL}{entry['id']}/accept/", {}, format="json").status_code in (401, 403)
+    assert WaitlistEntry.objects.get(pk=entry["id"]).status == "offered"
