@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import catalog, dashboard, finance, home, instrument, manager, search
+from .views import catalog, dashboard, finance, home, instrument, language, manager, search
 
 app_name = "frontend"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("login/", home.LoginView.as_view(), name="login"),
     path("logout/", home.LogoutView.as_view(), name="logout"),
+    path("language/", language.switch_language, name="language"),
     path("catalog/", catalog.catalog, name="catalog"),
     path("facilities/<str:code>/", catalog.facility_detail, name="facility"),
     path("instruments/<int:pk>/", instrument.instrument_page, name="instrument"),

@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone

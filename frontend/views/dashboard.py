@@ -7,7 +7,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from booking.models import Booking
 from booking.selectors import bookings_visible_to
 from booking.services import booking_cancel
 

@@ -1,5 +1,6 @@
 """Signing in and out, and sending each person to the page their role starts from."""
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -33,6 +34,15 @@ class LoginView(auth_views.LoginView):
 
     def get_default_redirect_url(self):
         return landing_url(self.request.user)
+
+    def form_valid(self, form):
+        # Pages follow the language the person chose before, on any device they sign in from.
+        response = super().form_valid(form)
+        language = form.get_user().language
+        if language in dict(settings.LANGUAGES):
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
+                                samesite=settings.LANGUAGE_COOKIE_SAMESITE, secure=settings.LANGUAGE_COOKIE_SECURE)
+        return response
 
 
 class LogoutView(auth_views.LogoutView):
