@@ -18,10 +18,12 @@ def week_start(day: dt.date | None) -> dt.datetime:
 
 
 def parse_week(value: str | None) -> dt.date | None:
+    """A date within the years the platform plans for; anything else means "this week"."""
     try:
-        return dt.date.fromisoformat(value) if value else None
+        day = dt.date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day and 2000 <= day.year <= 2099 else None
 
 
 def row_minutes(instrument: Instrument) -> int:

@@ -351,3 +351,19 @@ def test_manager_sees_utilisation_chart_for_a_period(world, tomorrow_9):
     assert "Utilisation in 2026-Q3" in page and f"{world.instrument.code}: 0.0%" in page
     bad = c.get(reverse("frontend:console_facility", args=["FAC"]), {"period": "someday"}).content.decode()
     assert "is not a period" in bad
+
+
+@pytest.mark.parametrize("query", [
+    {"week": "9999-12-31"}, {"week": "0001-01-01"}, {"week": "yesterday"}, {"start": "2026-13-45T99:99"},
+    {"start": "x" * 5000}, {"week": "2026-12-01", "start": "2026-12-01T09:00", "end": "2026-11-01T09:00"},
+])
+def test_odd_calendar_input_is_never_a_500(world, query):
+    response = client_for(world.researcher).get(reverse("frontend:instrument", args=[world.instrument.pk]), query)
+    assert response.status_code == 200 and 'id="week"' in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/finance/?period=2026-99", "/search/?duration_minutes=-5&instruments=abc",
+                                  "/catalog/?category=%00&q=" + "x" * 200, "/console/facilities/FAC/?period=99999"])
+def test_odd_query_strings_are_answered_in_words(world, path):
+    c = client_for(world.admin)
+    assert c.get(path).status_code == 200
