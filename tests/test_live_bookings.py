@@ -166,3 +166,20 @@ def test_full_stack_session_auth_and_origin_check(world, tomorrow_9):
         assert layer_groups() == {}
 
     run(scenario)
+
+
+def test_queue_socket_that_fails_leaves_its_groups(world, tomorrow_9, monkeypatch):
+    async def scenario():
+        ws = await open_as(QueueConsumer, "/ws/queue/", world.manager)
+        assert layer_groups() == {f"live.facility.{world.facility.pk}": set(next(iter(layer_groups().values())))}
+
+        async def boom(self, message):
+            raise RuntimeError("consumer bug")
+
+        monkeypatch.setattr(QueueConsumer, "live_booking", boom)
+        await committed(booking_request)(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+        with pytest.raises(RuntimeError):
+            await ws.wait(timeout=10)
+        assert layer_groups() == {}
+
+    run(scenario)
