@@ -145,3 +145,23 @@ def test_accept_when_someone_else_booked_meanwhile_is_409_and_offer_stays(world,
     assert err.value.code == "slot_unavailable"
     a.refresh_from_db()
     assert a.status == S.OFFERED
+
+
+def test_a_closure_or_a_buffer_in_the_way_keeps_the_entry_waiting(world, tomorrow_9):
+    from facilities.models import Closure
+
+    world.instrument.buffer_minutes = 30
+    world.instrument.save()
+    held = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + 2 * H)
+    early = waitlist_join(user=world.outsider, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    late = waitlist_join(user=world.outsider, instrument=world.instrument, start=tomorrow_9 + H, end=tomorrow_9 + 2 * H)
+    booking_cancel(actor=world.researcher, booking_id=held.pk)
+    # Someone books right after `late`: its buffer would run into them.
+    booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9 + 2 * H, end=tomorrow_9 + 3 * H)
+    Closure.objects.create(facility=world.facility, start=tomorrow_9, end=tomorrow_9 + dt.timedelta(minutes=30), reason="vacuum")
+    assert offer_next(instrument_id=world.instrument.pk) == []
+    assert set(WaitlistEntry.objects.values_list("status", flat=True)) == {S.WAITING}
+    Closure.objects.all().delete()
+    assert [e.pk for e in offer_next(instrument_id=world.instrument.pk)] == [early.pk]
+    late.refresh_from_db()
+    assert late.status == S.WAITING

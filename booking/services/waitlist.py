@@ -19,7 +19,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from facilities.errors import Conflict
-from facilities.intervals import overlaps
+from facilities.calendar import closed_spans
+from facilities.intervals import merge, overlaps
 from facilities.models import Instrument, User
 
 from .. import rules
@@ -73,14 +74,15 @@ def waitlist_join(
         return WaitlistEntry.objects.create(instrument=instrument, user=user, start=start, end=end)
 
 
-def _is_free(instrument: Instrument, entry: WaitlistEntry) -> bool:
-    if conflicts_for(instrument, entry.start, entry.end):
-        return False
-    try:
-        rules.check_open(instrument=instrument, start=entry.start, end=entry.end)
-    except ValidationError:
-        return False
-    return True
+def _held_around(instrument: Instrument, entries: list[WaitlistEntry]) -> tuple[list, dt.datetime, dt.datetime]:
+    """Held spans around the entries, read once per instrument, so a sweep costs a few queries per
+    instrument rather than per entry."""
+    lo = min(e.start for e in entries)
+    hi = max(hold_span(instrument, e.start, e.end)[1] for e in entries)
+    held = Booking.objects.filter(
+        instrument=instrument, status__in=HELD_STATUSES, start__lt=hi, hold_end__gt=lo
+    ).values_list("start", "hold_end")
+    return merge(held), lo, hi
 
 
 def offer_next(*, instrument_id: int, now: dt.datetime | None = None) -> list[WaitlistEntry]:
@@ -107,10 +109,18 @@ def offer_next(*, instrument_id: int, now: dt.datetime | None = None) -> list[Wa
                 entry.save(update_fields=["status"])
             elif entry.status == Status.OFFERED:
                 outstanding.append((entry.start, entry.end))
-        for entry in entries:
-            if entry.status != Status.WAITING:
+        waiting = [e for e in entries if e.status == Status.WAITING]
+        held, lo, hi = _held_around(instrument, waiting) if waiting else ([], None, None)
+        closed = None  # read only once some entry gets past the held slots: the sweep's common case is "still held"
+        for entry in waiting:
+            if any(overlaps((entry.start, entry.end), span) for span in outstanding):
                 continue
-            if any(overlaps((entry.start, entry.end), span) for span in outstanding) or not _is_free(instrument, entry):
+            # The entry's own changeover buffer must be free too, as it would be for a booking.
+            if any(overlaps(hold_span(instrument, entry.start, entry.end), span) for span in held):
+                continue
+            if closed is None:
+                closed = closed_spans(instrument, lo, hi)
+            if any(overlaps((entry.start, entry.end), span) for span in closed):
                 continue
             entry.status = Status.OFFERED
             entry.offered_at = now
