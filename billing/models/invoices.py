@@ -99,9 +99,16 @@ class InvoiceLine(models.Model):
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     charge_line = models.ForeignKey("billing.ChargeLine", on_delete=models.PROTECT, related_name="invoice_lines")
-    booking = models.ForeignKey("booking.Booking", on_delete=models.PROTECT, related_name="invoice_lines")
+    # Copies of the charge line's booking and account, kept for reading without a join. The database
+    # checks them through the charge line already; checking and indexing them again here would double
+    # the work of an invoice run (every check fires per row at commit on PostgreSQL). Lines are looked
+    # up by invoice or by charge line, never by these.
+    booking = models.ForeignKey(
+        "booking.Booking", on_delete=models.PROTECT, related_name="invoice_lines", db_constraint=False, db_index=False
+    )
     account = models.ForeignKey(
-        "facilities.FundingAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="invoice_lines"
+        "facilities.FundingAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="invoice_lines",
+        db_constraint=False, db_index=False,
     )
     percent = models.DecimalField(max_digits=5, decimal_places=2)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
