@@ -29,16 +29,18 @@ demo: migrate
 serve: setup
 	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
-# With REDIS_URL, background work needs a worker and beat: started here, stopped with the server.
+# Beat runs the periodic jobs (expiry, completion, reminders, waitlist, invoices). Without REDIS_URL it
+# runs them itself, in-process; with REDIS_URL a worker takes them from Redis. Both stop with the server.
 run: demo
 	@echo "Sanjiao on http://$(HOST):$(PORT)/ — demo accounts in README.md (password sanjiao-demo)"
-	@if [ -z "$$REDIS_URL" ]; then exec $(MAKE) --no-print-directory serve; fi; \
-	mkdir -p var; \
-	$(BIN)/celery -A config worker --loglevel=INFO --concurrency=2 >>var/worker.log 2>&1 & worker=$$!; \
+	@mkdir -p var; worker=; \
+	if [ -n "$$REDIS_URL" ]; then \
+	  $(BIN)/celery -A config worker --loglevel=INFO --concurrency=2 >>var/worker.log 2>&1 & worker=$$!; \
+	fi; \
 	$(BIN)/celery -A config beat --loglevel=INFO --schedule=var/celerybeat-schedule >>var/beat.log 2>&1 & beat=$$!; \
-	trap 'kill -TERM $$worker $$beat 2>/dev/null; wait $$worker $$beat 2>/dev/null; echo "worker and beat stopped"' EXIT; \
+	trap 'kill -TERM $$worker $$beat 2>/dev/null; wait $$worker $$beat 2>/dev/null; echo "background jobs stopped"' EXIT; \
 	trap 'exit 130' INT TERM; \
-	echo "Celery worker (pid $$worker) and beat (pid $$beat) running; logs in var/worker.log and var/beat.log"; \
+	echo "Periodic jobs: beat (pid $$beat, var/beat.log)$${worker:+, worker (pid $$worker, var/worker.log)}"; \
 	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 test: setup
