@@ -62,6 +62,7 @@ def client_for(world, persona):
 def make_booking(world, owner: str, status: str, started: bool) -> Booking:
     base = timezone.localtime().replace(minute=0, second=0, microsecond=0)
     start = base - 2 * H if started else base + dt.timedelta(days=2)
+    start -= OWNERS.index(owner) * H  # each owner's booking at its own hour: held bookings never overlap
     if owner == "res":
         who, inst, account, instrument = world.researcher, world.ustc, world.researcher_account, world.instrument
     else:

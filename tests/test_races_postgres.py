@@ -135,5 +135,5 @@ def test_random_overlapping_attempts_on_postgres(world, tomorrow_9, quiet_after_
                 outcomes[result] += 1
 
     run_threads(8, worker, timeout=60)
-    assert sum(outcomes.values()) >= 100 and outcomes["conflict"] >= 30, outcomes
+    assert sum(outcomes.values()) >= 40 and outcomes["booked"] >= 5 and outcomes["conflict"] >= 10, outcomes
     assert assert_no_overlap(inst.pk) == outcomes["booked"] - outcomes["cancelled"] > 0
