@@ -165,3 +165,20 @@ def test_a_closure_or_a_buffer_in_the_way_keeps_the_entry_waiting(world, tomorro
     assert [e.pk for e in offer_next(instrument_id=world.instrument.pk)] == [early.pk]
     late.refresh_from_db()
     assert late.status == S.WAITING
+
+
+@pytest.mark.parametrize("how", ["reject", "move"])
+def test_rejecting_or_moving_the_holder_offers_the_slot(world, tomorrow_9, how, django_capture_on_commit_callbacks):
+    from booking.services import booking_move, booking_reject
+
+    world.instrument.requires_approval = True
+    world.instrument.save()
+    held = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    entry = waitlist_join(user=world.outsider, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    with django_capture_on_commit_callbacks(execute=True):
+        if how == "reject":
+            booking_reject(actor=world.manager, booking_id=held.pk, reason="beam time is full")
+        else:
+            booking_move(actor=world.researcher, booking_id=held.pk, start=tomorrow_9 + 3 * H, end=tomorrow_9 + 4 * H)
+    entry.refresh_from_db()
+    assert entry.status == S.OFFERED
