@@ -228,3 +228,27 @@ def test_invoice_list_query_count_does_not_grow_with_invoices(world):
     run_period(period="2026-09")
     assert Invoice.objects.count() == 5
     assert queries() == few
+
+
+def test_monthly_task_defaults_to_last_month_and_is_idempotent(billed, monkeypatch):
+    from billing import periods
+    from billing.tasks import run_monthly_invoices
+
+    monkeypatch.setattr(periods.timezone, "now", lambda: dt.datetime(2026, 10, 1, 0, 30, tzinfo=TZ))
+    assert periods.previous_period() == "2026-09"
+    first = run_monthly_invoices.delay().get()
+    assert first["period"] == "2026-09" and first["lines_added"] == 5
+    assert run_monthly_invoices.delay("2026-09").get()["lines_added"] == 0
+    assert InvoiceLine.objects.count() == 5
+
+
+def test_run_invoices_command(billed):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    out = io.StringIO()
+    call_command("run_invoices", "2026-09", stdout=out)
+    assert "5 lines placed on 3 invoices" in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("run_invoices", "2026/09")
