@@ -272,3 +272,32 @@ def test_move_updates_the_invitation_and_a_re_request_reaches_managers_again(app
     again = to(w.manager)[-1]
     assert len(to(w.manager)) == 2 and again.subject.startswith("New request")
     assert invitation_event(to(w.researcher)[-1])[1]["status"] == "TENTATIVE"
+
+
+def test_a_claim_left_by_a_dead_process_is_taken_over_after_a_while(world, tomorrow_9, mailoutbox, settings):
+    b = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    claimed_at = tomorrow_9 - 30 * H
+    NotificationLog.objects.create(
+        key=NotificationLog.make_key("approved", f"booking-{b.pk}", 0, world.researcher.pk), kind="approved",
+        booking=b, recipient=world.researcher, status="pending", attempts=1, claimed_at=claimed_at,
+    )
+    # Still fresh: another process may be sending it right now.
+    fresh = claimed_at + dt.timedelta(minutes=settings.NOTIFICATION_STALE_CLAIM_MINUTES - 1)
+    assert retry_failed_notifications(now=fresh) == 0 and mailoutbox == []
+    stale = claimed_at + dt.timedelta(minutes=settings.NOTIFICATION_STALE_CLAIM_MINUTES + 1)
+    assert retry_failed_notifications(now=stale) == 1
+    row = NotificationLog.objects.get()
+    assert row.status == "sent" and row.attempts == 2 and len(mailoutbox) == 1
+
+
+def test_a_message_that_cannot_be_built_fails_and_stops_after_max_attempts(world, tomorrow_9, mailoutbox, settings, monkeypatch):
+    from booking.notifications import services
+
+    b = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    monkeypatch.setattr(services, "booking_message", lambda *a, **k: 1 / 0)
+    assert send_booking_notification.delay(kind="approved", booking_id=b.pk, sequence=0).get()["failed"] == 1
+    for _ in range(settings.NOTIFICATION_MAX_ATTEMPTS + 2):
+        retry_failed_notifications()
+    row = NotificationLog.objects.get()
+    assert row.status == "failed" and row.attempts == settings.NOTIFICATION_MAX_ATTEMPTS and "division by zero" in row.error
+    assert mailoutbox == []

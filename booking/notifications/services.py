@@ -10,6 +10,7 @@ after the stale delay, send that one message again; nothing else can.
 
 import datetime as dt
 import logging
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -109,15 +110,16 @@ def _claim(*, key: str, kind: str, recipient: User, now: dt.datetime, sequence: 
     # One conditional UPDATE: of two concurrent reclaimers only one matches the row.
     taken = NotificationLog.objects.filter(key=key).filter(
         Q(status=LogStatus.FAILED, attempts__lt=settings.NOTIFICATION_MAX_ATTEMPTS)
-        | Q(status=LogStatus.PENDING, claimed_at__lt=stale)
+        | Q(status=LogStatus.PENDING, claimed_at__lt=stale, attempts__lt=settings.NOTIFICATION_MAX_ATTEMPTS)
     ).update(status=LogStatus.PENDING, claimed_at=now, attempts=F("attempts") + 1)
     return NotificationLog.objects.get(key=key) if taken else None
 
 
-def _send(rows: list[NotificationLog], message, *, release_on_failure: bool = False) -> bool:
+def _send(rows: list[NotificationLog], make_message, *, release_on_failure: bool = False) -> bool:
+    """Build (inside the guard: a broken template counts as a failed send) and send one message."""
     ids = [r.pk for r in rows]
     try:
-        message.send(fail_silently=False)
+        make_message().send(fail_silently=False)
     except Exception as exc:  # any transport error: record it, the retry sweep tries again
         log.warning("Sending %s failed: %s", ", ".join(r.key for r in rows), exc)
         if release_on_failure:
@@ -195,7 +197,7 @@ def deliver_booking_notification(
             _skip([row], "no email address")
             counts["skipped"] += 1
         else:
-            ok = _send([row], booking_message(kind, booking, recipient))
+            ok = _send([row], lambda: booking_message(kind, booking, recipient))
             counts["sent" if ok else "failed"] += 1
     return counts
 
@@ -260,7 +262,7 @@ def send_digest(*, manager: User, now: dt.datetime | None = None) -> int:
         _skip(rows, "no email address")
         return 0
     items = [{"booking": b, "when": span_text(b.start, b.end), "url": f"{site_url()}/bookings/{b.pk}/"} for _, b in claimed]
-    message = build_message(recipient=manager, kind="digest", context={"items": items, "count": len(items)})
+    message = partial(build_message, recipient=manager, kind="digest", context={"items": items, "count": len(items)})
     # A failed digest gives its items back, so the next digest lists them again.
     return len(items) if _send(rows, message, release_on_failure=True) else 0
 
@@ -302,7 +304,7 @@ def deliver_waitlist_offer(*, entry_id: int, now: dt.datetime | None = None) -> 
         "expires": timezone.localtime(entry.offer_expires_at).strftime("%Y-%m-%d %H:%M") if entry.offer_expires_at else "",
         "waitlist_url": f"{site_url()}/waitlist/",
     }
-    ok = _send([row], build_message(recipient=entry.user, kind=Kind.WAITLIST_OFFER, context=context))
+    ok = _send([row], partial(build_message, recipient=entry.user, kind=Kind.WAITLIST_OFFER, context=context))
     counts["sent" if ok else "failed"] += 1
     return counts
 
@@ -314,7 +316,7 @@ def retry_failed_notifications(*, now: dt.datetime | None = None) -> int:
     """Send again what failed (up to NOTIFICATION_MAX_ATTEMPTS) or was left pending by a dead process."""
     now = now or timezone.now()
     stale = now - dt.timedelta(minutes=settings.NOTIFICATION_STALE_CLAIM_MINUTES)
-    unfinished = Q(status=LogStatus.PENDING, claimed_at__lt=stale)
+    unfinished = Q(status=LogStatus.PENDING, claimed_at__lt=stale, attempts__lt=settings.NOTIFICATION_MAX_ATTEMPTS)
     # Digest items are not resent one by one: releasing them puts them in the next digest.
     NotificationLog.objects.filter(via_digest=True).filter(unfinished | Q(status=LogStatus.FAILED)).delete()
     rows = list(
