@@ -19,11 +19,10 @@ from rest_framework.authtoken.models import Token
 
 from booking.tasks import expire_stale_requests
 
-pytestmark = [
-    pytest.mark.redis,
-    pytest.mark.slow,
-    pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis at REDIS_URL to carry changes between processes"),
-]
+pytestmark = [pytest.mark.slow]
+needs_redis = pytest.mark.skipif(
+    not os.environ.get("REDIS_URL"), reason="needs Redis at REDIS_URL to carry changes between processes"
+)
 
 H = dt.timedelta(hours=1)
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,6 +84,8 @@ def run_task(task, **kwargs):
         connection.close()
 
 
+@pytest.mark.redis
+@needs_redis
 @pytest.mark.django_db(transaction=True)
 def test_booking_on_server_a_reaches_client_of_server_b(world, tomorrow_9):
     import websockets
@@ -137,3 +138,42 @@ def test_booking_on_server_a_reaches_client_of_server_b(world, tomorrow_9):
     finally:
         for s in servers:
             s.stop()
+
+
+@pytest.mark.skipif(
+    django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3",
+    reason="the embedded default is SQLite; the PostgreSQL run covers several servers above",
+)
+@pytest.mark.django_db(transaction=True)
+def test_embedded_default_one_server_in_memory_layer(world, tomorrow_9):
+    """`make run`'s shape: one daphne, no Redis. A booking posted over HTTP reaches a socket of the
+    same server through the in-memory layer."""
+    import websockets
+
+    inst = world.instrument
+    token = Token.objects.create(user=world.researcher).key
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env.update({"DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING"})
+    server = Server(env)
+    try:
+        server.wait_ready()
+
+        async def scenario():
+            async with websockets.connect(f"ws://127.0.0.1:{server.port}/ws/availability/", origin="http://127.0.0.1") as ws:
+                await ws.send(json.dumps({"type": "subscribe", "instruments": [inst.pk],
+                                          "start": tomorrow_9.isoformat(), "end": (tomorrow_9 + 4 * H).isoformat()}))
+                snap = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http:
+                    r = await http.post(
+                        "/api/v1/bookings/",
+                        json={"instrument": inst.pk, "start": tomorrow_9.isoformat(), "end": (tomorrow_9 + H).isoformat()},
+                        headers={"Authorization": f"Token {token}"},
+                    )
+                assert r.status_code == 201, r.text
+                up = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                assert up == {"type": "update", "instrument": inst.pk, "version": snap["version"] + 1,
+                              "busy": [{"start": tomorrow_9.isoformat(), "end": (tomorrow_9 + H).isoformat(), "kind": "booking"}]}
+
+        asyncio.run(scenario())
+    finally:
+        server.stop()
