@@ -230,3 +230,12 @@ def test_revenue_by_user_class_follows_billing_months(world, october):
     assert f.revenue_total == Decimal("1570.75")
     assert facility_report(world.facility, parse_period("2026-Q3")).totals.revenue == {"external_academic": Decimal("99.99")}
     assert facility_report(world.facility, parse_period("2026")).totals.revenue_total == Decimal("1670.74")
+
+
+def test_actual_times_to_the_second_round_down_to_whole_minutes(world):
+    past_booking(instrument=world.instrument, requester=world.outsider, institution=world.zju,
+                 start=at(10, 2, 9), end=at(10, 2, 10), actual_start=at(10, 2, 9), actual_end=at(10, 2, 10, 0) + dt.timedelta(seconds=50))
+    past_booking(instrument=world.instrument, requester=world.outsider, institution=world.zju,
+                 start=at(10, 3, 9), end=at(10, 3, 10), actual_start=at(10, 3, 9), actual_end=at(10, 3, 10, 0) + dt.timedelta(seconds=20))
+    f = facility_report(world.facility, parse_period("2026-10")).instruments[0].figures
+    assert f.used_minutes == 121  # 2 h 70 s: the seconds are summed before rounding down
