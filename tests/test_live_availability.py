@@ -14,7 +14,7 @@ from django.test import TestCase
 from booking.live import hub as hub_module
 from booking.live.consumers import AvailabilityConsumer
 from booking.selectors import availability
-from booking.services import booking_approve, booking_cancel, booking_request
+from booking.services import booking_approve, booking_cancel, booking_move, booking_request
 from facilities.calendar import iso_local
 from facilities.models import OperatingHours
 from facilities.services import closure_add
@@ -447,5 +447,26 @@ def test_simultaneous_subscribes_share_one_read_and_all_hear_the_next_change(wor
             assert (up["version"], up["busy"]) == (snaps[0]["version"] + 1, busy((tomorrow_9, tomorrow_9 + H)))
         for ws in sockets:
             await ws.disconnect(timeout=10)
+
+    run(scenario)
+
+
+def test_a_move_updates_the_window_it_left_and_the_one_it_entered(world, tomorrow_9):
+    inst = world.instrument
+    left, entered = (tomorrow_9, tomorrow_9 + 2 * H), (tomorrow_9 + 4 * H, tomorrow_9 + 6 * H)
+
+    async def scenario():
+        b = await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
+        old_ws, new_ws = await connect(), await connect()
+        await subscribe(old_ws, [inst.pk], *left)
+        await subscribe(new_ws, [inst.pk], *entered)
+        v0 = (await old_ws.receive_json_from(timeout=10))["version"]
+        await new_ws.receive_json_from(timeout=10)
+        await committed(booking_move)(actor=world.researcher, booking_id=b.pk, start=entered[0], end=entered[0] + H)
+        assert await old_ws.receive_json_from(timeout=10) == {"type": "update", "instrument": inst.pk, "version": v0 + 1, "busy": []}
+        up = await new_ws.receive_json_from(timeout=10)
+        assert (up["version"], up["busy"]) == (v0 + 1, busy((entered[0], entered[0] + H)))
+        await old_ws.disconnect(timeout=10)
+        await new_ws.disconnect(timeout=10)
 
     run(scenario)
