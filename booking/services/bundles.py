@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from facilities.calendar import iso_local
 from facilities.errors import Conflict
-from facilities.models import Instrument, User
+from facilities.models import User
 
 from .. import rules
 from ..models import Booking, BookingBundle
