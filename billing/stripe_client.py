@@ -89,3 +89,12 @@ def push_invoice(invoice: Invoice) -> str:
     sent = stripe.Invoice.send_invoice(stripe_invoice.id, idempotency_key=f"{prefix}-send")
     Invoice.objects.filter(pk=invoice.pk).update(stripe_status=sent.status or "open")
     return stripe_invoice.id
+
+
+def void_remote(invoice: Invoice) -> None:
+    """Void the Stripe counterpart of an invoice voided here (an open Stripe invoice can be voided)."""
+    if not invoice.stripe_invoice_id:
+        return
+    configure()
+    voided = stripe.Invoice.void_invoice(invoice.stripe_invoice_id, idempotency_key=f"sanjiao-{invoice.number}-void")
+    Invoice.objects.filter(pk=invoice.pk).update(stripe_status=voided.status or "void")

@@ -44,3 +44,19 @@ def send_invoice_to_stripe(self, invoice_id: int) -> str | None:
         if self.request.is_eager:
             return None  # in-process: keep the issue itself successful; `manage.py stripe_resend` sends again
         raise self.retry(exc=exc, countdown=min(600, 30 * 2 ** self.request.retries))
+
+
+@shared_task(bind=True, name="billing.void_invoice_in_stripe", max_retries=8)
+def void_invoice_in_stripe(self, invoice_id: int) -> None:
+    """Void the Stripe invoice of an invoice voided here; idempotent like the sending."""
+    from . import stripe_client
+
+    invoice = Invoice.objects.filter(pk=invoice_id).first()
+    if invoice is None or invoice.status != InvoiceStatus.VOID or not invoice.stripe_invoice_id or invoice.stripe_status == "void":
+        return
+    try:
+        stripe_client.void_remote(invoice)
+    except stripe.StripeError as exc:
+        log.warning("Voiding %s in Stripe failed: %s", invoice.number, exc)
+        if not self.request.is_eager:
+            raise self.retry(exc=exc, countdown=min(600, 30 * 2 ** self.request.retries))

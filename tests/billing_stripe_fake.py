@@ -89,6 +89,12 @@ class FakeStripe:
             self.items[obj["id"]] = obj
             return 200, obj
         parts = path.strip("/").split("/")
+        if method == "POST" and len(parts) == 4 and parts[:2] == ["v1", "invoices"] and parts[3] == "void":
+            inv = self.invoices.get(parts[2])
+            if inv is None or inv["status"] != "open":
+                return 400, {"error": {"type": "invalid_request_error", "message": "Only open invoices can be voided"}}
+            inv["status"] = "void"
+            return 200, self._invoice_view(inv)
         if method == "POST" and len(parts) == 4 and parts[:2] == ["v1", "invoices"] and parts[3] in ("finalize", "send"):
             inv = self.invoices.get(parts[2])
             if inv is None:

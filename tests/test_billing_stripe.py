@@ -108,6 +108,19 @@ def test_a_retry_after_losing_the_local_record_replays_the_same_requests(world, 
     assert len(fake_stripe.invoices) == 1 and len(fake_stripe.items) == 3 and len(fake_stripe.customers) == 1
 
 
+def test_voiding_an_issued_invoice_voids_it_in_stripe_once(world, draft, fake_stripe, django_capture_on_commit_callbacks):
+    issue(world, draft, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = world.client(world.sari_fin).post(f"/api/v1/invoices/{draft.pk}/void/", {"reason": "wrong payer"}, format="json")
+    assert r.status_code == 200 and r.json()["status"] == "void"
+    draft.refresh_from_db()
+    assert draft.stripe_status == "void" and fake_stripe.invoices[draft.stripe_invoice_id]["status"] == "void"
+    from billing.tasks import void_invoice_in_stripe
+
+    void_invoice_in_stripe.delay(draft.pk)
+    assert [p for _, p, _ in fake_stripe.requests].count(f"/v1/invoices/{draft.stripe_invoice_id}/void") == 1
+
+
 def test_without_stripe_configured_issuing_sends_nothing(world, draft, settings, django_capture_on_commit_callbacks):
     settings.STRIPE_API_KEY = ""
     assert issue(world, draft, django_capture_on_commit_callbacks).status_code == 200

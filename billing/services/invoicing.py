@@ -22,6 +22,7 @@ from facilities.models import Membership, User
 from facilities.models.tenants import Role
 
 from ..models import ChargeLine, Invoice, InvoiceKind, InvoiceLine, InvoiceRun, InvoiceStatus
+from .. import stripe_client
 from ..money import ZERO
 from ..periods import parse_period, period_bounds
 from .charges import charge_booking, kind_for_status
@@ -211,6 +212,10 @@ def invoice_void(*, actor: User | None, invoice_id: int, reason: str = "") -> In
         invoice.voided_at = timezone.now()
         invoice.reason = reason[:2000]
         invoice.save(update_fields=["status", "voided_at", "reason", "total"])
+        if invoice.stripe_invoice_id and stripe_client.configured():
+            from ..tasks import void_invoice_in_stripe
+
+            transaction.on_commit(partial(void_invoice_in_stripe.delay, invoice.pk))
     return invoice
 
 
