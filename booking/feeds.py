@@ -83,6 +83,14 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.timezone.utc)
 
 
+_CONTROL = {c: None for c in range(32) if c not in (9, 10)} | {127: None}
+
+
+def clean_text(text: str) -> str:
+    """Free text without control characters (RFC 5545 TEXT allows none but tab and, escaped, newline)."""
+    return text.replace("\r\n", "\n").translate(_CONTROL)
+
+
 def _label(language: str, status: str) -> str:
     return STATUS_LABEL.get(language, STATUS_LABEL["en"]).get(status, status)
 
@@ -154,7 +162,7 @@ def booking_event(booking: Booking, *, audience: str, language: str = "en") -> E
         lines.append(booking.purpose)
     if booking.decision_reason and booking.status in (Booking.Status.REJECTED, Booking.Status.APPROVED):
         lines.append(booking.decision_reason)
-    ev.add("description", "\n".join(lines))
+    ev.add("description", clean_text("\n".join(lines)))
     ev.add("url", f"{settings.SITE_URL.rstrip('/')}/bookings/{booking.pk}/")
     return ev
 
