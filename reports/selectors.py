@@ -42,7 +42,7 @@ from facilities.models import Facility, Institution, Instrument, TimeShare
 from .periods import Period
 from .policy import late_cancellation_windows
 from .revenue import revenue_by_instrument
-from .sums import booked_by_institution, booking_sums, outside_users
+from .sums import booked_by_institution, booking_sums, longest_booking, outside_users
 
 DECISIONS = (Booking.Status.APPROVED, Booking.Status.REJECTED)
 TWO_PLACES = Decimal("0.01")
@@ -151,7 +151,7 @@ def instrument_reports(instruments: QuerySet[Instrument] | list[Instrument], per
     for ts in share_rows:
         shares[ts.instrument_id][ts.institution_id] = PartnerShare(ts.institution, ts.percent, 0)
 
-    for inst_id, who, kind, status, booked, used in booking_sums(ids, period, late_windows):
+    for inst_id, who, kind, status, booked, used in booking_sums(ids, period, late_windows, longest_booking(instruments)):
         f = figures[inst_id]
         partner = shares[inst_id].get(who) if inst_id in shares else None
         if status == Booking.Status.CANCELLED:  # only late ones are summed
@@ -173,7 +173,7 @@ def instrument_reports(instruments: QuerySet[Instrument] | list[Instrument], per
             f.outside_institution_ids.add(who)
             if kind == Institution.Kind.COMPANY:
                 f.company_minutes += used
-    for inst_id, requester in outside_users(ids, period):
+    for inst_id, requester in outside_users(ids, period, longest_booking(instruments)):
         figures[inst_id].outside_user_ids.add(requester)
 
     closed = closed_spans_many(instruments, period.start, period.end)
@@ -310,7 +310,7 @@ def fairness_report(facility: Facility, period: Period) -> FairnessReport:
     instruments = _reportable_instruments([facility.pk], period)
     institutions: dict[int, Institution] = {}
     per_instrument: dict[int, dict[int, InstitutionShare]] = {i.pk: {} for i in instruments}
-    sums = booked_by_institution(list(per_instrument), period)
+    sums = booked_by_institution(list(per_instrument), period, longest_booking(instruments))
     institutions.update(Institution.objects.in_bulk({who for _, who, _, _ in sums}))
     for inst_id, who, booked, count in sums:
         per_instrument[inst_id][who] = InstitutionShare(institutions[who], who == host, booked, count)
