@@ -15,7 +15,7 @@ from facilities.models import Instrument
 
 from .. import search
 from ..selectors import availability
-from .parsing import query_id_list, query_int, query_time
+from facilities.api.parsing import query_id_list, query_int, query_time
 
 MAX_AVAILABILITY_DAYS = 400
 DEFAULT_DAYS = 7

@@ -9,7 +9,7 @@ from ..models import WaitlistEntry
 from ..rules import MAX_PURPOSE_LENGTH
 from ..services.bundles import MAX_ITEMS
 from ..services.series import MAX_INTERVAL_WEEKS, MAX_OCCURRENCES
-from .parsing import AwareDateTimeField, StrictIntegerField, StrictTextField, _json_type
+from facilities.api.parsing import AwareDateTimeField, StrictIntegerField, StrictTextField, _json_type
 from .serializers import MAX_SPLITS, BookingOutSerializer, SplitInSerializer
 
 

@@ -26,7 +26,7 @@ from .extras_serializers import (
     waitlist_json,
 )
 from .idempotency import HEADER, idempotent
-from .parsing import json_body
+from facilities.api.parsing import json_body
 from .serializers import BookingOutSerializer, ConflictSerializer, booking_json
 
 BAD_INPUT = OpenApiResponse(description="A rule is broken or the input is malformed; the body says which.")

@@ -18,7 +18,7 @@ from config.api import exception_handler
 from facilities.errors import Conflict
 
 from ..models import IdempotencyRecord
-from .parsing import canonical
+from facilities.api.parsing import canonical
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255

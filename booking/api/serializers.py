@@ -9,7 +9,7 @@ from facilities.calendar import iso_local
 
 from ..models import Booking
 from ..rules import MAX_PURPOSE_LENGTH
-from .parsing import AwareDateTimeField, StrictIntegerField, StrictTextField, _json_type
+from facilities.api.parsing import AwareDateTimeField, StrictIntegerField, StrictTextField, _json_type
 
 MAX_SPLITS = 20
 MAX_REASON_LENGTH = 2000

@@ -14,7 +14,7 @@ from .. import services
 from ..models import Booking
 from ..selectors import bookings_visible_to, purpose_checker, with_details
 from .idempotency import HEADER, idempotent
-from .parsing import json_body, query_int, query_time
+from facilities.api.parsing import json_body, query_int, query_time
 from .serializers import (
     BookingCreateSerializer,
     BookingOutSerializer,

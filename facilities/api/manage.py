@@ -10,10 +10,8 @@ import datetime as dt
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
-from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,49 +20,15 @@ from .. import services
 from ..calendar import iso_local
 from ..models import Closure, Facility, Instrument, Qualification
 from ..selectors import is_manager_of, user_by_username
-
-MAX_BODY_BYTES = 16 * 1024
-
-
-@extend_schema_field(OpenApiTypes.DATETIME)
-class _OffsetTime(serializers.Field):
-    def to_internal_value(self, data):
-        if not isinstance(data, str) or len(data) > 64:
-            raise serializers.ValidationError("Must be an ISO 8601 time as a string, e.g. 2026-12-01T09:00:00+08:00.")
-        text = data.strip()
-        text = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
-        try:
-            moment = dt.datetime.fromisoformat(text)
-        except ValueError:
-            raise serializers.ValidationError(f"{data!r} is not an ISO 8601 time such as 2026-12-01T09:00:00+08:00.") from None
-        if moment.utcoffset() is None:
-            raise serializers.ValidationError("The time must carry a UTC offset, e.g. 2026-12-01T09:00:00+08:00.")
-        return moment
-
-    def to_representation(self, value):
-        return iso_local(value)
-
-
-class _Id(serializers.IntegerField):
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            raise serializers.ValidationError("Must be a whole number (an id).")
-        return super().to_internal_value(data)
-
-
-class _Text(serializers.CharField):
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            raise serializers.ValidationError("Must be text.")
-        return super().to_internal_value(data)
+from .parsing import AwareDateTimeField, StrictIntegerField, StrictTextField, json_body
 
 
 class ClosureInSerializer(serializers.Serializer):
-    start = _OffsetTime()
-    end = _OffsetTime()
+    start = AwareDateTimeField()
+    end = AwareDateTimeField()
     kind = serializers.ChoiceField(choices=Closure.Kind.choices, default=Closure.Kind.MAINTENANCE)
-    reason = _Text(max_length=200, allow_blank=True, required=False, default="")
-    instrument = _Id(min_value=1, max_value=2**53, required=False, allow_null=True, default=None,
+    reason = StrictTextField(max_length=200, allow_blank=True, required=False, default="")
+    instrument = StrictIntegerField(min_value=1, max_value=2**53, required=False, allow_null=True, default=None,
                      help_text="Close one instrument only; omit to close the whole facility.")
 
 
@@ -79,7 +43,7 @@ class ClosureOutSerializer(serializers.Serializer):
 
 
 class UsernameSerializer(serializers.Serializer):
-    username = _Text(max_length=150)
+    username = StrictTextField(max_length=150)
 
 
 class QualificationOutSerializer(serializers.Serializer):
@@ -87,26 +51,6 @@ class QualificationOutSerializer(serializers.Serializer):
     username = serializers.CharField()
     granted_by = serializers.CharField(allow_null=True)
     granted_at = serializers.CharField()
-
-
-def _body(request) -> dict:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_BODY_BYTES:
-        raise ValidationError(f"The request body is too large: at most {MAX_BODY_BYTES // 1024} KB.")
-    try:
-        data = request.data
-    except UnsupportedMediaType:
-        raise ValidationError("The request body must be JSON, sent with Content-Type: application/json.") from None
-    except ParseError as exc:
-        raise ValidationError(f"The request body is not valid JSON: {exc.detail}") from None
-    if hasattr(data, "dict") and not isinstance(data, dict):
-        data = data.dict()
-    if not isinstance(data, dict):
-        raise ValidationError("The request body must be a JSON object.")
-    return data
 
 
 def _validated(serializer_class, data: dict) -> dict:
@@ -142,7 +86,7 @@ class FacilityClosures(APIView):
     def post(self, request, code: str):
         facility = get_object_or_404(Facility, code=code)
         _require_manager(request.user, facility.pk)
-        data = _validated(ClosureInSerializer, _body(request))
+        data = _validated(ClosureInSerializer, json_body(request))
         instrument = None
         if data["instrument"] is not None:
             instrument = Instrument.objects.filter(pk=data["instrument"], facility=facility).first()
@@ -187,7 +131,7 @@ class InstrumentQualifications(APIView):
     @extend_schema(request=UsernameSerializer, responses={201: QualificationOutSerializer})
     def post(self, request, pk: int):
         instrument = self._instrument(request, pk)
-        user = self._user(_validated(UsernameSerializer, _body(request))["username"])
+        user = self._user(_validated(UsernameSerializer, json_body(request))["username"])
         qualification = services.qualification_grant(actor=request.user, user=user, instrument=instrument)
         return Response(qualification_json(qualification), status=status.HTTP_201_CREATED)
 
@@ -198,7 +142,7 @@ class InstrumentQualifications(APIView):
     )
     def delete(self, request, pk: int):
         instrument = self._instrument(request, pk)
-        username = request.query_params.get("username") or _body(request).get("username")
+        username = request.query_params.get("username") or json_body(request).get("username")
         user = self._user(_validated(UsernameSerializer, {"username": username})["username"])
         if not services.qualification_revoke(actor=request.user, user=user, instrument=instrument):
             raise Http404(f"{user.username} holds no qualification on {instrument.code}.")
