@@ -21,8 +21,12 @@ def _institution_of(user):
     return chosen.institution if chosen else None
 
 
-def on_validate_splits(sender, *, requester, instrument, start, end, splits, **kwargs) -> None:
-    check_splits(institution=_institution_of(requester), instrument=instrument, start=start, end=end, splits=splits)
+def on_validate_splits(sender, *, requester, instrument, start, end, splits, replacing_booking_id=None, **kwargs) -> None:
+    # A move replaces its own booking's estimate rather than adding a second one.
+    check_splits(
+        institution=_institution_of(requester), instrument=instrument, start=start, end=end, splits=splits,
+        exclude_booking_id=replacing_booking_id,
+    )
 
 
 def on_booking_created(sender, *, booking: Booking, **kwargs) -> None:

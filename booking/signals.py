@@ -3,7 +3,8 @@
 Sent inside the booking's transaction, so a receiver's writes commit or roll back with it:
 - `booking_created(booking)`: a booking row (and its splits) was just written.
 - `booking_transitioned(booking, from_status, to_status, actor)`: a state change was just written.
-- `validate_splits(requester, instrument, start, end, splits)`: before anything is written; a receiver
+- `validate_splits(requester, instrument, start, end, splits, replacing_booking_id=None)`: before anything
+  is written (`replacing_booking_id` when a booking is being moved, so its own estimate is not counted twice); a receiver
   raises django.core.exceptions.ValidationError to refuse (e.g. a budget cap that would be exceeded).
 
 Sent after the transaction committed (never from inside it):
