@@ -163,7 +163,8 @@ def booking_event(booking: Booking, *, audience: str, language: str = "en") -> E
     if booking.decision_reason and booking.status in (Booking.Status.REJECTED, Booking.Status.APPROVED):
         lines.append(booking.decision_reason)
     ev.add("description", clean_text("\n".join(lines)))
-    ev.add("url", f"{settings.SITE_URL.rstrip('/')}/bookings/{booking.pk}/")
+    page = settings.BOOKING_PAGE_URLS["manager" if audience == "manager" else "requester"].format(id=booking.pk)
+    ev.add("url", settings.SITE_URL.rstrip("/") + page)
     return ev
 
 

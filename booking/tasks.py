@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -72,10 +73,12 @@ def expire_stale_requests(now: str | None = None) -> int:
 
 @shared_task(name="booking.tasks.complete_ended_bookings")
 def complete_ended_bookings(now: str | None = None) -> int:
-    """Complete (as the system, with the booked times) every approved booking that has ended."""
+    """Complete (as the system, with the booked times) every approved booking that ended at least
+    AUTO_COMPLETE_AFTER_MINUTES ago; until then its managers may still record a no-show or actual times."""
     moment = _now(now)
+    cutoff = moment - dt.timedelta(minutes=settings.AUTO_COMPLETE_AFTER_MINUTES)
     ids = list(
-        Booking.objects.filter(status=Booking.Status.APPROVED, end__lte=moment).order_by("end", "pk").values_list("pk", flat=True)
+        Booking.objects.filter(status=Booking.Status.APPROVED, end__lte=cutoff).order_by("end", "pk").values_list("pk", flat=True)
     )
     return _each(ids, lambda pk: booking_complete(actor=None, booking_id=pk, now=moment), "complete")
 

@@ -229,6 +229,12 @@ LIVE_RESYNC_SECONDS = env_int("LIVE_RESYNC_SECONDS", 10)
 BILLING_DAYS_UNTIL_DUE = env_int("BILLING_DAYS_UNTIL_DUE", 30)
 
 # --- calendar feeds, notifications, Celery beat ---------------------------------------------------
+# Where mails and calendar events link a booking to: pages of the web front end, wired here so the
+# booking app knows no page. {id} is the booking's id.
+BOOKING_PAGE_URLS = {"requester": "/me/#booking-{id}", "manager": "/console/#booking-{id}"}
+# Approved bookings are completed by the system this long after they end, leaving managers time to
+# record a no-show or the actual times first.
+AUTO_COMPLETE_AFTER_MINUTES = env_int("AUTO_COMPLETE_AFTER_MINUTES", 24 * 60)
 from celery.schedules import crontab  # noqa: E402
 
 FEED_PAST_DAYS = env_int("FEED_PAST_DAYS", 90)  # feeds show bookings that ended up to this long ago

@@ -301,3 +301,16 @@ def test_a_message_that_cannot_be_built_fails_and_stops_after_max_attempts(world
     row = NotificationLog.objects.get()
     assert row.status == "failed" and row.attempts == settings.NOTIFICATION_MAX_ATTEMPTS and "division by zero" in row.error
     assert mailoutbox == []
+
+
+def test_mail_links_open_pages_that_exist_for_their_reader(approval, tomorrow_9, committed, mailoutbox, client):
+    import re
+
+    w = approval
+    b = committed(booking_request, requester=w.researcher, instrument=w.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    for reader, expected in ((w.researcher, f"/me/#booking-{b.pk}"), (w.manager, f"/console/#booking-{b.pk}")):
+        [message] = to(reader)
+        [url] = re.findall(r"https?://\S+/(?:me|console)/#booking-\d+", message.body)
+        assert url.endswith(expected)
+        client.force_login(reader)
+        assert client.get(expected.split("#")[0]).status_code == 200

@@ -66,7 +66,8 @@ def test_a_request_is_not_expired_before_its_start(world, tomorrow_9):
     assert expire_stale_requests(now=iso(tomorrow_9)) == 1
 
 
-def test_ended_bookings_are_completed_with_booked_times(world, tomorrow_9):
+def test_ended_bookings_are_completed_with_booked_times(world, tomorrow_9, settings):
+    settings.AUTO_COMPLETE_AFTER_MINUTES = 0
     made = [
         booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9 + k * 2 * H, end=tomorrow_9 + (k * 2 + 1) * H)
         for k in range(4)
@@ -82,6 +83,15 @@ def test_ended_bookings_are_completed_with_booked_times(world, tomorrow_9):
         assert BookingEvent.objects.get(booking=b, to_status="completed").actor is None
     assert complete_ended_bookings(now=iso(moment)) == 0
     assert complete_ended_bookings(now=iso(tomorrow_9 + 8 * H)) == 1
+
+
+def test_managers_keep_a_grace_period_to_record_a_no_show(world, tomorrow_9, settings):
+    settings.AUTO_COMPLETE_AFTER_MINUTES = 24 * 60
+    b = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    assert complete_ended_bookings(now=iso(tomorrow_9 + 20 * H)) == 0
+    assert Booking.objects.get(pk=b.pk).status == "approved"
+    assert complete_ended_bookings(now=iso(tomorrow_9 + 25 * H)) == 1
+    assert Booking.objects.get(pk=b.pk).status == "completed"
 
 
 def test_sweeps_refuse_a_naive_now(world):

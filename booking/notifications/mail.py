@@ -70,3 +70,8 @@ def span_text(start: dt.datetime, end: dt.datetime) -> str:
     if s.date() == e.date():
         return f"{s:%Y-%m-%d %H:%M}–{e:%H:%M} ({zone})"
     return f"{s:%Y-%m-%d %H:%M} – {e:%Y-%m-%d %H:%M} ({zone})"
+
+
+def booking_page_url(booking_id: int, audience: str) -> str:
+    """The page a person opens for a booking: `audience` is "requester" or "manager"."""
+    return site_url() + settings.BOOKING_PAGE_URLS[audience].format(id=booking_id)

@@ -24,7 +24,7 @@ from facilities.selectors import managed_facility_ids
 from .. import feeds
 from ..models import Booking, BookingEvent, NotificationLog, WaitlistEntry
 from ..models.bookings import HELD_STATUSES
-from .mail import build_message, language_of, site_url, span_text
+from .mail import booking_page_url, build_message, language_of, site_url, span_text
 from .preferences import digest_user_ids
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ def booking_context(booking: Booking, kind: str) -> dict:
         "instrument": booking.instrument,
         "facility": booking.instrument.facility,
         "when": span_text(booking.start, booking.end),
-        "booking_url": f"{site_url()}/bookings/{booking.pk}/",
+        "booking_url": booking_page_url(booking.pk, "manager" if kind == Kind.NEW_REQUEST else "requester"),
         "reminder_hours": settings.REMINDER_HOURS_BEFORE,
     }
     if kind in (Kind.REJECTED, Kind.CANCELLED):
@@ -261,7 +261,7 @@ def send_digest(*, manager: User, now: dt.datetime | None = None) -> int:
     if not manager.email:
         _skip(rows, "no email address")
         return 0
-    items = [{"booking": b, "when": span_text(b.start, b.end), "url": f"{site_url()}/bookings/{b.pk}/"} for _, b in claimed]
+    items = [{"booking": b, "when": span_text(b.start, b.end), "url": booking_page_url(b.pk, "manager")} for _, b in claimed]
     message = partial(build_message, recipient=manager, kind="digest", context={"items": items, "count": len(items)})
     # A failed digest gives its items back, so the next digest lists them again.
     return len(items) if _send(rows, message, release_on_failure=True) else 0
@@ -302,7 +302,7 @@ def deliver_waitlist_offer(*, entry_id: int, now: dt.datetime | None = None) -> 
         "facility": entry.instrument.facility,
         "when": span_text(entry.start, entry.end),
         "expires": timezone.localtime(entry.offer_expires_at).strftime("%Y-%m-%d %H:%M") if entry.offer_expires_at else "",
-        "waitlist_url": f"{site_url()}/waitlist/",
+        "waitlist_url": site_url() + settings.BOOKING_PAGE_URLS["requester"].split("#")[0],
     }
     ok = _send([row], partial(build_message, recipient=entry.user, kind=Kind.WAITLIST_OFFER, context=context))
     counts["sent" if ok else "failed"] += 1
