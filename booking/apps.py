@@ -9,3 +9,4 @@ class BookingConfig(AppConfig):
     def ready(self) -> None:
         from .notifications import receivers  # noqa: F401  registers the mail receivers
         from .live import receivers as live_receivers  # noqa: F401  publishes changes to /ws/ clients
+        from .services import waitlist  # noqa: F401  offers freed slots to the first in line

@@ -2,7 +2,6 @@
 
 from .requests import booking_request, SplitSpec
 from .transitions import booking_approve, booking_cancel, booking_complete, booking_no_show, booking_reject
-# Importing the waitlist also connects its receiver that offers freed slots.
 from .bundles import booking_bundle_request
 from .moves import booking_move
 from .series import booking_series_request
