@@ -110,6 +110,15 @@ class OperatingHoursAdmin(admin.ModelAdmin):
     list_display = ["facility", "instrument", "weekday", "opens", "closes"]
     list_filter = ["facility"]
 
+    def save_model(self, request, obj, form, change):
+        # Opening hours change availability just as closures do: raise the versions so cached
+        # answers and live clients are brought up to date.
+        from .services import bump_versions
+
+        super().save_model(request, obj, form, change)
+        ids = [obj.instrument_id] if obj.instrument_id else list(obj.facility.instruments.values_list("pk", flat=True))
+        bump_versions(instrument_ids=ids, reason="hours_changed")
+
 
 @admin.register(Qualification)
 class QualificationAdmin(admin.ModelAdmin):

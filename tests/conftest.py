@@ -88,3 +88,16 @@ def tomorrow_9() -> dt.datetime:
 def _fast_password_hashing(settings):
     # PBKDF2's cost is the point in production and pure waste in tests.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache(settings):
+    # Each test gets an empty in-process cache, even when REDIS_URL is set: ids restart when a test's
+    # transaction rolls back (and with every new test database), so an answer cached under an id and a
+    # version could otherwise leak from one test, or one run, into the next.
+    from django.core.cache import cache
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
+    cache.clear()
+    yield
+    cache.clear()

@@ -13,9 +13,10 @@ from rest_framework.views import APIView
 from facilities.calendar import iso_local, local_tz
 from facilities.models import Instrument
 
-from .. import search
-from ..selectors import availability
 from facilities.api.parsing import query_id_list, query_int, query_time
+
+from .. import search
+from ..selectors import availability_public
 
 MAX_AVAILABILITY_DAYS = 400
 DEFAULT_DAYS = 7
@@ -62,17 +63,7 @@ class InstrumentAvailability(APIView):
     def get(self, request, pk: int):
         instrument = get_object_or_404(Instrument.objects.select_related("facility"), pk=pk)
         start, end = _window(request, default_days=DEFAULT_DAYS, max_days=MAX_AVAILABILITY_DAYS, what="An availability query")
-        snap = availability(instrument, start, end)
-        return Response(
-            {
-                "instrument": snap["instrument"],
-                "version": snap["version"],
-                "start": iso_local(snap["start"]),
-                "end": iso_local(snap["end"]),
-                "busy": [{"start": iso_local(b["start"]), "end": iso_local(b["end"]), "kind": b["kind"]} for b in snap["busy"]],
-                "free": [{"start": iso_local(f["start"]), "end": iso_local(f["end"])} for f in snap["free"]],
-            }
-        )
+        return Response(availability_public(instrument, start, end))
 
 
 class JointAvailability(APIView):
