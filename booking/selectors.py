@@ -118,29 +118,35 @@ def label_busy(closed: list[Span], held: list[Span]) -> list[dict]:
 AVAILABILITY_CACHE_SECONDS = 300
 
 
-def availability_public(instrument: Instrument, start: dt.datetime, end: dt.datetime) -> dict:
-    """`availability` as the API shows it (times as +08:00 strings), cached under the instrument's
-    availability version: every change to its calendar raises the version in the same transaction, so
-    a cached answer is never served for a calendar that has changed since. The short timeout bounds what
-    edits that raise no version (a holiday table update) could leave behind."""
+def availability_public(instrument: Instrument, start: dt.datetime, end: dt.datetime) -> str:
+    """`availability` as the API shows it, encoded as JSON (times as +08:00 strings), cached under the
+    instrument's availability version: every change to its calendar raises the version in the same
+    transaction, so a cached answer is never served for a calendar that has changed since. The encoded
+    text is what is kept, since decoding thousands of spans from the cache would cost what it saves.
+    The short timeout bounds what edits that raise no version (a holiday table update) could leave."""
+    import json
+
     from django.core.cache import cache
 
     from facilities.calendar import iso_local
 
     version = Instrument.objects.filter(pk=instrument.pk).values_list("availability_version", flat=True).get()
     key = f"availability:{instrument.pk}:{version}:{start.timestamp()}:{end.timestamp()}"
-    payload = cache.get(key)
-    if payload is not None:
-        return payload
+    body = cache.get(key)
+    if body is not None:
+        return body
     snap = availability(instrument, start, end)
-    payload = {
-        "instrument": snap["instrument"],
-        "version": snap["version"],
-        "start": iso_local(snap["start"]),
-        "end": iso_local(snap["end"]),
-        "busy": [{"start": iso_local(b["start"]), "end": iso_local(b["end"]), "kind": b["kind"]} for b in snap["busy"]],
-        "free": [{"start": iso_local(f["start"]), "end": iso_local(f["end"])} for f in snap["free"]],
-    }
+    body = json.dumps(
+        {
+            "instrument": snap["instrument"],
+            "version": snap["version"],
+            "start": iso_local(snap["start"]),
+            "end": iso_local(snap["end"]),
+            "busy": [{"start": iso_local(b["start"]), "end": iso_local(b["end"]), "kind": b["kind"]} for b in snap["busy"]],
+            "free": [{"start": iso_local(f["start"]), "end": iso_local(f["end"])} for f in snap["free"]],
+        },
+        separators=(",", ":"),
+    )
     if snap["version"] == version:  # nothing committed in between: safe to keep under this version
-        cache.set(key, payload, AVAILABILITY_CACHE_SECONDS)
-    return payload
+        cache.set(key, body, AVAILABILITY_CACHE_SECONDS)
+    return body

@@ -3,6 +3,7 @@
 import datetime as dt
 
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -63,7 +64,7 @@ class InstrumentAvailability(APIView):
     def get(self, request, pk: int):
         instrument = get_object_or_404(Instrument.objects.select_related("facility"), pk=pk)
         start, end = _window(request, default_days=DEFAULT_DAYS, max_days=MAX_AVAILABILITY_DAYS, what="An availability query")
-        return Response(availability_public(instrument, start, end))
+        return HttpResponse(availability_public(instrument, start, end), content_type="application/json")
 
 
 class JointAvailability(APIView):
