@@ -14,45 +14,17 @@ import datetime as dt
 import os
 import resource
 import sys
-import tempfile
 import time
 import tracemalloc
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _setup import setup_django  # noqa: E402
+
 BOOKINGS = int(os.environ.get("BENCH_BOOKINGS", "100000"))
 INSTRUMENTS = 100
 SPLIT_EVERY = 5  # every fifth booking is split 50/50 with a second institution's account
-
-
-def setup_django() -> str:
-    url = os.environ.get("BENCH_DATABASE_URL")
-    os.environ.pop("REDIS_URL", None)
-    if url:
-        os.environ["DATABASE_URL"] = url
-        import psycopg
-
-        base, name = url.rsplit("/", 1)
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            if not conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone():
-                conn.execute(f'create database "{name}"')
-    else:
-        os.environ.pop("DATABASE_URL", None)
-        os.environ["SANJIAO_VAR_DIR"] = tempfile.mkdtemp(prefix="sanjiao-bench-billing-")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    if url:
-        call_command("flush", interactive=False, verbosity=0)
-    from django.db import connection
-
-    return connection.vendor
 
 
 def insert_rows(model, fields: list[str], rows) -> None:
@@ -89,7 +61,7 @@ def build() -> None:
         ustc = Institution.objects.create(code="USTC", name="USTC", kind="university")
         zju = Institution.objects.create(code="ZJU", name="ZJU", kind="university")
         facility = Facility.objects.create(code="SSRF", name="SSRF", province="shanghai", city="Shanghai", host=sari, category="light_source")
-        instruments = Instrument.objects.bulk_create(
+        Instrument.objects.bulk_create(
             [Instrument(facility=facility, code=f"BL{i:03d}", name=f"Beamline {i}") for i in range(INSTRUMENTS)]
         )
         instrument_ids = list(Instrument.objects.order_by("id").values_list("id", flat=True))
@@ -140,8 +112,7 @@ def build() -> None:
 
 
 def main() -> None:
-    vendor = setup_django()
-    from billing.exports.documents import invoice_export
+    vendor = setup_django("billing")
     from billing.models import Charge, ChargeLine, Invoice
     from billing.services.invoicing import run_period
 

@@ -12,41 +12,13 @@ to offer).
 
 import argparse
 import datetime as dt
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-
-def setup_django() -> str:
-    url = os.environ.get("BENCH_DATABASE_URL")
-    os.environ.pop("REDIS_URL", None)
-    if url:
-        os.environ["DATABASE_URL"] = url
-        import psycopg
-
-        base, name = url.rsplit("/", 1)
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            if not conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone():
-                conn.execute(f'create database "{name}"')
-    else:
-        os.environ.pop("DATABASE_URL", None)
-        os.environ["SANJIAO_VAR_DIR"] = tempfile.mkdtemp(prefix="sanjiao-bench-extras-")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    if url:
-        call_command("flush", interactive=False, verbosity=0)
-    return "PostgreSQL" if url else "SQLite"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _setup import setup_django  # noqa: E402
 
 
 class Rollback(Exception):
@@ -74,7 +46,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--entries", type=int, nargs="+", default=[100, 1000])
     args = parser.parse_args()
-    backend = setup_django()
+    backend = setup_django("extras")
     from django.db import transaction
     from django.utils import timezone
 
