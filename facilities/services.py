@@ -17,10 +17,14 @@ from .signals import availability_changed
 def bump_versions(*, instrument_ids: list[int], reason: str) -> dict[int, int]:
     """Raise the availability version of each instrument inside the caller's transaction, and announce
     the new versions once it commits. Returns {instrument_id: new_version}."""
-    versions: dict[int, int] = {}
-    for pk in sorted(set(instrument_ids)):
-        Instrument.objects.filter(pk=pk).update(availability_version=F("availability_version") + 1)
-        versions[pk] = Instrument.objects.filter(pk=pk).values_list("availability_version", flat=True).get()
+    ids = sorted(set(instrument_ids))
+    if not ids:
+        return {}
+    # Lock in id order first (as the booking path does), so a facility-wide closure and a booking never
+    # wait on each other in a cycle; then three queries whatever the number of instruments.
+    list(Instrument.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    Instrument.objects.filter(pk__in=ids).update(availability_version=F("availability_version") + 1)
+    versions = dict(Instrument.objects.filter(pk__in=ids).values_list("pk", "availability_version"))
     for pk, version in versions.items():
         transaction.on_commit(
             partial(availability_changed.send, sender=Instrument, instrument_id=pk, version=version, reason=reason)

@@ -93,3 +93,21 @@ def test_env_helpers_fail_loudly(monkeypatch):
     assert env.env_bool("X_BOOL") is True
     monkeypatch.setenv("X_LIST", "a, b,,c")
     assert env.env_list("X_LIST", []) == ["a", "b", "c"]
+
+
+@pytest.mark.django_db
+def test_facility_wide_closure_costs_the_same_queries_for_many_instruments(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for_closure(day):
+        with CaptureQueriesContext(connection) as ctx:
+            closure_add(actor=world.manager, facility=world.facility, start=at(2026, 12, day), end=at(2026, 12, day + 1))
+        return len(ctx.captured_queries)
+
+    few = queries_for_closure(1)
+    for _ in range(9):
+        InstrumentFactory(facility=world.facility)
+    assert queries_for_closure(3) == few
+    versions = set(world.facility.instruments.values_list("availability_version", flat=True))
+    assert versions == {1, 2}  # the old instrument saw both closures, the new ones the second
