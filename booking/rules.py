@@ -33,6 +33,12 @@ def check_times(start: dt.datetime, end: dt.datetime) -> None:
 
 def check_static_rules(*, instrument: Instrument, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
     """Rules that depend only on the instrument and the request, not on other bookings."""
+    check_request_rules(instrument=instrument, start=start, end=end, now=now)
+    check_open(instrument=instrument, start=start, end=end)
+
+
+def check_request_rules(*, instrument: Instrument, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
+    """The static rules that need no read beyond the instrument and its facility's status."""
     check_times(start, end)
     if not instrument.active or instrument.facility.status != Facility.Status.OPERATING:
         raise ValidationError({"instrument": f"{instrument.code} is not open for booking."})
@@ -60,7 +66,6 @@ def check_static_rules(*, instrument: Instrument, start: dt.datetime, end: dt.da
         raise ValidationError(
             f"Booking horizon: {instrument.code} can be booked at most {instrument.horizon_days} days ahead."
         )
-    check_open(instrument=instrument, start=start, end=end)
 
 
 def check_open(*, instrument: Instrument, start: dt.datetime, end: dt.datetime) -> None:

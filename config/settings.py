@@ -100,6 +100,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     # Tests use a file, not shared memory: the race tests need real, separately locking connections.
     DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", str(VAR_DIR / f"test-{os.getpid()}.sqlite3"))
+elif env_bool("DB_PREPARED_STATEMENTS", False):
+    # Server-side parameters let PostgreSQL keep a statement's plan per connection after a few runs, so
+    # the booking path's repeated statements skip planning. Worth it only with persistent connections
+    # (DB_CONN_MAX_AGE), i.e. under WSGI workers; not behind a transaction-pooling proxy.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"server_side_binding": True, "prepare_threshold": env_int("DB_PREPARE_THRESHOLD", 5)}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "facilities.User"
 
@@ -156,7 +163,7 @@ SERVE_STATIC = env_bool("SERVE_STATIC", True)
 # --- REST API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "facilities.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],

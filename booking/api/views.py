@@ -8,7 +8,6 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from facilities.models import Instrument
 
 from .. import services
 from ..models import Booking
@@ -31,10 +30,9 @@ def _validated(serializer_class, data: dict) -> dict:
     return serializer.validated_data
 
 
-def _shown(request, booking_id: int, *, requester: bool = False) -> dict:
+def _shown(request, booking_id: int) -> dict:
     booking = with_details(Booking.objects.filter(pk=booking_id)).get()
-    # The requester always reads their own purpose; others are checked.
-    return booking_json(booking, show_purpose=requester or purpose_checker(request.user)(booking))
+    return booking_json(booking, show_purpose=purpose_checker(request.user)(booking))
 
 
 class BookingList(generics.GenericAPIView):
@@ -87,16 +85,15 @@ class BookingList(generics.GenericAPIView):
 
     def _create(self, request, body: dict) -> Response:
         data = _validated(BookingCreateSerializer, body)
-        instrument = Instrument.objects.select_related("facility", "facility__host").filter(pk=data["instrument"]).first()
-        if instrument is None:
-            raise ValidationError({"instrument": f"No instrument has the id {data['instrument']}."})
         splits = data.get("splits")
-        booking = services.booking_request(
-            requester=request.user, instrument=instrument, start=data["start"], end=data["end"],
+        booking = services.booking_request_by_id(
+            requester=request.user, instrument_id=data["instrument"], start=data["start"], end=data["end"],
             purpose=data.get("purpose", ""),
             splits=[{"account": s["account"], "percent": s["percent"]} for s in splits] if splits else None,
         )
-        return Response(_shown(request, booking.pk, requester=True), status=status.HTTP_201_CREATED)
+        # The service hands back the booking with its instrument, facility, requester and institution
+        # loaded; only its splits are read again.
+        return Response(booking_json(booking, show_purpose=True), status=status.HTTP_201_CREATED)
 
 
 class BookingDetail(APIView):

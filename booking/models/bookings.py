@@ -86,6 +86,10 @@ class Booking(models.Model):
         ordering = ["start", "id"]
         indexes = [
             models.Index(fields=["instrument", "start"], name="booking_instrument_start"),
+            # Overlap checks read only held bookings, which are few next to an instrument's history.
+            models.Index(
+                fields=["instrument", "start"], name="booking_held_instrument_start", condition=Q(status__in=HELD_STATUSES)
+            ),
             models.Index(fields=["requester", "start"], name="booking_requester_start"),
             models.Index(fields=["status", "end"], name="booking_status_end"),
         ]

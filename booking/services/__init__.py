@@ -1,6 +1,6 @@
 """Writes to bookings. Every path (API, pages, admin actions, tasks) goes through these functions."""
 
-from .requests import booking_request, SplitSpec
+from .requests import booking_request, booking_request_by_id, SplitSpec
 from .transitions import booking_approve, booking_cancel, booking_complete, booking_no_show, booking_reject
 from .bundles import booking_bundle_request
 from .moves import booking_move
@@ -22,4 +22,5 @@ __all__ = [
     "booking_no_show",
     "booking_reject",
     "booking_request",
+    "booking_request_by_id",
 ]

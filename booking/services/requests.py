@@ -15,6 +15,7 @@ from .. import rules
 from ..models import Booking
 from ..models.bookings import HELD_STATUSES
 from ..signals import validate_splits
+from .early_refusal import refuse_if_held
 from .holds import SplitSpec, insert_held, lock_instruments
 from .time_shares import check_time_share
 
@@ -32,7 +33,7 @@ def resolve_splits(*, requester: User, splits: list[dict] | None, day: dt.date) 
     """Turn [{"account", "percent"}] into checked SplitSpecs; no splits means the default account pays all."""
     chargeable = {a.pk: a for a in accounts_chargeable_by(requester)}
     if not splits:
-        default = requester.default_account if requester.default_account_id in chargeable else None
+        default = chargeable.get(requester.default_account_id)
         default = default or next((a for a in sorted(chargeable.values(), key=lambda a: a.pk) if a.is_valid_on(day)), None)
         if default is None:
             raise ValidationError({"splits": "You have no valid funding account to charge; name one in splits."})
@@ -110,7 +111,10 @@ def booking_request(
     rules.check_static_rules(instrument=instrument, start=start, end=end, now=now)
     rules.check_qualification(instrument=instrument, requester=requester)
     specs = resolve_splits(requester=requester, splits=splits, day=timezone.localtime(start).date())
-    validate_splits.send(sender=Booking, requester=requester, instrument=instrument, start=start, end=end, splits=specs)
+    validate_splits.send(
+        sender=Booking, requester=requester, institution=institution, instrument=instrument, start=start, end=end,
+        splits=specs,
+    )
     with transaction.atomic():
         instrument = lock_instruments([instrument.pk])[instrument.pk]
         check_future_limit(instrument=instrument, requester=requester, now=now)
@@ -120,3 +124,26 @@ def booking_request(
             status=initial_status(instrument=instrument, requester=requester, institution=institution),
             purpose=purpose, splits=specs,
         )
+
+
+def booking_request_by_id(
+    *,
+    requester: User,
+    instrument_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    purpose: str = "",
+    splits: list[dict] | None = None,
+    now: dt.datetime | None = None,
+) -> Booking:
+    """`booking_request` for callers that hold an instrument id (the API, the booking form). A slot
+    that is already held is refused after one read, before the instrument is loaded (see
+    early_refusal); an unknown id is a ValidationError."""
+    now = now or timezone.now()
+    refuse_if_held(requester_id=requester.pk, instrument_id=instrument_id, start=start, end=end, now=now)
+    instrument = Instrument.objects.select_related("facility", "facility__host").filter(pk=instrument_id).first()
+    if instrument is None:
+        raise ValidationError({"instrument": f"No instrument has the id {instrument_id}."})
+    return booking_request(
+        requester=requester, instrument=instrument, start=start, end=end, purpose=purpose, splits=splits, now=now
+    )
