@@ -4,8 +4,6 @@ from django.utils import timezone
 
 from booking.models import Booking
 from booking.services.requests import SplitSpec
-from facilities.models import Membership
-from facilities.models.tenants import Role
 from facilities.selectors import is_manager_of
 
 from .models import ChargeKind
@@ -14,27 +12,24 @@ from .services.charges import charge_booking, is_late_cancellation
 from .services.rates import snapshot_rate
 
 
-def _institution_of(user):
-    membership = Membership.objects.filter(user=user).select_related("institution").order_by("id").first()
-    researcher = Membership.objects.filter(user=user, role=Role.RESEARCHER).select_related("institution").order_by("id").first()
-    chosen = researcher or membership
-    return chosen.institution if chosen else None
-
-
-def on_validate_splits(sender, *, requester, instrument, start, end, splits, replacing_booking_id=None, **kwargs) -> None:
+def on_validate_splits(
+    sender, *, requester, institution, instrument, start, end, splits, replacing_booking_id=None, **kwargs
+) -> None:
     # A move replaces its own booking's estimate rather than adding a second one.
     check_splits(
-        institution=_institution_of(requester), instrument=instrument, start=start, end=end, splits=splits,
+        institution=institution, instrument=instrument, start=start, end=end, splits=splits,
         exclude_booking_id=replacing_booking_id,
     )
 
 
-def on_booking_created(sender, *, booking: Booking, **kwargs) -> None:
+def on_booking_created(sender, *, booking: Booking, splits=None, **kwargs) -> None:
     snapshot_rate(booking=booking)
     # Checked again under the booking's transaction: two requests racing past the early check cannot
     # both spend the same remaining budget (on SQLite the write lock orders them; on PostgreSQL the
     # instrument lock does for one instrument).
-    specs = [SplitSpec(account_id=a, percent=p) for a, p in booking.splits.values_list("account_id", "percent")]
+    specs = splits
+    if specs is None:
+        specs = [SplitSpec(account_id=a, percent=p) for a, p in booking.splits.values_list("account_id", "percent")]
     check_splits(
         institution=booking.institution, instrument=booking.instrument, start=booking.start, end=booking.end,
         splits=specs, exclude_booking_id=booking.pk,

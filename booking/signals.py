@@ -1,15 +1,16 @@
 """Hooks the booking layer offers to the layers above it (billing, notifications, live updates).
 
 Sent inside the booking's transaction, so a receiver's writes commit or roll back with it:
-- `booking_created(booking)`: a booking row (and its splits) was just written.
+- `booking_created(booking, splits)`: a booking row and its splits (SplitSpecs) were just written.
 - `booking_transitioned(booking, from_status, to_status, actor)`: a state change was just written.
-- `validate_splits(requester, instrument, start, end, splits, replacing_booking_id=None)`: before anything
-  is written (`replacing_booking_id` when a booking is being moved, so its own estimate is not counted twice); a receiver
+- `validate_splits(requester, institution, instrument, start, end, splits, replacing_booking_id=None)`:
+  before anything is written (`institution` is the one the requester books for) (`replacing_booking_id` when a booking is being moved, so its own estimate is not counted twice); a receiver
   raises django.core.exceptions.ValidationError to refuse (e.g. a budget cap that would be exceeded).
 
 Sent after the transaction committed (never from inside it):
-- `booking_changed(booking_id, instrument_id, facility_id, requester_id, event, status)` where event is
-  one of requested, approved, rejected, cancelled, completed, no_show, moved.
+- `booking_changed(booking_id, instrument_id, facility_id, requester_id, event, status, sequence)` where
+  event is one of requested, approved, rejected, cancelled, completed, no_show, moved, and status and
+  sequence are the booking's as committed.
 - `waitlist_offered(entry_id, user_id, instrument_id, start, end, expires_at)`: a waiting user was
   offered a slot that freed up; they may accept it until `expires_at` (notifications listen).
 """

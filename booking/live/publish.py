@@ -8,6 +8,7 @@ hears it; on the embedded default the in-memory layer reaches the clients of thi
 import asyncio
 import logging
 import os
+import threading
 
 import redis
 from asgiref.sync import async_to_sync
@@ -56,6 +57,7 @@ def group_send(group: str, message: dict) -> None:
 
 
 _sync_clients: dict[str, redis.Redis] = {}
+_recent = threading.local()
 
 
 def _publish_sync(layer, group: str, message: dict) -> bool:
@@ -116,26 +118,40 @@ def booking_payload(booking: Booking) -> dict:
     }
 
 
-def publish_booking_event(*, booking_id: int, facility_id: int, requester_id: int, event: str) -> None:
+def _payload(booking_id: int, version: tuple | None) -> dict | None:
+    """The booking's payload, read once for the events of one committed change: a booking approved on
+    creation announces `requested` and `approved` back to back, and both show the same row. `version`
+    is (status, sequence) as committed; without it the row is read every time."""
+    last = getattr(_recent, "payload", None)
+    if version is not None and last is not None and last[0] == (booking_id, version):
+        return last[1]
+    booking = (
+        Booking.objects.select_related("requester", "institution").prefetch_related("splits").filter(pk=booking_id).first()
+    )
+    if booking is None:
+        return None
+    payload = booking_payload(booking)
+    _recent.payload = ((booking_id, version), payload) if version is not None else None
+    return payload
+
+
+def publish_booking_event(
+    *, booking_id: int, facility_id: int, requester_id: int, event: str, version: tuple | None = None
+) -> None:
     """Tell the facility's managers (/ws/queue/) and the requester (/ws/me/) what happened to a booking."""
     try:
-        booking = (
-            Booking.objects.select_related("requester", "institution")
-            .prefetch_related("splits")
-            .filter(pk=booking_id)
-            .first()
-        )
+        payload = _payload(booking_id, version)
     except Exception:
         log.warning("Could not read booking %s for a live update", booking_id, exc_info=True)
         return
-    if booking is None:
+    if payload is None:
         return
     message = {
         "type": "live.booking",
         "event": event,
         "facility": facility_id,
         "requester": requester_id,
-        "booking": booking_payload(booking),
+        "booking": payload,
     }
     group_send(facility_group(facility_id), message)
     group_send(user_group(requester_id), message)

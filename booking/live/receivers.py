@@ -64,4 +64,7 @@ def _publish_availability(sender, instrument_id, version, reason="", **kwargs) -
 
 @receiver(booking_changed, dispatch_uid="live.publish_booking")
 def _publish_booking(sender, booking_id, instrument_id, facility_id, requester_id, event, status, **kwargs) -> None:
-    publish_booking_event(booking_id=booking_id, facility_id=facility_id, requester_id=requester_id, event=event)
+    publish_booking_event(
+        booking_id=booking_id, facility_id=facility_id, requester_id=requester_id, event=event,
+        version=(status, kwargs.get("sequence")),
+    )

@@ -38,7 +38,9 @@ def on_booking_changed(sender, booking_id, event, status, **kwargs):
         kinds = kinds_for_event(event, status)
         if not kinds:
             return
-        sequence = Booking.objects.filter(pk=booking_id).values_list("sequence", flat=True).first()
+        sequence = kwargs.get("sequence")
+        if sequence is None:
+            sequence = Booking.objects.filter(pk=booking_id).values_list("sequence", flat=True).first()
         if sequence is None:
             return
         for kind in kinds:

@@ -102,7 +102,7 @@ def insert_held(
     )
     BookingEvent.objects.create(booking=booking, actor=actor or requester, from_status="", to_status=status, reason=reason)
     bump_versions(instrument_ids=[instrument.pk], reason=f"booking_{status}")
-    booking_created.send(sender=Booking, booking=booking)
+    booking_created.send(sender=Booking, booking=booking, splits=splits)
     transaction.on_commit(partial(announce, booking, "requested"))
     if status == Booking.Status.APPROVED:
         transaction.on_commit(partial(announce, booking, "approved"))
@@ -118,4 +118,5 @@ def announce(booking: Booking, event: str) -> None:
         requester_id=booking.requester_id,
         event=event,
         status=booking.status,
+        sequence=booking.sequence,
     )

@@ -86,7 +86,10 @@ def booking_import(
     _check_rules_except_when_made(instrument, start, end)
     rules.check_qualification(instrument=instrument, requester=requester)
     specs = resolve_splits(requester=requester, splits=splits, day=timezone.localtime(start).date())
-    validate_splits.send(sender=Booking, requester=requester, instrument=instrument, start=start, end=end, splits=specs)
+    validate_splits.send(
+        sender=Booking, requester=requester, institution=institution, instrument=instrument, start=start, end=end,
+        splits=specs,
+    )
 
     made = min(made_at or start - dt.timedelta(days=7), now)
     decided = min(made + dt.timedelta(hours=3), now)

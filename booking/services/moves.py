@@ -68,8 +68,8 @@ def booking_move(
         current = [{"account": s.account_id, "percent": str(s.percent)} for s in booking.splits.all()]
         specs = resolve_splits(requester=requester, splits=current, day=timezone.localtime(start).date())
         validate_splits.send(
-            sender=Booking, requester=requester, instrument=instrument, start=start, end=end, splits=specs,
-            replacing_booking_id=booking.pk,
+            sender=Booking, requester=requester, institution=booking.institution, instrument=instrument, start=start,
+            end=end, splits=specs, replacing_booking_id=booking.pk,
         )
         check_time_share(
             instrument=instrument, institution=booking.institution, start=start, end=end, exclude_ids=[booking.pk]

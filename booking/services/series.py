@@ -71,7 +71,10 @@ def hold_checked(
     with transaction.atomic():
         rules.check_static_rules(instrument=instrument, start=start, end=end, now=now)
         specs = resolve_splits(requester=requester, splits=splits, day=timezone.localtime(start).date())
-        validate_splits.send(sender=Booking, requester=requester, instrument=instrument, start=start, end=end, splits=specs)
+        validate_splits.send(
+            sender=Booking, requester=requester, institution=institution, instrument=instrument, start=start,
+            end=end, splits=specs,
+        )
         check_future_limit(instrument=instrument, requester=requester, now=now)
         check_time_share(instrument=instrument, institution=institution, start=start, end=end)
         return insert_held(
