@@ -23,7 +23,7 @@ def on_validate_splits(
 
 
 def on_booking_created(sender, *, booking: Booking, splits=None, **kwargs) -> None:
-    snapshot_rate(booking=booking)
+    snapshot_rate(booking=booking, new_booking=True)
     # Checked again under the booking's transaction: two requests racing past the early check cannot
     # both spend the same remaining budget (on SQLite the write lock orders them; on PostgreSQL the
     # instrument lock does for one instrument).

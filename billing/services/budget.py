@@ -52,7 +52,10 @@ def check_splits(
     """Raise ValidationError naming the account when one cannot carry its share."""
     if not splits:
         return
-    accounts = FundingAccount.objects.in_bulk([s.account_id for s in splits])
+    accounts = {s.account_id: s.account for s in splits if getattr(s, "account", None) is not None}
+    missing = [s.account_id for s in splits if s.account_id not in accounts]
+    if missing:
+        accounts.update(FundingAccount.objects.in_bulk(missing))
     end_day = timezone.localtime(end, local_tz()).date()
     estimate = None
     for spec in splits:

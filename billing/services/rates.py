@@ -26,12 +26,14 @@ def published_rate(*, instrument_id: int, user_class: str) -> Decimal | None:
     )
 
 
-def snapshot_rate(*, booking) -> RateSnapshot:
+def snapshot_rate(*, booking, new_booking: bool = False) -> RateSnapshot:
     """Fix the booking's user class and hourly rate now; an existing snapshot is never changed.
-    An instrument without a published rate for the class is free for it (rate 0, published=False)."""
-    existing = RateSnapshot.objects.filter(booking_id=booking.pk).first()
-    if existing is not None:
-        return existing
+    An instrument without a published rate for the class is free for it (rate 0, published=False).
+    `new_booking`: the booking row was written in this transaction, so it has no snapshot yet."""
+    if not new_booking:
+        existing = RateSnapshot.objects.filter(booking_id=booking.pk).first()
+        if existing is not None:
+            return existing
     facility = booking.instrument.facility
     user_class = user_class_for(institution=booking.institution, facility=facility)
     rate = published_rate(instrument_id=booking.instrument_id, user_class=user_class)

@@ -8,7 +8,7 @@ IMMEDIATE transaction holds the database's write lock from its first statement.
 """
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
 
@@ -16,7 +16,7 @@ from django.db import IntegrityError, OperationalError, transaction
 
 from facilities.calendar import iso_local
 from facilities.errors import Conflict
-from facilities.models import Institution, Instrument, User
+from facilities.models import FundingAccount, Institution, Instrument, User
 from facilities.services import bump_versions
 
 from ..models import Booking, BookingEvent, BookingSplit
@@ -30,6 +30,8 @@ SLOT_TAKEN_SQLSTATES = {"23P01", "40P01"}  # exclusion violation, deadlock: both
 class SplitSpec:
     account_id: int
     percent: Decimal
+    # The account row as read when the split was checked, so hooks need not read it again.
+    account: FundingAccount | None = field(default=None, compare=False, repr=False)
 
 
 def lock_instruments(instrument_ids) -> dict[int, Instrument]:
@@ -37,6 +39,11 @@ def lock_instruments(instrument_ids) -> dict[int, Instrument]:
     ids = sorted(set(instrument_ids))
     locked = Instrument.objects.select_for_update().select_related("facility", "facility__host").filter(pk__in=ids).order_by("pk")
     return {i.pk: i for i in locked}
+
+
+def lock_instrument_rows(instrument_ids) -> None:
+    """`lock_instruments` for callers that already hold the rows they need: the lock without the reload."""
+    list(Instrument.objects.select_for_update().filter(pk__in=sorted(set(instrument_ids))).order_by("pk").values_list("pk", flat=True))
 
 
 def hold_span(instrument: Instrument, start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:

@@ -16,7 +16,7 @@ from ..models import Booking
 from ..models.bookings import HELD_STATUSES
 from ..signals import validate_splits
 from .early_refusal import refuse_if_held
-from .holds import SplitSpec, insert_held, lock_instruments
+from .holds import SplitSpec, insert_held, lock_instrument_rows
 from .time_shares import check_time_share
 
 
@@ -62,7 +62,7 @@ def resolve_splits(*, requester: User, splits: list[dict] | None, day: dt.date) 
             raise ValidationError({"splits": f"The percent for {account.code} is not a number."}) from None
         if not value.is_finite() or value <= 0 or value > 100 or value != value.quantize(Decimal("0.01")):
             raise ValidationError({"splits": f"The percent for {account.code} must be above 0, at most 100, with at most two decimals."})
-        specs.append(SplitSpec(account_id=account_id, percent=value))
+        specs.append(SplitSpec(account_id=account_id, percent=value, account=account))
     total = sum((s.percent for s in specs), Decimal("0"))
     if total != Decimal("100"):
         raise ValidationError({"splits": f"The percents must add up to exactly 100; these add up to {total}."})
@@ -116,7 +116,7 @@ def booking_request(
         splits=specs,
     )
     with transaction.atomic():
-        instrument = lock_instruments([instrument.pk])[instrument.pk]
+        lock_instrument_rows([instrument.pk])
         check_future_limit(instrument=instrument, requester=requester, now=now)
         check_time_share(instrument=instrument, institution=institution, start=start, end=end)
         return insert_held(
