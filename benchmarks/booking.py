@@ -76,6 +76,7 @@ async def load(port: int, clients: int, seconds: float, make_request, cap: int =
     """`clients` concurrent loops sending make_request(i) until `seconds` pass (or `cap` requests)."""
     statuses: dict[int, int] = {}
     latencies: list[float] = []
+    by_status: dict[int, list[float]] = {}
     deadline = time.perf_counter() + seconds
     sent = 0
 
@@ -86,6 +87,7 @@ async def load(port: int, clients: int, seconds: float, make_request, cap: int =
             status, took = await http(port, *make_request(i))
             statuses[status] = statuses.get(status, 0) + 1
             latencies.append(took)
+            by_status.setdefault(status, []).append(took)
 
     began = time.perf_counter()
     await asyncio.gather(*(loop(i) for i in range(clients)))
@@ -94,6 +96,8 @@ async def load(port: int, clients: int, seconds: float, make_request, cap: int =
     return {
         "requests": len(latencies), "per_second": len(latencies) / elapsed, "statuses": statuses,
         "p50_ms": 1000 * latencies[len(latencies) // 2], "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)],
+        "elapsed": elapsed,
+        "p50_by_status": {k: 1000 * statistics.median(v) for k, v in sorted(by_status.items())},
     }
 
 
@@ -191,6 +195,10 @@ def main() -> None:
     env = {
         **os.environ, "DATABASE_URL": f"{PG}/{db}", "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
         "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING", "SANJIAO_VAR_DIR": f"/tmp/{db}",
+        # As README's "Running beyond one machine" sets up WSGI workers: persistent connections that keep
+        # their prepared statements.
+        "DB_CONN_MAX_AGE": os.environ.get("DB_CONN_MAX_AGE", "600"),
+        "DB_PREPARED_STATEMENTS": os.environ.get("DB_PREPARED_STATEMENTS", "true"),
     }
     os.environ.update(env)
     server = None
@@ -206,8 +214,10 @@ def main() -> None:
         tokens, hot, heavy, many, day0 = seed(args.clients)
         print(f"seeded in {time.perf_counter() - began:.1f}s: {args.clients} researchers, 4 hot instruments, "
               f"1 instrument with 10,000 bookings, 500 instruments to search")
-        from django.db import connections
+        from django.db import connection, connections
 
+        with connection.cursor() as cursor:  # planner statistics, as a live database has them
+            cursor.execute("ANALYZE")
         connections.close_all()
 
         port = free_port()
@@ -249,6 +259,10 @@ def main() -> None:
         print(f"bookings POST /api/v1/bookings/:  {booked['per_second']:7.0f} req/s  p50 {booked['p50_ms']:.1f} ms  "
               f"p99 {booked['p99_ms']:.1f} ms  {booked['statuses']}")
         print(f"ratio bookings/ceiling: {100 * ratio:.0f}%")
+        created = booked["statuses"].get(201, 0)
+        print(f"  of which created: {created} ({created / booked['elapsed']:.0f}/s), refused as held: "
+              f"{booked['statuses'].get(409, 0)}; p50 by status (ms): "
+              + ", ".join(f"{k}: {v:.1f}" for k, v in booked["p50_by_status"].items()))
         print(f"overlapping held pairs after the run (SQL self-join): {overlapping_pairs()}")
 
         start = day0 + dt.timedelta(days=30)

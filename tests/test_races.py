@@ -16,7 +16,7 @@ from django.db import connection
 
 from booking.models import Booking
 from booking.models.bookings import HELD_STATUSES
-from booking.services import booking_cancel, booking_request
+from booking.services import booking_cancel, booking_request, booking_request_by_id, requests
 from booking.signals import booking_changed
 from facilities.errors import Conflict
 from facilities.signals import availability_changed
@@ -86,19 +86,33 @@ def test_sixteen_threads_one_slot_over_http(world, tomorrow_9, quiet_after_commi
     assert Booking.objects.filter(status__in=HELD_STATUSES).count() == 1
 
 
-def test_thousands_of_random_overlapping_attempts_never_overlap(world, tomorrow_9, quiet_after_commit):
-    """Threads book, and sometimes cancel, random spans over two days of a 30-minute-unit instrument
-    with a 30-minute changeover; afterwards no two held bookings overlap, buffer included.
+def count_full_path(monkeypatch, counter: Counter, lock: threading.Lock) -> None:
+    """Count the attempts that got past the early refusal and raced for the instrument lock."""
+    real = requests.booking_request
 
-    Up to 2,400 attempts, but bounded at about 15 seconds of racing so that a slow or busy machine
-    runs fewer rather than stalling the suite; the floor below keeps the race meaningful."""
+    def counted(**kwargs):
+        with lock:
+            counter["full path"] += 1
+        return real(**kwargs)
+
+    monkeypatch.setattr(requests, "booking_request", counted)
+
+
+def test_thousands_of_random_overlapping_attempts_never_overlap(world, tomorrow_9, quiet_after_commit, monkeypatch):
+    """Threads book, and sometimes cancel, random spans over two days of a 30-minute-unit instrument
+    with a 30-minute changeover, through the path the API takes (early refusal, then the locked
+    insert); afterwards no two held bookings overlap, buffer included.
+
+    Up to 4,800 attempts, but bounded at about 15 seconds of racing so that a slow or busy machine
+    runs fewer rather than stalling the suite; the floors below keep the race meaningful."""
     inst = world.instrument
     inst.booking_unit_minutes, inst.min_minutes, inst.max_minutes, inst.buffer_minutes = 30, 30, 240, 30
     inst.save()
-    threads, per_thread = 8, 300
+    threads, per_thread = 8, 600
     deadline = time.monotonic() + 15
     outcomes: Counter = Counter()
     lock = threading.Lock()
+    count_full_path(monkeypatch, outcomes, lock)
 
     def worker(i: int) -> None:
         rng = random.Random(1000 + i)
@@ -114,7 +128,7 @@ def test_thousands_of_random_overlapping_attempts_never_overlap(world, tomorrow_
                 start = tomorrow_9 + dt.timedelta(minutes=30 * rng.randrange(0, 96))
                 end = start + dt.timedelta(minutes=30 * rng.randint(1, 8))
                 try:
-                    mine.append(booking_request(requester=user, instrument=inst, start=start, end=end).pk)
+                    mine.append(booking_request_by_id(requester=user, instrument_id=inst.pk, start=start, end=end).pk)
                     result = "booked"
                 except Conflict:
                     result = "conflict"
@@ -122,9 +136,10 @@ def test_thousands_of_random_overlapping_attempts_never_overlap(world, tomorrow_
                 outcomes[result] += 1
 
     run_threads(threads, worker, timeout=60)
-    attempts = sum(outcomes.values())
-    assert attempts >= 40, f"only {attempts} attempts in the time allowed: {outcomes}"
-    assert outcomes["booked"] >= 5 and outcomes["conflict"] >= 10, outcomes
+    attempts = outcomes["booked"] + outcomes["conflict"] + outcomes["cancelled"]
+    print(f"random overlapping attempts: {attempts} {dict(outcomes)}")
+    assert attempts >= 500, f"only {attempts} attempts in the time allowed: {outcomes}"
+    assert outcomes["booked"] >= 5 and outcomes["conflict"] >= 10 and outcomes["full path"] >= 20, outcomes
     held = assert_no_overlap(inst.pk)
     assert held == outcomes["booked"] - outcomes["cancelled"] > 0
 

@@ -13,10 +13,10 @@ from django.db import IntegrityError, connection, transaction
 
 from booking.models import Booking
 from booking.models.bookings import HELD_STATUSES
-from booking.services import booking_cancel, booking_request, holds
+from booking.services import booking_cancel, booking_request, booking_request_by_id, holds
 from facilities.errors import Conflict
 
-from .test_races import assert_no_overlap, quiet_after_commit, run_threads  # noqa: F401 - fixture
+from .test_races import assert_no_overlap, count_full_path, quiet_after_commit, run_threads  # noqa: F401 - fixture
 
 H = dt.timedelta(hours=1)
 pytestmark = [
@@ -105,19 +105,22 @@ def test_sixteen_connections_one_slot(world, tomorrow_9, quiet_after_commit):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_random_overlapping_attempts_on_postgres(world, tomorrow_9, quiet_after_commit):
+def test_random_overlapping_attempts_on_postgres(world, tomorrow_9, quiet_after_commit, monkeypatch):
+    """The random race of test_races on real PostgreSQL connections: early refusal, instrument lock
+    and exclusion constraint together."""
     inst = world.instrument
     inst.booking_unit_minutes, inst.min_minutes, inst.max_minutes, inst.buffer_minutes = 30, 30, 240, 30
     inst.save()
     deadline = time.monotonic() + 15
     outcomes: Counter = Counter()
     lock = threading.Lock()
+    count_full_path(monkeypatch, outcomes, lock)
 
     def worker(i: int) -> None:
         rng = random.Random(2000 + i)
         user = world.researcher if i % 2 else world.outsider
         mine: list[int] = []
-        for _ in range(300):
+        for _ in range(600):
             if time.monotonic() > deadline:
                 return
             if mine and rng.random() < 0.1:
@@ -126,8 +129,8 @@ def test_random_overlapping_attempts_on_postgres(world, tomorrow_9, quiet_after_
             else:
                 start = tomorrow_9 + dt.timedelta(minutes=30 * rng.randrange(0, 96))
                 try:
-                    mine.append(booking_request(requester=user, instrument=inst, start=start,
-                                                end=start + dt.timedelta(minutes=30 * rng.randint(1, 8))).pk)
+                    mine.append(booking_request_by_id(requester=user, instrument_id=inst.pk, start=start,
+                                                      end=start + dt.timedelta(minutes=30 * rng.randint(1, 8))).pk)
                     result = "booked"
                 except Conflict:
                     result = "conflict"
@@ -135,5 +138,8 @@ def test_random_overlapping_attempts_on_postgres(world, tomorrow_9, quiet_after_
                 outcomes[result] += 1
 
     run_threads(8, worker, timeout=60)
-    assert sum(outcomes.values()) >= 40 and outcomes["booked"] >= 5 and outcomes["conflict"] >= 10, outcomes
+    attempts = outcomes["booked"] + outcomes["conflict"] + outcomes["cancelled"]
+    print(f"random overlapping attempts on PostgreSQL: {attempts} {dict(outcomes)}")
+    assert attempts >= 500, f"only {attempts} attempts in the time allowed: {outcomes}"
+    assert outcomes["booked"] >= 5 and outcomes["conflict"] >= 10 and outcomes["full path"] >= 20, outcomes
     assert assert_no_overlap(inst.pk) == outcomes["booked"] - outcomes["cancelled"] > 0
