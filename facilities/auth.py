@@ -5,6 +5,8 @@ that query costs more than everything else a refused booking does, so the same r
 here. The answers are DRF's: an unknown key or an inactive user is a 401 with DRF's message.
 """
 
+from functools import cache
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
@@ -12,6 +14,7 @@ from rest_framework.authtoken.models import Token
 from .models import User
 
 
+@cache
 def _sql() -> str:
     return (
         f"SELECT u.* FROM {User._meta.db_table} u JOIN {Token._meta.db_table} t ON t.user_id = u.id"
