@@ -20,6 +20,7 @@ from facilities.errors import Conflict
 from .models import Booking
 from .notifications import services as notify
 from .services import booking_complete, booking_reject
+from .services.idempotency import idempotency_records_expire
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,11 @@ def process_waitlist(now: str | None = None) -> dict:
     from .services.waitlist import waitlist_expire_offers
 
     return waitlist_expire_offers(_now(now))
+
+
+@shared_task(name="booking.tasks.expire_idempotency_records")
+def expire_idempotency_records(now: str | None = None) -> int:
+    return idempotency_records_expire(now=_now(now))
 
 
 @shared_task(name="booking.tasks.retry_failed_notifications")

@@ -242,6 +242,8 @@ BOOKING_PAGE_URLS = {"requester": "/me/#booking-{id}", "manager": "/console/#boo
 # Approved bookings are completed by the system this long after they end, leaving managers time to
 # record a no-show or the actual times first.
 AUTO_COMPLETE_AFTER_MINUTES = env_int("AUTO_COMPLETE_AFTER_MINUTES", 24 * 60)
+# An Idempotency-Key's first answer is replayed for at least this long, then forgotten.
+IDEMPOTENCY_KEEP_HOURS = env_int("IDEMPOTENCY_KEEP_HOURS", 24)
 from celery.schedules import crontab  # noqa: E402
 
 FEED_PAST_DAYS = env_int("FEED_PAST_DAYS", 90)  # feeds show bookings that ended up to this long ago
@@ -266,6 +268,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "process-waitlist": {"task": "booking.tasks.process_waitlist", "schedule": crontab(minute="*/5")},
     "retry-failed-notifications": {"task": "booking.tasks.retry_failed_notifications", "schedule": crontab(minute="*/10")},
+    "expire-idempotency-records": {"task": "booking.tasks.expire_idempotency_records", "schedule": crontab(minute=17)},
     # Last month's invoices on the 1st; the run is idempotent, so repeating it on the next days only
     # makes up for a beat that was down on the 1st.
     "monthly-invoices": {

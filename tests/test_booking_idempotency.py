@@ -92,3 +92,27 @@ def test_concurrent_replays_create_one_booking(world, tomorrow_9):
     booking_id = Booking.objects.get().pk
     assert {(code, data["id"]) for code, data in answers} == {(201, booking_id)}
     assert IdempotencyRecord.objects.count() == 1
+
+
+def test_records_expire_after_the_keep_window_and_the_key_starts_afresh(world, tomorrow_9, settings):
+    from booking.tasks import expire_idempotency_records
+
+    settings.IDEMPOTENCY_KEEP_HOURS = 24
+    c = world.client(world.researcher)
+    assert c.post(URL, body(world, tomorrow_9), format="json", HTTP_IDEMPOTENCY_KEY="old").status_code == 201
+    assert c.post(URL, body(world, tomorrow_9 + 2 * H), format="json", HTTP_IDEMPOTENCY_KEY="new").status_code == 201
+    made = IdempotencyRecord.objects.get(key="new").created_at
+    IdempotencyRecord.objects.filter(key="old").update(created_at=made - dt.timedelta(hours=25))
+
+    now = (made + dt.timedelta(minutes=1)).isoformat()
+    assert expire_idempotency_records(now=now) == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+    assert expire_idempotency_records(now=now) == 0  # running it again changes nothing
+
+    # The forgotten key is a new request: the slot is held by the first booking, so now a 409.
+    again = c.post(URL, body(world, tomorrow_9), format="json", HTTP_IDEMPOTENCY_KEY="old")
+    assert again.status_code == 409 and "Idempotent-Replayed" not in again
+    # The kept key still replays.
+    kept = c.post(URL, body(world, tomorrow_9 + 2 * H), format="json", HTTP_IDEMPOTENCY_KEY="new")
+    assert kept.status_code == 201 and kept["Idempotent-Replayed"] == "true"
+    assert Booking.objects.count() == 2
