@@ -167,6 +167,26 @@ def seed(clients: int):
     return tokens, hot, heavy, many, day0
 
 
+def watch(instruments):
+    """A Redis subscriber on the groups a daphne process would hold for watching clients."""
+    from channels.layers import get_channel_layer
+
+    from booking.live.publish import _sync_redis, availability_group, facility_group, user_group
+    from facilities.models import User
+
+    client, prefix = _sync_redis(get_channel_layer())
+    groups = [availability_group(i.pk) for i in instruments] + [facility_group(instruments[0].facility_id)]
+    groups += [user_group(pk) for pk in User.objects.filter(username__startswith="bench").values_list("pk", flat=True)]
+    heard = {"messages": 0}
+
+    def count(message) -> None:
+        heard["messages"] += 1
+
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(**{f"{prefix}{g}": count for g in groups})
+    return pubsub.run_in_thread(sleep_time=0.001, daemon=True), pubsub, heard
+
+
 def overlapping_pairs() -> int:
     from django.db import connection
 
@@ -185,6 +205,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--watch", action="store_true",
+        help="subscribe to the live groups of the hot instruments, their facility and every researcher, "
+             "as open calendar, queue and personal pages would, so every change is computed and published",
+    )
     args = parser.parse_args()
 
     import psycopg
@@ -254,7 +279,14 @@ def main() -> None:
                     f'"end": "{(start + dt.timedelta(hours=rng.randint(1, 3))).isoformat()}"}}').encode()
             return "POST", "/api/v1/bookings/", {"Authorization": f"Token {tokens[i]}", "Content-Type": "application/json"}, body
 
+        watcher = watch(hot) if args.watch else None
         booked = asyncio.run(load(port, args.clients, args.seconds, booking_request))
+        if watcher is not None:
+            thread, pubsub, heard = watcher
+            thread.stop()
+            thread.join(5)
+            pubsub.close()
+            print(f"live messages heard by the watcher: {heard['messages']}")
         ratio = booked["per_second"] / ceiling["per_second"]
         print(f"bookings POST /api/v1/bookings/:  {booked['per_second']:7.0f} req/s  p50 {booked['p50_ms']:.1f} ms  "
               f"p99 {booked['p99_ms']:.1f} ms  {booked['statuses']}")

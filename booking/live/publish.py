@@ -60,25 +60,62 @@ _sync_clients: dict[str, redis.Redis] = {}
 _recent = threading.local()
 
 
+def _sync_redis(layer) -> tuple[redis.Redis, str] | None:
+    """A plain, reused Redis connection to the pub/sub layer's one host and its group-channel prefix
+    (channels_redis 4), or None for any other layer."""
+    if type(layer) is not RedisPubSubChannelLayer or len(layer._kwargs.get("hosts") or ()) != 1:
+        return None
+    host = layer._kwargs["hosts"][0]
+    address = host if isinstance(host, str) else host.get("address")
+    if not isinstance(address, str):
+        return None
+    key = f"{os.getpid()}:{address}"  # a forked worker must not share its parent's socket
+    client = _sync_clients.get(key)
+    if client is None:
+        client = _sync_clients[key] = redis.Redis.from_url(address)
+    return client, f"{layer._kwargs.get('prefix', 'asgi')}__group__"
+
+
 def _publish_sync(layer, group: str, message: dict) -> bool:
     """The Redis pub/sub layer's group_send, done with a plain, reused Redis connection.
 
     From sync code (a worker, a WSGI request) async_to_sync would start an event loop and a fresh Redis
     connection for every change; this does the same PUBLISH the layer does (its group channel name and
-    serializer, channels_redis 4) on one connection per process. Other layers return False."""
-    if type(layer) is not RedisPubSubChannelLayer or len(layer._kwargs.get("hosts") or ()) != 1:
+    serializer) on one connection per process. Other layers return False."""
+    found = _sync_redis(layer)
+    if found is None:
         return False
-    host = layer._kwargs["hosts"][0]
-    address = host if isinstance(host, str) else host.get("address")
-    if not isinstance(address, str):
-        return False
-    key = f"{os.getpid()}:{address}"  # a forked worker must not share its parent's socket
-    client = _sync_clients.get(key)
-    if client is None:
-        client = _sync_clients[key] = redis.Redis.from_url(address)
-    prefix = layer._kwargs.get("prefix", "asgi")
-    client.publish(f"{prefix}__group__{group}", layer.serialize(message))
+    client, prefix = found
+    client.publish(f"{prefix}{group}", layer.serialize(message))
     return True
+
+
+def listened(groups: list[str]) -> list[str]:
+    """The groups among `groups` that some process listens to now, so that a change nobody watches
+    costs no reads. With the Redis pub/sub layer that is one PUBSUB NUMSUB; with any other layer, or
+    from async code, or when Redis cannot say, every group counts as listened to.
+
+    A listener that subscribes at this very moment loses nothing: the hub reads its snapshot after
+    subscribing, so the snapshot already holds any change committed before the count was taken (and
+    the hub's periodic resync repairs whatever else a listener misses)."""
+    try:
+        asyncio.get_running_loop()
+        return groups
+    except RuntimeError:
+        pass
+    try:
+        found = _sync_redis(get_channel_layer())
+        if found is None:
+            return groups
+        client, prefix = found
+        counts = {
+            (name.decode() if isinstance(name, bytes) else name): count
+            for name, count in client.pubsub_numsub(*(f"{prefix}{g}" for g in groups))
+        }
+    except Exception:
+        log.warning("Could not count the listeners of %s", groups, exc_info=True)
+        return groups
+    return [g for g in groups if counts.get(f"{prefix}{g}", 0)]
 
 
 def _log_failure(task: asyncio.Task) -> None:
@@ -90,7 +127,10 @@ def publish_availability(instrument_id: int, version: int, touched: list[tuple[i
     """Compute the instrument's wide busy state once and publish it labelled with `version`.
 
     The label is the version the change produced, not a fresh read: the state is read after that
-    version committed, so it is at least that new, and each version is published exactly once."""
+    version committed, so it is at least that new, and each version is published exactly once.
+    Nothing is computed when no process listens to the instrument."""
+    if not listened([availability_group(instrument_id)]):
+        return None
     try:
         state = wide_state(instrument_id)
     except Exception:
@@ -139,6 +179,9 @@ def publish_booking_event(
     *, booking_id: int, facility_id: int, requester_id: int, event: str, version: tuple | None = None
 ) -> None:
     """Tell the facility's managers (/ws/queue/) and the requester (/ws/me/) what happened to a booking."""
+    groups = listened([facility_group(facility_id), user_group(requester_id)])
+    if not groups:
+        return
     try:
         payload = _payload(booking_id, version)
     except Exception:
@@ -153,5 +196,5 @@ def publish_booking_event(
         "requester": requester_id,
         "booking": payload,
     }
-    group_send(facility_group(facility_id), message)
-    group_send(user_group(requester_id), message)
+    for group in groups:
+        group_send(group, message)
