@@ -314,3 +314,36 @@ def test_mail_links_open_pages_that_exist_for_their_reader(approval, tomorrow_9,
         assert url.endswith(expected)
         client.force_login(reader)
         assert client.get(expected.split("#")[0]).status_code == 200
+
+
+def test_a_requester_cancelling_tells_the_facility_managers(world, tomorrow_9, committed, mailoutbox):
+    second = world.outsider  # a researcher elsewhere; make them a second manager of the facility, in Chinese
+    from facilities.models.tenants import Role
+
+    from .factories.facilities import member
+
+    member(second, world.zju, Role.FACILITY_MANAGER, [world.facility])
+    second.language = "zh-hans"
+    second.save()
+    b = committed(booking_request, requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    mailoutbox.clear()
+    committed(booking_cancel, actor=world.researcher, booking_id=b.pk, reason="sample not ready")
+    [cancelled] = to(world.researcher)
+    assert cancelled.subject.startswith("Cancelled") and "as you asked" in cancelled.body
+    [released] = to(world.manager)
+    assert released.subject.startswith("Time given back: BL1")
+    assert "cancelled booking" in released.body and "sample not ready" in released.body and "free again" in released.body
+    assert "/console/" in released.body and calendar_parts(released) == []  # a notice, not an invitation
+    [released_zh] = to(second)
+    assert released_zh.subject.startswith("预约时段已释放") and released_zh.extra_headers["Content-Language"] == "zh-hans"
+    assert len(mailoutbox) == 3
+    # Running the task again sends nothing more.
+    send_booking_notification(kind="released", booking_id=b.pk, sequence=Booking.objects.get(pk=b.pk).sequence)
+    assert len(mailoutbox) == 3
+
+
+def test_a_facility_cancelling_does_not_mail_its_own_managers(world, tomorrow_9, committed, mailoutbox):
+    b = committed(booking_request, requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    mailoutbox.clear()
+    committed(booking_cancel, actor=world.manager, booking_id=b.pk, reason="magnet quench")
+    assert [m.to for m in mailoutbox] == [[world.researcher.email]]

@@ -32,6 +32,7 @@ class NotificationKind(models.TextChoices):
     MOVED = "moved", _("Moved")
     REMINDER = "reminder", _("Reminder")
     NEW_REQUEST = "new_request", _("New request (to managers)")
+    RELEASED = "released", _("Cancelled by the requester (to managers)")
     WAITLIST_OFFER = "waitlist_offer", _("Waitlist offer")
 
 

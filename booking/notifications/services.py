@@ -41,6 +41,10 @@ ITIP_METHOD = {
 }
 
 
+# Kinds mailed to a facility's managers, who are linked to their console rather than the requester's page.
+MANAGER_KINDS = (Kind.NEW_REQUEST, Kind.RELEASED)
+
+
 def kinds_for_event(event: str, status: str) -> list[str]:
     """The notifications a booking_changed event calls for."""
     if event == "requested":
@@ -52,7 +56,7 @@ def kinds_for_event(event: str, status: str) -> list[str]:
     return {
         "approved": [Kind.APPROVED],
         "rejected": [Kind.REJECTED],
-        "cancelled": [Kind.CANCELLED],
+        "cancelled": [Kind.CANCELLED, Kind.RELEASED],
     }.get(event, [])
 
 
@@ -71,6 +75,8 @@ def is_current(kind: str, booking: Booking, sequence: int, now: dt.datetime) -> 
             return same and booking.status == Booking.Status.REQUESTED
         case Kind.REJECTED | Kind.CANCELLED:
             return booking.status == kind
+        case Kind.RELEASED:
+            return booking.status == Booking.Status.CANCELLED
         case Kind.REMINDER:
             return same and booking.status == Booking.Status.APPROVED and booking.start > now
     return False
@@ -84,11 +90,21 @@ def facility_managers(facility_id: int) -> list[User]:
     )
 
 
+def _cancellation(booking: Booking) -> BookingEvent | None:
+    return BookingEvent.objects.filter(booking=booking, to_status=Booking.Status.CANCELLED).order_by("-at", "-id").first()
+
+
 def recipients_for(kind: str, booking: Booking) -> list[User]:
     if kind == Kind.NEW_REQUEST:
         managers = facility_managers(booking.instrument.facility_id)
         digesting = digest_user_ids(m.pk for m in managers)
         return [m for m in managers if m.pk not in digesting]
+    if kind == Kind.RELEASED:
+        # The facility hears when a requester gives time back; when the facility cancelled, it knows.
+        event = _cancellation(booking)
+        if event is None or event.actor_id != booking.requester_id:
+            return []
+        return facility_managers(booking.instrument.facility_id)
     return [booking.requester]
 
 
@@ -151,10 +167,10 @@ def booking_context(booking: Booking, kind: str) -> dict:
         "instrument": booking.instrument,
         "facility": booking.instrument.facility,
         "when": span_text(booking.start, booking.end),
-        "booking_url": booking_page_url(booking.pk, "manager" if kind == Kind.NEW_REQUEST else "requester"),
+        "booking_url": booking_page_url(booking.pk, "manager" if kind in MANAGER_KINDS else "requester"),
         "reminder_hours": settings.REMINDER_HOURS_BEFORE,
     }
-    if kind in (Kind.REJECTED, Kind.CANCELLED):
+    if kind in (Kind.REJECTED, Kind.CANCELLED, Kind.RELEASED):
         event = BookingEvent.objects.filter(booking=booking, to_status=booking.status).order_by("-at", "-id").first()
         context["reason"] = event.reason if event else ""
         context["by_system"] = event is not None and event.actor_id is None
