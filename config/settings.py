@@ -209,6 +209,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+if CELERY_TASK_ALWAYS_EAGER:
+    # Tasks run in the web process: a "Task … succeeded" line per mail would flood its console. Failures
+    # are still logged at ERROR.
+    LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}
 
 # `manage.py load_demo` runs these, in order; each app owns its own step.
 SANJIAO_DEMO_COMMANDS = ["seed_catalog", "seed_demo_people", "seed_demo_history", "seed_demo_billing"]

@@ -89,3 +89,31 @@ def test_demo_history_without_the_demo_people_says_what_to_run_first(db):
 
     with pytest.raises(CommandError, match="seed_demo_people"):
         call_command("seed_demo_history", stdout=open("/dev/null", "w"))
+
+
+@pytest.fixture
+def eager_tasks():
+    from config.celery import app as celery_app
+
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = before
+
+
+def test_imported_history_mails_nobody_but_later_changes_do(
+    world, last_week, tomorrow_9, django_capture_on_commit_callbacks, mailoutbox, eager_tasks
+):
+    from booking.services import booking_cancel
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for n, status in enumerate((S.CANCELLED, S.REJECTED, S.COMPLETED, S.NO_SHOW)):
+            start = last_week + dt.timedelta(days=n)
+            booking_import(requester=world.researcher, instrument=world.instrument, start=start, end=start + H,
+                           status=status, decided_by=world.manager)
+        upcoming = booking_import(requester=world.researcher, instrument=world.instrument, start=tomorrow_9,
+                                  end=tomorrow_9 + H, status=S.APPROVED, decided_by=world.manager)
+    assert mailoutbox == []  # none of that is news to anyone
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_cancel(actor=world.researcher, booking_id=upcoming.pk, reason="plans changed")
+    assert sorted(m.subject.split(":")[0] for m in mailoutbox) == ["Cancelled", "Time given back"]

@@ -168,6 +168,9 @@ class BookingSplit(models.Model):
 class BookingEvent(models.Model):
     """The audit log: every transition, with who, when, from which state to which, and why."""
 
+    # In the creation event's data of an imported booking: the last sequence the import wrote.
+    IMPORTED_THROUGH = "imported_through_sequence"
+
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     at = models.DateTimeField(auto_now_add=True)

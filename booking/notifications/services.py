@@ -184,6 +184,13 @@ def booking_message(kind: str, booking: Booking, recipient: User):
     return build_message(recipient=recipient, kind=kind, context=booking_context(booking, kind), ics=ics, method=method)
 
 
+def imported_through(booking: Booking) -> int:
+    """The last sequence a history import wrote for this booking, or -1 for a booking made here."""
+    data = BookingEvent.objects.filter(booking=booking, from_status="").values_list("data", flat=True).first()
+    value = data.get(BookingEvent.IMPORTED_THROUGH) if isinstance(data, dict) else None
+    return value if isinstance(value, int) else -1
+
+
 def deliver_booking_notification(
     *, kind: str, booking_id: int, sequence: int, recipient_id: int | None = None, now: dt.datetime | None = None
 ) -> dict[str, int]:
@@ -192,6 +199,9 @@ def deliver_booking_notification(
     counts = {"sent": 0, "failed": 0, "skipped": 0, "duplicate": 0, "superseded": 0}
     booking = _load(booking_id)
     if booking is None:
+        return counts
+    if kind != Kind.REMINDER and sequence <= imported_through(booking):
+        counts["history"] = 1
         return counts
     if not is_current(kind, booking, sequence, now):
         # Stop retrying a failed copy of a message that no longer holds.

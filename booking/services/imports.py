@@ -136,7 +136,11 @@ def booking_import(
         events = BookingEvent.objects.filter(booking=booking)
         for to_status, moment in stamps.items():
             events.filter(to_status=to_status).update(at=moment)
-        if import_key:
-            events.filter(from_status="").update(data={"import_key": import_key})
         booking.refresh_from_db()
+        # What the import wrote is history, not news: the mail about it is not sent (notifications
+        # read this), while later changes, with higher sequences, are mailed as usual.
+        data = {BookingEvent.IMPORTED_THROUGH: booking.sequence}
+        if import_key:
+            data["import_key"] = import_key
+        events.filter(from_status="").update(data=data)
     return booking
