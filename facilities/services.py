@@ -6,6 +6,7 @@ from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from .models import Closure, Facility, Instrument, Qualification, User
@@ -23,14 +24,17 @@ def bump_versions(*, instrument_ids: list[int], reason: str) -> dict[int, int]:
         # Lock in id order first (as the booking path does), so a facility-wide closure and a booking
         # never wait on each other in a cycle. One row needs no order: the UPDATE locks it.
         list(Instrument.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
-    # One statement raises and reads back the versions (RETURNING: PostgreSQL, SQLite 3.35+).
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Instrument._meta.db_table} SET availability_version = availability_version + 1"
-            f" WHERE id IN ({', '.join(['%s'] * len(ids))}) RETURNING id, availability_version",
-            ids,
-        )
-        versions = dict(cursor.fetchall())
+    if connection.features.can_return_columns_from_insert:  # RETURNING: PostgreSQL, SQLite 3.35+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Instrument._meta.db_table} SET availability_version = availability_version + 1"
+                f" WHERE id IN ({', '.join(['%s'] * len(ids))}) RETURNING id, availability_version",
+                ids,
+            )
+            versions = dict(cursor.fetchall())
+    else:
+        Instrument.objects.filter(pk__in=ids).update(availability_version=F("availability_version") + 1)
+        versions = dict(Instrument.objects.filter(pk__in=ids).values_list("pk", "availability_version"))
     for pk, version in versions.items():
         transaction.on_commit(
             partial(availability_changed.send, sender=Instrument, instrument_id=pk, version=version, reason=reason)

@@ -112,3 +112,16 @@ def test_facility_wide_closure_costs_the_same_queries_for_many_instruments(world
     assert queries_for_closure(3) == few
     versions = set(world.facility.instruments.values_list("availability_version", flat=True))
     assert versions == {1, 2}  # the old instrument saw both closures, the new ones the second
+
+
+@pytest.mark.django_db
+def test_versions_rise_by_one_with_or_without_returning(world, monkeypatch):
+    # SQLite before 3.35 has no UPDATE … RETURNING; the two-statement path must give the same answer.
+    from django.db import connection
+
+    from facilities.services import bump_versions
+
+    other = InstrumentFactory(facility=world.facility)
+    assert bump_versions(instrument_ids=[world.instrument.pk], reason="t") == {world.instrument.pk: 1}
+    monkeypatch.setattr(type(connection.features), "can_return_columns_from_insert", False)
+    assert bump_versions(instrument_ids=[other.pk, world.instrument.pk], reason="t") == {world.instrument.pk: 2, other.pk: 1}
