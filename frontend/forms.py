@@ -3,8 +3,10 @@
 from decimal import Decimal
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from facilities.api.parsing import MAX_YEAR, MIN_YEAR
 from facilities.models import Closure
 
 LOCAL_INPUT = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -17,10 +19,16 @@ class LocalDateTimeInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", attrs={"step": step_minutes * 60}, **kwargs)
 
 
+def within_years(value) -> None:
+    if value is not None and not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValidationError(_("The time must fall between the years %(first)s and %(last)s."),
+                              params={"first": MIN_YEAR, "last": MAX_YEAR})
+
+
 def local_datetime_field(label, step_minutes=60, required=True):
     # Naive input is read in the current time zone (Asia/Shanghai) by Django itself.
     return forms.DateTimeField(label=label, required=required, input_formats=LOCAL_INPUT,
-                               widget=LocalDateTimeInput(step_minutes=step_minutes))
+                               widget=LocalDateTimeInput(step_minutes=step_minutes), validators=[within_years])
 
 
 class BookingForm(forms.Form):

@@ -12,6 +12,9 @@ from rest_framework.exceptions import ParseError, UnsupportedMediaType
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_PARAM_LENGTH = 64
+# Times outside these years are refused: nothing here is booked, billed or reported that far out, and
+# near year 1 or 9999 the arithmetic on them (time zones, buffers, windows) leaves Python's range.
+MIN_YEAR, MAX_YEAR = 1900, 2200
 OFFSET_EXAMPLE = "2026-12-01T09:00:00+08:00"
 
 
@@ -30,6 +33,8 @@ def parse_aware(value, field: str) -> dt.datetime:
         raise ValidationError({field: f"{value[:MAX_PARAM_LENGTH]!r} is not an ISO 8601 time such as {OFFSET_EXAMPLE}."}) from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValidationError({field: f"The time must carry a UTC offset, e.g. {OFFSET_EXAMPLE}."})
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise ValidationError({field: f"The time must fall between the years {MIN_YEAR} and {MAX_YEAR}."})
     return moment
 
 
