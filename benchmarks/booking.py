@@ -10,8 +10,8 @@ Redis database it used. Not part of the test suite.
 Figures:
 1. booking creation under contention: 32 clients POST /api/v1/bookings/ for random hours on a few
    instruments (so most attempts meet a held slot), next to a trivial Django JSON view served by the
-   same gunicorn in the same run (the ceiling); their ratio; then a query proving no two held
-   bookings overlap;
+   same gunicorn in the same run (the ceiling); their ratio; the same traffic again once the slots
+   are full (the cost of refusing alone); then a query proving no two held bookings overlap;
 2. availability of one instrument over 90 days with 10,000 bookings in the database, p50/p95;
 3. joint search across 500 instruments over 14 days, p50/p95.
 """
@@ -295,6 +295,10 @@ def main() -> None:
         print(f"  of which created: {created} ({created / booked['elapsed']:.0f}/s), refused as held: "
               f"{booked['statuses'].get(409, 0)}; p50 by status (ms): "
               + ", ".join(f"{k}: {v:.1f}" for k, v in booked["p50_by_status"].items()))
+        # The same traffic again, now that the hot instruments are nearly full: what refusing costs alone.
+        full = asyncio.run(load(port, args.clients, args.seconds, booking_request))
+        print(f"again, slots now full:            {full['per_second']:7.0f} req/s  p50 {full['p50_ms']:.1f} ms  "
+              f"{full['statuses']}  ratio {100 * full['per_second'] / ceiling['per_second']:.0f}%")
         print(f"overlapping held pairs after the run (SQL self-join): {overlapping_pairs()}")
 
         start = day0 + dt.timedelta(days=30)
