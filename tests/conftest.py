@@ -101,3 +101,26 @@ def _empty_cache(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def tasks_in_process():
+    """Run Celery tasks in-process even when the suite has a broker (REDIS_URL): modules that check
+    what tasks do use it (`pytestmark = pytest.mark.usefixtures("tasks_in_process")`)."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """Run on-commit work (signals, enqueued tasks) as a real commit would, including work it adds."""
+
+    def run(fn, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(*args, **kwargs)
+
+    return run

@@ -20,15 +20,7 @@ TZ = dt.timezone(dt.timedelta(hours=8))
 SEPT = dt.datetime(2026, 9, 14, 9, 0, tzinfo=TZ)
 
 
-@pytest.fixture(autouse=True)
-def _tasks_in_process():
-    """Run Celery tasks in-process here even when the suite has a broker (REDIS_URL)."""
-    from config.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
+pytestmark = pytest.mark.usefixtures("tasks_in_process")
 
 
 @pytest.fixture

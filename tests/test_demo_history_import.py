@@ -91,18 +91,8 @@ def test_demo_history_without_the_demo_people_says_what_to_run_first(db):
         call_command("seed_demo_history", stdout=open("/dev/null", "w"))
 
 
-@pytest.fixture
-def eager_tasks():
-    from config.celery import app as celery_app
-
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
-
-
 def test_imported_history_mails_nobody_but_later_changes_do(
-    world, last_week, tomorrow_9, django_capture_on_commit_callbacks, mailoutbox, eager_tasks
+    world, last_week, tomorrow_9, django_capture_on_commit_callbacks, mailoutbox, tasks_in_process
 ):
     from booking.services import booking_cancel
 

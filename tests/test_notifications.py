@@ -12,18 +12,11 @@ from booking.models import Booking, NotificationLog, NotificationPreference, Wai
 from booking.notifications.services import retry_failed_notifications, send_manager_digests, send_reminders
 from booking.services import booking_approve, booking_cancel, booking_reject, booking_request
 from booking.tasks import send_booking_notification, send_waitlist_offer
-from config.celery import app as celery_app
 
 H = dt.timedelta(hours=1)
 
 
-@pytest.fixture(autouse=True)
-def eager_celery():
-    # With REDIS_URL set the suite would otherwise only queue the tasks: run them here, in-process.
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
+pytestmark = pytest.mark.usefixtures("tasks_in_process")
 
 
 @pytest.fixture
@@ -31,17 +24,6 @@ def approval(world):
     world.instrument.requires_approval = True
     world.instrument.save()
     return world
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """Run on-commit work (signals, enqueued tasks) as a real commit would, including work it adds."""
-
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
 
 
 def calendar_parts(message) -> list[tuple[str, bytes]]:

@@ -16,21 +16,7 @@ from config.celery import app as celery_app
 H = dt.timedelta(hours=1)
 
 
-@pytest.fixture(autouse=True)
-def eager_celery():
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
+pytestmark = pytest.mark.usefixtures("tasks_in_process")
 
 
 def iso(moment: dt.datetime) -> str:
