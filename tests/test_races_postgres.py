@@ -2,9 +2,6 @@
 connections racing through the service."""
 
 import datetime as dt
-import random
-import threading
-import time
 from collections import Counter
 from unittest import mock
 
@@ -13,10 +10,10 @@ from django.db import IntegrityError, connection, transaction
 
 from booking.models import Booking
 from booking.models.bookings import HELD_STATUSES
-from booking.services import booking_cancel, booking_request, booking_request_by_id, holds
+from booking.services import booking_request, holds
 from facilities.errors import Conflict
 
-from .test_races import assert_no_overlap, count_full_path, quiet_after_commit, run_threads  # noqa: F401 - fixture
+from .test_races import quiet_after_commit, random_race, run_threads  # noqa: F401 - fixture
 
 H = dt.timedelta(hours=1)
 pytestmark = [
@@ -108,38 +105,4 @@ def test_sixteen_connections_one_slot(world, tomorrow_9, quiet_after_commit):
 def test_random_overlapping_attempts_on_postgres(world, tomorrow_9, quiet_after_commit, monkeypatch):
     """The random race of test_races on real PostgreSQL connections: early refusal, instrument lock
     and exclusion constraint together."""
-    inst = world.instrument
-    inst.booking_unit_minutes, inst.min_minutes, inst.max_minutes, inst.buffer_minutes = 30, 30, 240, 30
-    inst.save()
-    deadline = time.monotonic() + 15
-    outcomes: Counter = Counter()
-    lock = threading.Lock()
-    count_full_path(monkeypatch, outcomes, lock)
-
-    def worker(i: int) -> None:
-        rng = random.Random(2000 + i)
-        user = world.researcher if i % 2 else world.outsider
-        mine: list[int] = []
-        for _ in range(600):
-            if time.monotonic() > deadline:
-                return
-            if mine and rng.random() < 0.1:
-                booking_cancel(actor=user, booking_id=mine.pop(rng.randrange(len(mine))))
-                result = "cancelled"
-            else:
-                start = tomorrow_9 + dt.timedelta(minutes=30 * rng.randrange(0, 96))
-                try:
-                    mine.append(booking_request_by_id(requester=user, instrument_id=inst.pk, start=start,
-                                                      end=start + dt.timedelta(minutes=30 * rng.randint(1, 8))).pk)
-                    result = "booked"
-                except Conflict:
-                    result = "conflict"
-            with lock:
-                outcomes[result] += 1
-
-    run_threads(8, worker, timeout=60)
-    attempts = outcomes["booked"] + outcomes["conflict"] + outcomes["cancelled"]
-    print(f"random overlapping attempts on PostgreSQL: {attempts} {dict(outcomes)}")
-    assert attempts >= 500, f"only {attempts} attempts in the time allowed: {outcomes}"
-    assert outcomes["booked"] >= 5 and outcomes["conflict"] >= 10 and outcomes["full path"] >= 20, outcomes
-    assert assert_no_overlap(inst.pk) == outcomes["booked"] - outcomes["cancelled"] > 0
+    random_race(world, tomorrow_9, monkeypatch, seed=2000)

@@ -5,7 +5,6 @@ import datetime as dt
 import threading
 
 import pytest
-from django.db import connection
 
 from booking.models import Booking, WaitlistEntry
 from booking.services import booking_bundle_request, booking_cancel, booking_request, waitlist_join
@@ -15,31 +14,10 @@ from facilities.errors import Conflict
 from facilities.models.tenants import Role
 
 from .factories.facilities import FundingAccountFactory, InstrumentFactory, UserFactory, member
+from .test_races import muted, run_threads
 
 H = dt.timedelta(hours=1)
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def race(count: int, target) -> list[BaseException]:
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            target(i)
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not any(t.is_alive() for t in threads), "a thread hung: a lock was never released"
-    return errors
 
 
 def test_concurrent_offering_offers_once(world, tomorrow_9):
@@ -51,13 +29,8 @@ def test_concurrent_offering_offers_once(world, tomorrow_9):
     first = waitlist_join(user=world.outsider, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     waitlist_join(user=third, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     # Cancel without the after-commit receivers, so the race below is the only offering there is.
-    saved, booking_changed.receivers = booking_changed.receivers, []
-    booking_changed.sender_receivers_cache.clear()
-    try:
+    with muted(booking_changed):
         booking_cancel(actor=world.researcher, booking_id=held.pk)
-    finally:
-        booking_changed.receivers = saved
-        booking_changed.sender_receivers_cache.clear()
     heard, lock = [], threading.Lock()
 
     def listen(**kw):
@@ -66,10 +39,10 @@ def test_concurrent_offering_offers_once(world, tomorrow_9):
 
     waitlist_offered.connect(listen, weak=False, dispatch_uid="t-race")
     try:
-        errors = race(6, lambda i: offer_next(instrument_id=world.instrument.pk) if i % 2 else waitlist_expire_offers())
+        # run_threads fails the test if any thread raised.
+        run_threads(6, lambda i: offer_next(instrument_id=world.instrument.pk) if i % 2 else waitlist_expire_offers())
     finally:
         waitlist_offered.disconnect(dispatch_uid="t-race")
-    assert errors == []
     assert heard == [first.pk]
     assert list(WaitlistEntry.objects.order_by("id").values_list("status", flat=True)) == ["offered", "waiting"]
 
@@ -87,7 +60,6 @@ def test_bundles_in_opposite_orders_do_not_deadlock(world, tomorrow_9):
         except Conflict:
             pass
 
-    errors = race(8, attempt)
-    assert errors == []
+    run_threads(8, attempt)  # fails the test if any thread raised (a deadlock would)
     assert len(won) == 1
     assert Booking.objects.count() == 2
