@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from facilities.calendar import closed_spans_many
+from facilities.calendar import closed_spans_many, iso_local
 from facilities.intervals import Span, complement, intersect, merge
 from facilities.models import Instrument, Membership
 from facilities.models.tenants import Role
@@ -65,6 +65,22 @@ def with_details(qs: QuerySet[Booking]) -> QuerySet[Booking]:
     return qs.select_related("instrument", "instrument__facility", "requester", "institution").prefetch_related(
         Prefetch("splits", queryset=BookingSplit.objects.select_related("account").order_by("id"))
     )
+
+
+def booking_fields(booking: Booking, *, show_purpose: bool) -> dict:
+    """The contract's booking object (SPEC section 3), for any reader: `purpose` is None for one who may
+    not see it. Expects requester, institution and splits loaded already."""
+    return {
+        "id": booking.pk,
+        "instrument": booking.instrument_id,
+        "start": iso_local(booking.start),
+        "end": iso_local(booking.end),
+        "status": booking.status,
+        "requester": booking.requester.username,
+        "institution": booking.institution.code,
+        "purpose": booking.purpose if show_purpose else None,
+        "splits": [{"account": s.account_id, "percent": str(s.percent)} for s in booking.splits.all()],
+    }
 
 
 def held_spans_many(instrument_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict[int, list[Span]]:

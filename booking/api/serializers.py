@@ -8,6 +8,7 @@ from rest_framework import serializers
 from facilities.calendar import iso_local
 
 from ..models import Booking
+from ..selectors import booking_fields
 from ..rules import MAX_PURPOSE_LENGTH
 from facilities.api.parsing import AwareDateTimeField, StrictIntegerField, StrictTextField, _json_type
 
@@ -87,18 +88,10 @@ class ConflictSerializer(serializers.Serializer):
 
 
 def booking_json(booking: Booking, *, show_purpose: bool) -> dict:
-    """The booking as the API shows it. Expects instrument__facility, requester, institution and
-    splits to be loaded already."""
+    """The booking as the API shows it: the contract's object and what the pages need besides.
+    Expects instrument__facility, requester, institution and splits to be loaded already."""
     return {
-        "id": booking.pk,
-        "instrument": booking.instrument_id,
-        "start": iso_local(booking.start),
-        "end": iso_local(booking.end),
-        "status": booking.status,
-        "requester": booking.requester.username,
-        "institution": booking.institution.code,
-        "purpose": booking.purpose if show_purpose else None,
-        "splits": [{"account": s.account_id, "percent": str(s.percent)} for s in booking.splits.all()],
+        **booking_fields(booking, show_purpose=show_purpose),
         "facility": booking.instrument.facility.code,
         "instrument_code": booking.instrument.code,
         "hold_end": iso_local(booking.hold_end),

@@ -15,9 +15,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
-from facilities.calendar import iso_local
-
 from ..models import Booking
+from ..selectors import booking_fields
 from .state import State, wide_state
 
 log = logging.getLogger(__name__)
@@ -143,21 +142,6 @@ def publish_availability(instrument_id: int, version: int, touched: list[tuple[i
     return state
 
 
-def booking_payload(booking: Booking) -> dict:
-    """A booking as the API shows it to those who may see it (its requester, its facility's managers)."""
-    return {
-        "id": booking.pk,
-        "instrument": booking.instrument_id,
-        "start": iso_local(booking.start),
-        "end": iso_local(booking.end),
-        "status": booking.status,
-        "requester": booking.requester.username,
-        "institution": booking.institution.code,
-        "purpose": booking.purpose,
-        "splits": [{"account": s.account_id, "percent": str(s.percent)} for s in booking.splits.all()],
-    }
-
-
 def _payload(booking_id: int, version: tuple | None) -> dict | None:
     """The booking's payload, read once for the events of one committed change: a booking approved on
     creation announces `requested` and `approved` back to back, and both show the same row. `version`
@@ -170,7 +154,7 @@ def _payload(booking_id: int, version: tuple | None) -> dict | None:
     )
     if booking is None:
         return None
-    payload = booking_payload(booking)
+    payload = booking_fields(booking, show_purpose=True)  # only its requester and managers hear it
     _recent.payload = ((booking_id, version), payload) if version is not None else None
     return payload
 
