@@ -5,7 +5,6 @@ import datetime as dt
 import json
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
@@ -20,6 +19,7 @@ from facilities.models import OperatingHours
 from facilities.services import closure_add
 
 from .factories.facilities import InstrumentFactory
+from .live_helpers import committed, run
 
 H = dt.timedelta(hours=1)
 app = AvailabilityConsumer.as_asgi()
@@ -35,20 +35,6 @@ def live_settings(settings, monkeypatch):
     for hub in hub_module._hubs.values():
         assert not hub.subs, "a subscription outlived its socket"
         assert not hub.running, "the hub kept listening with nobody subscribed"
-
-
-def run(scenario):
-    async_to_sync(scenario)()
-
-
-def committed(fn):
-    """Run a service the way a request does: its after-commit hooks fire when it returns."""
-
-    def call(*args, **kwargs):
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return database_sync_to_async(call)
 
 
 async def connect(path="/ws/availability/"):

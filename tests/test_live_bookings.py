@@ -3,12 +3,11 @@
 import datetime as dt
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
-from django.test import Client, TestCase
+from django.test import Client
 
 from booking.live.consumers import MyBookingsConsumer, QueueConsumer
 from booking.services import booking_approve, booking_cancel, booking_request
@@ -17,6 +16,7 @@ from facilities.models import Membership
 from facilities.models.tenants import Role
 
 from .factories.facilities import FacilityFactory, InstrumentFactory
+from .live_helpers import committed, run
 
 H = dt.timedelta(hours=1)
 
@@ -25,18 +25,6 @@ H = dt.timedelta(hours=1)
 def live_settings(settings, monkeypatch):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     monkeypatch.setattr("channels.db.close_old_connections", lambda: None)
-
-
-def run(scenario):
-    async_to_sync(scenario)()
-
-
-def committed(fn):
-    def call(*args, **kwargs):
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return database_sync_to_async(call)
 
 
 def layer_groups():
