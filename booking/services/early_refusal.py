@@ -18,6 +18,7 @@ from functools import cache
 
 from django.db import connection
 
+from facilities.auth import token_owner_sql
 from facilities.models import Facility, Instrument, Membership
 from facilities.models.tenants import Role
 
@@ -35,9 +36,10 @@ _INSTRUMENT_FIELDS = (
 
 
 @cache
-def _sql() -> str:
+def _sql(by_token: bool) -> str:
     instrument, facility = Instrument._meta.db_table, Facility._meta.db_table
     booking, membership = Booking._meta.db_table, Membership._meta.db_table
+    requester = token_owner_sql() if by_token else "%s"
     columns = ", ".join(f"i.{name}" for name in _INSTRUMENT_FIELDS)
     # The held states are written into the statement, not bound: PostgreSQL can then match its
     # partial index on held bookings in a prepared statement's generic plan too.
@@ -46,7 +48,7 @@ def _sql() -> str:
     # conflict whatever the buffer. Conflicts that touch only the buffer are left to the full path.
     return (
         f"SELECT {columns}, i.facility_id, f.status,"
-        f" EXISTS (SELECT 1 FROM {membership} m WHERE m.user_id = %s AND m.role = %s),"
+        f" EXISTS (SELECT 1 FROM {membership} m WHERE m.user_id = {requester} AND m.role = %s),"
         f" b.start, b.hold_end"
         f" FROM {instrument} i JOIN {facility} f ON f.id = i.facility_id"
         f" JOIN {booking} b ON b.instrument_id = i.id"
@@ -60,14 +62,26 @@ def _moment(value) -> dt.datetime:
     return convert(value, None, connection) if convert else value
 
 
-def refuse_if_held(*, requester_id: int, instrument_id: int, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
-    """Raise the contract's 409 `slot_unavailable` when a held booking already overlaps [start, end)."""
+def refuse_if_held(
+    *,
+    requester_id: int | None = None,
+    requester_token: str | None = None,
+    instrument_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime,
+) -> None:
+    """Raise the contract's 409 `slot_unavailable` when a held booking already overlaps [start, end).
+    The requester is named by id, or by API token (an unknown key or inactive user is no researcher,
+    so nothing is refused and the caller's own authentication answers)."""
+    if (requester_id is None) == (requester_token is None):
+        raise TypeError("Name the requester by id or by token, not both.")
     rules.check_times(start, end)
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.execute(
-            _sql(),
-            [requester_id, Role.RESEARCHER, instrument_id, adapt(end), adapt(start)],
+            _sql(requester_token is not None),
+            [requester_id if requester_token is None else requester_token, Role.RESEARCHER, instrument_id, adapt(end), adapt(start)],
         )
         rows = cursor.fetchall()
     if not rows:
