@@ -56,7 +56,8 @@ def _weekly_hours(instruments: Sequence[Instrument]) -> dict[int, dict[int, list
     facility_ids = {i.facility_id for i in instruments}
     rows = OperatingHours.objects.filter(
         Q(facility_id__in=facility_ids, instrument__isnull=True) | Q(instrument__in=[i.pk for i in instruments])
-    ).values_list("facility_id", "instrument_id", "weekday", "opens", "closes")
+    ).values_list("facility_id", "instrument_id", "weekday", "opens", "closes").order_by()  # the default
+    # ordering would join facilities and instruments only to sort rows that are grouped below anyway
     by_facility: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
     by_instrument: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
     for facility_id, instrument_id, weekday, opens, closes in rows:

@@ -22,6 +22,7 @@ def published_rate(*, instrument_id: int, user_class: str) -> Decimal | None:
     return (
         RateCard.objects.filter(instrument_id=instrument_id, user_class=user_class)
         .values_list("hourly_rate", flat=True)
+        .order_by()  # one row per (instrument, class); the default ordering would join two tables to sort it
         .first()
     )
 

@@ -91,8 +91,8 @@ class BookingList(generics.GenericAPIView):
             purpose=data.get("purpose", ""),
             splits=[{"account": s["account"], "percent": s["percent"]} for s in splits] if splits else None,
         )
-        # The service hands back the booking with its instrument, facility, requester and institution
-        # loaded; only its splits are read again.
+        # The service hands back the booking with its instrument, facility, requester, institution and
+        # splits loaded: the answer costs no further read.
         return Response(booking_json(booking, show_purpose=True), status=status.HTTP_201_CREATED)
 
 

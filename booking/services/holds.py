@@ -24,6 +24,7 @@ from ..models.bookings import HELD_STATUSES
 from ..signals import booking_changed, booking_created
 
 SLOT_TAKEN_SQLSTATES = {"23P01", "40P01"}  # exclusion violation, deadlock: both mean "someone holds it"
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,14 @@ def insert_held(
         if getattr(exc.__cause__, "sqlstate", None) in SLOT_TAKEN_SQLSTATES:
             raise slot_unavailable(instrument, conflicts_for(instrument, start, end)) from exc
         raise
-    BookingSplit.objects.bulk_create(
-        [BookingSplit(booking=booking, account_id=s.account_id, percent=s.percent) for s in splits]
+    rows = BookingSplit.objects.bulk_create(
+        [BookingSplit(booking=booking, account_id=s.account_id, percent=s.percent.quantize(CENT)) for s in splits]
     )
+    # The booking carries its splits as a prefetch would leave them, so that the answer built from it
+    # (the API's 201) does not read back what was just written.
+    written = BookingSplit.objects.filter(booking=booking)
+    written._result_cache, written._prefetch_done = rows, True
+    booking._prefetched_objects_cache = {"splits": written}
     BookingEvent.objects.create(booking=booking, actor=actor or requester, from_status="", to_status=status, reason=reason)
     bump_versions(instrument_ids=[instrument.pk], reason=f"booking_{status}")
     booking_created.send(sender=Booking, booking=booking, splits=splits)

@@ -141,7 +141,9 @@ def booking_request_by_id(
     early_refusal); an unknown id is a ValidationError."""
     now = now or timezone.now()
     refuse_if_held(requester_id=requester.pk, instrument_id=instrument_id, start=start, end=end, now=now)
-    instrument = Instrument.objects.select_related("facility", "facility__host").filter(pk=instrument_id).first()
+    instrument = (
+        Instrument.objects.select_related("facility", "facility__host").filter(pk=instrument_id).order_by().first()
+    )
     if instrument is None:
         raise ValidationError({"instrument": f"No instrument has the id {instrument_id}."})
     return booking_request(
