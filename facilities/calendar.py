@@ -12,10 +12,11 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import connection
 
 from .intervals import Span, merge
 from .models import Closure, Instrument, OperatingHours
+from .sql import bind, clock, moment, placeholders, rows
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +54,19 @@ def holiday_name(day: dt.date) -> str | None:
 
 def _weekly_hours(instruments: Sequence[Instrument]) -> dict[int, dict[int, list[tuple[dt.time, dt.time]]] | None]:
     """instrument id → {weekday: [(opens, closes)]}, or None for round the clock."""
-    facility_ids = {i.facility_id for i in instruments}
-    rows = OperatingHours.objects.filter(
-        Q(facility_id__in=facility_ids, instrument__isnull=True) | Q(instrument__in=[i.pk for i in instruments])
-    ).values_list("facility_id", "instrument_id", "weekday", "opens", "closes").order_by()  # the default
-    # ordering would join facilities and instruments only to sort rows that are grouped below anyway
+    facility_ids = sorted({i.facility_id for i in instruments})
+    instrument_ids = [i.pk for i in instruments]
+    found = rows(
+        f"SELECT facility_id, instrument_id, weekday, opens, closes FROM {OperatingHours._meta.db_table}"
+        f" WHERE (instrument_id IS NULL AND facility_id IN ({placeholders(len(facility_ids))}))"
+        f" OR instrument_id IN ({placeholders(len(instrument_ids))})",
+        [*facility_ids, *instrument_ids],
+    )
     by_facility: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
     by_instrument: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
-    for facility_id, instrument_id, weekday, opens, closes in rows:
+    for facility_id, instrument_id, weekday, opens, closes in found:
         target = by_instrument[instrument_id] if instrument_id else by_facility[facility_id]
-        target[weekday].append((opens, closes))
+        target[weekday].append((clock(opens), clock(closes)))
     result: dict[int, dict | None] = {}
     for inst in instruments:
         hours = by_instrument.get(inst.pk) or by_facility.get(inst.facility_id)
@@ -120,13 +124,7 @@ def closed_spans_many(
     hours = _weekly_hours(instruments)
     closures: dict[int, list[Span]] = defaultdict(list)
     facility_closures: dict[int, list[Span]] = defaultdict(list)
-    facility_ids = {i.facility_id for i in instruments}
-    rows = Closure.objects.filter(
-        Q(facility_id__in=facility_ids, instrument__isnull=True) | Q(instrument__in=[i.pk for i in instruments]),
-        start__lt=end,
-        end__gt=start,
-    ).values_list("facility_id", "instrument_id", "start", "end")
-    for facility_id, instrument_id, s, e in rows:
+    for facility_id, instrument_id, s, e, _kind, _reason in _closure_rows(instruments, start, end):
         (closures[instrument_id] if instrument_id else facility_closures[facility_id]).append((s, e))
     office = {}
     result: dict[int, list[Span]] = {}
@@ -155,14 +153,27 @@ def closure_reasons(instrument: Instrument, start: dt.datetime, end: dt.datetime
                 reasons.append(((s, e), f"the facility is closed on {s.date():%Y-%m-%d} ({name})"))
             else:
                 reasons.append(((s, e), "it is outside the operating hours"))
-    for c in Closure.objects.filter(
-        Q(instrument=instrument) | Q(facility_id=instrument.facility_id, instrument__isnull=True),
-        start__lt=end,
-        end__gt=start,
-    ):
-        what = c.reason or c.get_kind_display().lower()
-        reasons.append(((c.start, c.end), f"of a closure ({what})"))
+    kinds = dict(Closure.Kind.choices)
+    for _facility_id, _instrument_id, s, e, kind, reason in _closure_rows([instrument], start, end):
+        what = reason or str(kinds.get(kind, kind)).lower()
+        reasons.append(((s, e), f"of a closure ({what})"))
     return reasons
+
+
+def _closure_rows(instruments: Sequence[Instrument], start: dt.datetime, end: dt.datetime) -> list[tuple]:
+    """(facility_id, instrument_id, start, end, kind, reason) of the closures of these instruments and
+    their facilities that overlap [start, end), in order of start."""
+    facility_ids = sorted({i.facility_id for i in instruments})
+    instrument_ids = [i.pk for i in instruments]
+    end_column = connection.ops.quote_name("end")
+    found = rows(
+        f"SELECT facility_id, instrument_id, start, {end_column}, kind, reason FROM {Closure._meta.db_table}"
+        f" WHERE ((instrument_id IS NULL AND facility_id IN ({placeholders(len(facility_ids))}))"
+        f" OR instrument_id IN ({placeholders(len(instrument_ids))}))"
+        f" AND start < %s AND {end_column} > %s ORDER BY start, id",
+        [*facility_ids, *instrument_ids, bind(end), bind(start)],
+    )
+    return [(f, i, moment(s), moment(e), kind, reason) for f, i, s, e, kind, reason in found]
 
 
 def iso_local(moment: dt.datetime) -> str:

@@ -19,6 +19,7 @@ from functools import cache
 from django.db import connection
 
 from facilities.auth import token_owner_sql
+from facilities.sql import bind, held_literals, moment
 from facilities.models import Facility, Instrument, Membership
 from facilities.models.tenants import Role
 
@@ -41,9 +42,7 @@ def _sql(by_token: bool) -> str:
     booking, membership = Booking._meta.db_table, Membership._meta.db_table
     requester = token_owner_sql() if by_token else "%s"
     columns = ", ".join(f"i.{name}" for name in _INSTRUMENT_FIELDS)
-    # The held states are written into the statement, not bound: PostgreSQL can then match its
-    # partial index on held bookings in a prepared statement's generic plan too.
-    held = ", ".join(f"'{status}'" for status in HELD_STATUSES)
+    held = held_literals(HELD_STATUSES)
     # Only the request's own span [start, end) is compared here: a held booking overlapping it is a
     # conflict whatever the buffer. Conflicts that touch only the buffer are left to the full path.
     return (
@@ -55,11 +54,6 @@ def _sql(by_token: bool) -> str:
         f" WHERE i.id = %s AND b.status IN ({held}) AND b.start < %s AND b.hold_end > %s"
         f" ORDER BY b.start LIMIT {MAX_LISTED + 1}"
     )
-
-
-def _moment(value) -> dt.datetime:
-    convert = getattr(connection.ops, "convert_datetimefield_value", None)  # SQLite hands back text
-    return convert(value, None, connection) if convert else value
 
 
 def refuse_if_held(
@@ -77,11 +71,10 @@ def refuse_if_held(
     if (requester_id is None) == (requester_token is None):
         raise TypeError("Name the requester by id or by token, not both.")
     rules.check_times(start, end)
-    adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.execute(
             _sql(requester_token is not None),
-            [requester_id if requester_token is None else requester_token, Role.RESEARCHER, instrument_id, adapt(end), adapt(start)],
+            [requester_id if requester_token is None else requester_token, Role.RESEARCHER, instrument_id, bind(end), bind(start)],
         )
         rows = cursor.fetchall()
     if not rows:
@@ -97,5 +90,5 @@ def refuse_if_held(
     if instrument.buffer_minutes or len(rows) > MAX_LISTED:
         conflicts = conflicts_for(instrument, start, end)  # the exact list, buffer included
     else:
-        conflicts = [{"start": _moment(row[-2]), "end": _moment(row[-1])} for row in rows]
+        conflicts = [{"start": moment(row[-2]), "end": moment(row[-1])} for row in rows]
     raise slot_unavailable(instrument, conflicts)

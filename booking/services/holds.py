@@ -10,14 +10,15 @@ IMMEDIATE transaction holds the database's write lock from its first statement.
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import partial
+from functools import cache, partial
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 
 from facilities.calendar import iso_local
 from facilities.errors import Conflict
 from facilities.models import FundingAccount, Institution, Instrument, User
 from facilities.services import bump_versions
+from facilities.sql import bind, held_literals, moment, placeholders, rows
 
 from ..models import Booking, BookingEvent, BookingSplit
 from ..models.bookings import HELD_STATUSES
@@ -43,8 +44,12 @@ def lock_instruments(instrument_ids) -> dict[int, Instrument]:
 
 
 def lock_instrument_rows(instrument_ids) -> None:
-    """`lock_instruments` for callers that already hold the rows they need: the lock without the reload."""
-    list(Instrument.objects.select_for_update().filter(pk__in=sorted(set(instrument_ids))).order_by("pk").values_list("pk", flat=True))
+    """`lock_instruments` for callers that already hold the rows they need: the lock without the reload.
+    SQLite has no row locks; its writers already hold the database's write lock from BEGIN."""
+    if not connection.features.has_select_for_update:
+        return
+    ids = sorted(set(instrument_ids))
+    rows(f"SELECT id FROM {Instrument._meta.db_table} WHERE id IN ({placeholders(len(ids))}) ORDER BY id FOR UPDATE", ids)
 
 
 def hold_span(instrument: Instrument, start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -56,13 +61,18 @@ def conflicts_for(
 ) -> list[dict[str, dt.datetime]]:
     """Held spans that a booking of [start, end) (plus buffer) would overlap."""
     s, e = hold_span(instrument, start, end)
-    rows = (
-        Booking.objects.filter(instrument=instrument, status__in=HELD_STATUSES, start__lt=e, hold_end__gt=s)
-        .exclude(pk__in=exclude_ids)
-        .order_by("start")
-        .values_list("start", "hold_end")
+    exclude_ids = list(exclude_ids)
+    found = rows(_conflicts_sql(len(exclude_ids)), [instrument.pk, bind(e), bind(s), *exclude_ids])
+    return [{"start": moment(a), "end": moment(b)} for a, b in found]
+
+
+@cache
+def _conflicts_sql(excluded: int) -> str:
+    exclude = f" AND id NOT IN ({placeholders(excluded)})" if excluded else ""
+    return (
+        f"SELECT start, hold_end FROM {Booking._meta.db_table} WHERE instrument_id = %s"
+        f" AND status IN ({held_literals(HELD_STATUSES)}) AND start < %s AND hold_end > %s{exclude} ORDER BY start"
     )
-    return [{"start": a, "end": b} for a, b in rows]
 
 
 def slot_unavailable(instrument: Instrument, conflicts: list[dict]) -> Conflict:
