@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from booking.models import Booking
 
+from .factories.booking import BookingFactory
+
 H = dt.timedelta(hours=1)
 URL = "/api/v1/bookings/"
 
@@ -191,3 +193,51 @@ def test_no_payload_causes_a_500(world, payload):
     r = world.client(world.researcher).post(URL, payload, format="json")
     assert r.status_code in (201, 400, 403, 404, 409), (r.status_code, payload)
     assert r.json()
+
+
+def _api_post_targets(world) -> list[str]:
+    """Every API path, with its parameters filled in from the test world."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    values = {"pk": "1", "code": world.facility.code, "province": "shanghai"}
+    found: list[str] = []
+
+    def walk(patterns, prefix: str) -> None:
+        for p in patterns:
+            route = str(p.pattern)
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, prefix + route)
+            elif isinstance(p, URLPattern):
+                found.append(prefix + route)
+
+    walk(get_resolver().url_patterns, "/")
+    paths = []
+    for route in found:
+        if not route.startswith("/api/v1/") or "webhook" in route or "^" in route:
+            continue
+        for name, value in values.items():
+            route = route.replace(f"<int:{name}>", value).replace(f"<str:{name}>", value)
+        assert "<" not in route, route
+        paths.append(route)
+    return paths
+
+
+@pytest.mark.parametrize("persona", ["researcher", "manager", "finance"])
+def test_json_nested_too_deeply_is_a_400_on_every_endpoint(world, tomorrow_9, persona):
+    """Python's decoder gives up on a few thousand brackets, well inside the body size limit."""
+    BookingFactory(instrument=world.instrument, requester=world.researcher, institution=world.ustc,
+                   start=tomorrow_9, end=tomorrow_9 + H, status=Booking.Status.REQUESTED)
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=getattr(world, persona)).key}")
+    paths = _api_post_targets(world)
+    assert "/api/v1/bookings/" in paths and len(paths) > 15
+    refused = 0
+    for path in paths:
+        r = client.post(path, data="[" * 50_000, content_type="application/json")
+        assert r.status_code < 500, (path, r.status_code)
+        if r.status_code == 400 and "nested too deeply" in r.content.decode():
+            refused += 1
+    assert refused >= 5, refused

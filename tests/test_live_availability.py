@@ -279,6 +279,7 @@ def test_unsubscribe_stops_updates_and_leaves_no_group(world, tomorrow_9):
     "message,words",
     [
         ("not json", "not valid JSON"),
+        ("[" * 8000, "nested too deeply"),
         ("[1, 2]", "JSON object"),
         ('{"type": "dance"}', "Unknown message type"),
         ('{"instruments": [1]}', '"type"'),

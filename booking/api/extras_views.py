@@ -4,7 +4,6 @@ the answer the way the core booking API does."""
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,7 +25,7 @@ from .extras_serializers import (
     waitlist_json,
 )
 from .idempotency import HEADER, idempotent
-from facilities.api.parsing import json_body
+from facilities.api.parsing import JSONParser, json_body
 from .serializers import BookingOutSerializer, ConflictSerializer, booking_json
 
 BAD_INPUT = OpenApiResponse(description="A rule is broken or the input is malformed; the body says which.")

@@ -45,7 +45,7 @@ def _plain_body(request) -> dict | None:
         if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
             return None
         body = json.loads(request.body.decode("utf-8"))
-    except ValueError:  # a bad length, bad UTF-8 or bad JSON: the full path words the 400
+    except (ValueError, RecursionError):  # bad length, UTF-8 or JSON: the full path words the 400
         return None
     if not isinstance(body, dict) or not body.keys() <= _FIELDS or not {"instrument", "start", "end"} <= body.keys():
         return None

@@ -4,7 +4,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,7 +12,7 @@ from .. import services
 from ..models import Booking
 from ..selectors import bookings_visible_to, purpose_checker, with_details
 from .idempotency import HEADER, idempotent
-from facilities.api.parsing import json_body, query_int, query_time
+from facilities.api.parsing import JSONParser, json_body, query_int, query_time
 from .serializers import (
     BookingCreateSerializer,
     BookingOutSerializer,

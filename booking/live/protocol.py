@@ -34,6 +34,8 @@ def decode(text: str | None, binary: bytes | None) -> dict:
         content = json.loads(text)
     except ValueError:
         raise ProtocolError("The message is not valid JSON.") from None
+    except RecursionError:  # a few thousand brackets fit in the size limit
+        raise ProtocolError("The message is not valid JSON: it is nested too deeply.") from None
     if not isinstance(content, dict):
         raise ProtocolError('A message is a JSON object with a "type".')
     return content

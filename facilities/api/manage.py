@@ -12,7 +12,6 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -20,7 +19,7 @@ from .. import services
 from ..calendar import iso_local
 from ..models import Closure, Facility, Instrument, Qualification
 from ..selectors import is_manager_of, user_by_username
-from .parsing import AwareDateTimeField, StrictIntegerField, StrictTextField, json_body
+from .parsing import JSONParser, AwareDateTimeField, StrictIntegerField, StrictTextField, json_body
 
 
 class ClosureInSerializer(serializers.Serializer):

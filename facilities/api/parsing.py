@@ -7,7 +7,7 @@ import json
 from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import parsers, serializers
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
 
 MAX_BODY_BYTES = 64 * 1024
@@ -16,6 +16,21 @@ MAX_PARAM_LENGTH = 64
 # near year 1 or 9999 the arithmetic on them (time zones, buffers, windows) leaves Python's range.
 MIN_YEAR, MAX_YEAR = 1900, 2200
 OFFSET_EXAMPLE = "2026-12-01T09:00:00+08:00"
+
+
+NESTED_TOO_DEEPLY = "it is nested too deeply"
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, except that a body nested too deeply for Python's decoder (a few thousand
+    brackets fit in any size limit) is a ParseError like any other bad JSON: the decoder raises
+    RecursionError there, which DRF lets through as a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(NESTED_TOO_DEEPLY) from None
 
 
 def parse_aware(value, field: str) -> dt.datetime:
