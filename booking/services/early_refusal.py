@@ -43,8 +43,9 @@ def _sql(by_token: bool) -> str:
     requester = token_owner_sql() if by_token else "%s"
     columns = ", ".join(f"i.{name}" for name in _INSTRUMENT_FIELDS)
     held = held_literals(HELD_STATUSES)
-    # Only the request's own span [start, end) is compared here: a held booking overlapping it is a
-    # conflict whatever the buffer. Conflicts that touch only the buffer are left to the full path.
+    # Held spans (each booking with its changeover buffer) are compared with the request's own span
+    # [start, end): any overlap is a conflict. A clash of the request's own buffer with a later
+    # booking is left to the full path.
     return (
         f"SELECT {columns}, i.facility_id, f.status,"
         f" EXISTS (SELECT 1 FROM {membership} m WHERE m.user_id = {requester} AND m.role = %s),"

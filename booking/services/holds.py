@@ -115,13 +115,13 @@ def insert_held(
         if getattr(exc.__cause__, "sqlstate", None) in SLOT_TAKEN_SQLSTATES:
             raise slot_unavailable(instrument, conflicts_for(instrument, start, end)) from exc
         raise
-    rows = BookingSplit.objects.bulk_create(
+    split_rows = BookingSplit.objects.bulk_create(
         [BookingSplit(booking=booking, account_id=s.account_id, percent=s.percent.quantize(CENT)) for s in splits]
     )
     # The booking carries its splits as a prefetch would leave them, so that the answer built from it
     # (the API's 201) does not read back what was just written.
     written = BookingSplit.objects.filter(booking=booking)
-    written._result_cache, written._prefetch_done = rows, True
+    written._result_cache, written._prefetch_done = split_rows, True
     booking._prefetched_objects_cache = {"splits": written}
     BookingEvent.objects.create(booking=booking, actor=actor or requester, from_status="", to_status=status, reason=reason)
     bump_versions(instrument_ids=[instrument.pk], reason=f"booking_{status}")
