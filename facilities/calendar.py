@@ -54,13 +54,10 @@ def holiday_name(day: dt.date) -> str | None:
 
 def _weekly_hours(instruments: Sequence[Instrument]) -> dict[int, dict[int, list[tuple[dt.time, dt.time]]] | None]:
     """instrument id → {weekday: [(opens, closes)]}, or None for round the clock."""
-    facility_ids = sorted({i.facility_id for i in instruments})
-    instrument_ids = [i.pk for i in instruments]
+    scope, params = _facility_or_instrument(instruments)
     found = rows(
-        f"SELECT facility_id, instrument_id, weekday, opens, closes FROM {OperatingHours._meta.db_table}"
-        f" WHERE (instrument_id IS NULL AND facility_id IN ({placeholders(len(facility_ids))}))"
-        f" OR instrument_id IN ({placeholders(len(instrument_ids))})",
-        [*facility_ids, *instrument_ids],
+        f"SELECT facility_id, instrument_id, weekday, opens, closes FROM {OperatingHours._meta.db_table} WHERE {scope}",
+        params,
     )
     by_facility: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
     by_instrument: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
@@ -163,17 +160,26 @@ def closure_reasons(instrument: Instrument, start: dt.datetime, end: dt.datetime
 def _closure_rows(instruments: Sequence[Instrument], start: dt.datetime, end: dt.datetime) -> list[tuple]:
     """(facility_id, instrument_id, start, end, kind, reason) of the closures of these instruments and
     their facilities that overlap [start, end), in order of start."""
-    facility_ids = sorted({i.facility_id for i in instruments})
-    instrument_ids = [i.pk for i in instruments]
+    scope, params = _facility_or_instrument(instruments)
     end_column = connection.ops.quote_name("end")
     found = rows(
         f"SELECT facility_id, instrument_id, start, {end_column}, kind, reason FROM {Closure._meta.db_table}"
-        f" WHERE ((instrument_id IS NULL AND facility_id IN ({placeholders(len(facility_ids))}))"
-        f" OR instrument_id IN ({placeholders(len(instrument_ids))}))"
-        f" AND start < %s AND {end_column} > %s ORDER BY start, id",
-        [*facility_ids, *instrument_ids, bind(end), bind(start)],
+        f" WHERE ({scope}) AND start < %s AND {end_column} > %s ORDER BY start, id",
+        [*params, bind(end), bind(start)],
     )
     return [(f, i, moment(s), moment(e), kind, reason) for f, i, s, e, kind, reason in found]
+
+
+def _facility_or_instrument(instruments: Sequence[Instrument]) -> tuple[str, list[int]]:
+    """The condition for calendar rows that apply to these instruments: their facilities' own rows
+    (no instrument) and the instruments' rows, with its parameters."""
+    facility_ids = sorted({i.facility_id for i in instruments})
+    instrument_ids = [i.pk for i in instruments]
+    return (
+        f"(instrument_id IS NULL AND facility_id IN ({placeholders(len(facility_ids))}))"
+        f" OR instrument_id IN ({placeholders(len(instrument_ids))})",
+        [*facility_ids, *instrument_ids],
+    )
 
 
 def iso_local(moment: dt.datetime) -> str:

@@ -16,10 +16,8 @@ Operating hours, qualification and accounts are checked only for slots that are 
 import datetime as dt
 from functools import cache
 
-from django.db import connection
-
 from facilities.auth import token_owner_sql
-from facilities.sql import bind, held_literals, moment
+from facilities.sql import bind, held_literals, moment, rows
 from facilities.models import Facility, Instrument, Membership
 from facilities.models.tenants import Role
 
@@ -72,15 +70,13 @@ def refuse_if_held(
     if (requester_id is None) == (requester_token is None):
         raise TypeError("Name the requester by id or by token, not both.")
     rules.check_times(start, end)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _sql(requester_token is not None),
-            [requester_id if requester_token is None else requester_token, Role.RESEARCHER, instrument_id, bind(end), bind(start)],
-        )
-        rows = cursor.fetchall()
-    if not rows:
+    found = rows(
+        _sql(requester_token is not None),
+        [requester_id if requester_token is None else requester_token, Role.RESEARCHER, instrument_id, bind(end), bind(start)],
+    )
+    if not found:
         return
-    first = rows[0]
+    first = found[0]
     fields = dict(zip(_INSTRUMENT_FIELDS, first))
     facility_id, facility_status, is_researcher = first[len(_INSTRUMENT_FIELDS):len(_INSTRUMENT_FIELDS) + 3]
     if not is_researcher:
@@ -88,8 +84,8 @@ def refuse_if_held(
     instrument = Instrument(pk=instrument_id, facility_id=facility_id, **fields)
     instrument.facility = Facility(pk=facility_id, status=facility_status)
     rules.check_request_rules(instrument=instrument, start=start, end=end, now=now)
-    if instrument.buffer_minutes or len(rows) > MAX_LISTED:
+    if instrument.buffer_minutes or len(found) > MAX_LISTED:
         conflicts = conflicts_for(instrument, start, end)  # the exact list, buffer included
     else:
-        conflicts = [{"start": moment(row[-2]), "end": moment(row[-1])} for row in rows]
+        conflicts = [{"start": moment(row[-2]), "end": moment(row[-1])} for row in found]
     raise slot_unavailable(instrument, conflicts)
