@@ -29,10 +29,14 @@ from rest_framework.renderers import JSONRenderer
 from facilities.api.parsing import MAX_BODY_BYTES, parse_aware
 from facilities.errors import Conflict
 
-from ..rules import MAX_PURPOSE_LENGTH
 from ..services.early_refusal import refuse_if_held
+from .serializers import BookingCreateSerializer
 
 _FIELDS = frozenset({"instrument", "start", "end", "purpose"})
+# The serializer's own limits, so the gate never accepts what the full path would refuse.
+_SERIALIZER_FIELDS = BookingCreateSerializer().fields
+_ID_MIN, _ID_MAX = _SERIALIZER_FIELDS["instrument"].min_value, _SERIALIZER_FIELDS["instrument"].max_value
+_PURPOSE_MAX = _SERIALIZER_FIELDS["purpose"].max_length
 _ACCEPTED = frozenset({"", "*/*", "application/json"})
 _RENDERER = JSONRenderer()
 
@@ -50,9 +54,9 @@ def _plain_body(request) -> dict | None:
     if not isinstance(body, dict) or not body.keys() <= _FIELDS or not {"instrument", "start", "end"} <= body.keys():
         return None
     instrument, purpose = body["instrument"], body.get("purpose", "")
-    if type(instrument) is not int or not 1 <= instrument <= 2**53:
+    if type(instrument) is not int or not _ID_MIN <= instrument <= _ID_MAX:
         return None
-    if type(purpose) is not str or len(purpose) > MAX_PURPOSE_LENGTH or "\x00" in purpose:
+    if type(purpose) is not str or len(purpose) > _PURPOSE_MAX or "\x00" in purpose:
         return None
     try:
         purpose.encode("utf-8")  # a lone surrogate is the serializer's 400
