@@ -7,9 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from facilities.models import FundingAccount, Institution, Instrument, Membership, User
-from facilities.models.tenants import Role
-from facilities.selectors import accounts_chargeable_by, is_qualified
+from facilities.models import FundingAccount, Institution, Instrument, User
+from facilities.plain_reads import chargeable_accounts, instrument_with_host, researcher_institution
+from facilities.selectors import is_qualified
 
 from .. import rules
 from ..models import Booking
@@ -21,20 +21,18 @@ from .time_shares import check_time_share
 
 
 def requester_institution(user: User) -> Institution:
-    membership = (
-        Membership.objects.filter(user=user, role=Role.RESEARCHER).select_related("institution").order_by("id").first()
-    )
-    if membership is None:
+    institution = researcher_institution(user.pk)
+    if institution is None:
         raise PermissionDenied("Only researchers may book instruments; your account has no researcher role.")
-    return membership.institution
+    return institution
 
 
 def resolve_splits(*, requester: User, splits: list[dict] | None, day: dt.date) -> list[SplitSpec]:
     """Turn [{"account", "percent"}] into checked SplitSpecs; no splits means the default account pays all."""
-    chargeable = {a.pk: a for a in accounts_chargeable_by(requester)}
+    chargeable = {a.pk: a for a in chargeable_accounts(requester.pk)}  # in id order
     if not splits:
         default = chargeable.get(requester.default_account_id)
-        default = default or next((a for a in sorted(chargeable.values(), key=lambda a: a.pk) if a.is_valid_on(day)), None)
+        default = default or next((a for a in chargeable.values() if a.is_valid_on(day)), None)
         if default is None:
             raise ValidationError({"splits": "You have no valid funding account to charge; name one in splits."})
         splits = [{"account": default.pk, "percent": "100"}]
@@ -141,9 +139,7 @@ def booking_request_by_id(
     early_refusal); an unknown id is a ValidationError."""
     now = now or timezone.now()
     refuse_if_held(requester_id=requester.pk, instrument_id=instrument_id, start=start, end=end, now=now)
-    instrument = (
-        Instrument.objects.select_related("facility", "facility__host").filter(pk=instrument_id).order_by().first()
-    )
+    instrument = instrument_with_host(instrument_id)
     if instrument is None:
         raise ValidationError({"instrument": f"No instrument has the id {instrument_id}."})
     return booking_request(
