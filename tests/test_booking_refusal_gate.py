@@ -115,6 +115,26 @@ def test_a_free_slot_passes_the_gate_and_is_booked(world, tomorrow_9, gate):
     assert Booking.objects.get().requester == world.outsider
 
 
+def test_a_free_slot_is_read_once_on_its_way_through(world, tomorrow_9, gate):
+    """The gate's read found the slot free; the full path does not make that read again."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from facilities.models import Membership
+
+    def early_reads(captured) -> int:  # the early refusal's read is the one asking for the role in a subquery
+        return sum(f"EXISTS (SELECT 1 FROM {Membership._meta.db_table} m" in q["sql"] for q in captured.captured_queries)
+
+    with CaptureQueriesContext(connection) as through_gate:
+        assert post(token(world.outsider), slot(world, tomorrow_9)).status_code == 201
+    assert gate.answers == [None]
+    with CaptureQueriesContext(connection) as past_gate:  # not a plain token request: the full path reads it
+        r = post(token(world.outsider), slot(world, tomorrow_9 + 2 * H), HTTP_IDEMPOTENCY_KEY="k-1")
+        assert r.status_code == 201
+    assert early_reads(through_gate) == 1
+    assert early_reads(past_gate) == 1
+
+
 def _inactive(world):
     key = token(world.outsider)
     world.outsider.is_active = False

@@ -1,9 +1,11 @@
 """Who pays which rate: the user class of a booking and the rate snapshot fixed when it is made."""
 
 from decimal import Decimal
+from functools import cache
 
 from facilities.models import Facility, Institution, RateCard
 from facilities.models.catalog import UserClass
+from facilities.sql import columns, instance, rows
 
 from ..models import RateSnapshot
 
@@ -18,13 +20,16 @@ def user_class_for(*, institution: Institution, facility: Facility) -> str:
     return UserClass.EXTERNAL_ACADEMIC
 
 
+@cache
+def _rate_sql() -> str:
+    # One row per (instrument, class) by constraint. Plain SQL: every created booking reads it, and the
+    # ORM query cost several times the read (see facilities/sql.py).
+    return f"SELECT {columns(RateCard, 'r')} FROM {RateCard._meta.db_table} r WHERE r.instrument_id = %s AND r.user_class = %s"
+
+
 def published_rate(*, instrument_id: int, user_class: str) -> Decimal | None:
-    return (
-        RateCard.objects.filter(instrument_id=instrument_id, user_class=user_class)
-        .values_list("hourly_rate", flat=True)
-        .order_by()  # one row per (instrument, class); the default ordering would join two tables to sort it
-        .first()
-    )
+    found = rows(_rate_sql(), [instrument_id, str(user_class)])
+    return instance(RateCard, found[0]).hourly_rate if found else None
 
 
 def snapshot_rate(*, booking, new_booking: bool = False) -> RateSnapshot:

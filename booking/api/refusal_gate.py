@@ -12,6 +12,9 @@ BookingList, answers that one case itself, for the plainest request only:
   serializer accepts (no `splits`, no query string, no Idempotency-Key, JSON or any media accepted);
 - a slot that the early refusal finds held, after the same static rules.
 
+A slot it finds free is noted on the request (`slot_seen_free`), so that the full path does not
+repeat the read.
+
 Anything else, including every request it cannot refuse, goes on to BookingList unchanged, which
 parses, authenticates and answers it as before (and refuses a held slot the same way). The gate only
 refuses: it never writes and never admits a booking, and its 409 is the same bytes and headers as the
@@ -98,6 +101,9 @@ def _refusal(request, allow: str) -> HttpResponse | None:
         response["Vary"] = "Accept"
         response["Allow"] = allow
         return response
+    # Free a moment ago: the view tells the service, which then skips asking the same read again (the
+    # insert checks the slot under the instrument lock in any case).
+    request.slot_seen_free = (body["instrument"], body["start"], body["end"])
     return None
 
 

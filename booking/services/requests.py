@@ -133,12 +133,15 @@ def booking_request_by_id(
     purpose: str = "",
     splits: list[dict] | None = None,
     now: dt.datetime | None = None,
+    slot_seen_free: bool = False,
 ) -> Booking:
     """`booking_request` for callers that hold an instrument id (the API, the booking form). A slot
     that is already held is refused after one read, before the instrument is loaded (see
-    early_refusal); an unknown id is a ValidationError."""
+    early_refusal); an unknown id is a ValidationError. `slot_seen_free`: the caller made that read
+    for this request a moment ago and it found the slot free, so it is not made again."""
     now = now or timezone.now()
-    refuse_if_held(requester_id=requester.pk, instrument_id=instrument_id, start=start, end=end, now=now)
+    if not slot_seen_free:
+        refuse_if_held(requester_id=requester.pk, instrument_id=instrument_id, start=start, end=end, now=now)
     instrument = instrument_with_host(instrument_id)
     if instrument is None:
         raise ValidationError({"instrument": f"No instrument has the id {instrument_id}."})
