@@ -16,6 +16,8 @@ Operating hours, qualification and accounts are checked only for slots that are 
 import datetime as dt
 from functools import cache
 
+from django.db import DEFAULT_DB_ALIAS
+
 from facilities.auth import token_owner_sql
 from facilities.sql import bind, held_literals, moment, rows
 from facilities.models import Facility, Instrument, Membership
@@ -28,9 +30,12 @@ from .holds import conflicts_for, slot_unavailable
 
 MAX_LISTED = 100
 
-_INSTRUMENT_FIELDS = (
-    "code", "active", "booking_unit_minutes", "min_minutes", "max_minutes", "lead_time_minutes", "horizon_days",
-    "buffer_minutes",
+# What the static rules and the refusal read of the instrument, in the model's field order: from_db
+# takes a partial row in that order, and builds the instance in a third of the time a constructor does.
+_INSTRUMENT_FIELDS = tuple(
+    f.attname for f in Instrument._meta.concrete_fields
+    if f.attname in {"id", "facility_id", "code", "active", "booking_unit_minutes", "min_minutes", "max_minutes",
+                     "lead_time_minutes", "horizon_days", "buffer_minutes"}
 )
 
 
@@ -39,13 +44,13 @@ def _sql(by_token: bool) -> str:
     instrument, facility = Instrument._meta.db_table, Facility._meta.db_table
     booking, membership = Booking._meta.db_table, Membership._meta.db_table
     requester = token_owner_sql() if by_token else "%s"
-    columns = ", ".join(f"i.{name}" for name in _INSTRUMENT_FIELDS)
+    columns = ", ".join(f"i.{Instrument._meta.get_field(name.removesuffix('_id')).column}" for name in _INSTRUMENT_FIELDS)
     held = held_literals(HELD_STATUSES)
     # Held spans (each booking with its changeover buffer) are compared with the request's own span
     # [start, end): any overlap is a conflict. A clash of the request's own buffer with a later
     # booking is left to the full path.
     return (
-        f"SELECT {columns}, i.facility_id, f.status,"
+        f"SELECT {columns}, f.status,"
         f" EXISTS (SELECT 1 FROM {membership} m WHERE m.user_id = {requester} AND m.role = %s),"
         f" b.start, b.hold_end"
         f" FROM {instrument} i JOIN {facility} f ON f.id = i.facility_id"
@@ -77,12 +82,12 @@ def refuse_if_held(
     if not found:
         return
     first = found[0]
-    fields = dict(zip(_INSTRUMENT_FIELDS, first))
-    facility_id, facility_status, is_researcher = first[len(_INSTRUMENT_FIELDS):len(_INSTRUMENT_FIELDS) + 3]
+    width = len(_INSTRUMENT_FIELDS)
+    facility_status, is_researcher = first[width:width + 2]
     if not is_researcher:
         return  # the full path answers 403
-    instrument = Instrument(pk=instrument_id, facility_id=facility_id, **fields)
-    instrument.facility = Facility(pk=facility_id, status=facility_status)
+    instrument = Instrument.from_db(DEFAULT_DB_ALIAS, _INSTRUMENT_FIELDS, first[:width])
+    instrument.facility = Facility.from_db(DEFAULT_DB_ALIAS, ("id", "status"), (instrument.facility_id, facility_status))
     rules.check_request_rules(instrument=instrument, start=start, end=end, now=now)
     if instrument.buffer_minutes or len(found) > MAX_LISTED:
         conflicts = conflicts_for(instrument, start, end)  # the exact list, buffer included
