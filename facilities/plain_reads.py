@@ -1,7 +1,7 @@
 """Catalog and people reads that every booking request makes, in plain SQL (see sql.py).
 
 Each answers exactly what the ORM query named in its docstring answers, with the same objects (built by
-`sql.instance`, related objects attached as select_related attaches them); tests/test_plain_reads.py
+`sql.instance`, related objects attached as select_related attaches them); tests/test_plain_sql.py
 holds them to that on both backends.
 """
 

@@ -168,13 +168,19 @@ def test_a_deadlock_while_inserting_is_a_409_not_a_500(world, tomorrow_9):
     class Deadlock(Exception):
         sqlstate = "40P01"
 
-    def deadlocked(*args, **kwargs):
+    from booking.services import holds
+
+    real_insert = holds.insert
+
+    def deadlocked(obj):
+        if not isinstance(obj, Booking):
+            return real_insert(obj)
         try:
             raise Deadlock("deadlock detected")
         except Deadlock as cause:
             raise OperationalError("deadlock detected") from cause
 
-    with mock.patch.object(Booking.objects, "create", side_effect=deadlocked):
+    with mock.patch.object(holds, "insert", side_effect=deadlocked):
         r = world.client(world.researcher).post(
             "/api/v1/bookings/",
             {"instrument": world.instrument.pk, "start": tomorrow_9.isoformat(), "end": (tomorrow_9 + H).isoformat()},

@@ -5,7 +5,7 @@ from functools import cache
 
 from facilities.models import Facility, Institution, RateCard
 from facilities.models.catalog import UserClass
-from facilities.sql import columns, instance, rows
+from facilities.sql import columns, insert, instance, rows
 
 from ..models import RateSnapshot
 
@@ -43,7 +43,7 @@ def snapshot_rate(*, booking, new_booking: bool = False) -> RateSnapshot:
     facility = booking.instrument.facility
     user_class = user_class_for(institution=booking.institution, facility=facility)
     rate = published_rate(instrument_id=booking.instrument_id, user_class=user_class)
-    return RateSnapshot.objects.create(
+    return insert(RateSnapshot(
         booking=booking, user_class=user_class, hourly_rate=rate if rate is not None else Decimal("0.00"),
         published=rate is not None,
-    )
+    ))

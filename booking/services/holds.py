@@ -18,7 +18,7 @@ from facilities.calendar import iso_local
 from facilities.errors import Conflict
 from facilities.models import FundingAccount, Institution, Instrument, User
 from facilities.services import bump_versions
-from facilities.sql import bind, held_literals, moment, placeholders, rows
+from facilities.sql import bind, held_literals, insert, moment, placeholders, rows
 
 from ..models import Booking, BookingEvent, BookingSplit
 from ..models.bookings import HELD_STATUSES
@@ -105,25 +105,25 @@ def insert_held(
     _, hold_end = hold_span(instrument, start, end)
     try:
         with transaction.atomic():  # a savepoint, so a constraint violation leaves the caller usable
-            booking = Booking.objects.create(
+            booking = insert(Booking(
                 instrument=instrument, requester=requester, institution=institution, start=start, end=end,
                 hold_end=hold_end, status=status, purpose=purpose, series=series, bundle=bundle,
-            )
+            ))
     except (IntegrityError, OperationalError) as exc:
         # psycopg raises a deadlock (40P01) as OperationalError, an exclusion violation (23P01) as
         # IntegrityError; both mean a concurrent writer holds the slot.
         if getattr(exc.__cause__, "sqlstate", None) in SLOT_TAKEN_SQLSTATES:
             raise slot_unavailable(instrument, conflicts_for(instrument, start, end)) from exc
         raise
-    split_rows = BookingSplit.objects.bulk_create(
-        [BookingSplit(booking=booking, account_id=s.account_id, percent=s.percent.quantize(CENT)) for s in splits]
-    )
+    split_rows = [
+        insert(BookingSplit(booking=booking, account_id=s.account_id, percent=s.percent.quantize(CENT))) for s in splits
+    ]
     # The booking carries its splits as a prefetch would leave them, so that the answer built from it
     # (the API's 201) does not read back what was just written.
     written = BookingSplit.objects.filter(booking=booking)
     written._result_cache, written._prefetch_done = split_rows, True
     booking._prefetched_objects_cache = {"splits": written}
-    BookingEvent.objects.create(booking=booking, actor=actor or requester, from_status="", to_status=status, reason=reason)
+    insert(BookingEvent(booking=booking, actor=actor or requester, from_status="", to_status=status, reason=reason))
     bump_versions(instrument_ids=[instrument.pk], reason=f"booking_{status}")
     booking_created.send(sender=Booking, booking=booking, splits=splits)
     transaction.on_commit(partial(announce, booking, "requested"))
