@@ -86,3 +86,25 @@ def test_booking_events_go_only_to_groups_with_listeners(world, redis_listener, 
     listen(facility_group(world.facility.pk))
     publish_booking_event(**args)
     assert sorted(received()) == sorted([facility_group(world.facility.pk), user_group(world.researcher.pk)])
+
+
+@pytest.mark.django_db
+def test_the_events_of_one_change_count_their_listeners_once(world, monkeypatch):
+    """A booking approved on creation announces `requested` and `approved` after one commit: one count
+    of listeners serves both; the next change of the booking (a new version) is counted afresh."""
+    import threading
+
+    asked = []
+    monkeypatch.setattr(publish, "_recent", threading.local())
+    monkeypatch.setattr(publish, "listened", lambda groups: asked.append(list(groups)) or [])
+    args = dict(booking_id=41, facility_id=world.facility.pk, requester_id=world.researcher.pk)
+    publish_booking_event(**args, event="requested", version=("approved", 0))
+    publish_booking_event(**args, event="approved", version=("approved", 0))
+    assert asked == [[facility_group(world.facility.pk), user_group(world.researcher.pk)]]
+    publish_booking_event(**args, event="cancelled", version=("cancelled", 1))
+    assert len(asked) == 2
+    publish_booking_event(**{**args, "booking_id": 42}, event="cancelled", version=("cancelled", 1))
+    assert len(asked) == 3
+    publish_booking_event(**args, event="cancelled", version=None)  # no version: always counted
+    publish_booking_event(**args, event="cancelled", version=None)
+    assert len(asked) == 5

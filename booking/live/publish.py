@@ -142,6 +142,19 @@ def publish_availability(instrument_id: int, version: int, touched: list[tuple[i
     return state
 
 
+def _listeners(booking_id: int, version: tuple | None, groups: list[str]) -> list[str]:
+    """`listened(groups)`, counted once for the events of one committed change, like `_payload`.
+    Reusing the count is safe: a listener that subscribed since then read its snapshot after that
+    change had committed, so it already has what the other events of that change would bring."""
+    key = (booking_id, version, tuple(groups))
+    last = getattr(_recent, "listeners", None)
+    if version is not None and last is not None and last[0] == key:
+        return last[1]
+    found = listened(groups)
+    _recent.listeners = (key, found) if version is not None else None
+    return found
+
+
 def _payload(booking_id: int, version: tuple | None) -> dict | None:
     """The booking's payload, read once for the events of one committed change: a booking approved on
     creation announces `requested` and `approved` back to back, and both show the same row. `version`
@@ -163,7 +176,7 @@ def publish_booking_event(
     *, booking_id: int, facility_id: int, requester_id: int, event: str, version: tuple | None = None
 ) -> None:
     """Tell the facility's managers (/ws/queue/) and the requester (/ws/me/) what happened to a booking."""
-    groups = listened([facility_group(facility_id), user_group(requester_id)])
+    groups = _listeners(booking_id, version, [facility_group(facility_id), user_group(requester_id)])
     if not groups:
         return
     try:
