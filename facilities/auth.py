@@ -2,7 +2,8 @@
 
 It runs before every API call. DRF's own check builds an ORM join for it, and on this stack building
 that query (or a raw() queryset's model mapping) costs several times the read, so the same read is
-written once here and its row built with sql.instance. The answers are DRF's: an unknown key or an inactive user is a 401 with DRF's message.
+written once here and its row built with sql.instance. The answers are DRF's: an unknown key or an
+inactive user is a 401 with DRF's message.
 """
 
 from functools import cache

@@ -1,9 +1,11 @@
-"""Plain SQL for the few reads on the booking hot path.
+"""Plain SQL for the statements on the booking hot path.
 
 Building and compiling an ORM query costs 0.4–1 ms on this stack, two to four times what the same
-statement costs to run; a booking request makes a dozen such reads. The reads that every request
-makes are therefore written once as text here and in the modules that use these helpers, with the
-conversions the ORM would apply (SQLite keeps times as text). Everything else stays in the ORM.
+statement costs to run; a booking request makes a dozen such reads and four inserts. The statements
+that every request makes are therefore written once as text here and in the modules that use these
+helpers, with the conversions the ORM would apply (SQLite keeps times as text): `instance` builds a
+model from a row as a queryset would, `insert` writes one as save() would. Everything else stays in
+the ORM.
 """
 
 import datetime as dt
