@@ -2,14 +2,17 @@
 
 import datetime as dt
 from collections.abc import Callable
+from functools import cache
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from facilities.calendar import closed_spans_many, iso_local
 from facilities.intervals import Span, complement, intersect, merge
-from facilities.models import Instrument, Membership
+from facilities.models import Institution, Instrument, Membership, User
 from facilities.models.tenants import Role
 from facilities.selectors import managed_facility_ids
+from facilities.sql import bind, columns, held_literals, instance, moment, placeholders, rows
 
 from .models import Booking, BookingSplit
 from .models.bookings import HELD_STATUSES
@@ -83,15 +86,63 @@ def booking_fields(booking: Booking, *, show_purpose: bool) -> dict:
     }
 
 
+@cache
+def _held_sql(count: int) -> str:
+    # Plain SQL: availability, joint search and every live update read it (see facilities/sql.py).
+    return (
+        f"SELECT instrument_id, start, hold_end FROM {Booking._meta.db_table}"
+        f" WHERE instrument_id IN ({placeholders(count)}) AND status IN ({held_literals(HELD_STATUSES)})"
+        " AND start < %s AND hold_end > %s"
+    )
+
+
 def held_spans_many(instrument_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict[int, list[Span]]:
     """Spans held by bookings (changeover buffer included), per instrument, clipped to [start, end)."""
     out: dict[int, list[Span]] = {pk: [] for pk in instrument_ids}
-    rows = Booking.objects.filter(
-        instrument_id__in=instrument_ids, status__in=HELD_STATUSES, start__lt=end, hold_end__gt=start
-    ).values_list("instrument_id", "start", "hold_end")
-    for pk, s, e in rows:
-        out[pk].append((max(s, start), min(e, end)))
+    if not out:
+        return out
+    for pk, s, e in rows(_held_sql(len(out)), [*out, bind(end), bind(start)]):
+        out[pk].append((max(moment(s), start), min(moment(e), end)))
     return {pk: merge(spans) for pk, spans in out.items()}
+
+
+def attach_splits(booking: Booking, splits: list[BookingSplit]) -> Booking:
+    """Give `booking` its splits as prefetch_related("splits") leaves them, so that `booking.splits.all()`
+    answers from them without a read."""
+    held = BookingSplit.objects.filter(booking=booking)
+    held._result_cache, held._prefetch_done = splits, True
+    booking._prefetched_objects_cache = {"splits": held}
+    return booking
+
+
+@cache
+def _people_sql() -> str:
+    users, institutions = User._meta.db_table, Institution._meta.db_table
+    return (
+        f"SELECT {columns(Booking, 'b')}, u.id, u.username, {columns(Institution, 'i')}"
+        f" FROM {Booking._meta.db_table} b JOIN {users} u ON u.id = b.requester_id"
+        f" JOIN {institutions} i ON i.id = b.institution_id WHERE b.id = %s"
+    )
+
+
+@cache
+def _splits_sql() -> str:
+    return f"SELECT {columns(BookingSplit, 's')} FROM {BookingSplit._meta.db_table} s WHERE s.booking_id = %s ORDER BY s.id"
+
+
+def booking_with_people(booking_id: int) -> Booking | None:
+    """One booking with what `booking_fields` shows of it — its requester (id and username), its
+    institution and its splits — in two plain reads: `Booking.objects.select_related("requester",
+    "institution").prefetch_related("splits")` for the live publisher, which reads one per change."""
+    found = rows(_people_sql(), [booking_id])
+    if not found:
+        return None
+    row, width = found[0], len(Booking._meta.concrete_fields)
+    booking = instance(Booking, row[:width])
+    booking.requester = User.from_db(connection.alias, ("id", "username"), row[width:width + 2])
+    booking.institution = instance(Institution, row[width + 2:])
+    splits = [instance(BookingSplit, split) for split in rows(_splits_sql(), [booking_id])]
+    return attach_splits(booking, splits)
 
 
 def availability(instrument: Instrument, start: dt.datetime, end: dt.datetime) -> dict:

@@ -9,7 +9,7 @@ from functools import cache
 
 from .models import Facility, FundingAccount, Institution, Instrument, Membership
 from .models.tenants import Role
-from .sql import columns, instance, rows
+from .sql import columns, instance, placeholders, rows
 
 _INSTRUMENT_WIDTH = len(Instrument._meta.concrete_fields)
 _FACILITY_WIDTH = len(Facility._meta.concrete_fields)
@@ -36,6 +36,28 @@ def instrument_with_host(instrument_id: int) -> Instrument | None:
     facility.host = instance(Institution, row[at:])
     instrument.facility = facility
     return instrument
+
+
+@cache
+def _instruments_sql(count: int, active_only: bool) -> str:
+    return (
+        f"SELECT {columns(Instrument, 'i')}, {columns(Facility, 'f')}"
+        f" FROM {Instrument._meta.db_table} i JOIN {Facility._meta.db_table} f ON f.id = i.facility_id"
+        f" WHERE i.id IN ({placeholders(count)})" + (" AND i.active" if active_only else "")
+    )
+
+
+def instruments_with_facility(instrument_ids: list[int], *, active_only: bool) -> dict[int, Instrument]:
+    """`Instrument.objects.filter(pk__in=…[, active=True]).select_related("facility")`, by id."""
+    if not instrument_ids:
+        return {}
+    found = rows(_instruments_sql(len(instrument_ids), active_only), list(instrument_ids))
+    out = {}
+    for row in found:
+        instrument = instance(Instrument, row[:_INSTRUMENT_WIDTH])
+        instrument.facility = instance(Facility, row[_INSTRUMENT_WIDTH:])
+        out[instrument.pk] = instrument
+    return out
 
 
 @cache

@@ -187,3 +187,55 @@ def test_insert_refuses_a_model_it_cannot_write_whole():
 
     with pytest.raises(TypeError, match="auto primary key"):
         insert(Session(session_key="k", session_data="", expire_date=timezone.now()))
+
+
+def test_instruments_with_facility_is_the_select_related_read(world):
+    from facilities.plain_reads import instruments_with_facility
+
+    retired = InstrumentFactory(facility=world.facility, code="OLD", active=False)
+    other = InstrumentFactory(code="ELSEWHERE")
+    ids = [world.instrument.pk, retired.pk, other.pk, other.pk + 1000]
+    for active_only in (True, False):
+        orm = Instrument.objects.filter(pk__in=ids).select_related("facility")
+        if active_only:
+            orm = orm.filter(active=True)
+        plain = instruments_with_facility(ids, active_only=active_only)
+        assert sorted(plain) == sorted(i.pk for i in orm)
+        for expected in orm:
+            assert values(plain[expected.pk]) == values(expected)
+            assert values(plain[expected.pk].facility) == values(expected.facility)
+    assert instruments_with_facility([], active_only=True) == {}
+
+
+def test_booking_with_people_shows_what_the_orm_read_shows(world, tomorrow_9, django_assert_num_queries):
+    from booking.selectors import booking_fields, booking_with_people
+
+    booking = insert(_booking(world, tomorrow_9, status=Booking.Status.APPROVED))
+    named = FundingAccountFactory(institution=world.ustc)
+    for account, percent in ((world.researcher_account, Decimal("62.50")), (named, Decimal("37.50"))):
+        insert(BookingSplit(booking=booking, account=account, percent=percent))
+    orm = Booking.objects.select_related("requester", "institution").prefetch_related("splits").get(pk=booking.pk)
+    with django_assert_num_queries(2):
+        plain = booking_with_people(booking.pk)
+        shown = booking_fields(plain, show_purpose=True)  # no further read
+    assert shown == booking_fields(orm, show_purpose=True)
+    assert shown["splits"] == [{"account": world.researcher_account.pk, "percent": "62.50"},
+                               {"account": named.pk, "percent": "37.50"}]
+    assert values(plain) == values(orm) and values(plain.institution) == values(orm.institution)
+    assert booking_with_people(booking.pk + 1000) is None
+
+
+def test_held_spans_are_the_held_bookings_clipped_and_merged(world, tomorrow_9):
+    from booking.selectors import held_spans_many
+
+    h = dt.timedelta(hours=1)
+    other = InstrumentFactory(facility=world.facility, code="BL2")
+    insert(_booking(world, tomorrow_9, status=Booking.Status.APPROVED))                      # 9–11
+    insert(Booking(**_fields(world, tomorrow_9 + 2 * h, status=Booking.Status.REQUESTED)))   # 11–13, touching
+    insert(Booking(**_fields(world, tomorrow_9 + 5 * h, status=Booking.Status.CANCELLED)))   # freed: not held
+    window = (tomorrow_9 + h, tomorrow_9 + 12 * h)
+    assert held_spans_many([world.instrument.pk, other.pk], *window) == {
+        world.instrument.pk: [(tomorrow_9 + h, tomorrow_9 + 4 * h)],
+        other.pk: [],
+    }
+    assert held_spans_many([], *window) == {}

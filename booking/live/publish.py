@@ -15,8 +15,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
-from ..models import Booking
-from ..selectors import booking_fields
+from ..selectors import booking_fields, booking_with_people
 from .state import State, wide_state
 
 log = logging.getLogger(__name__)
@@ -162,9 +161,7 @@ def _payload(booking_id: int, version: tuple | None) -> dict | None:
     last = getattr(_recent, "payload", None)
     if version is not None and last is not None and last[0] == (booking_id, version):
         return last[1]
-    booking = (
-        Booking.objects.select_related("requester", "institution").prefetch_related("splits").filter(pk=booking_id).first()
-    )
+    booking = booking_with_people(booking_id)
     if booking is None:
         return None
     payload = booking_fields(booking, show_purpose=True)  # only its requester and managers hear it

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from facilities.calendar import closed_spans_many, local_tz
 from facilities.models import Instrument
+from facilities.plain_reads import instruments_with_facility
 
 from ..selectors import held_spans_many, label_busy
 
@@ -108,7 +109,7 @@ def message_text(kind: str, instrument: int, version: int, busy_json: str) -> st
 # --- reading from the database (sync; async callers wrap these in database_sync_to_async) ------------
 
 def instruments_by_id(ids: list[int]) -> dict[int, Instrument]:
-    return {i.pk: i for i in Instrument.objects.filter(pk__in=ids, active=True).select_related("facility")}
+    return instruments_with_facility(ids, active_only=True)
 
 
 def compute_states(instruments: list[Instrument], start: dt.datetime, end: dt.datetime) -> dict[int, State]:

@@ -22,6 +22,7 @@ from facilities.sql import bind, held_literals, insert, moment, placeholders, ro
 
 from ..models import Booking, BookingEvent, BookingSplit
 from ..models.bookings import HELD_STATUSES
+from ..selectors import attach_splits
 from ..signals import booking_changed, booking_created
 
 SLOT_TAKEN_SQLSTATES = {"23P01", "40P01"}  # exclusion violation, deadlock: both mean "someone holds it"
@@ -118,11 +119,8 @@ def insert_held(
     split_rows = [
         insert(BookingSplit(booking=booking, account_id=s.account_id, percent=s.percent.quantize(CENT))) for s in splits
     ]
-    # The booking carries its splits as a prefetch would leave them, so that the answer built from it
-    # (the API's 201) does not read back what was just written.
-    written = BookingSplit.objects.filter(booking=booking)
-    written._result_cache, written._prefetch_done = split_rows, True
-    booking._prefetched_objects_cache = {"splits": written}
+    # The answer built from the booking (the API's 201) does not read back what was just written.
+    attach_splits(booking, split_rows)
     insert(BookingEvent(booking=booking, actor=actor or requester, from_status="", to_status=status, reason=reason))
     bump_versions(instrument_ids=[instrument.pk], reason=f"booking_{status}")
     booking_created.send(sender=Booking, booking=booking, splits=splits)
