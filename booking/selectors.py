@@ -87,22 +87,34 @@ def booking_fields(booking: Booking, *, show_purpose: bool) -> dict:
 
 
 @cache
-def _held_sql(count: int) -> str:
-    # Plain SQL: availability, joint search and every live update read it (see facilities/sql.py).
+def _held_sql(instruments: int, excluded: int) -> str:
+    # Plain SQL: every booking request, availability answer, joint search and live update reads it
+    # (see facilities/sql.py).
+    exclude = f" AND id NOT IN ({placeholders(excluded)})" if excluded else ""
     return (
         f"SELECT instrument_id, start, hold_end FROM {Booking._meta.db_table}"
-        f" WHERE instrument_id IN ({placeholders(count)}) AND status IN ({held_literals(HELD_STATUSES)})"
-        " AND start < %s AND hold_end > %s"
+        f" WHERE instrument_id IN ({placeholders(instruments)}) AND status IN ({held_literals(HELD_STATUSES)})"
+        f" AND start < %s AND hold_end > %s{exclude} ORDER BY start"
     )
+
+
+def held_rows(
+    instrument_ids, start: dt.datetime, end: dt.datetime, exclude_ids=()
+) -> list[tuple[int, dt.datetime, dt.datetime]]:
+    """(instrument id, start, hold_end) of each held booking on these instruments whose held span
+    (changeover buffer included) overlaps [start, end), in order of start; `exclude_ids` are left out."""
+    ids, exclude_ids = list(instrument_ids), list(exclude_ids)
+    if not ids:
+        return []
+    found = rows(_held_sql(len(ids), len(exclude_ids)), [*ids, bind(end), bind(start), *exclude_ids])
+    return [(pk, moment(s), moment(e)) for pk, s, e in found]
 
 
 def held_spans_many(instrument_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict[int, list[Span]]:
     """Spans held by bookings (changeover buffer included), per instrument, clipped to [start, end)."""
     out: dict[int, list[Span]] = {pk: [] for pk in instrument_ids}
-    if not out:
-        return out
-    for pk, s, e in rows(_held_sql(len(out)), [*out, bind(end), bind(start)]):
-        out[pk].append((max(moment(s), start), min(moment(e), end)))
+    for pk, s, e in held_rows(out, start, end):
+        out[pk].append((max(s, start), min(e, end)))
     return {pk: merge(spans) for pk, spans in out.items()}
 
 

@@ -10,7 +10,7 @@ IMMEDIATE transaction holds the database's write lock from its first statement.
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache, partial
+from functools import partial
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 
@@ -18,11 +18,11 @@ from facilities.calendar import iso_local
 from facilities.errors import Conflict
 from facilities.models import FundingAccount, Institution, Instrument, User
 from facilities.services import bump_versions
-from facilities.sql import bind, held_literals, insert, moment, placeholders, rows
+from facilities.sql import insert, placeholders, rows
 
 from ..models import Booking, BookingEvent, BookingSplit
 from ..models.bookings import HELD_STATUSES
-from ..selectors import attach_splits
+from ..selectors import attach_splits, held_rows
 from ..signals import booking_changed, booking_created
 
 SLOT_TAKEN_SQLSTATES = {"23P01", "40P01"}  # exclusion violation, deadlock: both mean "someone holds it"
@@ -62,18 +62,7 @@ def conflicts_for(
 ) -> list[dict[str, dt.datetime]]:
     """Held spans that a booking of [start, end) (plus buffer) would overlap."""
     s, e = hold_span(instrument, start, end)
-    exclude_ids = list(exclude_ids)
-    found = rows(_conflicts_sql(len(exclude_ids)), [instrument.pk, bind(e), bind(s), *exclude_ids])
-    return [{"start": moment(a), "end": moment(b)} for a, b in found]
-
-
-@cache
-def _conflicts_sql(excluded: int) -> str:
-    exclude = f" AND id NOT IN ({placeholders(excluded)})" if excluded else ""
-    return (
-        f"SELECT start, hold_end FROM {Booking._meta.db_table} WHERE instrument_id = %s"
-        f" AND status IN ({held_literals(HELD_STATUSES)}) AND start < %s AND hold_end > %s{exclude} ORDER BY start"
-    )
+    return [{"start": a, "end": b} for _, a, b in held_rows([instrument.pk], s, e, exclude_ids)]
 
 
 def slot_unavailable(instrument: Instrument, conflicts: list[dict]) -> Conflict:
