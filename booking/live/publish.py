@@ -141,32 +141,36 @@ def publish_availability(instrument_id: int, version: int, touched: list[tuple[i
     return state
 
 
-def _listeners(booking_id: int, version: tuple | None, groups: list[str]) -> list[str]:
-    """`listened(groups)`, counted once for the events of one committed change, like `_payload`.
-    Reusing the count is safe: a listener that subscribed since then read its snapshot after that
-    change had committed, so it already has what the other events of that change would bring."""
-    key = (booking_id, version, tuple(groups))
-    last = getattr(_recent, "listeners", None)
+def _once_per_change(what: str, booking_id: int, version: tuple | None, compute, *extra):
+    """compute(), or the answer it gave for the same booking, version and `extra` when that was the
+    last `what` asked for in this thread. A booking approved on creation announces `requested` and
+    `approved` back to back, and both events of that one committed change need the same reads.
+    `version` is (status, sequence) as committed; without it compute() runs every time."""
+    key = (booking_id, version, *extra)
+    last = getattr(_recent, what, None)
     if version is not None and last is not None and last[0] == key:
         return last[1]
-    found = listened(groups)
-    _recent.listeners = (key, found) if version is not None else None
-    return found
+    answer = compute()
+    setattr(_recent, what, (key, answer) if version is not None else None)
+    return answer
+
+
+def _listeners(booking_id: int, version: tuple | None, groups: list[str]) -> list[str]:
+    """`listened(groups)`, counted once for the events of one committed change. Reusing the count is
+    safe: a listener that subscribed since then read its snapshot after that change had committed, so
+    it already has what the other events of that change would bring."""
+    return _once_per_change("listeners", booking_id, version, lambda: listened(groups), tuple(groups))
 
 
 def _payload(booking_id: int, version: tuple | None) -> dict | None:
-    """The booking's payload, read once for the events of one committed change: a booking approved on
-    creation announces `requested` and `approved` back to back, and both show the same row. `version`
-    is (status, sequence) as committed; without it the row is read every time."""
-    last = getattr(_recent, "payload", None)
-    if version is not None and last is not None and last[0] == (booking_id, version):
-        return last[1]
-    booking = booking_with_people(booking_id)
-    if booking is None:
-        return None
-    payload = booking_fields(booking, show_purpose=True)  # only its requester and managers hear it
-    _recent.payload = ((booking_id, version), payload) if version is not None else None
-    return payload
+    """The booking's payload, read once for the events of one committed change."""
+
+    def read() -> dict | None:
+        booking = booking_with_people(booking_id)
+        # Only its requester and the facility's managers hear it, so the purpose is shown.
+        return None if booking is None else booking_fields(booking, show_purpose=True)
+
+    return _once_per_change("payload", booking_id, version, read)
 
 
 def publish_booking_event(
