@@ -215,6 +215,8 @@ def main() -> None:
              "as open calendar, queue and personal pages would, so every change is computed and published",
     )
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     import psycopg
 

@@ -19,7 +19,7 @@ from .. import services
 from ..calendar import iso_local
 from ..models import Closure, Facility, Instrument, Qualification
 from ..selectors import is_manager_of, user_by_username
-from .parsing import JSONParser, AwareDateTimeField, StrictIntegerField, StrictTextField, json_body
+from .parsing import AwareDateTimeField, JSONParser, StrictIntegerField, StrictTextField, json_body
 
 
 class ClosureInSerializer(serializers.Serializer):
