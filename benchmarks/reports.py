@@ -65,7 +65,7 @@ def populate(n_bookings: int, seed: int = 7) -> None:
 
     from billing.models import Charge
     from booking.models import Booking
-    from facilities.calendar import local_tz
+    from common.time import local_tz
     from facilities.models import Institution, Instrument, Membership, User
     from facilities.seed import load_catalog
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from facilities.calendar import local_tz
+from common.time import local_tz
 from facilities.models import Facility, Institution, Instrument
 
 from .models import BillingProfile, Charge, ChargePolicy, HostSubsidy, InnovationVoucher, Invoice, InvoiceLine

@@ -6,7 +6,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from facilities.calendar import local_tz
+from common.time import local_tz
 
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from facilities.errors import Conflict
+from common.errors import Conflict
 
 from . import services
 from .models import Booking, BookingBundle, BookingEvent, BookingSeries, BookingSplit, IdempotencyRecord, WaitlistEntry

@@ -7,8 +7,9 @@ from functools import cache
 from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from facilities.calendar import closed_spans_many, iso_local
-from facilities.intervals import Span, complement, intersect, merge
+from facilities.calendar import closed_spans_many
+from common.time import iso_local
+from common.intervals import Span, complement, intersect, merge
 from facilities.models import Institution, Instrument, Membership, User
 from facilities.models.tenants import Role
 from facilities.selectors import managed_facility_ids
@@ -207,7 +208,7 @@ def availability_public(instrument: Instrument, start: dt.datetime, end: dt.date
 
     from django.core.cache import cache
 
-    from facilities.calendar import iso_local
+    from common.time import iso_local
 
     version = Instrument.objects.filter(pk=instrument.pk).values_list("availability_version", flat=True).get()
     key = f"availability:{instrument.pk}:{version}:{start.timestamp()}:{end.timestamp()}"

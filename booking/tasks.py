@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from facilities.errors import Conflict
+from common.errors import Conflict
 
 from .models import Booking
 from .notifications import services as notify

@@ -9,20 +9,15 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import connection
 
-from .intervals import Span, merge
+from common.intervals import Span, merge
+from common.time import local_tz
 from .models import Closure, Instrument, OperatingHours
 from .sql import bind, clock, moment, placeholders, rows
 
 log = logging.getLogger(__name__)
-
-
-def local_tz() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
 
 
 @lru_cache(maxsize=4096)
@@ -180,8 +175,3 @@ def _facility_or_instrument(instruments: Sequence[Instrument]) -> tuple[str, lis
         f" OR instrument_id IN ({placeholders(len(instrument_ids))})",
         [*facility_ids, *instrument_ids],
     )
-
-
-def iso_local(moment: dt.datetime) -> str:
-    """ISO 8601 in the platform's time zone (+08:00), as every answer shows times."""
-    return moment.astimezone(local_tz()).isoformat()

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from facilities.errors import Conflict
+from common.errors import Conflict
 
 from .templatetags.sanjiao import local
 

@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from facilities.api.parsing import MAX_YEAR, MIN_YEAR
+from common.parsing import MAX_YEAR, MIN_YEAR
 from facilities.models import Closure
 
 LOCAL_INPUT = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]

@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 
-from facilities.calendar import local_tz
+from common.time import local_tz
 from facilities.models import Instrument
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from facilities.calendar import local_tz
+from common.time import local_tz
 
 from .rows import USER_CLASSES, figures_row, instrument_row
 from .selectors import FacilityReport

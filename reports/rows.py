@@ -3,7 +3,7 @@ the JSON API and the file exports so every format shows the same numbers."""
 
 from decimal import Decimal
 
-from facilities.calendar import iso_local
+from common.time import iso_local
 from facilities.models.catalog import UserClass
 
 from .periods import Period

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from booking.models import Booking
 from booking.selectors import availability
 from facilities.calendar import closed_spans
-from facilities.intervals import merge
+from common.intervals import merge
 from facilities.models import Closure, OperatingHours
 
 from .factories.booking import BookingFactory

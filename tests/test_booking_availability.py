@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from booking.selectors import label_busy
-from facilities.intervals import merge
+from common.intervals import merge
 
 BASE = dt.datetime(2026, 12, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 M = dt.timedelta(minutes=1)

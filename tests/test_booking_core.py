@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from booking.models import Booking, BookingEvent
 from booking.selectors import availability
 from booking.services import booking_approve, booking_cancel, booking_request
-from facilities.errors import Conflict
+from common.errors import Conflict
 
 H = dt.timedelta(hours=1)
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from booking.models import Booking
 from booking.services import booking_request_by_id
-from facilities.errors import Conflict
+from common.errors import Conflict
 
 from .factories.booking import BookingFactory
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from booking.search import joint_windows
 from booking.services import booking_request
-from facilities.errors import Conflict
+from common.errors import Conflict
 from facilities.models import Closure, OperatingHours
 
 from .factories.booking import BookingFactory

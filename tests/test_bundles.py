@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from booking.models import Booking, BookingBundle
 from booking.services import booking_bundle_request, booking_request
-from facilities.errors import Conflict
+from common.errors import Conflict
 from facilities.models import Instrument
 
 from .factories.facilities import InstrumentFactory

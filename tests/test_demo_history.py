@@ -9,7 +9,7 @@ from django.utils import timezone
 from booking import rules
 from booking.demo import PLACES, load_demo_history, past_months, plan
 from booking.models import Booking, BookingEvent, BookingSplit
-from facilities.calendar import local_tz
+from common.time import local_tz
 from facilities.models import Membership
 from facilities.models.tenants import Role
 from facilities.seed import load_catalog, load_demo_people

@@ -10,7 +10,7 @@ from django.utils import timezone
 from booking.models import Booking, BookingEvent
 from booking.services import booking_request
 from booking.services.imports import booking_import, import_exists
-from facilities.errors import Conflict
+from common.errors import Conflict
 from facilities.models import Closure
 
 H = dt.timedelta(hours=1)

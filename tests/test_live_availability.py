@@ -14,7 +14,7 @@ from booking.live import hub as hub_module
 from booking.live.consumers import AvailabilityConsumer
 from booking.selectors import availability
 from booking.services import booking_approve, booking_cancel, booking_move, booking_request
-from facilities.calendar import iso_local
+from common.time import iso_local
 from facilities.models import OperatingHours
 from facilities.services import closure_add
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from booking.live.protocol import RateLimit
 from booking.live.state import KIND_CODE, State, clip, from_us, render_busy, to_us
 from booking.selectors import label_busy
-from facilities.intervals import clip as clip_spans
-from facilities.intervals import merge
+from common.intervals import clip as clip_spans
+from common.intervals import merge
 
 T0 = dt.datetime(2026, 11, 2, tzinfo=ZoneInfo("Asia/Shanghai"))
 M = dt.timedelta(minutes=1)

@@ -8,7 +8,7 @@ from booking.models import Booking, BookingEvent
 from booking.selectors import availability
 from booking.services import booking_cancel, booking_move, booking_request
 from booking.signals import booking_changed
-from facilities.errors import Conflict
+from common.errors import Conflict
 from facilities.models import Closure, TimeShare
 
 H = dt.timedelta(hours=1)

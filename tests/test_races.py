@@ -19,7 +19,7 @@ from booking.models import Booking
 from booking.models.bookings import HELD_STATUSES
 from booking.services import booking_cancel, booking_request_by_id, requests
 from booking.signals import booking_changed
-from facilities.errors import Conflict
+from common.errors import Conflict
 from facilities.signals import availability_changed
 
 H = dt.timedelta(hours=1)

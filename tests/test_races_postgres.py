@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from booking.models import Booking
 from booking.models.bookings import HELD_STATUSES
 from booking.services import booking_request, holds
-from facilities.errors import Conflict
+from common.errors import Conflict
 
 from .test_races import quiet_after_commit, random_race, run_threads  # noqa: F401 - fixture
 

@@ -8,7 +8,7 @@ from django.db import transaction
 from booking.models import Booking, BookingSeries
 from booking.services import booking_cancel, booking_move, booking_request, booking_series_request
 from booking.services.series import occurrence_times
-from facilities.errors import Conflict
+from common.errors import Conflict
 from facilities.models import Closure
 
 H = dt.timedelta(hours=1)

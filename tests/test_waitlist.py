@@ -16,7 +16,7 @@ from booking.services import (
 )
 from booking.services.waitlist import offer_next
 from booking.signals import waitlist_offered
-from facilities.errors import Conflict
+from common.errors import Conflict
 
 from .factories.facilities import FundingAccountFactory, UserFactory, member
 from facilities.models.tenants import Role

@@ -10,7 +10,7 @@ from booking.models import Booking, WaitlistEntry
 from booking.services import booking_bundle_request, booking_cancel, booking_request, waitlist_join
 from booking.services.waitlist import offer_next, waitlist_expire_offers
 from booking.signals import booking_changed, waitlist_offered
-from facilities.errors import Conflict
+from common.errors import Conflict
 from facilities.models.tenants import Role
 
 from .factories.facilities import FundingAccountFactory, InstrumentFactory, UserFactory, member

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from facilities.calendar import iso_local
+from common.time import iso_local
 
 from ..models import Invoice, InvoiceLine, InvoiceRun
 

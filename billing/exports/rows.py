@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 
-from facilities.calendar import local_tz
+from common.time import local_tz
 
 from ..models import Invoice, InvoiceLine
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from booking.models import BookingSplit
 from booking.models.bookings import HELD_STATUSES
-from facilities.calendar import local_tz
+from common.time import local_tz
 from facilities.models import FundingAccount, Institution, Instrument
 
 from ..models import ChargeLine

@@ -12,7 +12,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from booking.models import Booking
-from facilities.calendar import local_tz
+from common.time import local_tz
 
 from ..models import Charge, ChargeKind, ChargeLine, ChargePolicy, HostSubsidy, InnovationVoucher, InvoiceLine
 from ..periods import period_of

@@ -16,8 +16,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from booking.models import Booking
-from facilities.calendar import local_tz
-from facilities.errors import Conflict
+from common.time import local_tz
+from common.errors import Conflict
 from facilities.models import Membership, User
 from facilities.models.tenants import Role
 

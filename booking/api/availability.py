@@ -11,10 +11,10 @@ from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from facilities.calendar import iso_local, local_tz
+from common.time import iso_local, local_tz
 from facilities.models import Instrument
 
-from facilities.api.parsing import query_id_list, query_int, query_time
+from common.parsing import query_id_list, query_int, query_time
 
 from .. import search
 from ..selectors import availability_public

@@ -3,13 +3,13 @@ exactly as the core booking API shows them (serializers.booking_json)."""
 
 from rest_framework import serializers
 
-from facilities.calendar import iso_local
+from common.time import iso_local
 
 from ..models import WaitlistEntry
 from ..rules import MAX_PURPOSE_LENGTH
 from ..services.bundles import MAX_ITEMS
 from ..services.series import MAX_INTERVAL_WEEKS, MAX_OCCURRENCES
-from facilities.api.parsing import AwareDateTimeField, StrictIntegerField, StrictTextField, _json_type
+from common.parsing import AwareDateTimeField, StrictIntegerField, StrictTextField, json_type
 from .serializers import MAX_SPLITS, BookingOutSerializer, SplitInSerializer
 
 
@@ -18,7 +18,7 @@ class StrictBooleanField(serializers.BooleanField):
 
     def to_internal_value(self, data):
         if not isinstance(data, bool):
-            raise serializers.ValidationError(f"Must be true or false, not {_json_type(data)}.")
+            raise serializers.ValidationError(f"Must be true or false, not {json_type(data)}.")
         return data
 
 

@@ -25,7 +25,7 @@ from .extras_serializers import (
     waitlist_json,
 )
 from .idempotency import HEADER, idempotent
-from facilities.api.parsing import JSONParser, json_body
+from common.parsing import JSONParser, json_body
 from .serializers import BookingOutSerializer, ConflictSerializer, booking_json
 
 BAD_INPUT = OpenApiResponse(description="A rule is broken or the input is malformed; the body says which.")

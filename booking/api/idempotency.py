@@ -14,11 +14,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from rest_framework.response import Response
 
-from config.api import exception_handler
-from facilities.errors import Conflict
+from common.api import exception_handler
+from common.errors import Conflict
 
 from ..models import IdempotencyRecord
-from facilities.api.parsing import canonical
+from common.parsing import canonical
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255

@@ -29,8 +29,8 @@ from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
-from facilities.api.parsing import MAX_BODY_BYTES, parse_aware
-from facilities.errors import Conflict
+from common.parsing import MAX_BODY_BYTES, parse_aware
+from common.errors import Conflict
 
 from ..services.early_refusal import refuse_if_held
 from .serializers import BookingCreateSerializer

@@ -5,12 +5,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from facilities.calendar import iso_local
+from common.time import iso_local
 
 from ..models import Booking
 from ..selectors import booking_fields
 from ..rules import MAX_PURPOSE_LENGTH
-from facilities.api.parsing import AwareDateTimeField, StrictIntegerField, StrictTextField, _json_type
+from common.parsing import AwareDateTimeField, StrictIntegerField, StrictTextField, json_type
 
 MAX_SPLITS = 20
 MAX_REASON_LENGTH = 2000
@@ -22,7 +22,7 @@ class PercentField(serializers.Field):
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, (int, float, str)):
-            raise serializers.ValidationError(f"Must be a number such as 50 or \"33.33\", not {_json_type(data)}.")
+            raise serializers.ValidationError(f"Must be a number such as 50 or \"33.33\", not {json_type(data)}.")
         if isinstance(data, str) and len(data) > 12:
             raise serializers.ValidationError("Is too long to be a percent.")
         return data

@@ -12,7 +12,7 @@ from .. import services
 from ..models import Booking
 from ..selectors import bookings_visible_to, purpose_checker, with_details
 from .idempotency import HEADER, idempotent
-from facilities.api.parsing import JSONParser, json_body, query_int, query_time
+from common.parsing import JSONParser, json_body, query_int, query_time
 from .serializers import (
     BookingCreateSerializer,
     BookingOutSerializer,

@@ -12,7 +12,8 @@ import json
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from facilities.calendar import closed_spans_many, local_tz
+from facilities.calendar import closed_spans_many
+from common.time import local_tz
 from facilities.models import Instrument
 from facilities.plain_reads import instruments_with_facility
 

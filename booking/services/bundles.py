@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from facilities.calendar import iso_local
-from facilities.errors import Conflict
+from common.time import iso_local
+from common.errors import Conflict
 from facilities.models import User
 
 from .. import rules

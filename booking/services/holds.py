@@ -14,8 +14,8 @@ from functools import partial
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 
-from facilities.calendar import iso_local
-from facilities.errors import Conflict
+from common.time import iso_local
+from common.errors import Conflict
 from facilities.models import FundingAccount, Institution, Instrument, User
 from facilities.services import bump_versions
 from facilities.sql import insert, placeholders, rows

@@ -11,7 +11,8 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
-from facilities.calendar import closed_spans, local_tz
+from facilities.calendar import closed_spans
+from common.time import local_tz
 from facilities.models import Institution, Instrument, TimeShare
 from facilities.sql import rows
 

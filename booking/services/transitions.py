@@ -9,7 +9,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from facilities.errors import Conflict
+from common.errors import Conflict
 from facilities.models import User
 from facilities.selectors import is_manager_of
 from facilities.services import bump_versions

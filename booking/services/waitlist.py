@@ -18,9 +18,9 @@ from django.dispatch import receiver
 from django.http import Http404
 from django.utils import timezone
 
-from facilities.errors import Conflict
+from common.errors import Conflict
 from facilities.calendar import closed_spans
-from facilities.intervals import merge, overlaps
+from common.intervals import merge, overlaps
 from facilities.models import Instrument, User
 
 from .. import rules

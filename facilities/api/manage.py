@@ -16,10 +16,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import services
-from ..calendar import iso_local
+from common.time import iso_local
 from ..models import Closure, Facility, Instrument, Qualification
 from ..selectors import is_manager_of, user_by_username
-from .parsing import AwareDateTimeField, JSONParser, StrictIntegerField, StrictTextField, json_body
+from common.parsing import AwareDateTimeField, JSONParser, StrictIntegerField, StrictTextField, json_body
 
 
 class ClosureInSerializer(serializers.Serializer):

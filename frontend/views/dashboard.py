@@ -12,7 +12,7 @@ from booking.services import booking_cancel
 
 from django.core.exceptions import ValidationError
 
-from facilities.errors import Conflict
+from common.errors import Conflict
 
 from ..errors import messages_of
 from ..forms import DecisionForm

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_POST
 
-from facilities.errors import Conflict
+from common.errors import Conflict
 
 from ..errors import attach, messages_of
 from .access import role_required

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from booking.selectors import availability
 from booking.services import booking_request_by_id
 from booking.services.series import booking_series_request
-from facilities.errors import Conflict
+from common.errors import Conflict
 from facilities import selectors
 from facilities.models import Instrument, Membership
 from facilities.models.catalog import UserClass

@@ -14,7 +14,7 @@ from booking.models import Booking
 from booking.selectors import bookings_visible_to
 from booking.services import booking_approve, booking_complete, booking_no_show, booking_reject
 from facilities import selectors
-from facilities.errors import Conflict
+from common.errors import Conflict
 from facilities.models import Closure, Facility, Qualification
 from facilities.services import closure_add, closure_remove, qualification_grant, qualification_revoke
 

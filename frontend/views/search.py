@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _l
 
 from facilities import selectors
-from facilities.calendar import local_tz
+from common.time import local_tz
 
 from ..errors import REFUSALS, attach
 from ..forms import local_datetime_field

@@ -36,7 +36,7 @@ def charge(booking: Booking, *, user_class: str, amount: str, kind: str = "usage
     from decimal import Decimal
 
     from billing.models import Charge
-    from facilities.calendar import local_tz
+    from common.time import local_tz
 
     facility = booking.instrument.facility
     return Charge.objects.create(

@@ -143,18 +143,18 @@ class StrictIntegerField(serializers.IntegerField):
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, int):
-            raise serializers.ValidationError(f"Must be a whole number (an id), not {_json_type(data)}.")
+            raise serializers.ValidationError(f"Must be a whole number (an id), not {json_type(data)}.")
         return super().to_internal_value(data)
 
 
 class StrictTextField(serializers.CharField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
-            raise serializers.ValidationError(f"Must be text, not {_json_type(data)}.")
+            raise serializers.ValidationError(f"Must be text, not {json_type(data)}.")
         return super().to_internal_value(data)
 
 
-def _json_type(value) -> str:
+def json_type(value) -> str:
     return {
         type(None): "null", bool: "true/false", int: "a number", float: "a number", str: "text",
         list: "a list", dict: "an object",

@@ -10,7 +10,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from facilities.errors import Conflict
+from common.errors import Conflict
 
 log = logging.getLogger(__name__)
 
