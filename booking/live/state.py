@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from facilities.calendar import closed_spans_many
 from common.time import local_tz
 from facilities.models import Instrument
-from facilities.plain_reads import instruments_with_facility
 
 from ..selectors import held_spans_many, label_busy
 
@@ -110,7 +109,8 @@ def message_text(kind: str, instrument: int, version: int, busy_json: str) -> st
 # --- reading from the database (sync; async callers wrap these in database_sync_to_async) ------------
 
 def instruments_by_id(ids: list[int]) -> dict[int, Instrument]:
-    return instruments_with_facility(ids, active_only=True)
+    """The active instruments among `ids`, with their facility (its calendar rules apply to them)."""
+    return Instrument.objects.select_related("facility").filter(pk__in=ids, active=True).in_bulk()
 
 
 def compute_states(instruments: list[Instrument], start: dt.datetime, end: dt.datetime) -> dict[int, State]:
