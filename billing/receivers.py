@@ -3,7 +3,6 @@
 from django.utils import timezone
 
 from booking.models import Booking
-from booking.services.requests import SplitSpec
 from facilities.selectors import is_manager_of
 
 from .models import ChargeKind
@@ -15,7 +14,9 @@ from .services.rates import snapshot_rate
 def on_validate_splits(
     sender, *, requester, institution, instrument, start, end, splits, replacing_booking_id=None, **kwargs
 ) -> None:
-    # A move replaces its own booking's estimate rather than adding a second one.
+    # Sent under the booking layer's lock on the capped accounts (booking.holds.lock_for_booking), so two
+    # bookings cannot both spend the same remaining budget. A move replaces its own booking's estimate
+    # rather than adding a second one.
     check_splits(
         institution=institution, instrument=instrument, start=start, end=end, splits=splits,
         exclude_booking_id=replacing_booking_id,
@@ -24,16 +25,6 @@ def on_validate_splits(
 
 def on_booking_created(sender, *, booking: Booking, splits=None, **kwargs) -> None:
     snapshot_rate(booking=booking, new_booking=True)
-    # Checked again under the booking's transaction: two requests racing past the early check cannot
-    # both spend the same remaining budget (on SQLite the write lock orders them; on PostgreSQL the
-    # instrument lock does for one instrument).
-    specs = splits
-    if specs is None:
-        specs = [SplitSpec(account_id=a, percent=p) for a, p in booking.splits.values_list("account_id", "percent")]
-    check_splits(
-        institution=booking.institution, instrument=booking.instrument, start=booking.start, end=booking.end,
-        splits=specs, exclude_booking_id=booking.pk,
-    )
 
 
 def _by_facility(actor, booking: Booking) -> bool:

@@ -21,7 +21,7 @@ from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 from facilities.models import Closure, Facility, Instrument, User
 
 from .models import Booking
-from .models.bookings import HELD_STATUSES
+from .holds import HELD_STATUSES
 
 PRODID = "-//Sanjiao//Research infrastructure booking//EN"
 UID_DOMAIN = "sanjiao"

@@ -25,6 +25,11 @@ def _fmt_minutes(minutes: int) -> str:
     return f"{minutes} minutes"
 
 
+def check_purpose(purpose: str) -> None:
+    if len(purpose) > MAX_PURPOSE_LENGTH:
+        raise ValidationError({"purpose": f"The purpose may be at most {MAX_PURPOSE_LENGTH} characters long."})
+
+
 def check_times(start: dt.datetime, end: dt.datetime) -> None:
     if timezone.is_naive(start) or timezone.is_naive(end):
         raise ValidationError("Times must carry a UTC offset, e.g. 2026-12-01T09:00:00+08:00.")

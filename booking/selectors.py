@@ -1,22 +1,20 @@
 """Reads of bookings and availability, scoped to who is asking."""
 
 import datetime as dt
+import json
 from collections.abc import Callable
-from functools import cache
 
-from django.db import connection
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from facilities.calendar import closed_spans_many
-from common.time import iso_local
 from common.intervals import Span, complement, intersect, merge
-from facilities.models import Institution, Instrument, Membership, User
+from common.time import iso_local
+from facilities.calendar import closed_spans_many
+from facilities.models import Instrument, Membership
 from facilities.models.tenants import Role
 from facilities.selectors import managed_facility_ids
-from facilities.sql import bind, columns, held_literals, instance, moment, placeholders, rows
 
 from .models import Booking, BookingSplit
-from .models.bookings import HELD_STATUSES
 
 
 def bookings_visible_to(user) -> QuerySet[Booking]:
@@ -87,75 +85,13 @@ def booking_fields(booking: Booking, *, show_purpose: bool) -> dict:
     }
 
 
-@cache
-def _held_sql(instruments: int, excluded: int) -> str:
-    # Plain SQL: every booking request, availability answer, joint search and live update reads it
-    # (see facilities/sql.py).
-    exclude = f" AND id NOT IN ({placeholders(excluded)})" if excluded else ""
-    return (
-        f"SELECT instrument_id, start, hold_end FROM {Booking._meta.db_table}"
-        f" WHERE instrument_id IN ({placeholders(instruments)}) AND status IN ({held_literals(HELD_STATUSES)})"
-        f" AND start < %s AND hold_end > %s{exclude} ORDER BY start"
-    )
-
-
-def held_rows(
-    instrument_ids, start: dt.datetime, end: dt.datetime, exclude_ids=()
-) -> list[tuple[int, dt.datetime, dt.datetime]]:
-    """(instrument id, start, hold_end) of each held booking on these instruments whose held span
-    (changeover buffer included) overlaps [start, end), in order of start; `exclude_ids` are left out."""
-    ids, exclude_ids = list(instrument_ids), list(exclude_ids)
-    if not ids:
-        return []
-    found = rows(_held_sql(len(ids), len(exclude_ids)), [*ids, bind(end), bind(start), *exclude_ids])
-    return [(pk, moment(s), moment(e)) for pk, s, e in found]
-
-
 def held_spans_many(instrument_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict[int, list[Span]]:
     """Spans held by bookings (changeover buffer included), per instrument, clipped to [start, end)."""
     out: dict[int, list[Span]] = {pk: [] for pk in instrument_ids}
-    for pk, s, e in held_rows(out, start, end):
+    held = Booking.objects.holding(out, start, end).order_by("start").values_list("instrument_id", "start", "hold_end")
+    for pk, s, e in held:
         out[pk].append((max(s, start), min(e, end)))
     return {pk: merge(spans) for pk, spans in out.items()}
-
-
-def attach_splits(booking: Booking, splits: list[BookingSplit]) -> Booking:
-    """Give `booking` its splits as prefetch_related("splits") leaves them, so that `booking.splits.all()`
-    answers from them without a read."""
-    held = BookingSplit.objects.filter(booking=booking)
-    held._result_cache, held._prefetch_done = splits, True
-    booking._prefetched_objects_cache = {"splits": held}
-    return booking
-
-
-@cache
-def _people_sql() -> str:
-    users, institutions = User._meta.db_table, Institution._meta.db_table
-    return (
-        f"SELECT {columns(Booking, 'b')}, u.id, u.username, {columns(Institution, 'i')}"
-        f" FROM {Booking._meta.db_table} b JOIN {users} u ON u.id = b.requester_id"
-        f" JOIN {institutions} i ON i.id = b.institution_id WHERE b.id = %s"
-    )
-
-
-@cache
-def _splits_sql() -> str:
-    return f"SELECT {columns(BookingSplit, 's')} FROM {BookingSplit._meta.db_table} s WHERE s.booking_id = %s ORDER BY s.id"
-
-
-def booking_with_people(booking_id: int) -> Booking | None:
-    """One booking with what `booking_fields` shows of it — its requester (id and username), its
-    institution and its splits — in two plain reads: `Booking.objects.select_related("requester",
-    "institution").prefetch_related("splits")` for the live publisher, which reads one per change."""
-    found = rows(_people_sql(), [booking_id])
-    if not found:
-        return None
-    row, width = found[0], len(Booking._meta.concrete_fields)
-    booking = instance(Booking, row[:width])
-    booking.requester = User.from_db(connection.alias, ("id", "username"), row[width:width + 2])
-    booking.institution = instance(Institution, row[width + 2:])
-    splits = [instance(BookingSplit, split) for split in rows(_splits_sql(), [booking_id])]
-    return attach_splits(booking, splits)
 
 
 def availability(instrument: Instrument, start: dt.datetime, end: dt.datetime) -> dict:
@@ -204,12 +140,6 @@ def availability_public(instrument: Instrument, start: dt.datetime, end: dt.date
     transaction, so a cached answer is never served for a calendar that has changed since. The encoded
     text is what is kept, since decoding thousands of spans from the cache would cost what it saves.
     The short timeout bounds what edits that raise no version (a holiday table update) could leave."""
-    import json
-
-    from django.core.cache import cache
-
-    from common.time import iso_local
-
     version = Instrument.objects.filter(pk=instrument.pk).values_list("availability_version", flat=True).get()
     key = f"availability:{instrument.pk}:{version}:{start.timestamp()}:{end.timestamp()}"
     body = cache.get(key)

@@ -108,29 +108,3 @@ def test_the_events_of_one_change_count_their_listeners_once(world, monkeypatch)
     publish_booking_event(**args, event="cancelled", version=None)  # no version: always counted
     publish_booking_event(**args, event="cancelled", version=None)
     assert len(asked) == 5
-
-
-@pytest.mark.django_db
-def test_the_events_of_one_change_read_their_booking_once(world, monkeypatch, tomorrow_9):
-    """Both events of a booking approved on creation show the same row, read once; a new version is
-    read afresh, and each event is still sent to every listening group."""
-    import threading
-
-    booking = BookingFactory(instrument=world.instrument, requester=world.researcher, institution=world.ustc,
-                             start=tomorrow_9, end=tomorrow_9 + dt.timedelta(hours=1))
-    reads, sent = [], []
-    monkeypatch.setattr(publish, "_recent", threading.local())
-    monkeypatch.setattr(publish, "listened", lambda groups: list(groups))
-    real_read = publish.booking_with_people
-    monkeypatch.setattr(publish, "booking_with_people", lambda pk: reads.append(pk) or real_read(pk))
-    monkeypatch.setattr(publish, "group_send", lambda group, message: sent.append((group, message["event"])))
-    args = dict(booking_id=booking.pk, facility_id=world.facility.pk, requester_id=world.researcher.pk)
-    publish_booking_event(**args, event="requested", version=("approved", 0))
-    publish_booking_event(**args, event="approved", version=("approved", 0))
-    assert reads == [booking.pk]
-    assert sorted(sent) == sorted(
-        (group, event) for group in (facility_group(world.facility.pk), user_group(world.researcher.pk))
-        for event in ("requested", "approved")
-    )
-    publish_booking_event(**args, event="cancelled", version=("cancelled", 1))
-    assert reads == [booking.pk, booking.pk]

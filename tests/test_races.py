@@ -16,7 +16,7 @@ import pytest
 from django.db import connection
 
 from booking.models import Booking
-from booking.models.bookings import HELD_STATUSES
+from booking.holds import HELD_STATUSES
 from booking.services import booking_cancel, booking_request_by_id, requests
 from booking.signals import booking_changed
 from common.errors import Conflict
@@ -168,19 +168,17 @@ def test_a_deadlock_while_inserting_is_a_409_not_a_500(world, tomorrow_9):
     class Deadlock(Exception):
         sqlstate = "40P01"
 
-    from booking.services import holds
+    real_save = Booking.save
 
-    real_insert = holds.insert
-
-    def deadlocked(obj):
-        if not isinstance(obj, Booking):
-            return real_insert(obj)
+    def deadlocked(booking, *args, **kwargs):
+        if booking.pk is not None:
+            return real_save(booking, *args, **kwargs)
         try:
             raise Deadlock("deadlock detected")
         except Deadlock as cause:
             raise OperationalError("deadlock detected") from cause
 
-    with mock.patch.object(holds, "insert", side_effect=deadlocked):
+    with mock.patch.object(Booking, "save", autospec=True, side_effect=deadlocked):
         r = world.client(world.researcher).post(
             "/api/v1/bookings/",
             {"instrument": world.instrument.pk, "start": tomorrow_9.isoformat(), "end": (tomorrow_9 + H).isoformat()},

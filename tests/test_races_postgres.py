@@ -9,8 +9,8 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from booking.models import Booking
-from booking.models.bookings import HELD_STATUSES
-from booking.services import booking_request, holds
+from booking.holds import HELD_STATUSES, BookingQuerySet
+from booking.services import booking_request
 from common.errors import Conflict
 
 from .test_races import quiet_after_commit, random_race, run_threads  # noqa: F401 - fixture
@@ -49,7 +49,7 @@ def test_exclusion_constraint_refuses_an_overlap_written_past_the_service(world,
 def test_a_constraint_violation_inside_the_service_becomes_409(world, tomorrow_9):
     """Should the check ever miss a held row, the constraint refuses it and the client gets 409."""
     raw_booking(world, tomorrow_9, tomorrow_9 + H)
-    with mock.patch.object(holds, "conflicts_for", side_effect=[[], [{"start": tomorrow_9, "end": tomorrow_9 + H}]]):
+    with mock.patch.object(BookingQuerySet, "conflicts", side_effect=[[], [(tomorrow_9, tomorrow_9 + H)]]):
         r = world.client(world.outsider).post(
             "/api/v1/bookings/",
             {"instrument": world.instrument.pk, "start": tomorrow_9.isoformat(), "end": (tomorrow_9 + H).isoformat()},
@@ -103,6 +103,6 @@ def test_sixteen_connections_one_slot(world, tomorrow_9, quiet_after_commit):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_random_overlapping_attempts_on_postgres(world, tomorrow_9, quiet_after_commit, monkeypatch):
-    """The random race of test_races on real PostgreSQL connections: early refusal, instrument lock
-    and exclusion constraint together."""
+    """The random race of test_races on real PostgreSQL connections: instrument lock and exclusion
+    constraint together."""
     random_race(world, tomorrow_9, monkeypatch, seed=2000)

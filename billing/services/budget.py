@@ -12,7 +12,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from booking.models import BookingSplit
-from booking.models.bookings import HELD_STATUSES
+from booking.holds import HELD_STATUSES
 from common.time import local_tz
 from facilities.models import FundingAccount, Institution, Instrument
 
@@ -52,10 +52,7 @@ def check_splits(
     """Raise ValidationError naming the account when one cannot carry its share."""
     if not splits:
         return
-    accounts = {s.account_id: s.account for s in splits if getattr(s, "account", None) is not None}
-    missing = [s.account_id for s in splits if s.account_id not in accounts]
-    if missing:
-        accounts.update(FundingAccount.objects.in_bulk(missing))
+    accounts = {s.account_id: s.account for s in splits}
     end_day = timezone.localtime(end, local_tz()).date()
     estimate = None
     for spec in splits:

@@ -15,7 +15,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
-from ..selectors import booking_fields, booking_with_people
+from ..models import Booking
+from ..selectors import booking_fields, with_details
 from .state import State, wide_state
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,7 @@ def _payload(booking_id: int, version: tuple | None) -> dict | None:
     """The booking's payload, read once for the events of one committed change."""
 
     def read() -> dict | None:
-        booking = booking_with_people(booking_id)
+        booking = with_details(Booking.objects.filter(pk=booking_id)).first()
         # Only its requester and the facility's managers hear it, so the purpose is shown.
         return None if booking is None else booking_fields(booking, show_purpose=True)
 

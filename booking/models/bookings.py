@@ -7,27 +7,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-
-class BookingStatus(models.TextChoices):
-    REQUESTED = "requested", _("Requested")
-    APPROVED = "approved", _("Approved")
-    REJECTED = "rejected", _("Rejected")
-    CANCELLED = "cancelled", _("Cancelled")
-    COMPLETED = "completed", _("Completed")
-    NO_SHOW = "no_show", _("No-show")
-
-
-HELD_STATUSES = (BookingStatus.REQUESTED, BookingStatus.APPROVED)
-
-# Which state may follow which; the guards on Booking read this, and nothing else decides it.
-TRANSITIONS: dict[str, set[str]] = {
-    BookingStatus.REQUESTED: {BookingStatus.APPROVED, BookingStatus.REJECTED, BookingStatus.CANCELLED},
-    BookingStatus.APPROVED: {BookingStatus.CANCELLED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW},
-    BookingStatus.REJECTED: set(),
-    BookingStatus.CANCELLED: set(),
-    BookingStatus.COMPLETED: set(),
-    BookingStatus.NO_SHOW: set(),
-}
+from ..holds import HELD_STATUSES, BookingQuerySet, no_overlap_constraint
+from ..states import TRANSITIONS, BookingStatus
 
 
 class BookingSeries(models.Model):
@@ -54,6 +35,8 @@ class BookingBundle(models.Model):
 class Booking(models.Model):
     Status = BookingStatus
 
+    objects = BookingQuerySet.as_manager()
+
     instrument = models.ForeignKey("facilities.Instrument", on_delete=models.PROTECT, related_name="bookings")
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings")
     institution = models.ForeignKey(
@@ -62,8 +45,7 @@ class Booking(models.Model):
     )
     start = models.DateTimeField()
     end = models.DateTimeField()
-    # end plus the instrument's changeover buffer, fixed when the booking is made: the span the booking
-    # keeps from everyone else, and what the no-overlap constraint compares.
+    # end plus the instrument's changeover buffer, fixed when the booking is made (holds.held_span).
     hold_end = models.DateTimeField(editable=False)
     status = models.CharField(max_length=16, choices=BookingStatus.choices, default=BookingStatus.REQUESTED)
     purpose = models.TextField(blank=True, max_length=2000)
@@ -109,7 +91,7 @@ class Booking(models.Model):
                 name="booking_actual_end_after_start",
                 violation_error_message=_("Actual use must end after it starts."),
             ),
-            # On PostgreSQL the migration 0002 adds the exclusion constraint `booking_no_overlap`.
+            no_overlap_constraint(),
         ]
 
     def __str__(self) -> str:

@@ -23,7 +23,7 @@ from facilities.selectors import managed_facility_ids
 
 from .. import feeds
 from ..models import Booking, BookingEvent, NotificationLog, WaitlistEntry
-from ..models.bookings import HELD_STATUSES
+from ..holds import HELD_STATUSES
 from .mail import booking_page_url, build_message, language_of, site_url, span_text
 from .preferences import digest_user_ids
 

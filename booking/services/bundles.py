@@ -17,7 +17,7 @@ from facilities.models import User
 
 from .. import rules
 from ..models import Booking, BookingBundle
-from .holds import lock_instruments
+from ..holds import lock_for_booking
 from .requests import requester_institution, resolve_splits
 from .series import error_words, hold_checked
 
@@ -40,8 +40,7 @@ def booking_bundle_request(
         raise ValidationError({"items": "A bundle needs at least one item."})
     if len(items) > MAX_ITEMS:
         raise ValidationError({"items": f"A bundle holds at most {MAX_ITEMS} items."})
-    if len(purpose) > rules.MAX_PURPOSE_LENGTH:
-        raise ValidationError({"purpose": f"The purpose may be at most {rules.MAX_PURPOSE_LENGTH} characters long."})
+    rules.check_purpose(purpose)
     for n, item in enumerate(items, start=1):
         try:
             rules.check_times(item["start"], item["end"])
@@ -49,14 +48,16 @@ def booking_bundle_request(
             rules.check_qualification(instrument=item["instrument"], requester=requester)
         except ValidationError as exc:
             raise ValidationError({"items": f"Item {n} ({item['instrument'].code}): {error_words(exc)}"}) from None
-    resolve_splits(requester=requester, splits=splits, day=timezone.localtime(items[0]["start"]).date())
+    specs = resolve_splits(requester=requester, splits=splits, day=timezone.localtime(items[0]["start"]).date())
     with transaction.atomic():
-        locked = lock_instruments([item["instrument"].pk for item in items])
+        lock_for_booking(
+            instrument_ids=[item["instrument"].pk for item in items], accounts=[s.account for s in specs]
+        )
         bundle = BookingBundle.objects.create(requester=requester, purpose=purpose)
         bookings: list[Booking] = []
         conflicts: list[dict] = []
         for n, item in enumerate(items, start=1):
-            instrument = locked[item["instrument"].pk]
+            instrument = item["instrument"]
             try:
                 bookings.append(hold_checked(
                     instrument=instrument, requester=requester, institution=institution, start=item["start"],

@@ -1,7 +1,7 @@
 """Writing bookings that already happened (or were already agreed) elsewhere: migration and demo data.
 
 An imported booking takes the same path as a live one as far as the calendar allows: the same
-conflict check and insert under the instrument's lock (insert_held, and beyond it no overlap with
+conflict check and insert under the instrument's lock (take_slot, and beyond it no overlap with
 completed or no-show bookings either, which history can meet), the same rules, the same
 transition services (so billing charges completed and no-show bookings exactly as it would have).
 Only the rules about *when a booking is made* are skipped: lead time, booking horizon and "the start
@@ -20,11 +20,10 @@ from django.utils import timezone
 from facilities.models import Instrument, User
 
 from .. import rules
+from ..holds import held_span, lock_for_booking, slot_unavailable
 from ..models import Booking, BookingEvent
-from ..signals import validate_splits
-from .holds import hold_span, insert_held, lock_instruments, slot_unavailable
-from .requests import check_future_limit, initial_status, requester_institution, resolve_splits
-from .time_shares import check_time_share
+from .requests import initial_status, requester_institution, resolve_splits
+from .taking import take_slot
 from .transitions import booking_complete, booking_no_show, transition
 
 S = Booking.Status
@@ -45,10 +44,10 @@ def _check_rules_except_when_made(instrument: Instrument, start: dt.datetime, en
 def _check_not_used(instrument: Instrument, start: dt.datetime, end: dt.datetime) -> None:
     # Live requests only meet held bookings, since a finished one lies in the past. History can be
     # written over a finished booking's time, and two records of using the same hours would be wrong.
-    s, e = hold_span(instrument, start, end)
+    s, e = held_span(instrument, start, end)
     used = list(
         Booking.objects.filter(instrument=instrument, status__in=USED, start__lt=e, hold_end__gt=s)
-        .order_by("start").values("start", "end")
+        .order_by("start").values_list("start", "end")
     )
     if used:
         raise slot_unavailable(instrument, used)
@@ -81,30 +80,22 @@ def booking_import(
     if (actual_start or actual_end) and status != S.COMPLETED:
         raise ValidationError({"actual_start": "Actual times belong to completed bookings only."})
     institution = requester_institution(requester)
-    if len(purpose) > rules.MAX_PURPOSE_LENGTH:
-        raise ValidationError({"purpose": f"The purpose may be at most {rules.MAX_PURPOSE_LENGTH} characters long."})
+    rules.check_purpose(purpose)
     _check_rules_except_when_made(instrument, start, end)
     rules.check_qualification(instrument=instrument, requester=requester)
     specs = resolve_splits(requester=requester, splits=splits, day=timezone.localtime(start).date())
-    validate_splits.send(
-        sender=Booking, requester=requester, institution=institution, instrument=instrument, start=start, end=end,
-        splits=specs,
-    )
 
     made = min(made_at or start - dt.timedelta(days=7), now)
     decided = min(made + dt.timedelta(hours=3), now)
     with transaction.atomic():
-        instrument = lock_instruments([instrument.pk])[instrument.pk]
-        if end > now:
-            check_future_limit(instrument=instrument, requester=requester, now=now)
-        check_time_share(instrument=instrument, institution=institution, start=start, end=end)
+        lock_for_booking(instrument_ids=[instrument.pk], accounts=[s.account for s in specs])
         _check_not_used(instrument, start, end)
         first = initial_status(instrument=instrument, requester=requester, institution=institution)
         if status in (S.REQUESTED, S.REJECTED):
             first = S.REQUESTED
-        booking = insert_held(
+        booking = take_slot(
             instrument=instrument, requester=requester, institution=institution, start=start, end=end,
-            status=first, purpose=purpose, splits=specs, reason="imported",
+            status=first, purpose=purpose, splits=specs, now=now, reason="imported",
         )
         stamps = {first: made}
 

@@ -10,7 +10,7 @@ import datetime as dt
 from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -21,11 +21,12 @@ from facilities.selectors import is_manager_of
 from facilities.services import bump_versions
 
 from .. import rules
+from ..holds import held_span, lock_for_booking, slot_unavailable
 from ..models import Booking, BookingEvent
 from ..selectors import bookings_visible_to
 from ..signals import booking_transitioned, validate_splits
-from .holds import SLOT_TAKEN_SQLSTATES, announce, conflicts_for, hold_span, lock_instruments, slot_unavailable
 from .requests import initial_status, resolve_splits
+from .taking import announce, save_holding
 from .time_shares import check_time_share
 
 
@@ -46,11 +47,12 @@ def booking_move(
     if instrument_id is None:
         raise Http404("No such booking, or you may not see it.")
     with transaction.atomic():
-        # Instrument first, then the booking: the order every writer of this instrument takes.
-        instrument = lock_instruments([instrument_id])[instrument_id]
+        # Instrument, then the booking, then its capped accounts: the order every writer takes.
+        lock_for_booking(instrument_ids=[instrument_id])
         booking = visible.select_for_update(of=("self",)).filter(pk=booking_id).first()
         if booking is None:
             raise Http404("No such booking, or you may not see it.")
+        instrument = booking.instrument
         manager = _is_manager(actor, booking)
         if not manager and booking.requester_id != actor.pk:
             raise PermissionDenied(f"You may not move booking #{booking.pk}: only its requester or the facility's managers may.")
@@ -67,6 +69,7 @@ def booking_move(
         # The same accounts pay; they must still be chargeable and valid on the new day.
         current = [{"account": s.account_id, "percent": str(s.percent)} for s in booking.splits.all()]
         specs = resolve_splits(requester=requester, splits=current, day=timezone.localtime(start).date())
+        lock_for_booking(instrument_ids=(), accounts=[s.account for s in specs])
         validate_splits.send(
             sender=Booking, requester=requester, institution=booking.institution, instrument=instrument, start=start,
             end=end, splits=specs, replacing_booking_id=booking.pk,
@@ -74,14 +77,14 @@ def booking_move(
         check_time_share(
             instrument=instrument, institution=booking.institution, start=start, end=end, exclude_ids=[booking.pk]
         )
-        conflicts = conflicts_for(instrument, start, end, exclude_ids=[booking.pk])
+        conflicts = Booking.objects.conflicts(instrument, start, end, exclude_ids=[booking.pk])
         if conflicts:
             raise slot_unavailable(instrument, conflicts)
 
         old = [iso_local(booking.start), iso_local(booking.end)]
         from_status = booking.status
         booking.start, booking.end = start, end
-        _, booking.hold_end = hold_span(instrument, start, end)
+        _, booking.hold_end = held_span(instrument, start, end)
         booking.sequence += 1
         if (
             not manager
@@ -92,13 +95,7 @@ def booking_move(
             booking.status = Booking.Status.REQUESTED
             booking.decided_at = booking.decided_by = None
             booking.decision_reason = ""
-        try:
-            with transaction.atomic():
-                booking.save()
-        except (IntegrityError, OperationalError) as exc:
-            if getattr(exc.__cause__, "sqlstate", None) in SLOT_TAKEN_SQLSTATES:
-                raise slot_unavailable(instrument, conflicts_for(instrument, start, end, exclude_ids=[booking.pk])) from exc
-            raise
+        save_holding(booking, instrument, exclude_ids=[booking.pk])
         BookingEvent.objects.create(
             booking=booking, actor=actor, from_status=from_status, to_status=booking.status, reason="moved",
             data={"from": old, "to": [iso_local(start), iso_local(end)]},

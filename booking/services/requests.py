@@ -8,20 +8,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from facilities.models import FundingAccount, Institution, Instrument, User
-from facilities.plain_reads import chargeable_accounts, instrument_with_host, researcher_institution
-from facilities.selectors import is_qualified
+from facilities.selectors import accounts_chargeable_by, is_qualified, researcher_institution
 
 from .. import rules
+from ..holds import lock_for_booking
 from ..models import Booking
-from ..models.bookings import HELD_STATUSES
-from ..signals import validate_splits
-from .early_refusal import refuse_if_held
-from .holds import SplitSpec, insert_held, lock_instrument_rows
-from .time_shares import check_time_share
+from .taking import SplitSpec, take_slot
 
 
 def requester_institution(user: User) -> Institution:
-    institution = researcher_institution(user.pk)
+    institution = researcher_institution(user)
     if institution is None:
         raise PermissionDenied("Only researchers may book instruments; your account has no researcher role.")
     return institution
@@ -29,7 +25,7 @@ def requester_institution(user: User) -> Institution:
 
 def resolve_splits(*, requester: User, splits: list[dict] | None, day: dt.date) -> list[SplitSpec]:
     """Turn [{"account", "percent"}] into checked SplitSpecs; no splits means the default account pays all."""
-    chargeable = {a.pk: a for a in chargeable_accounts(requester.pk)}  # in id order
+    chargeable = {a.pk: a for a in accounts_chargeable_by(requester).order_by("pk")}
     if not splits:
         default = chargeable.get(requester.default_account_id)
         default = default or next((a for a in chargeable.values() if a.is_valid_on(day)), None)
@@ -77,19 +73,6 @@ def initial_status(*, instrument: Instrument, requester: User, institution: Inst
     return Booking.Status.REQUESTED
 
 
-def check_future_limit(*, instrument: Instrument, requester: User, now: dt.datetime, adding: int = 1) -> None:
-    if instrument.max_future_bookings is None:
-        return
-    upcoming = Booking.objects.filter(
-        instrument=instrument, requester=requester, status__in=HELD_STATUSES, end__gt=now
-    ).count()
-    if upcoming + adding > instrument.max_future_bookings:
-        raise ValidationError(
-            f"Maximum future bookings: you may hold at most {instrument.max_future_bookings} upcoming bookings "
-            f"of {instrument.code}; you hold {upcoming}."
-        )
-
-
 def booking_request(
     *,
     requester: User,
@@ -101,26 +84,20 @@ def booking_request(
     now: dt.datetime | None = None,
 ) -> Booking:
     """Hold [start, end) on `instrument` for `requester`: approved at once, or requested when the
-    instrument needs a manager's approval. Raises ValidationError (a rule), Conflict (slot taken)."""
+    instrument needs a manager's approval. Raises PermissionDenied (not a researcher), ValidationError
+    (a rule, the first one broken in the order of docs/booking.md), Conflict (slot taken)."""
     now = now or timezone.now()
     institution = requester_institution(requester)
-    if len(purpose) > rules.MAX_PURPOSE_LENGTH:
-        raise ValidationError({"purpose": f"The purpose may be at most {rules.MAX_PURPOSE_LENGTH} characters long."})
+    rules.check_purpose(purpose)
     rules.check_static_rules(instrument=instrument, start=start, end=end, now=now)
     rules.check_qualification(instrument=instrument, requester=requester)
     specs = resolve_splits(requester=requester, splits=splits, day=timezone.localtime(start).date())
-    validate_splits.send(
-        sender=Booking, requester=requester, institution=institution, instrument=instrument, start=start, end=end,
-        splits=specs,
-    )
     with transaction.atomic():
-        lock_instrument_rows([instrument.pk])
-        check_future_limit(instrument=instrument, requester=requester, now=now)
-        check_time_share(instrument=instrument, institution=institution, start=start, end=end)
-        return insert_held(
+        lock_for_booking(instrument_ids=[instrument.pk], accounts=[s.account for s in specs])
+        return take_slot(
             instrument=instrument, requester=requester, institution=institution, start=start, end=end,
             status=initial_status(instrument=instrument, requester=requester, institution=institution),
-            purpose=purpose, splits=specs,
+            purpose=purpose, splits=specs, now=now,
         )
 
 
@@ -133,16 +110,10 @@ def booking_request_by_id(
     purpose: str = "",
     splits: list[dict] | None = None,
     now: dt.datetime | None = None,
-    slot_seen_free: bool = False,
 ) -> Booking:
-    """`booking_request` for callers that hold an instrument id (the API, the booking form). A slot
-    that is already held is refused after one read, before the instrument is loaded (see
-    early_refusal); an unknown id is a ValidationError. `slot_seen_free`: the caller made that read
-    for this request a moment ago and it found the slot free, so it is not made again."""
-    now = now or timezone.now()
-    if not slot_seen_free:
-        refuse_if_held(requester_id=requester.pk, instrument_id=instrument_id, start=start, end=end, now=now)
-    instrument = instrument_with_host(instrument_id)
+    """`booking_request` for callers that hold an instrument id (the API, the booking form); an unknown
+    id is a ValidationError, as any other bad field."""
+    instrument = Instrument.objects.select_related("facility", "facility__host").filter(pk=instrument_id).first()
     if instrument is None:
         raise ValidationError({"instrument": f"No instrument has the id {instrument_id}."})
     return booking_request(

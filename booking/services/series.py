@@ -21,11 +21,10 @@ from common.errors import Conflict
 from facilities.models import Institution, Instrument, User
 
 from .. import rules
+from ..holds import lock_for_booking
 from ..models import Booking, BookingSeries
-from ..signals import validate_splits
-from .holds import insert_held, lock_instruments
-from .requests import check_future_limit, initial_status, requester_institution, resolve_splits
-from .time_shares import check_time_share
+from .requests import initial_status, requester_institution, resolve_splits
+from .taking import take_slot
 
 MAX_OCCURRENCES = 52
 MAX_INTERVAL_WEEKS = 52
@@ -66,21 +65,17 @@ def hold_checked(
     series: BookingSeries | None = None,
     bundle=None,
 ) -> Booking:
-    """Everything booking_request checks, for one slot, inside the caller's transaction that already
-    locked `instrument`. Runs in a savepoint: a refusal leaves what the caller wrote before intact."""
+    """Everything booking_request checks, in its order, for one slot, inside the caller's transaction
+    that already took `lock_for_booking` for the instrument and the accounts (qualification is the
+    caller's: it does not change from slot to slot). Runs in a savepoint: a refusal leaves what the
+    caller wrote before intact."""
     with transaction.atomic():
         rules.check_static_rules(instrument=instrument, start=start, end=end, now=now)
         specs = resolve_splits(requester=requester, splits=splits, day=timezone.localtime(start).date())
-        validate_splits.send(
-            sender=Booking, requester=requester, institution=institution, instrument=instrument, start=start,
-            end=end, splits=specs,
-        )
-        check_future_limit(instrument=instrument, requester=requester, now=now)
-        check_time_share(instrument=instrument, institution=institution, start=start, end=end)
-        return insert_held(
+        return take_slot(
             instrument=instrument, requester=requester, institution=institution, start=start, end=end,
             status=initial_status(instrument=instrument, requester=requester, institution=institution),
-            purpose=purpose, splits=specs, series=series, bundle=bundle,
+            purpose=purpose, splits=specs, now=now, series=series, bundle=bundle,
         )
 
 
@@ -126,15 +121,14 @@ def booking_series_request(
         raise ValidationError({"count": f"A series has from 1 to {MAX_OCCURRENCES} occurrences."})
     if isinstance(interval_weeks, bool) or not isinstance(interval_weeks, int) or not 1 <= interval_weeks <= MAX_INTERVAL_WEEKS:
         raise ValidationError({"interval_weeks": f"The interval is a whole number of weeks from 1 to {MAX_INTERVAL_WEEKS}."})
-    if len(purpose) > rules.MAX_PURPOSE_LENGTH:
-        raise ValidationError({"purpose": f"The purpose may be at most {rules.MAX_PURPOSE_LENGTH} characters long."})
+    rules.check_purpose(purpose)
     rules.check_qualification(instrument=instrument, requester=requester)
     # Splits that are wrong whatever the day (an account one may not charge, percents not adding up) are
     # the request's fault, not an occurrence's: refuse them once, as a 400.
-    resolve_splits(requester=requester, splits=splits, day=timezone.localtime(start).date())
+    specs = resolve_splits(requester=requester, splits=splits, day=timezone.localtime(start).date())
     times = occurrence_times(start, end, count, interval_weeks)
     with transaction.atomic():
-        instrument = lock_instruments([instrument.pk])[instrument.pk]
+        lock_for_booking(instrument_ids=[instrument.pk], accounts=[s.account for s in specs])
         series = BookingSeries.objects.create(
             requester=requester, instrument=instrument, interval_weeks=interval_weeks, count=count
         )

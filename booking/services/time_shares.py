@@ -14,11 +14,9 @@ from django.core.exceptions import ValidationError
 from facilities.calendar import closed_spans
 from common.time import local_tz
 from facilities.models import Institution, Instrument, TimeShare
-from facilities.sql import rows
 
 from ..models import Booking
 
-_HAS_SHARES = "SELECT 1 FROM {table} WHERE instrument_id = %s LIMIT 1"  # asked on every booking request
 COUNTED_STATUSES = (Booking.Status.REQUESTED, Booking.Status.APPROVED, Booking.Status.COMPLETED, Booking.Status.NO_SHOW)
 
 
@@ -69,7 +67,7 @@ def check_time_share(
 ) -> None:
     """Refuse a booking that would take more than the requester's institution may still use in a quarter.
     Runs under the instrument's lock, so concurrent requests see each other's hours."""
-    if not rows(_HAS_SHARES.format(table=TimeShare._meta.db_table), [instrument.pk]):
+    if not TimeShare.objects.filter(instrument=instrument).exists():
         return
     cursor = start
     while cursor < end:

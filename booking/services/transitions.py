@@ -17,7 +17,7 @@ from facilities.services import bump_versions
 from ..models import Booking, BookingEvent
 from ..selectors import bookings_visible_to
 from ..signals import booking_transitioned
-from .holds import announce
+from .taking import announce
 
 VERBS = {
     Booking.Status.APPROVED: "approved",

@@ -24,10 +24,9 @@ from common.intervals import merge, overlaps
 from facilities.models import Instrument, User
 
 from .. import rules
+from ..holds import held_span, lock_for_booking
 from ..models import Booking, WaitlistEntry
-from ..models.bookings import HELD_STATUSES
 from ..signals import booking_changed, waitlist_offered
-from .holds import conflicts_for, hold_span, lock_instruments
 from .requests import booking_request, requester_institution
 
 log = logging.getLogger(__name__)
@@ -59,13 +58,10 @@ def waitlist_join(
     rules.check_static_rules(instrument=instrument, start=start, end=end, now=now)
     rules.check_qualification(instrument=instrument, requester=user)
     with transaction.atomic():
-        instrument = lock_instruments([instrument.pk])[instrument.pk]
-        if not conflicts_for(instrument, start, end):
+        lock_for_booking(instrument_ids=[instrument.pk])
+        if not Booking.objects.conflicts(instrument, start, end):
             raise ValidationError("That time is free: book it instead of joining the waitlist.")
-        s, e = hold_span(instrument, start, end)
-        if Booking.objects.filter(
-            instrument=instrument, requester=user, status__in=HELD_STATUSES, start__lt=e, hold_end__gt=s
-        ).exists():
+        if Booking.objects.holding([instrument.pk], *held_span(instrument, start, end)).filter(requester=user).exists():
             raise ValidationError("You already hold part of that time yourself.")
         if WaitlistEntry.objects.filter(
             instrument=instrument, user=user, status__in=OPEN_STATUSES, start=start, end=end
@@ -78,10 +74,8 @@ def _held_around(instrument: Instrument, entries: list[WaitlistEntry]) -> tuple[
     """Held spans around the entries, read once per instrument, so a sweep costs a few queries per
     instrument rather than per entry."""
     lo = min(e.start for e in entries)
-    hi = max(hold_span(instrument, e.start, e.end)[1] for e in entries)
-    held = Booking.objects.filter(
-        instrument=instrument, status__in=HELD_STATUSES, start__lt=hi, hold_end__gt=lo
-    ).values_list("start", "hold_end")
+    hi = max(held_span(instrument, e.start, e.end)[1] for e in entries)
+    held = Booking.objects.holding([instrument.pk], lo, hi).values_list("start", "hold_end")
     return merge(held), lo, hi
 
 
@@ -91,10 +85,10 @@ def offer_next(*, instrument_id: int, now: dt.datetime | None = None) -> list[Wa
     now = now or timezone.now()
     offered: list[WaitlistEntry] = []
     with transaction.atomic():
-        locked = lock_instruments([instrument_id])
-        if instrument_id not in locked:
+        lock_for_booking(instrument_ids=[instrument_id])
+        instrument = Instrument.objects.select_related("facility").filter(pk=instrument_id).first()
+        if instrument is None:
             return []
-        instrument = locked[instrument_id]
         entries = list(
             WaitlistEntry.objects.select_for_update()
             .filter(instrument_id=instrument_id, status__in=OPEN_STATUSES)
@@ -116,7 +110,7 @@ def offer_next(*, instrument_id: int, now: dt.datetime | None = None) -> list[Wa
             if any(overlaps((entry.start, entry.end), span) for span in outstanding):
                 continue
             # The entry's own changeover buffer must be free too, as it would be for a booking.
-            if any(overlaps(hold_span(instrument, entry.start, entry.end), span) for span in held):
+            if any(overlaps(held_span(instrument, entry.start, entry.end), span) for span in held):
                 continue
             if closed is None:
                 closed = closed_spans(instrument, lo, hi)
@@ -156,7 +150,7 @@ def _lock_own(user: User, entry_id: int) -> WaitlistEntry:
     instrument_id = entries_visible_to(user).filter(pk=entry_id).values_list("instrument_id", flat=True).first()
     if instrument_id is None:
         raise Http404("No such waitlist entry, or it is not yours.")
-    lock_instruments([instrument_id])
+    lock_for_booking(instrument_ids=[instrument_id])
     return WaitlistEntry.objects.select_for_update().select_related("instrument", "instrument__facility").get(pk=entry_id)
 
 

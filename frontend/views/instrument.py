@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from booking.selectors import availability
-from booking.services import booking_request_by_id
+from booking.services import booking_request
 from booking.services.series import booking_series_request
 from common.errors import Conflict
 from facilities import selectors
@@ -109,9 +109,9 @@ def book(request, pk: int):
                 )
                 ctx["series"] = result
             else:
-                # The API's entry: the same answers in the same order (a held slot is refused early).
-                ctx["booking"] = booking_request_by_id(
-                    requester=request.user, instrument_id=instrument.pk, start=d["start"], end=d["end"],
+                # The service the API calls: the same rules in the same order, so the same first answer.
+                ctx["booking"] = booking_request(
+                    requester=request.user, instrument=instrument, start=d["start"], end=d["end"],
                     purpose=d["purpose"], splits=form.splits(),
                 )
         except REFUSALS as exc:
