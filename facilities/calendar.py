@@ -10,12 +10,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from functools import lru_cache
 
-from django.db import connection
+from django.db.models import Q
 
 from common.intervals import Span, merge
 from common.time import local_tz
 from .models import Closure, Instrument, OperatingHours
-from .sql import bind, clock, moment, placeholders, rows
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +48,14 @@ def holiday_name(day: dt.date) -> str | None:
 
 def _weekly_hours(instruments: Sequence[Instrument]) -> dict[int, dict[int, list[tuple[dt.time, dt.time]]] | None]:
     """instrument id → {weekday: [(opens, closes)]}, or None for round the clock."""
-    scope, params = _facility_or_instrument(instruments)
-    found = rows(
-        f"SELECT facility_id, instrument_id, weekday, opens, closes FROM {OperatingHours._meta.db_table} WHERE {scope}",
-        params,
+    found = OperatingHours.objects.filter(_facility_or_instrument(instruments)).values_list(
+        "facility_id", "instrument_id", "weekday", "opens", "closes"
     )
     by_facility: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
     by_instrument: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
     for facility_id, instrument_id, weekday, opens, closes in found:
         target = by_instrument[instrument_id] if instrument_id else by_facility[facility_id]
-        target[weekday].append((clock(opens), clock(closes)))
+        target[weekday].append((opens, closes))
     result: dict[int, dict | None] = {}
     for inst in instruments:
         hours = by_instrument.get(inst.pk) or by_facility.get(inst.facility_id)
@@ -155,23 +152,12 @@ def closure_reasons(instrument: Instrument, start: dt.datetime, end: dt.datetime
 def _closure_rows(instruments: Sequence[Instrument], start: dt.datetime, end: dt.datetime) -> list[tuple]:
     """(facility_id, instrument_id, start, end, kind, reason) of the closures of these instruments and
     their facilities that overlap [start, end), in order of start."""
-    scope, params = _facility_or_instrument(instruments)
-    end_column = connection.ops.quote_name("end")
-    found = rows(
-        f"SELECT facility_id, instrument_id, start, {end_column}, kind, reason FROM {Closure._meta.db_table}"
-        f" WHERE ({scope}) AND start < %s AND {end_column} > %s ORDER BY start, id",
-        [*params, bind(end), bind(start)],
-    )
-    return [(f, i, moment(s), moment(e), kind, reason) for f, i, s, e, kind, reason in found]
+    found = Closure.objects.filter(_facility_or_instrument(instruments), start__lt=end, end__gt=start)
+    return list(found.order_by("start", "id").values_list("facility_id", "instrument_id", "start", "end", "kind", "reason"))
 
 
-def _facility_or_instrument(instruments: Sequence[Instrument]) -> tuple[str, list[int]]:
+def _facility_or_instrument(instruments: Sequence[Instrument]) -> Q:
     """The condition for calendar rows that apply to these instruments: their facilities' own rows
-    (no instrument) and the instruments' rows, with its parameters."""
+    (no instrument) and the instruments' rows."""
     facility_ids = sorted({i.facility_id for i in instruments})
-    instrument_ids = [i.pk for i in instruments]
-    return (
-        f"(instrument_id IS NULL AND facility_id IN ({placeholders(len(facility_ids))}))"
-        f" OR instrument_id IN ({placeholders(len(instrument_ids))})",
-        [*facility_ids, *instrument_ids],
-    )
+    return Q(instrument__isnull=True, facility_id__in=facility_ids) | Q(instrument_id__in=[i.pk for i in instruments])

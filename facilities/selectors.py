@@ -44,6 +44,14 @@ def primary_institution(user) -> Institution | None:
     return membership.institution if membership else None
 
 
+def researcher_institution(user) -> Institution | None:
+    """The institution a researcher books for: that of their first researcher membership."""
+    membership = (
+        Membership.objects.filter(user=user, role=Role.RESEARCHER).select_related("institution").order_by("id").first()
+    )
+    return membership.institution if membership else None
+
+
 def facility_list(*, province: str = "", city: str = "", category: str = "", q: str = "") -> QuerySet[Facility]:
     """The public catalog: anyone may browse it."""
     qs = Facility.objects.select_related("host")

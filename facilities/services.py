@@ -25,6 +25,8 @@ def bump_versions(*, instrument_ids: list[int], reason: str) -> dict[int, int]:
         # never wait on each other in a cycle. One row needs no order: the UPDATE locks it.
         list(Instrument.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
     if connection.features.can_return_columns_from_insert:  # RETURNING: PostgreSQL, SQLite 3.35+
+        # Raw SQL because the ORM's update() returns a row count, not the new values: one
+        # UPDATE … RETURNING raises and reads the versions in one round trip, under the row lock.
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {Instrument._meta.db_table} SET availability_version = availability_version + 1"

@@ -33,31 +33,3 @@ def test_a_deleted_token_stops_working_at_once(world):
     assert call(token.key).status_code == 200
     token.delete()
     assert call(token.key).status_code == 401
-
-
-def test_a_token_read_is_one_query(world, django_assert_num_queries):
-    token = Token.objects.create(user=world.researcher)
-    from facilities.auth import TokenAuthentication
-
-    with django_assert_num_queries(1):
-        user, auth = TokenAuthentication().authenticate_credentials(token.key)
-    assert user == world.researcher and auth.key == token.key
-
-
-def test_the_token_user_is_the_user_the_orm_loads(world):
-    """Every field as the ORM loads it, types included (SQLite hands back text and numbers)."""
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from facilities.auth import TokenAuthentication
-    from facilities.models import User
-
-    User.objects.filter(pk=world.researcher.pk).update(last_login=timezone.now() - dt.timedelta(days=1), is_staff=True)
-    token = Token.objects.create(user=world.researcher)
-    user, _ = TokenAuthentication().authenticate_credentials(token.key)
-    orm = User.objects.get(pk=world.researcher.pk)
-    for field in User._meta.concrete_fields:
-        mine, theirs = getattr(user, field.attname), getattr(orm, field.attname)
-        assert (mine, type(mine)) == (theirs, type(theirs)), field.name
-    assert user._state.adding is False and user.default_account_id == world.researcher_account.pk

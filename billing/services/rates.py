@@ -1,11 +1,8 @@
 """Who pays which rate: the user class of a booking and the rate snapshot fixed when it is made."""
 
 from decimal import Decimal
-from functools import cache
-
 from facilities.models import Facility, Institution, RateCard
 from facilities.models.catalog import UserClass
-from facilities.sql import columns, insert, instance, rows
 
 from ..models import RateSnapshot
 
@@ -20,16 +17,13 @@ def user_class_for(*, institution: Institution, facility: Facility) -> str:
     return UserClass.EXTERNAL_ACADEMIC
 
 
-@cache
-def _rate_sql() -> str:
-    # One row per (instrument, class) by constraint. Plain SQL: every created booking reads it, and the
-    # ORM query cost several times the read (see facilities/sql.py).
-    return f"SELECT {columns(RateCard, 'r')} FROM {RateCard._meta.db_table} r WHERE r.instrument_id = %s AND r.user_class = %s"
-
-
 def published_rate(*, instrument_id: int, user_class: str) -> Decimal | None:
-    found = rows(_rate_sql(), [instrument_id, str(user_class)])
-    return instance(RateCard, found[0]).hourly_rate if found else None
+    """The hourly rate the instrument publishes for the class (one row at most, by constraint)."""
+    return (
+        RateCard.objects.filter(instrument_id=instrument_id, user_class=user_class)
+        .values_list("hourly_rate", flat=True)
+        .first()
+    )
 
 
 def snapshot_rate(*, booking, new_booking: bool = False) -> RateSnapshot:
@@ -43,7 +37,7 @@ def snapshot_rate(*, booking, new_booking: bool = False) -> RateSnapshot:
     facility = booking.instrument.facility
     user_class = user_class_for(institution=booking.institution, facility=facility)
     rate = published_rate(instrument_id=booking.instrument_id, user_class=user_class)
-    return insert(RateSnapshot(
+    return RateSnapshot.objects.create(
         booking=booking, user_class=user_class, hourly_rate=rate if rate is not None else Decimal("0.00"),
         published=rate is not None,
-    ))
+    )
