@@ -87,7 +87,6 @@ async def client_main(url: str, count: int, subscribe: str) -> None:
 
 async def floor_main(fd: int, redis_url: str) -> None:
     import redis.asyncio as aioredis
-    import websockets
     from websockets.asyncio.server import broadcast, serve
 
     clients = set()
@@ -222,8 +221,7 @@ def run(counts: list[int], changes: int, redis_url: str, gap: float) -> None:
 
     from booking.live.state import clip, message_text, render_busy, to_us, wide_state
     from booking.services import booking_cancel, booking_request
-    from facilities.models import FundingAccount, Institution, Instrument, Membership, User
-    from facilities.models import Facility
+    from facilities.models import Facility, FundingAccount, Institution, Instrument, Membership, User
     from facilities.models.tenants import Role
 
     call_command("migrate", verbosity=0)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from common.time import local_tz
 from common.errors import Conflict
+from common.time import local_tz
 from facilities.models import FundingAccount, Instrument, Qualification, User
 
 from .models import Booking

@@ -80,7 +80,7 @@ def _local(moment: dt.datetime) -> dt.datetime:
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(dt.timezone.utc)
+    return moment.astimezone(dt.UTC)
 
 
 _CONTROL = {c: None for c in range(32) if c not in (9, 10)} | {127: None}

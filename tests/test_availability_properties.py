@@ -4,12 +4,14 @@ partition the window, are sorted and disjoint, and agree with the bookings and c
 import datetime as dt
 
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from booking.models import Booking
 from booking.selectors import availability
-from facilities.calendar import closed_spans
 from common.intervals import merge
+from facilities.calendar import closed_spans
 from facilities.models import Closure, OperatingHours
 
 from .factories.booking import BookingFactory

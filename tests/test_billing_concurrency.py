@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, connections
 
-from billing.models import Charge, ChargeLine, InnovationVoucher, InvoiceLine
+from billing.models import Charge, ChargeLine, InvoiceLine
 from billing.services.invoicing import run_period
 from booking.services import booking_complete
 from facilities.models import RateCard

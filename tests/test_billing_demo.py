@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 from django.db.models import Sum
+from rest_framework.test import APIClient
 
 from billing.demo import VOUCHER_CODE, load_demo_billing
 from billing.models import Charge, ChargeLine, InnovationVoucher, Invoice, InvoiceLine
@@ -15,7 +16,6 @@ from booking.demo import load_demo_history
 from booking.models import Booking
 from facilities.models import User
 from facilities.seed import load_catalog, load_demo_people
-from rest_framework.test import APIClient
 
 D = Decimal
 

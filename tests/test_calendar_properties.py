@@ -7,7 +7,9 @@ import icalendar
 import vobject
 from django.core.cache import cache
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from booking import feeds
 from booking.models import Booking

@@ -15,11 +15,11 @@ October 2026 at facility FAC (host SARI, open round the clock, 744 hours):
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from zoneinfo import ZoneInfo
 
 from booking.models import Booking
 from facilities.models import Closure, OperatingHours, TimeShare

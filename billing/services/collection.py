@@ -4,8 +4,8 @@ from functools import partial
 
 from django.db import transaction
 
-from ..models import BillingProfile, Invoice
 from .. import stripe_client
+from ..models import BillingProfile, Invoice
 
 
 def collects_with_stripe(invoice: Invoice) -> bool:

@@ -16,13 +16,13 @@ from django.http import Http404
 from django.utils import timezone
 
 from booking.models import Booking
-from common.time import local_tz
 from common.errors import Conflict
+from common.time import local_tz
 from facilities.models import Membership, User
 from facilities.models.tenants import Role
 
-from ..models import ChargeLine, Invoice, InvoiceKind, InvoiceLine, InvoiceRun, InvoiceStatus
 from .. import stripe_client
+from ..models import ChargeLine, Invoice, InvoiceKind, InvoiceLine, InvoiceRun, InvoiceStatus
 from ..money import ZERO
 from ..periods import parse_period, period_bounds
 from .charges import charge_booking, kind_for_status

@@ -152,8 +152,9 @@ def run_invoices(request):
 
 @role_required(*FINANCE)
 def invoice_detail(request, pk: int):
-    from billing.selectors import invoice_lines, invoices_visible_to
     from django.http import Http404
+
+    from billing.selectors import invoice_lines, invoices_visible_to
 
     invoice = invoices_visible_to(request.user).filter(pk=pk).first()
     if invoice is None:
@@ -169,8 +170,9 @@ def invoice_detail(request, pk: int):
 @require_POST
 @role_required(*FINANCE)
 def invoice_action(request, pk: int, action: str):
-    from billing.services import invoicing
     from django.http import Http404
+
+    from billing.services import invoicing
 
     do = {"issue": invoicing.invoice_issue, "void": invoicing.invoice_void, "credit-note": invoicing.invoice_credit_note}.get(action)
     if do is None:

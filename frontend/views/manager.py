@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 from booking.models import Booking
 from booking.selectors import bookings_visible_to
 from booking.services import booking_approve, booking_complete, booking_no_show, booking_reject
-from facilities import selectors
 from common.errors import Conflict
+from facilities import selectors
 from facilities.models import Closure, Facility, Qualification
 from facilities.services import closure_add, closure_remove, qualification_grant, qualification_revoke
 

@@ -9,8 +9,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _l
 
-from facilities import selectors
 from common.time import local_tz
+from facilities import selectors
 
 from ..errors import REFUSALS, attach
 from ..forms import local_datetime_field
