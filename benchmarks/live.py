@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,7 +177,7 @@ def summarize(received: list[list[tuple[int, float]]], sent: dict[int, float]) -
     latencies, lost, disorder = [], 0, 0
     for log in received:
         versions = [v for v, _ in log]
-        disorder += sum(1 for a, b in zip(versions, versions[1:]) if b <= a)
+        disorder += sum(1 for a, b in pairwise(versions) if b <= a)
         lost += len(set(sent) - set(versions))
         latencies += [(at - sent[v]) * 1000 for v, at in log if v in sent]
     return {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99), "lost": lost, "out_of_order": disorder,

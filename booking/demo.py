@@ -100,7 +100,7 @@ def plan(today: dt.date) -> list[Planned]:
     rng = random.Random(SEED)
     tz = local_tz()
     out: list[Planned] = []
-    for back, month in zip(range(MONTHS_BACK, 0, -1), past_months(today)):
+    for back, month in zip(range(MONTHS_BACK, 0, -1), past_months(today), strict=True):
         days = calendar.monthrange(month.year, month.month)[1]
         for username, places in PLACES.items():
             # Two completed visits every month; the third is cancelled, a no-show or completed in turn.

@@ -103,7 +103,7 @@ def as_xlsx(report: FacilityReport) -> bytes:
     text_columns = {"facility", "period", "code", "name", "time_shares"}
     keys = [key for key, _, _ in INSTRUMENT_COLUMNS]
     for row in table[1:]:
-        sheet.append([v if k in text_columns else _number(v) for k, v in zip(keys, row)])
+        sheet.append([v if k in text_columns else _number(v) for k, v in zip(keys, row, strict=True)])
     for index in range(1, len(keys) + 1):
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = 18
     sheet.freeze_panes = "E2"

@@ -100,7 +100,7 @@ def charge_booking(*, booking: Booking, kind: str) -> Charge | None:
             charge=charge, booking=booking, account_id=s.account_id, payer_id=institution_of[s.account_id],
             issuer_id=facility.host_id, period=period, user_class=snapshot.user_class, percent=s.percent, amount=part,
         )
-        for s, part in zip(shares, allocation.account_amounts)
+        for s, part in zip(shares, allocation.account_amounts, strict=True)
     ]
     if allocation.voucher_amount:
         # The conditional update is the last word: with the row lock it always matches, and if anything

@@ -41,6 +41,9 @@ class OperatingHours(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
     def clean(self) -> None:
         if self.instrument_id and self.facility_id and self.instrument.facility_id != self.facility_id:
             raise ValidationError({"instrument": _("The instrument must belong to this facility.")})

@@ -57,7 +57,7 @@ def _estimate_for(form, rate):
     pairs = [(a, Decimal(p)) for a, p in pairs if p]
     result = estimate(rate, start, end, [p for _, p in pairs])
     if result and result["shares"]:
-        result["lines"] = [(a, p, share) for (a, p), share in zip(pairs, result["shares"])]
+        result["lines"] = [(a, p, share) for (a, p), share in zip(pairs, result["shares"], strict=True)]
     return result
 
 
