@@ -61,7 +61,7 @@ def test_concurrent_completions_never_overdraw_a_voucher(world):
     assert drawn == D("350.00")
     assert Charge.objects.count() == THREADS
     for charge in Charge.objects.prefetch_related("lines"):
-        assert sum(l.amount for l in charge.lines.all()) == charge.amount == D("200.00")
+        assert sum(line.amount for line in charge.lines.all()) == charge.amount == D("200.00")
     assert sorted(Charge.objects.values_list("voucher_amount", flat=True)).count(D("100.00")) == 3
 
 

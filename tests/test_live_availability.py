@@ -291,8 +291,9 @@ def test_unsubscribe_stops_updates_and_leaves_no_group(world, tomorrow_9):
         ('{"type": "subscribe", "instruments": [1], "start": "2026-11-03T00:00:00+08:00", "end": "2026-11-02T00:00:00+08:00"}', "after"),
         ('{"type": "subscribe", "instruments": [1], "start": "2026-01-01T00:00:00+08:00", "end": "2026-06-01T00:00:00+08:00"}', "at most 62 days"),
         ('{"type": "subscribe", "instruments": [999999], "start": "2026-11-02T00:00:00+08:00", "end": "2026-11-03T00:00:00+08:00"}', "No such instrument: 999999"),
-        ('{"type": "subscribe", "instruments": %s, "start": "2026-11-02T00:00:00+08:00", "end": "2026-11-03T00:00:00+08:00"}' % list(range(1, 52)), "at most 50"),
-        ('{"type": "subscribe", "pad": "%s"}' % ("x" * 9000), "at most 8192 bytes"),
+        (json.dumps({"type": "subscribe", "instruments": list(range(1, 52)), "start": "2026-11-02T00:00:00+08:00",
+                     "end": "2026-11-03T00:00:00+08:00"}), "at most 50"),
+        (json.dumps({"type": "subscribe", "pad": "x" * 9000}), "at most 8192 bytes"),
     ],
 )
 def test_bad_messages_get_an_error_in_words_and_the_socket_stays_open(world, message, words, tomorrow_9):

@@ -223,7 +223,7 @@ def deliver_booking_notification(
             _skip([row], "no email address")
             counts["skipped"] += 1
         else:
-            ok = _send([row], lambda: booking_message(kind, booking, recipient))
+            ok = _send([row], partial(booking_message, kind, booking, recipient))
             counts["sent" if ok else "failed"] += 1
     return counts
 
