@@ -2,7 +2,8 @@
 compare the figures it prints with benchmarks/README.md ("Series, bundles, waitlist").
 
     .venv/bin/python benchmarks/booking_extras.py                 # a temporary SQLite file
-    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/sanjiao_bench_extras .venv/bin/python benchmarks/booking_extras.py
+    export BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/sanjiao_bench_extras
+    .venv/bin/python benchmarks/booking_extras.py                 # then on that PostgreSQL database
 
 Times are medians of --repeat runs (default 3); each run's writes are rolled back. The waitlist sweep
 is timed with N waiting entries spread over 100 instruments whose slots are all still held (the

@@ -55,7 +55,10 @@ def main() -> None:
     facility = Facility.objects.create(code="BENCH", name="Bench facility", province="shanghai", city="Shanghai", host=host, category="light_source")
     client = Client()
     start0 = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
-    print(f"{'events':>7} {'personal build ms':>18} {'public build ms':>16} {'cached GET 200 ms':>18} {'GET 304 ms':>11} {'bytes':>9}")
+    print(
+        f"{'events':>7} {'personal build ms':>18} {'public build ms':>16} "
+        f"{'cached GET 200 ms':>18} {'GET 304 ms':>11} {'bytes':>9}"
+    )
     for n in args.sizes:
         instrument = Instrument.objects.create(facility=facility, code=f"I{n}", name=f"Instrument {n}", max_minutes=1440)
         user = User.objects.create(username=f"bench{n}", email=f"bench{n}@example.org")

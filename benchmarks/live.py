@@ -323,7 +323,10 @@ def run(counts: list[int], changes: int, redis_url: str, gap: float) -> None:
     print("|---|---|---|---|---|---|---|")
     for count, ours, floor, _ in rows:
         for name, m in (("Sanjiao (daphne + hub)", ours), ("floor (bare websockets)", floor)):
-            print(f"| {count} | {name} | {m['p50']:.1f} | {m['p99']:.1f} | {m['lost']} | {m['out_of_order']} | {m['kb_per_conn']:.1f} |")
+            print(
+                f"| {count} | {name} | {m['p50']:.1f} | {m['p99']:.1f} | {m['lost']} | {m['out_of_order']} "
+                f"| {m['kb_per_conn']:.1f} |"
+            )
     for count, ours, floor, _ in rows:
         print(f"p99 ratio at {count} clients: {ours['p99'] / floor['p99']:.2f}x the floor")
 

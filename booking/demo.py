@@ -167,7 +167,8 @@ def load_demo_history(now: dt.datetime | None = None) -> dict[str, int]:
     )
     if missing or len(accounts) < len(SHARED):
         raise DemoPrerequisiteMissing(
-            f"The demo history needs the catalog and the demo people first (missing: {', '.join(missing) or 'shared accounts'}); "
+            "The demo history needs the catalog and the demo people first "
+            f"(missing: {', '.join(missing) or 'shared accounts'}); "
             "run seed_catalog and seed_demo_people, or simply load_demo."
         )
     _qualify(users, instruments)

@@ -154,7 +154,8 @@ def booking_event(booking: Booking, *, audience: str, language: str = "en") -> E
     label = _label(language, booking.status)
     if audience == "manager":
         requester = booking.requester
-        ev.add("summary", f"{instrument.code}: {requester.get_full_name() or requester.username} ({booking.institution.code}) — {label}")
+        who = requester.get_full_name() or requester.username
+        ev.add("summary", f"{instrument.code}: {who} ({booking.institution.code}) — {label}")
     else:
         ev.add("summary", f"{instrument.code} · {facility.code} — {label}")
     lines = [f"{instrument.name} ({facility.code} {instrument.code})", f"#{booking.pk}: {label}"]

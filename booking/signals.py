@@ -4,8 +4,9 @@ Sent inside the booking's transaction, so a receiver's writes commit or roll bac
 - `booking_created(booking, splits)`: a booking row and its splits (SplitSpecs) were just written.
 - `booking_transitioned(booking, from_status, to_status, actor)`: a state change was just written.
 - `validate_splits(requester, institution, instrument, start, end, splits, replacing_booking_id=None)`:
-  before anything is written (`institution` is the one the requester books for) (`replacing_booking_id` when a booking is being moved, so its own estimate is not counted twice); a receiver
-  raises django.core.exceptions.ValidationError to refuse (e.g. a budget cap that would be exceeded).
+  before anything is written (`institution` is the one the requester books for; `replacing_booking_id` when
+  a booking is being moved, so its own estimate is not counted twice); a receiver raises
+  django.core.exceptions.ValidationError to refuse (e.g. a budget cap that would be exceeded).
 
 Sent after the transaction committed (never from inside it):
 - `booking_changed(booking_id, instrument_id, facility_id, requester_id, event, status, sequence)` where
