@@ -146,6 +146,8 @@ def _splits(item: Planned, users: dict[str, User], accounts: dict[str, FundingAc
     if not item.shared:
         return None
     own = users[item.username].default_account
+    if own is None:
+        raise DemoPrerequisiteMissing(f"{item.username} has no default account; run seed_demo_people first.")
     other = accounts[SHARED[item.username]]
     return [{"account": own.pk, "percent": "60"}, {"account": other.pk, "percent": "40"}]
 

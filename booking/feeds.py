@@ -30,7 +30,7 @@ VTIMEZONE_FROM = dt.date(2000, 1, 1)
 VTIMEZONE_UNTIL = dt.date(2100, 1, 1)
 
 ENDED_STATUSES = (Booking.Status.CANCELLED, Booking.Status.REJECTED)
-ICAL_STATUS = {
+ICAL_STATUS: dict[str, str] = {
     Booking.Status.REQUESTED: "TENTATIVE",
     Booking.Status.APPROVED: "CONFIRMED",
     Booking.Status.COMPLETED: "CONFIRMED",
@@ -38,7 +38,7 @@ ICAL_STATUS = {
     Booking.Status.REJECTED: "CANCELLED",
     Booking.Status.CANCELLED: "CANCELLED",
 }
-STATUS_LABEL = {
+STATUS_LABEL: dict[str, dict[str, str]] = {
     "en": {
         Booking.Status.REQUESTED: "awaiting approval",
         Booking.Status.APPROVED: "approved",

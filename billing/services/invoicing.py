@@ -61,7 +61,8 @@ def _charge_missing(run: InvoiceRun) -> None:
             booking = Booking.objects.select_for_update(of=("self",)).select_related(
                 "instrument__facility", "institution", "requester"
             ).get(pk=pk)
-            if charge_booking(booking=booking, kind=kind_for_status(booking)) is not None:
+            kind = kind_for_status(booking)  # None if it is no longer an ended booking
+            if kind is not None and charge_booking(booking=booking, kind=kind) is not None:
                 run.charges_computed += 1
 
 

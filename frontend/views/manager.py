@@ -78,9 +78,10 @@ def decide(request, pk: int, action: str):
         raise Http404(_("No such action."))
     form = form_class(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for text in errors:
-                messages.error(request, text)
+        for errors in form.errors.as_data().values():
+            for error in errors:
+                for text in error.messages:
+                    messages.error(request, text)
         return _back(request, reverse("frontend:console"))
     data = form.cleaned_data
     try:
