@@ -9,7 +9,7 @@ from .services import background, collection, invoicing
 
 
 def _backoff(task: Task) -> int:
-    return min(600, 30 * 2 ** task.request.retries)
+    return min(600, 30 * 2**task.request.retries)
 
 
 @shared_task(name="billing.run_monthly_invoices")

@@ -167,7 +167,6 @@ def test_no_app_imports_another_apps_private_names():
         f"{module}:{line} imports {name or target} from {target}"
         for module, imports in GRAPH.items()
         for target, name, line in imports
-        if _app(target) != _app(module)
-        and (private(name or "") or any(private(part) for part in target.split(".")))
+        if _app(target) != _app(module) and (private(name or "") or any(private(part) for part in target.split(".")))
     ]
     assert found == []

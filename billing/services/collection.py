@@ -13,9 +13,10 @@ log = logging.getLogger(__name__)
 
 
 def collects_with_stripe(invoice: Invoice) -> bool:
-    return stripe_client.configured() and BillingProfile.objects.filter(
-        institution_id=invoice.issuer_id, collect_with_stripe=True
-    ).exists()
+    return (
+        stripe_client.configured()
+        and BillingProfile.objects.filter(institution_id=invoice.issuer_id, collect_with_stripe=True).exists()
+    )
 
 
 def schedule_collection(invoice: Invoice) -> bool:
