@@ -2,7 +2,8 @@
 compare the figures it prints with benchmarks/README.md ("Series, bundles, waitlist").
 
     .venv/bin/python benchmarks/booking_extras.py                 # a temporary SQLite file
-    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/sanjiao_bench_extras .venv/bin/python benchmarks/booking_extras.py
+    export BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/sanjiao_bench_extras
+    .venv/bin/python benchmarks/booking_extras.py                 # then on that PostgreSQL database
 
 Times are medians of --repeat runs (default 3); each run's writes are rolled back. The waitlist sweep
 is timed with N waiting entries spread over 100 instruments whose slots are all still held (the
@@ -83,7 +84,8 @@ def main() -> None:
     print(f"bundle of 20 instruments: {ms:,.0f} ms")
 
     for n in args.entries:
-        def scene():
+        # Each sweep takes the entry count as an argument rather than closing over the loop variable.
+        def scene(n: int):
             held = Booking.objects.bulk_create(
                 Booking(instrument=i, requester=users[0], institution=home, start=base + k * 3 * H, end=base + (k * 3 + 1) * H,
                         hold_end=base + (k * 3 + 1) * H, status=Booking.Status.APPROVED)
@@ -94,14 +96,14 @@ def main() -> None:
             )
             return held
 
-        def held_sweep():
-            scene()
+        def held_sweep(n: int):
+            scene(n)
             t = time.perf_counter()
             waitlist_expire_offers()
             return time.perf_counter() - t
 
-        def freed_sweep():
-            held = scene()
+        def freed_sweep(n: int):
+            held = scene(n)
             Booking.objects.filter(pk__in=[b.pk for b in held]).update(status=Booking.Status.CANCELLED)
             t = time.perf_counter()
             counts = waitlist_expire_offers()
@@ -113,7 +115,7 @@ def main() -> None:
             for _ in range(args.repeat):
                 try:
                     with transaction.atomic():
-                        runs.append(fn())
+                        runs.append(fn(n))
                         raise Rollback
                 except Rollback:
                     pass

@@ -16,6 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +55,10 @@ def main() -> None:
     facility = Facility.objects.create(code="BENCH", name="Bench facility", province="shanghai", city="Shanghai", host=host, category="light_source")
     client = Client()
     start0 = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
-    print(f"{'events':>7} {'personal build ms':>18} {'public build ms':>16} {'cached GET 200 ms':>18} {'GET 304 ms':>11} {'bytes':>9}")
+    print(
+        f"{'events':>7} {'personal build ms':>18} {'public build ms':>16} "
+        f"{'cached GET 200 ms':>18} {'GET 304 ms':>11} {'bytes':>9}"
+    )
     for n in args.sizes:
         instrument = Instrument.objects.create(facility=facility, code=f"I{n}", name=f"Instrument {n}", max_minutes=1440)
         user = User.objects.create(username=f"bench{n}", email=f"bench{n}@example.org")
@@ -78,13 +82,13 @@ def main() -> None:
                 runs.append((time.perf_counter() - t0) * 1000)
             return statistics.median(runs)
 
-        personal = timed(lambda: feeds.personal_feed(user), cold=True)
-        public = timed(lambda: feeds.instrument_feed(instrument), cold=True)
+        personal = timed(partial(feeds.personal_feed, user), cold=True)
+        public = timed(partial(feeds.instrument_feed, instrument), cold=True)
         first = client.get(url)
         assert first.status_code == 200
-        full = timed(lambda: client.get(url))
+        full = timed(partial(client.get, url))
         etag = first["ETag"]
-        cond = timed(lambda: client.get(url, HTTP_IF_NONE_MATCH=etag))
+        cond = timed(partial(client.get, url, HTTP_IF_NONE_MATCH=etag))
         assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
         print(f"{n:>7} {personal:>18.1f} {public:>16.1f} {full:>18.1f} {cond:>11.1f} {len(first.content):>9}")
 

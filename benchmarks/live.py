@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +88,6 @@ async def client_main(url: str, count: int, subscribe: str) -> None:
 
 async def floor_main(fd: int, redis_url: str) -> None:
     import redis.asyncio as aioredis
-    import websockets
     from websockets.asyncio.server import broadcast, serve
 
     clients = set()
@@ -177,7 +177,7 @@ def summarize(received: list[list[tuple[int, float]]], sent: dict[int, float]) -
     latencies, lost, disorder = [], 0, 0
     for log in received:
         versions = [v for v, _ in log]
-        disorder += sum(1 for a, b in zip(versions, versions[1:]) if b <= a)
+        disorder += sum(1 for a, b in pairwise(versions) if b <= a)
         lost += len(set(sent) - set(versions))
         latencies += [(at - sent[v]) * 1000 for v, at in log if v in sent]
     return {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99), "lost": lost, "out_of_order": disorder,
@@ -222,8 +222,7 @@ def run(counts: list[int], changes: int, redis_url: str, gap: float) -> None:
 
     from booking.live.state import clip, message_text, render_busy, to_us, wide_state
     from booking.services import booking_cancel, booking_request
-    from facilities.models import FundingAccount, Institution, Instrument, Membership, User
-    from facilities.models import Facility
+    from facilities.models import Facility, FundingAccount, Institution, Instrument, Membership, User
     from facilities.models.tenants import Role
 
     call_command("migrate", verbosity=0)
@@ -324,7 +323,10 @@ def run(counts: list[int], changes: int, redis_url: str, gap: float) -> None:
     print("|---|---|---|---|---|---|---|")
     for count, ours, floor, _ in rows:
         for name, m in (("Sanjiao (daphne + hub)", ours), ("floor (bare websockets)", floor)):
-            print(f"| {count} | {name} | {m['p50']:.1f} | {m['p99']:.1f} | {m['lost']} | {m['out_of_order']} | {m['kb_per_conn']:.1f} |")
+            print(
+                f"| {count} | {name} | {m['p50']:.1f} | {m['p99']:.1f} | {m['lost']} | {m['out_of_order']} "
+                f"| {m['kb_per_conn']:.1f} |"
+            )
     for count, ours, floor, _ in rows:
         print(f"p99 ratio at {count} clients: {ours['p99'] / floor['p99']:.2f}x the floor")
 

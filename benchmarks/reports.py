@@ -72,7 +72,7 @@ def populate(n_bookings: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     call_command("migrate", verbosity=0)
     load_catalog()
-    companies = Institution.objects.bulk_create(
+    Institution.objects.bulk_create(
         [Institution(code=f"CO{n}", name=f"Company {n}", kind="company", province="jiangsu", city="Suzhou") for n in range(20)]
     )
     institutions = list(Institution.objects.all())

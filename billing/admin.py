@@ -3,7 +3,16 @@ only looked at (they change through the services, which keep them consistent).""
 
 from django.contrib import admin
 
-from .models import BillingProfile, Charge, ChargePolicy, HostSubsidy, InnovationVoucher, Invoice, InvoiceRun, StripeEvent
+from .models import (
+    BillingProfile,
+    Charge,
+    ChargePolicy,
+    HostSubsidy,
+    InnovationVoucher,
+    Invoice,
+    InvoiceRun,
+    StripeEvent,
+)
 
 
 @admin.register(ChargePolicy)

@@ -9,7 +9,8 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         from booking.signals import booking_created, booking_transitioned, validate_splits
 
-        from . import receivers
+        # Importing the tasks registers them under the names the services start them by (services/background.py).
+        from . import receivers, tasks  # noqa: F401
 
         validate_splits.connect(receivers.on_validate_splits, dispatch_uid="billing.validate_splits")
         booking_created.connect(receivers.on_booking_created, dispatch_uid="billing.booking_created")

@@ -11,7 +11,7 @@ from common.time import local_tz
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-def parse_period(value) -> str:
+def parse_period(value: object) -> str:
     if not isinstance(value, str) or not PERIOD_RE.match(value.strip()):
         raise ValidationError({"period": f"Give the month as YYYY-MM, e.g. 2026-10; got {value!r}."})
     return value.strip()

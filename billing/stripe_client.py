@@ -5,12 +5,16 @@ so a task that is retried after a crash or a timeout replays the same requests a
 the objects it already created: nothing is billed twice."""
 
 import logging
+from typing import TYPE_CHECKING
 
 import stripe
 from django.conf import settings
 
 from .models import BillingProfile, Invoice, InvoiceKind, InvoiceStatus
 from .money import to_fen
+
+if TYPE_CHECKING:
+    from stripe.params import CustomerCreateParams
 
 log = logging.getLogger(__name__)
 MAX_ITEMS = 250  # Stripe's limit of line items on one invoice; beyond it lines are summed per account
@@ -31,12 +35,14 @@ def _customer_for(invoice: Invoice) -> str:
     if profile.stripe_customer_id:
         return profile.stripe_customer_id
     payer = invoice.payer
-    customer = stripe.Customer.create(
-        name=payer.name,
-        email=profile.billing_email or None,
-        metadata={"sanjiao_institution": payer.code},
-        idempotency_key=f"sanjiao-customer-{payer.code}",
-    )
+    params: CustomerCreateParams = {
+        "name": payer.name,
+        "metadata": {"sanjiao_institution": payer.code},
+        "idempotency_key": f"sanjiao-customer-{payer.code}",
+    }
+    if profile.billing_email:
+        params["email"] = profile.billing_email
+    customer = stripe.Customer.create(**params)
     BillingProfile.objects.filter(pk=profile.pk).update(stripe_customer_id=customer.id)
     return customer.id
 

@@ -29,16 +29,14 @@ class ReadOnlyMixin:
 class BookingEventInline(ReadOnlyMixin, admin.TabularInline):
     model = BookingEvent
     extra = 0
-    fields = ["at", "actor", "from_status", "to_status", "reason", "data"]
-    readonly_fields = fields
+    fields = readonly_fields = ("at", "actor", "from_status", "to_status", "reason", "data")
     ordering = ["at", "id"]
 
 
 class BookingSplitInline(ReadOnlyMixin, admin.TabularInline):
     model = BookingSplit
     extra = 0
-    fields = ["account", "percent"]
-    readonly_fields = fields
+    fields = readonly_fields = ("account", "percent")
 
 
 def _run(modeladmin, request, queryset, action, verb: str) -> None:
@@ -88,19 +86,22 @@ class BookingAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return qs if request.user.is_superuser else qs.filter(pk__in=bookings_visible_to(request.user).values("pk"))
 
 
-class SeriesBookingInline(ReadOnlyMixin, admin.TabularInline):
+class _BookingsInline(ReadOnlyMixin, admin.TabularInline):
+    """The bookings of a series or a bundle, each linked to its own page."""
+
     model = Booking
-    fk_name = "series"
     extra = 0
-    fields = ["start", "end", "status"]
-    readonly_fields = fields
     show_change_link = True
 
 
-class BundleBookingInline(SeriesBookingInline):
+class SeriesBookingInline(_BookingsInline):
+    fk_name = "series"
+    fields = readonly_fields = ("start", "end", "status")
+
+
+class BundleBookingInline(_BookingsInline):
     fk_name = "bundle"
-    fields = ["instrument", "start", "end", "status"]
-    readonly_fields = fields
+    fields = readonly_fields = ("instrument", "start", "end", "status")
 
 
 @admin.register(BookingSeries)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from common.time import local_tz
 from common.errors import Conflict
+from common.time import local_tz
 from facilities.models import FundingAccount, Instrument, Qualification, User
 
 from .models import Booking
@@ -100,7 +100,7 @@ def plan(today: dt.date) -> list[Planned]:
     rng = random.Random(SEED)
     tz = local_tz()
     out: list[Planned] = []
-    for back, month in zip(range(MONTHS_BACK, 0, -1), past_months(today)):
+    for back, month in zip(range(MONTHS_BACK, 0, -1), past_months(today), strict=True):
         days = calendar.monthrange(month.year, month.month)[1]
         for username, places in PLACES.items():
             # Two completed visits every month; the third is cancelled, a no-show or completed in turn.
@@ -146,6 +146,8 @@ def _splits(item: Planned, users: dict[str, User], accounts: dict[str, FundingAc
     if not item.shared:
         return None
     own = users[item.username].default_account
+    if own is None:
+        raise DemoPrerequisiteMissing(f"{item.username} has no default account; run seed_demo_people first.")
     other = accounts[SHARED[item.username]]
     return [{"account": own.pk, "percent": "60"}, {"account": other.pk, "percent": "40"}]
 
@@ -167,7 +169,8 @@ def load_demo_history(now: dt.datetime | None = None) -> dict[str, int]:
     )
     if missing or len(accounts) < len(SHARED):
         raise DemoPrerequisiteMissing(
-            f"The demo history needs the catalog and the demo people first (missing: {', '.join(missing) or 'shared accounts'}); "
+            "The demo history needs the catalog and the demo people first "
+            f"(missing: {', '.join(missing) or 'shared accounts'}); "
             "run seed_catalog and seed_demo_people, or simply load_demo."
         )
     _qualify(users, instruments)

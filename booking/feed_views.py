@@ -58,9 +58,11 @@ def _serve(request: HttpRequest, feed: feeds.Feed, *, filename: str, public: boo
     response["Cache-Control"] = "public, max-age=300" if public else "private, no-cache"
     if not public:
         response["Referrer-Policy"] = "no-referrer"
-    return get_conditional_response(
+    # A 304 or 412 when the client's copy is current, else the response itself (never None when given one).
+    conditional = get_conditional_response(
         request, etag=response["ETag"], last_modified=int(feed.last_modified.timestamp()), response=response
     )
+    return conditional or response
 
 
 @plain_errors

@@ -30,7 +30,7 @@ VTIMEZONE_FROM = dt.date(2000, 1, 1)
 VTIMEZONE_UNTIL = dt.date(2100, 1, 1)
 
 ENDED_STATUSES = (Booking.Status.CANCELLED, Booking.Status.REJECTED)
-ICAL_STATUS = {
+ICAL_STATUS: dict[str, str] = {
     Booking.Status.REQUESTED: "TENTATIVE",
     Booking.Status.APPROVED: "CONFIRMED",
     Booking.Status.COMPLETED: "CONFIRMED",
@@ -38,7 +38,7 @@ ICAL_STATUS = {
     Booking.Status.REJECTED: "CANCELLED",
     Booking.Status.CANCELLED: "CANCELLED",
 }
-STATUS_LABEL = {
+STATUS_LABEL: dict[str, dict[str, str]] = {
     "en": {
         Booking.Status.REQUESTED: "awaiting approval",
         Booking.Status.APPROVED: "approved",
@@ -80,7 +80,7 @@ def _local(moment: dt.datetime) -> dt.datetime:
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(dt.timezone.utc)
+    return moment.astimezone(dt.UTC)
 
 
 _CONTROL = {c: None for c in range(32) if c not in (9, 10)} | {127: None}
@@ -154,7 +154,8 @@ def booking_event(booking: Booking, *, audience: str, language: str = "en") -> E
     label = _label(language, booking.status)
     if audience == "manager":
         requester = booking.requester
-        ev.add("summary", f"{instrument.code}: {requester.get_full_name() or requester.username} ({booking.institution.code}) — {label}")
+        who = requester.get_full_name() or requester.username
+        ev.add("summary", f"{instrument.code}: {who} ({booking.institution.code}) — {label}")
     else:
         ev.add("summary", f"{instrument.code} · {facility.code} — {label}")
     lines = [f"{instrument.name} ({facility.code} {instrument.code})", f"#{booking.pk}: {label}"]

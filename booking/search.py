@@ -18,9 +18,9 @@ from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
 
-from facilities.calendar import closed_spans_many
-from common.time import local_tz
 from common.intervals import Span, complement, intersect
+from common.time import local_tz
+from facilities.calendar import closed_spans_many
 from facilities.models import Facility, Instrument
 
 from .rules import _fmt_minutes

@@ -2,8 +2,11 @@
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TypeVar
 
 Span = tuple[datetime, datetime]
+# intersect also serves spans of whole minutes counted from a base moment (the joint search's grid).
+Point = TypeVar("Point", datetime, int)
 
 
 def merge(spans: Iterable[Span]) -> list[Span]:
@@ -35,9 +38,9 @@ def complement(spans: Iterable[Span], start: datetime, end: datetime) -> list[Sp
     return free
 
 
-def intersect(a: list[Span], b: list[Span]) -> list[Span]:
+def intersect(a: list[tuple[Point, Point]], b: list[tuple[Point, Point]]) -> list[tuple[Point, Point]]:
     """Intersection of two sorted, disjoint span lists."""
-    out: list[Span] = []
+    out: list[tuple[Point, Point]] = []
     i = j = 0
     while i < len(a) and j < len(b):
         s = max(a[i][0], b[j][0])

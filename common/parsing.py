@@ -129,10 +129,11 @@ class AwareDateTimeField(serializers.Field):
     """A time that must carry its offset."""
 
     def to_internal_value(self, data):
+        name = self.field_name or "value"  # always bound to its serializer by the time it validates
         try:
-            return parse_aware(data, self.field_name)
+            return parse_aware(data, name)
         except ValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict[self.field_name]) from None
+            raise serializers.ValidationError(exc.message_dict[name]) from None
 
     def to_representation(self, value):
         return value.isoformat()

@@ -48,6 +48,6 @@ def env_list(name: str, default: list[str]) -> list[str]:
 def env_url(name: str, schemes: tuple[str, ...]) -> str:
     """An optional URL whose scheme must be one of `schemes`; empty string when unset."""
     raw = os.environ.get(name, "").strip()
-    if raw and not raw.split("://", 1)[0] in schemes:
+    if raw and raw.split("://", 1)[0] not in schemes:
         raise ImproperlyConfigured(f"{name} must start with one of {', '.join(s + '://' for s in schemes)}; got {raw!r}.")
     return raw

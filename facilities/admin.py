@@ -25,7 +25,7 @@ class MembershipInline(admin.TabularInline):
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     inlines = [MembershipInline]
-    fieldsets = BaseUserAdmin.fieldsets + (("Sanjiao", {"fields": ("language", "default_account", "calendar_token")}),)
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Sanjiao", {"fields": ("language", "default_account", "calendar_token")}))
     readonly_fields = ["calendar_token"]
     list_display = ["username", "email", "first_name", "last_name", "is_superuser"]
 

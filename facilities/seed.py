@@ -11,7 +11,17 @@ from pathlib import Path
 
 from django.db import transaction
 
-from .models import Facility, FundingAccount, Institution, Instrument, Membership, OperatingHours, RateCard, TimeShare, User
+from .models import (
+    Facility,
+    FundingAccount,
+    Institution,
+    Instrument,
+    Membership,
+    OperatingHours,
+    RateCard,
+    TimeShare,
+    User,
+)
 from .models.tenants import Role
 
 DATA = Path(__file__).resolve().parent / "data"

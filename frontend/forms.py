@@ -1,6 +1,7 @@
 """Forms of the pages. They check shape only; the services decide every rule and say why."""
 
 from decimal import Decimal
+from typing import cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -103,7 +104,8 @@ class ClosureForm(forms.Form):
     def __init__(self, *args, instruments=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.instruments = {str(i.pk): i for i in instruments}
-        self.fields["instrument"].choices = [("", _("Whole facility"))] + [(str(i.pk), f"{i.code} — {i.name}") for i in instruments]
+        field = cast(forms.ChoiceField, self.fields["instrument"])  # declared as one above
+        field.choices = [("", _("Whole facility"))] + [(str(i.pk), f"{i.code} — {i.name}") for i in instruments]
 
     def clean_instrument(self):
         value = self.cleaned_data.get("instrument")
@@ -117,7 +119,8 @@ class QualificationForm(forms.Form):
     def __init__(self, *args, instruments=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.instruments = {str(i.pk): i for i in instruments}
-        self.fields["instrument"].choices = [(str(i.pk), f"{i.code} — {i.name}") for i in instruments]
+        field = cast(forms.ChoiceField, self.fields["instrument"])  # declared as one above
+        field.choices = [(str(i.pk), f"{i.code} — {i.name}") for i in instruments]
 
     def clean_instrument(self):
         return self.instruments[self.cleaned_data["instrument"]]

@@ -55,7 +55,7 @@ def region_map(facilities) -> dict:
         x, y = project(lx, ly)
         provinces.append({
             "code": code, "label": label, "x": x, "y": y,
-            "points": " ".join("%s,%s" % project(*p) for p in points),
+            "points": " ".join("{},{}".format(*project(*p)) for p in points),
         })
     markers = []
     for city, ((lon, lat), label, (dx, dy)) in CITIES.items():

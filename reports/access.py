@@ -48,5 +48,6 @@ def require(allowed: bool, what: str) -> None:
 
 
 ACCESS_RULE = (
-    "reports are open to the facility's managers, the administrators of its host institution and platform administrators."
+    "reports are open to the facility's managers, the administrators of its host institution "
+    "and platform administrators."
 )

@@ -8,6 +8,8 @@ import io
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from common.time import local_tz
 
@@ -94,6 +96,7 @@ def _number(value):
 def as_xlsx(report: FacilityReport) -> bytes:
     wb = Workbook()
     sheet = wb.active
+    assert isinstance(sheet, Worksheet)  # a new workbook starts with one worksheet
     sheet.title = "Instruments 仪器"
     table = instrument_table(report)
     sheet.append(table[0])
@@ -103,9 +106,9 @@ def as_xlsx(report: FacilityReport) -> bytes:
     text_columns = {"facility", "period", "code", "name", "time_shares"}
     keys = [key for key, _, _ in INSTRUMENT_COLUMNS]
     for row in table[1:]:
-        sheet.append([v if k in text_columns else _number(v) for k, v in zip(keys, row)])
+        sheet.append([v if k in text_columns else _number(v) for k, v in zip(keys, row, strict=True)])
     for index in range(1, len(keys) + 1):
-        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = 18
+        sheet.column_dimensions[get_column_letter(index)].width = 18
     sheet.freeze_panes = "E2"
 
     summary = wb.create_sheet("Summary 汇总")

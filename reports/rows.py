@@ -7,7 +7,7 @@ from common.time import iso_local
 from facilities.models.catalog import UserClass
 
 from .periods import Period
-from .selectors import Figures, FacilityReport, FairnessReport, InstrumentReport, PartnerShare, RollUp, Waiting, hours
+from .selectors import FacilityReport, FairnessReport, Figures, InstrumentReport, PartnerShare, RollUp, Waiting, hours
 
 USER_CLASSES = [value for value, _ in UserClass.choices]
 

@@ -303,7 +303,8 @@ def fairness_report(facility: Facility, period: Period) -> FairnessReport:
     clipped to the period) over the instrument's booked minutes. Waiting: for requests made in the period
     (BookingEvent '' → requested), the time to the decision (requested → approved or rejected), by
     institution and internal (the host) against outside; bookings approved at once never waited and are
-    not counted, nor are requests withdrawn before a decision; requests still undecided are `pending`. At most five queries."""
+    not counted, nor are requests withdrawn before a decision; requests still undecided are `pending`.
+    At most five queries."""
     from booking.models import BookingEvent  # the audit trail, read only here
 
     host = facility.host_id

@@ -83,8 +83,8 @@ def booking_sums(
 ) -> list[tuple]:
     """Rows (instrument id, institution id, institution kind, status, booked minutes, used minutes).
 
-    booked: booked times clipped to the period, for counted bookings and late cancellations; used: completed bookings' actual times (booked
-    ones where not recorded) clipped to the period."""
+    booked: booked times clipped to the period, for counted bookings and late cancellations;
+    used: completed bookings' actual times (booked ones where not recorded) clipped to the period."""
     booked_in = Q(start__lt=period.end, end__gt=period.start)
     used_in = Q(status=Booking.Status.COMPLETED, a_start__lt=period.end, a_end__gt=period.start)
     counts = Q(status__in=COUNTED) | _late(late_windows)

@@ -2,14 +2,17 @@
 partition the window, are sorted and disjoint, and agree with the bookings and closures."""
 
 import datetime as dt
+from itertools import pairwise
 
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from booking.models import Booking
 from booking.selectors import availability
-from facilities.calendar import closed_spans
 from common.intervals import merge
+from facilities.calendar import closed_spans
 from facilities.models import Closure, OperatingHours
 
 from .factories.booking import BookingFactory
@@ -62,7 +65,7 @@ def test_free_and_busy_partition_the_window(world, tomorrow_9, cells, buffer, cl
         # A partition: sorted, disjoint, no gaps, exactly the window.
         assert busy == sorted(busy) and free == sorted(free)
         assert spans[0][0] == w_start and spans[-1][1] == w_end
-        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+        assert all(a[1] == b[0] for a, b in pairwise(spans))
         assert all(s < e for s, e in spans)
         # Agreement with what is in the database.
         closed = closed_spans(instrument, w_start, w_end)

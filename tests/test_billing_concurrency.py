@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, connections
 
-from billing.models import Charge, ChargeLine, InnovationVoucher, InvoiceLine
+from billing.models import Charge, ChargeLine, InvoiceLine
 from billing.services.invoicing import run_period
 from booking.services import booking_complete
 from facilities.models import RateCard
@@ -61,7 +61,7 @@ def test_concurrent_completions_never_overdraw_a_voucher(world):
     assert drawn == D("350.00")
     assert Charge.objects.count() == THREADS
     for charge in Charge.objects.prefetch_related("lines"):
-        assert sum(l.amount for l in charge.lines.all()) == charge.amount == D("200.00")
+        assert sum(line.amount for line in charge.lines.all()) == charge.amount == D("200.00")
     assert sorted(Charge.objects.values_list("voucher_amount", flat=True)).count(D("100.00")) == 3
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 from django.db.models import Sum
+from rest_framework.test import APIClient
 
 from billing.demo import VOUCHER_CODE, load_demo_billing
 from billing.models import Charge, ChargeLine, InnovationVoucher, Invoice, InvoiceLine
@@ -15,7 +16,6 @@ from booking.demo import load_demo_history
 from booking.models import Booking
 from facilities.models import User
 from facilities.seed import load_catalog, load_demo_people
-from rest_framework.test import APIClient
 
 D = Decimal
 
@@ -59,8 +59,8 @@ def test_every_ended_booking_is_charged_and_billed_exactly_once(demo):
     assert not ended.exists()
     for charge in Charge.objects.prefetch_related("lines__invoice_lines"):
         lines = list(charge.lines.all())
-        assert sum((l.amount for l in lines), D(0)) == charge.amount
-        billed = [il for l in lines for il in l.invoice_lines.all() if not il.is_credit]
+        assert sum((line.amount for line in lines), D(0)) == charge.amount
+        billed = [il for line in lines for il in line.invoice_lines.all() if not il.is_credit]
         assert len(billed) == len(lines), f"charge of booking #{charge.booking_id} not billed exactly once"
         assert sum((il.amount for il in billed), D(0)) == charge.amount
     voucher = InnovationVoucher.objects.get(code=VOUCHER_CODE)
@@ -70,7 +70,7 @@ def test_every_ended_booking_is_charged_and_billed_exactly_once(demo):
 
 def test_every_invoice_adds_up_and_numbers_have_no_gaps(demo):
     for invoice in Invoice.objects.prefetch_related("lines"):
-        assert sum((l.amount for l in invoice.lines.all()), D(0)) == invoice.total
+        assert sum((line.amount for line in invoice.lines.all()), D(0)) == invoice.total
     by_issuer: dict[str, list[int]] = {}
     for number in Invoice.objects.exclude(number=None).values_list("number", flat=True):
         prefix, _, n = number.rpartition("-")
@@ -88,7 +88,7 @@ def test_exports_agree_with_the_api_to_the_fen(demo):
     for item in listing["results"]:
         export = client.get(f"/api/v1/invoices/{item['id']}/export/?format=csv")
         rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
-        assert [r["amount"] for r in rows] == [l["amount"] for l in item["lines"]]
+        assert [r["amount"] for r in rows] == [line["amount"] for line in item["lines"]]
         assert f"{sum(D(r['amount']) for r in rows):.2f}" == item["total"]
 
 

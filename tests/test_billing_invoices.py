@@ -126,8 +126,8 @@ def test_finance_sees_only_invoices_of_its_institution(issued):
     assert [(i["issuer"], i["payer"]) for i in ustc["results"]] == [("SARI", "USTC")]
     item = ustc["results"][0]
     assert item["currency"] == "CNY" and item["total"] == "801.60"
-    assert {l["amount"] for l in item["lines"]} == {"400.80"}
-    assert all(set(l) >= {"booking", "account", "percent", "amount"} for l in item["lines"])
+    assert {line["amount"] for line in item["lines"]} == {"400.80"}
+    assert all(set(line) >= {"booking", "account", "percent", "amount"} for line in item["lines"])
     sari = w.client(w.sari_fin).get("/api/v1/invoices/?period=2026-09").json()
     assert sari["count"] == 3
     zju_fin = UserFactory(username="zju-fin")

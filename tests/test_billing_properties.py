@@ -1,6 +1,7 @@
 """Properties that must hold for every input: splits add up exactly, vouchers never overdraw."""
 
 from decimal import Decimal
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,7 +23,7 @@ def percents_to_100(draw):
     n = draw(st.integers(min_value=1, max_value=20))
     cuts = sorted(draw(st.lists(st.integers(min_value=1, max_value=9999), min_size=n - 1, max_size=n - 1, unique=True)))
     bounds = [0, *cuts, 10000]
-    return [D(b - a) / 100 for a, b in zip(bounds, bounds[1:])]
+    return [D(b - a) / 100 for a, b in pairwise(bounds)]
 
 
 @given(total=fen, weights=st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=30).filter(any))
@@ -30,7 +31,7 @@ def test_largest_remainder_adds_up_and_each_part_is_within_a_fen(total, weights)
     parts = largest_remainder(total, [D(w) for w in weights])
     assert sum(parts) == total
     weight_sum = sum(weights)
-    for part, w in zip(parts, weights):
+    for part, w in zip(parts, weights, strict=True):
         exact = D(total) * w / weight_sum
         assert exact - 1 < part < exact + 1
         assert part >= 0
@@ -39,8 +40,8 @@ def test_largest_remainder_adds_up_and_each_part_is_within_a_fen(total, weights)
 @given(total=fen, weights=st.lists(st.integers(min_value=1, max_value=100), min_size=2, max_size=10))
 def test_larger_weights_never_get_less(total, weights):
     parts = largest_remainder(total, [D(w) for w in weights])
-    for (wa, pa) in zip(weights, parts):
-        for (wb, pb) in zip(weights, parts):
+    for (wa, pa) in zip(weights, parts, strict=True):
+        for (wb, pb) in zip(weights, parts, strict=True):
             if wa > wb:
                 assert pa >= pb
 
@@ -67,9 +68,9 @@ def test_vouchers_add_up_and_never_exceed_balance_or_percent(amount, splits, hol
     assert allocation.total == amount
     assert 0 <= allocation.voucher_amount <= balance
     plain = allocate(amount, shares)
-    holder_share = sum((a for s, a in zip(shares, plain.account_amounts) if s.institution_id == holder), D(0))
+    holder_share = sum((a for s, a in zip(shares, plain.account_amounts, strict=True) if s.institution_id == holder), D(0))
     assert allocation.voucher_amount <= holder_share * v_percent / 100
-    for s, before, after in zip(shares, plain.account_amounts, allocation.account_amounts):
+    for s, before, after in zip(shares, plain.account_amounts, allocation.account_amounts, strict=True):
         assert 0 <= after <= before
         if s.institution_id != holder:
             assert after == before

@@ -70,7 +70,7 @@ def test_issuing_sends_a_finalized_stripe_invoice_with_one_item_per_line(world, 
     items = [i for i in fake_stripe.items.values() if i["invoice"] == remote["id"]]
     assert len(items) == 3 and sum(i["amount"] for i in items) == 74070  # 3 × 246.90 CNY in fen
     keys = [k for _, p, k in fake_stripe.requests if p == "/v1/invoiceitems"]
-    assert sorted(keys) == sorted(f"sanjiao-{draft.number}-item-{l.pk}" for l in draft.lines.all())
+    assert sorted(keys) == sorted(f"sanjiao-{draft.number}-item-{line.pk}" for line in draft.lines.all())
     customer = fake_stripe.customers[remote["customer"]]
     assert customer["email"] == "finance@ustc.example"
     assert BillingProfile.objects.get(institution=world.ustc).stripe_customer_id == customer["id"]

@@ -32,7 +32,7 @@ def test_create_returns_the_booking_in_contract_shape(world, tomorrow_9):
 
 
 def test_create_with_utc_offset_is_shown_in_shanghai_time(world, tomorrow_9):
-    utc = tomorrow_9.astimezone(dt.timezone.utc)
+    utc = tomorrow_9.astimezone(dt.UTC)
     r = world.client(world.researcher).post(URL, body(world, utc), format="json")
     assert r.status_code == 201
     assert r.json()["start"] == tomorrow_9.isoformat()

@@ -1,6 +1,7 @@
 """The public busy list: closures win where they meet bookings; sorted, disjoint, joined."""
 
 import datetime as dt
+from itertools import pairwise
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,7 +20,7 @@ spans = st.lists(st.tuples(st.integers(0, 200), st.integers(1, 40)), max_size=12
 @given(closed=spans, held=spans)
 def test_busy_labels_match_minute_by_minute(closed, held):
     busy = label_busy(closed, held)
-    for x, y in zip(busy, busy[1:]):
+    for x, y in pairwise(busy):
         assert x["end"] <= y["start"], "sorted and disjoint"
         assert not (x["end"] == y["start"] and x["kind"] == y["kind"]), "touching spans of one kind are joined"
     for minute in range(0, 260):

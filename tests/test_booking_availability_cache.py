@@ -1,6 +1,7 @@
 """The public availability answer is cached under the instrument's version, and never outlives a change."""
 
 import datetime as dt
+from urllib.parse import urlencode
 
 import pytest
 
@@ -12,7 +13,8 @@ pytestmark = pytest.mark.django_db
 
 
 def url(world, start, end):
-    return f"/api/v1/instruments/{world.instrument.pk}/availability/?start={start.isoformat().replace('+', '%2B')}&end={end.isoformat().replace('+', '%2B')}"
+    query = urlencode({"start": start.isoformat(), "end": end.isoformat()})
+    return f"/api/v1/instruments/{world.instrument.pk}/availability/?{query}"
 
 
 def test_repeat_is_served_from_the_cache_and_changes_are_seen_at_once(world, tomorrow_9, django_assert_max_num_queries):

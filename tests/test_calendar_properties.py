@@ -7,7 +7,9 @@ import icalendar
 import vobject
 from django.core.cache import cache
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from booking import feeds
 from booking.models import Booking
@@ -42,7 +44,7 @@ def test_feed_lists_the_window_exactly(world, specs):
     now = timezone.now()
     today = timezone.localtime(now).replace(hour=9, minute=0, second=0, microsecond=0)
     rows = []
-    for day, hours, status, age, seq, purpose in specs:
+    for day, hours, status, _age, seq, purpose in specs:
         start = today + dt.timedelta(days=day)
         # One instrument each: held bookings of one instrument may not overlap (PostgreSQL enforces it).
         rows.append(Booking(
@@ -51,11 +53,11 @@ def test_feed_lists_the_window_exactly(world, specs):
             purpose=purpose, sequence=seq,
         ))
     made = Booking.objects.bulk_create(rows)
-    for b, (_, _, _, age, _, _) in zip(made, specs):
+    for b, (_, _, _, age, _, _) in zip(made, specs, strict=True):
         Booking.objects.filter(pk=b.pk).update(updated_at=now - dt.timedelta(days=age))
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     expected = {
-        f"booking-{b.pk}@sanjiao": b for b, (_, _, status, age, _, _) in zip(made, specs)
+        f"booking-{b.pk}@sanjiao": b for b, (_, _, status, age, _, _) in zip(made, specs, strict=True)
         if b.end > midnight - dt.timedelta(days=settings.FEED_PAST_DAYS)
         and (status not in ("cancelled", "rejected") or now - dt.timedelta(days=age) >= midnight - dt.timedelta(days=settings.FEED_KEEP_CANCELLED_DAYS))
     }

@@ -1,5 +1,6 @@
 import datetime as dt
 from collections import defaultdict
+from itertools import pairwise
 
 import pytest
 from django.core.management import call_command
@@ -88,7 +89,7 @@ def test_history_respects_units_and_operating_hours_and_never_overlaps(demo):
             held_by_instrument[b.instrument_id].append((b.start, b.hold_end))
     for spans in held_by_instrument.values():
         spans.sort()
-        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+        assert all(a[1] <= b[0] for a, b in pairwise(spans))
 
 
 def test_timestamps_look_historic(demo):

@@ -275,6 +275,13 @@ def test_unsubscribe_stops_updates_and_leaves_no_group(world, tomorrow_9):
     run(scenario)
 
 
+NOV_2, NOV_3 = "2026-11-02T00:00:00+08:00", "2026-11-03T00:00:00+08:00"
+
+
+def subscribe_text(instruments: object, start: str = NOV_2, end: str = NOV_3) -> str:
+    return json.dumps({"type": "subscribe", "instruments": instruments, "start": start, "end": end})
+
+
 @pytest.mark.parametrize(
     "message,words",
     [
@@ -283,16 +290,16 @@ def test_unsubscribe_stops_updates_and_leaves_no_group(world, tomorrow_9):
         ("[1, 2]", "JSON object"),
         ('{"type": "dance"}', "Unknown message type"),
         ('{"instruments": [1]}', '"type"'),
-        ('{"type": "subscribe", "instruments": "1", "start": "2026-11-02T00:00:00+08:00", "end": "2026-11-03T00:00:00+08:00"}', "list of instrument ids"),
-        ('{"type": "subscribe", "instruments": [true], "start": "2026-11-02T00:00:00+08:00", "end": "2026-11-03T00:00:00+08:00"}', "positive whole numbers"),
+        (subscribe_text("1"), "list of instrument ids"),
+        (subscribe_text([True]), "positive whole numbers"),
         ('{"type": "subscribe", "instruments": [1], "end": "2026-11-03T00:00:00+08:00"}', '"start" is required'),
-        ('{"type": "subscribe", "instruments": [1], "start": "yesterday", "end": "2026-11-03T00:00:00+08:00"}', "not an ISO 8601 time"),
-        ('{"type": "subscribe", "instruments": [1], "start": "2026-11-02T00:00:00", "end": "2026-11-03T00:00:00+08:00"}', "UTC offset"),
-        ('{"type": "subscribe", "instruments": [1], "start": "2026-11-03T00:00:00+08:00", "end": "2026-11-02T00:00:00+08:00"}', "after"),
-        ('{"type": "subscribe", "instruments": [1], "start": "2026-01-01T00:00:00+08:00", "end": "2026-06-01T00:00:00+08:00"}', "at most 62 days"),
-        ('{"type": "subscribe", "instruments": [999999], "start": "2026-11-02T00:00:00+08:00", "end": "2026-11-03T00:00:00+08:00"}', "No such instrument: 999999"),
-        ('{"type": "subscribe", "instruments": %s, "start": "2026-11-02T00:00:00+08:00", "end": "2026-11-03T00:00:00+08:00"}' % list(range(1, 52)), "at most 50"),
-        ('{"type": "subscribe", "pad": "%s"}' % ("x" * 9000), "at most 8192 bytes"),
+        (subscribe_text([1], start="yesterday"), "not an ISO 8601 time"),
+        (subscribe_text([1], start="2026-11-02T00:00:00"), "UTC offset"),
+        (subscribe_text([1], start=NOV_3, end=NOV_2), "after"),
+        (subscribe_text([1], start="2026-01-01T00:00:00+08:00", end="2026-06-01T00:00:00+08:00"), "at most 62 days"),
+        (subscribe_text([999999]), "No such instrument: 999999"),
+        (subscribe_text(list(range(1, 52))), "at most 50"),
+        (json.dumps({"type": "subscribe", "pad": "x" * 9000}), "at most 8192 bytes"),
     ],
 )
 def test_bad_messages_get_an_error_in_words_and_the_socket_stays_open(world, message, words, tomorrow_9):

@@ -96,7 +96,7 @@ def test_booking_endpoint_matrix(world, action, persona):
         else:
             assert booking.status == status, "a refused request changes nothing"
             assert "purpose of" not in r.content.decode()
-    assert got == dict(zip(OWNERS, table[persona]))
+    assert got == dict(zip(OWNERS, table[persona], strict=True))
 
 
 LISTED = {

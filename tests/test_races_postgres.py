@@ -13,7 +13,7 @@ from booking.holds import HELD_STATUSES, BookingQuerySet
 from booking.services import booking_request
 from common.errors import Conflict
 
-from .test_races import quiet_after_commit, random_race, run_threads  # noqa: F401 - fixture
+from .test_races import quiet_after_commit, random_race, run_threads  # noqa: F401 - quiet_after_commit is a fixture
 
 H = dt.timedelta(hours=1)
 pytestmark = [
@@ -85,7 +85,8 @@ def test_plain_inserts_racing_for_one_slot_leave_one_row(world, tomorrow_9):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_sixteen_connections_one_slot(world, tomorrow_9, quiet_after_commit):
+@pytest.mark.usefixtures("quiet_after_commit")
+def test_sixteen_connections_one_slot(world, tomorrow_9):
     results: Counter = Counter()
 
     def attempt(i: int) -> None:
@@ -102,7 +103,8 @@ def test_sixteen_connections_one_slot(world, tomorrow_9, quiet_after_commit):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_random_overlapping_attempts_on_postgres(world, tomorrow_9, quiet_after_commit, monkeypatch):
+@pytest.mark.usefixtures("quiet_after_commit")
+def test_random_overlapping_attempts_on_postgres(world, tomorrow_9, monkeypatch):
     """The random race of test_races on real PostgreSQL connections: instrument lock and exclusion
     constraint together."""
     random_race(world, tomorrow_9, monkeypatch, seed=2000)

@@ -11,10 +11,16 @@ from facilities.models.tenants import Role
 
 from .factories.facilities import FacilityFactory, InstitutionFactory, UserFactory, member
 from .factories.reports import charge, event
-from .test_reports_figures import at, october  # noqa: F401  (the fixture with hand-counted October data)
+from .test_reports_figures import at, october_scene
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/reports/sharing/"
+
+
+@pytest.fixture
+def october(world):
+    """The October of test_reports_figures, whose every figure is worked out by hand."""
+    return october_scene(world)
 
 
 @pytest.fixture
@@ -63,11 +69,11 @@ def test_csv_export_has_bilingual_headings_and_one_row_per_instrument(world, oct
     head, rows = table[0], table[1:]
     assert "Used hours / 运行机时" in head and "Shared hours (outside users) / 共享机时（对外服务）" in head
     assert [row[head.index("Instrument code / 仪器编号")] for row in rows] == ["BL1", "BL2"]
-    bl1 = dict(zip(head, rows[0]))
+    bl1 = dict(zip(head, rows[0], strict=True))
     # Q4 holds all of October's use plus November's part of the 31 Oct booking (3 h used).
     assert bl1["Used hours / 运行机时"] == "21.00"
     assert bl1["Period / 报告期"] == "2026-Q4"
-    assert dict(zip(head, rows[1]))["Co-building partners: used / reserved hours / 共建单位：使用/预留机时"].startswith("ZJU 35.00%: 10.00 / ")
+    assert dict(zip(head, rows[1], strict=True))["Co-building partners: used / reserved hours / 共建单位：使用/预留机时"].startswith("ZJU 35.00%: 10.00 / ")
 
 
 def test_xlsx_export_opens_with_numbers_and_a_summary(world, october):
@@ -79,7 +85,7 @@ def test_xlsx_export_opens_with_numbers_and_a_summary(world, october):
     head = [c.value for c in sheet[1]]
     rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
     assert len(rows) == 2
-    bl1 = dict(zip(head, rows[0]))
+    bl1 = dict(zip(head, rows[0], strict=True))
     assert bl1["Instrument code / 仪器编号"] == "BL1"
     assert bl1["Used hours / 运行机时"] == 18.0 and bl1["Utilisation rate / 机时利用率"] == 0.0268
     summary = {row[0].value: row[1].value for row in wb["Summary 汇总"].iter_rows()}

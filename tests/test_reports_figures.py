@@ -15,11 +15,11 @@ October 2026 at facility FAC (host SARI, open round the clock, 744 hours):
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from zoneinfo import ZoneInfo
 
 from booking.models import Booking
 from facilities.models import Closure, OperatingHours, TimeShare
@@ -38,8 +38,8 @@ def at(month, day, hour=0, minute=0, year=2026):
     return dt.datetime(year, month, day, hour, minute, tzinfo=TZ)
 
 
-@pytest.fixture
-def october(world):
+def october_scene(world):
+    """The October described at the top of this module (shared with the reports API's tests)."""
     from facilities.models.tenants import Role
 
     sari_user = UserFactory(username="sari.user")
@@ -74,6 +74,11 @@ def october(world):
         "bl2_ustc": book(instrument=bl2, requester=res, institution=ustc, start=at(10, 16, 10), end=at(10, 16, 12)),
     }
     return bl1, bl2, sunray, company_user, sari_user, bookings
+
+
+@pytest.fixture
+def october(world):
+    return october_scene(world)
 
 
 def _h(minutes):

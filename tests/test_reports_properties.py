@@ -1,11 +1,11 @@
 """Properties of the figures over random bookings, and of periods."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from zoneinfo import ZoneInfo
 
 from booking.models import Booking
 from reports.periods import parse_period

@@ -2,8 +2,10 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from django.db import transaction
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from booking.models import Booking, BookingSeries
 from booking.services import booking_cancel, booking_move, booking_request, booking_series_request

@@ -109,4 +109,4 @@ def test_beat_schedule_names_registered_tasks():
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
         task = entry["task"]
         assert task in celery_app.tasks, f"beat entry {name!r} names {task}, which no module registers"
-        assert entry["schedule"].remaining_estimate(dt.datetime.now(dt.timezone.utc)) <= dt.timedelta(days=31)
+        assert entry["schedule"].remaining_estimate(dt.datetime.now(dt.UTC)) <= dt.timedelta(days=31)

@@ -7,7 +7,9 @@ import re
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from booking.services import booking_request
 from booking.services.time_shares import minutes_left, quarter_bounds, quarter_share_status

@@ -17,9 +17,9 @@ from booking.services import (
 from booking.services.waitlist import offer_next
 from booking.signals import waitlist_offered
 from common.errors import Conflict
+from facilities.models.tenants import Role
 
 from .factories.facilities import FundingAccountFactory, UserFactory, member
-from facilities.models.tenants import Role
 
 H = dt.timedelta(hours=1)
 S = WaitlistEntry.Status

@@ -50,7 +50,7 @@ class InvoiceRunCreateView(APIView):
     def post(self, request):
         if not isinstance(request.data, dict):
             raise ValidationError("Send a JSON object such as {\"period\": \"2026-10\"}.")
-        run = invoicing.invoice_run_start(period=request.data.get("period"), actor=request.user)
+        run = invoicing.invoice_run_start(period=parse_period(request.data.get("period")), actor=request.user)
         run.refresh_from_db()  # without a broker the run has already happened, after the commit
         return Response(InvoiceRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
@@ -102,7 +102,7 @@ class InvoiceDetailView(generics.RetrieveAPIView):
 
 class _InvoiceAction(APIView):
     permission_classes = [IsAuthenticated]
-    created = status.HTTP_200_OK
+    created: int = status.HTTP_200_OK  # the status of a successful answer
 
     def act(self, request, pk: int, reason: str) -> Invoice:
         raise NotImplementedError

@@ -16,7 +16,7 @@ def csv_stream(header: list[str], rows: Iterable[list]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(header)
     for row in rows:
-        yield writer.writerow([f"{v:.2f}" if k == "amount" else v for k, v in zip(header, row)])
+        yield writer.writerow([f"{v:.2f}" if k == "amount" else v for k, v in zip(header, row, strict=True)])
 
 
 def csv_response(filename: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:

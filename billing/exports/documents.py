@@ -32,7 +32,7 @@ def _parties(invoice: Invoice) -> list[tuple[str, str]]:
         ("Status 状态", invoice.get_status_display()),
         ("Currency 币种", "CNY 人民币"),
     ]
-    if invoice.credit_of_id:
+    if invoice.credit_of is not None:
         out.append(("Corrects 冲销", invoice_label(invoice.credit_of)))
     return out
 

@@ -36,7 +36,7 @@ def write_pdf(*, title: str, parties: list[tuple[str, str]], tax_fields: list[st
     def header_row(y: float) -> float:
         pdf.setFont(font, 8)
         labels = ["Booking 预约", "Date 日期", "Instrument 仪器", "Account / voucher 账户 / 创新券", "Percent 比例", "Amount 金额（元）"]
-        for x, label in zip(COLS[:-1], labels[:-1]):
+        for x, label in zip(COLS[:-1], labels[:-1], strict=True):
             pdf.drawString(x, y, label)
         pdf.drawRightString(COLS[-1], y, labels[-1])
         pdf.line(40, y - 3, 555, y - 3)
@@ -66,7 +66,7 @@ def write_pdf(*, title: str, parties: list[tuple[str, str]], tax_fields: list[st
             page += 1
             y = header_row(height - 50)
             pdf.setFont(font, 8)
-        for x, value in zip(COLS[:-1], row[:-1]):
+        for x, value in zip(COLS[:-1], row[:-1], strict=True):
             pdf.drawString(x, y, str(value)[:40])
         pdf.drawRightString(COLS[-1], y, str(row[-1]))
         y -= 12

@@ -30,7 +30,8 @@ def write_xlsx(*, title: str, preamble: list[list], columns: list[tuple[str, str
         out = []
         for value in row:
             if isinstance(value, Decimal):
-                cell = WriteOnlyCell(sheet, value=value)
+                cell = WriteOnlyCell(sheet)
+                cell.value = value  # a Cell takes a Decimal (exact, stored as a number); WriteOnlyCell's stub says float
                 cell.number_format = "0.00"
                 out.append(cell)
             else:

@@ -31,6 +31,9 @@ class RateSnapshot(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"Rate of booking #{self.booking_id}: {self.hourly_rate} {self.currency}/h ({self.user_class})"
+
 
 class ChargeKind(models.TextChoices):
     USAGE = "usage", _("Usage")
@@ -134,3 +137,6 @@ class ChargeLine(models.Model):
                 violation_error_message=_("A charge line cannot be negative."),
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"Charge #{self.charge_id} line #{self.pk}: {self.percent}% = {self.amount} CNY"

@@ -131,6 +131,9 @@ class InvoiceLine(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"Invoice #{self.invoice_id} line #{self.pk}: booking #{self.booking_id} {self.amount} CNY"
+
 
 class InvoiceSequence(models.Model):
     """The last number an issuer used in a year; locked while the next is taken, so numbers have no gaps."""
@@ -141,6 +144,9 @@ class InvoiceSequence(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["issuer", "year"], name="invoice_sequence_unique")]
+
+    def __str__(self) -> str:
+        return f"Issuer #{self.issuer_id}, {self.year}: last number {self.last}"
 
 
 class InvoiceRun(models.Model):
@@ -167,6 +173,9 @@ class InvoiceRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"Invoice run #{self.pk} for {self.period} ({self.status})"
+
 
 class StripeEvent(models.Model):
     """A webhook event already handled: a replay of the same id does nothing."""
@@ -176,3 +185,6 @@ class StripeEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="stripe_events")
     outcome = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

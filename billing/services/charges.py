@@ -23,10 +23,15 @@ from .rates import snapshot_rate
 log = logging.getLogger(__name__)
 
 
-def _minutes(a: dt.datetime | None, b: dt.datetime | None) -> int | None:
-    if a is None or b is None:
+def _minutes(start: dt.datetime, end: dt.datetime) -> int:
+    return int((end - start).total_seconds() // 60)
+
+
+def _actual_minutes(booking: Booking) -> int | None:
+    """The recorded use, when both of its ends were recorded."""
+    if booking.actual_start is None or booking.actual_end is None:
         return None
-    return int((b - a).total_seconds() // 60)
+    return _minutes(booking.actual_start, booking.actual_end)
 
 
 def subsidy_percent(*, facility_id: int, partner_id: int, day: dt.date) -> Decimal:
@@ -53,8 +58,9 @@ def lock_voucher(*, holder_ids: set[int], facility_id: int, day: dt.date) -> Inn
 
 def _shares(booking: Booking) -> list[Share]:
     rows = list(booking.splits.order_by("id").values_list("account_id", "account__institution_id", "percent"))
-    if not rows and booking.requester.default_account_id:
-        account = booking.requester.default_account
+    # Without splits the requester's default account pays all (no query when there is none).
+    account = None if rows else booking.requester.default_account
+    if account is not None:
         rows = [(account.pk, account.institution_id, Decimal("100"))]
     return [Share(a, i, p) for a, i, p in rows]
 
@@ -70,7 +76,7 @@ def charge_booking(*, booking: Booking, kind: str) -> Charge | None:
     fee = fee_for(
         kind=kind, policy=policy, rate=snapshot.hourly_rate, published=snapshot.published,
         booked_minutes=_minutes(booking.start, booking.end),
-        actual_minutes=_minutes(booking.actual_start, booking.actual_end),
+        actual_minutes=_actual_minutes(booking),
     )
     if kind != ChargeKind.USAGE and fee.gross <= 0:
         return None
@@ -100,9 +106,9 @@ def charge_booking(*, booking: Booking, kind: str) -> Charge | None:
             charge=charge, booking=booking, account_id=s.account_id, payer_id=institution_of[s.account_id],
             issuer_id=facility.host_id, period=period, user_class=snapshot.user_class, percent=s.percent, amount=part,
         )
-        for s, part in zip(shares, allocation.account_amounts)
+        for s, part in zip(shares, allocation.account_amounts, strict=True)
     ]
-    if allocation.voucher_amount:
+    if voucher is not None and allocation.voucher_amount:
         # The conditional update is the last word: with the row lock it always matches, and if anything
         # ever bypassed the lock it would refuse rather than overdraw.
         drawn = InnovationVoucher.objects.filter(pk=voucher.pk, balance__gte=allocation.voucher_amount).update(

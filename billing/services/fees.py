@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..money import ZERO, percent_of, yuan
 from ..models import BillingModel, ChargeKind, ChargePolicy
+from ..money import ZERO, percent_of, yuan
 
 
 @dataclass(frozen=True)

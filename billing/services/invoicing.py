@@ -7,7 +7,6 @@ Lines that arrive after their month's invoice was issued go onto a new draft for
 """
 
 import logging
-from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -16,16 +15,18 @@ from django.http import Http404
 from django.utils import timezone
 
 from booking.models import Booking
-from common.time import local_tz
 from common.errors import Conflict
+from common.time import local_tz
 from facilities.models import Membership, User
 from facilities.models.tenants import Role
 
 from ..models import ChargeLine, Invoice, InvoiceKind, InvoiceLine, InvoiceRun, InvoiceStatus
-from .. import stripe_client
 from ..money import ZERO
 from ..periods import parse_period, period_bounds
+from ..selectors import invoices_visible_to
+from .background import EXECUTE_INVOICE_RUN, enqueue_on_commit
 from .charges import charge_booking, kind_for_status
+from .collection import schedule_collection, schedule_remote_void
 from .numbering import next_number
 
 log = logging.getLogger(__name__)
@@ -43,11 +44,9 @@ def invoice_run_start(*, period: str, actor: User | None) -> InvoiceRun:
     period = parse_period(period)
     if actor is not None and not may_run_invoices(actor):
         raise PermissionDenied("Only finance staff and platform administrators may run invoices.")
-    from ..tasks import execute_invoice_run
-
     with transaction.atomic():
         run = InvoiceRun.objects.create(period=period, requested_by=actor)
-        transaction.on_commit(partial(execute_invoice_run.delay, run.pk))
+        enqueue_on_commit(EXECUTE_INVOICE_RUN, run.pk)
     return run
 
 
@@ -62,7 +61,8 @@ def _charge_missing(run: InvoiceRun) -> None:
             booking = Booking.objects.select_for_update(of=("self",)).select_related(
                 "instrument__facility", "institution", "requester"
             ).get(pk=pk)
-            if charge_booking(booking=booking, kind=kind_for_status(booking)) is not None:
+            kind = kind_for_status(booking)  # None if it is no longer an ended booking
+            if kind is not None and charge_booking(booking=booking, kind=kind) is not None:
                 run.charges_computed += 1
 
 
@@ -163,8 +163,6 @@ def finance_of(user) -> set[int]:
 
 
 def _lock_for_issuer(actor: User | None, invoice_id: int) -> Invoice:
-    from ..selectors import invoices_visible_to
-
     qs = Invoice.objects.all() if actor is None else invoices_visible_to(actor)
     invoice = qs.select_for_update(of=("self",)).filter(pk=invoice_id).first()
     if invoice is None:
@@ -192,8 +190,6 @@ def invoice_issue(*, actor: User | None, invoice_id: int) -> Invoice:
         invoice.issued_at = timezone.now()
         invoice.issued_by = actor
         invoice.save(update_fields=["number", "status", "issued_at", "issued_by"])
-        from .collection import schedule_collection
-
         schedule_collection(invoice)
     return invoice
 
@@ -212,10 +208,7 @@ def invoice_void(*, actor: User | None, invoice_id: int, reason: str = "") -> In
         invoice.voided_at = timezone.now()
         invoice.reason = reason[:2000]
         invoice.save(update_fields=["status", "voided_at", "reason", "total"])
-        if invoice.stripe_invoice_id and stripe_client.configured():
-            from ..tasks import void_invoice_in_stripe
-
-            transaction.on_commit(partial(void_invoice_in_stripe.delay, invoice.pk))
+        schedule_remote_void(invoice)
     return invoice
 
 
@@ -234,9 +227,9 @@ def invoice_credit_note(*, actor: User | None, invoice_id: int, reason: str = ""
         )
         InvoiceLine.objects.bulk_create(
             [
-                InvoiceLine(invoice=note, charge_line_id=l.charge_line_id, booking_id=l.booking_id, account_id=l.account_id,
-                            percent=l.percent, amount=-l.amount, is_credit=True)
-                for l in original.lines.all().iterator(chunk_size=BATCH)
+                InvoiceLine(invoice=note, charge_line_id=line.charge_line_id, booking_id=line.booking_id,
+                            account_id=line.account_id, percent=line.percent, amount=-line.amount, is_credit=True)
+                for line in original.lines.all().iterator(chunk_size=BATCH)
             ],
             batch_size=BATCH,
         )

@@ -37,10 +37,11 @@ def handle_event(event: dict) -> str:
                 else:
                     record.invoice = invoice
                     before = invoice.status
+                    # Either returns the invoice as it now is (None only if it vanished meanwhile).
                     if kind in PAID:
-                        invoice = invoice_mark_paid(invoice_id=invoice.pk)
+                        invoice = invoice_mark_paid(invoice_id=invoice.pk) or invoice
                     elif kind in VOIDED:
-                        invoice = invoice_mark_void(invoice_id=invoice.pk)
+                        invoice = invoice_mark_void(invoice_id=invoice.pk) or invoice
                     if obj.get("status"):
                         Invoice.objects.filter(pk=invoice.pk).update(stripe_status=str(obj["status"])[:24])
                     outcome = f"{invoice.number}: {before} → {invoice.status}" if invoice.status != before else f"{invoice.number}: stays {invoice.status}"

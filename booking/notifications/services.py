@@ -24,6 +24,7 @@ from facilities.selectors import managed_facility_ids
 from .. import feeds
 from ..models import Booking, BookingEvent, NotificationLog, WaitlistEntry
 from ..holds import HELD_STATUSES
+from ..models.notifications import NotificationKind
 from .mail import booking_page_url, build_message, language_of, site_url, span_text
 from .preferences import digest_user_ids
 
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 Kind = NotificationLog.Kind
 LogStatus = NotificationLog.Status
 # The calendar message each kind carries to the requester (RFC 5546 method), if any.
-ITIP_METHOD = {
+ITIP_METHOD: dict[str, str] = {
     Kind.REQUEST_RECEIVED: "REQUEST",
     Kind.APPROVED: "REQUEST",
     Kind.MOVED: "REQUEST",
@@ -45,7 +46,7 @@ ITIP_METHOD = {
 MANAGER_KINDS = (Kind.NEW_REQUEST, Kind.RELEASED)
 
 
-def kinds_for_event(event: str, status: str) -> list[str]:
+def kinds_for_event(event: str, status: str) -> list[NotificationKind]:
     """The notifications a booking_changed event calls for."""
     if event == "requested":
         # A booking approved on creation also announces "requested"; only the approval is news then.
@@ -223,7 +224,7 @@ def deliver_booking_notification(
             _skip([row], "no email address")
             counts["skipped"] += 1
         else:
-            ok = _send([row], lambda: booking_message(kind, booking, recipient))
+            ok = _send([row], partial(booking_message, kind, booking, recipient))
             counts["sent" if ok else "failed"] += 1
     return counts
 

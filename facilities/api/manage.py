@@ -15,11 +15,12 @@ from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import services
+from common.parsing import AwareDateTimeField, JSONParser, StrictIntegerField, StrictTextField, json_body
 from common.time import iso_local
+
+from .. import services
 from ..models import Closure, Facility, Instrument, Qualification
 from ..selectors import is_manager_of, user_by_username
-from common.parsing import AwareDateTimeField, JSONParser, StrictIntegerField, StrictTextField, json_body
 
 
 class ClosureInSerializer(serializers.Serializer):

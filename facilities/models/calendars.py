@@ -41,8 +41,11 @@ class OperatingHours(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
     def clean(self) -> None:
-        if self.instrument_id and self.facility_id and self.instrument.facility_id != self.facility_id:
+        if self.instrument is not None and self.facility_id and self.instrument.facility_id != self.facility_id:
             raise ValidationError({"instrument": _("The instrument must belong to this facility.")})
 
 
@@ -81,5 +84,5 @@ class Closure(models.Model):
     def clean(self) -> None:
         if self.start and self.end and self.end <= self.start:
             raise ValidationError({"end": _("A closure must end after it starts.")})
-        if self.instrument_id and self.facility_id and self.instrument.facility_id != self.facility_id:
+        if self.instrument is not None and self.facility_id and self.instrument.facility_id != self.facility_id:
             raise ValidationError({"instrument": _("The instrument must belong to this facility.")})

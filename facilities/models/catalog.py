@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from .tenants import Institution, Province
@@ -132,7 +133,7 @@ class Instrument(models.Model):
         return f"{self.facility.code}/{self.code} — {self.name}"
 
     def clean(self) -> None:
-        errors = {}
+        errors: dict[str, str | Promise] = {}
         unit = self.booking_unit_minutes or 0
         if unit <= 0 or 1440 % unit:
             errors["booking_unit_minutes"] = _("The booking unit must divide a day (1440 minutes) evenly.")

@@ -34,13 +34,13 @@ class CatalogFilter(forms.Form):
 def catalog(request):
     form = CatalogFilter(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    facilities = selectors.facility_list(
+    found = selectors.facility_list(
         province=filters.get("province", ""), city=filters.get("city", ""),
         category=filters.get("category", ""), q=filters.get("q", ""),
     )
     if filters.get("host"):
-        facilities = facilities.filter(host__code=filters["host"])
-    facilities = list(facilities)
+        found = found.filter(host__code=filters["host"])
+    facilities = list(found)
     # The map always shows the whole region, so one can widen a narrow search from it.
     everything = list(Facility.objects.only("city")) if filters else facilities
     return render(request, "frontend/catalog/list.html", {

@@ -1,6 +1,7 @@
 """The researcher's own bookings, with status changes arriving live over /ws/me/."""
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -9,9 +10,6 @@ from django.views.decorators.http import require_POST
 
 from booking.selectors import bookings_visible_to
 from booking.services import booking_cancel
-
-from django.core.exceptions import ValidationError
-
 from common.errors import Conflict
 
 from ..errors import messages_of

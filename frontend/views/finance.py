@@ -1,6 +1,7 @@
 """The finance console: invoice runs with their progress, invoices and credit notes, exports (billing's
 own export URLs) and charts of how the cost is shared: by payer institution, by facility, by month."""
 
+import datetime as dt
 from decimal import Decimal
 
 from django import forms
@@ -45,7 +46,7 @@ class ReasonForm(forms.Form):
 
 def last_month() -> str:
     today = timezone.localdate()
-    prev = today.replace(day=1) - timezone.timedelta(days=1)
+    prev = today.replace(day=1) - dt.timedelta(days=1)
     return f"{prev.year}-{prev.month:02d}"
 
 
@@ -63,10 +64,10 @@ def _months_back(period: str, n: int) -> list[str]:
 def bars(rows: list[tuple[str, Decimal]], width: int = 320) -> dict:
     """Horizontal bars for an inline SVG chart, scaled to the largest absolute value."""
     top = max((abs(v) for _, v in rows), default=Decimal(0)) or Decimal(1)
-    items = [{"label": label, "value": value, "y": 26 * i + 4, "ty": 26 * i + 19,
-              "w": round(float(abs(value) / top) * width, 1)} for i, (label, value) in enumerate(rows)]
-    for item in items:
-        item["tx"] = item["w"] + 186
+    items = []
+    for i, (label, value) in enumerate(rows):
+        w = round(float(abs(value) / top) * width, 1)
+        items.append({"label": label, "value": value, "y": 26 * i + 4, "ty": 26 * i + 19, "w": w, "tx": w + 186})
     return {"items": items, "height": 26 * len(items) + 8}
 
 
@@ -152,8 +153,9 @@ def run_invoices(request):
 
 @role_required(*FINANCE)
 def invoice_detail(request, pk: int):
-    from billing.selectors import invoice_lines, invoices_visible_to
     from django.http import Http404
+
+    from billing.selectors import invoice_lines, invoices_visible_to
 
     invoice = invoices_visible_to(request.user).filter(pk=pk).first()
     if invoice is None:
@@ -169,16 +171,21 @@ def invoice_detail(request, pk: int):
 @require_POST
 @role_required(*FINANCE)
 def invoice_action(request, pk: int, action: str):
-    from billing.services import invoicing
     from django.http import Http404
 
-    do = {"issue": invoicing.invoice_issue, "void": invoicing.invoice_void, "credit-note": invoicing.invoice_credit_note}.get(action)
-    if do is None:
+    from billing.services import invoicing
+
+    if action not in ("issue", "void", "credit-note"):
         raise Http404(_("No such action."))
     form = ReasonForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
-        result = do(actor=request.user, invoice_id=pk) if action == "issue" else do(actor=request.user, invoice_id=pk, reason=reason)
+        if action == "issue":
+            result = invoicing.invoice_issue(actor=request.user, invoice_id=pk)
+        elif action == "void":
+            result = invoicing.invoice_void(actor=request.user, invoice_id=pk, reason=reason)
+        else:
+            result = invoicing.invoice_credit_note(actor=request.user, invoice_id=pk, reason=reason)
         words = {"issue": _("Invoice %(n)s is issued."), "void": _("The invoice is void."),
                  "credit-note": _("Credit note %(n)s is issued.")}[action]
         messages.success(request, words % {"n": result.number or ""})

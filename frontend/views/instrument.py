@@ -1,5 +1,6 @@
 """An instrument's week calendar (live over /ws/availability/) and booking it."""
 
+import datetime as dt
 from decimal import Decimal
 
 from django.shortcuts import get_object_or_404, render
@@ -54,10 +55,10 @@ def _estimate_for(form, rate):
     else:
         start, end = form.initial.get("start"), form.initial.get("end")
         pairs = [(a, form.fields[f"split_{a.pk}"].initial) for a in form.accounts]
-    pairs = [(a, Decimal(p)) for a, p in pairs if p]
-    result = estimate(rate, start, end, [p for _, p in pairs])
+    chosen = [(a, Decimal(p)) for a, p in pairs if p]
+    result = estimate(rate, start, end, [p for _, p in chosen])
     if result and result["shares"]:
-        result["lines"] = [(a, p, share) for (a, p), share in zip(pairs, result["shares"])]
+        result["lines"] = [(a, p, share) for (a, p), share in zip(chosen, result["shares"], strict=True)]
     return result
 
 
@@ -76,7 +77,7 @@ def _prefill(request, instrument):
 def instrument_page(request, pk: int):
     instrument = _instrument(pk)
     start = week_start(parse_week(request.GET.get("week")))
-    avail = availability(instrument, start, start + timezone.timedelta(days=7))
+    avail = availability(instrument, start, start + dt.timedelta(days=7))
     ctx = _form_context(request, instrument, initial=_prefill(request, instrument))
     if ctx.get("form") is not None:
         ctx["estimate"] = _estimate_for(ctx["form"], ctx["rate"])
@@ -127,7 +128,7 @@ def book(request, pk: int):
         # htmx swaps only 2xx answers by default; refusals are part of the page, so answer 200.
         return render(request, "frontend/partials/booking_form.html", ctx)
     start = week_start(form.cleaned_data["start"].date() if form is not None and form.cleaned_data.get("start") else None)
-    avail = availability(instrument, start, start + timezone.timedelta(days=7))
+    avail = availability(instrument, start, start + dt.timedelta(days=7))
     ctx.update(week=build_week(instrument, avail, start), version=avail["version"], nav="catalog")
     return render(request, "frontend/instrument.html", ctx, status=status)
 

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 from booking.models import Booking
 from booking.selectors import bookings_visible_to
 from booking.services import booking_approve, booking_complete, booking_no_show, booking_reject
-from facilities import selectors
 from common.errors import Conflict
+from facilities import selectors
 from facilities.models import Closure, Facility, Qualification
 from facilities.services import closure_add, closure_remove, qualification_grant, qualification_revoke
 
@@ -78,9 +78,10 @@ def decide(request, pk: int, action: str):
         raise Http404(_("No such action."))
     form = form_class(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for text in errors:
-                messages.error(request, text)
+        for errors in form.errors.as_data().values():
+            for error in errors:
+                for text in error.messages:
+                    messages.error(request, text)
         return _back(request, reverse("frontend:console"))
     data = form.cleaned_data
     try:

@@ -3,14 +3,15 @@ all or nothing, as one bundle."""
 
 import datetime as dt
 import math
+from typing import cast
 
 from django import forms
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _l
 
-from facilities import selectors
 from common.time import local_tz
+from facilities import selectors
 
 from ..errors import REFUSALS, attach
 from ..forms import local_datetime_field
@@ -29,10 +30,11 @@ class SearchForm(forms.Form):
         groups: dict[str, list] = {}
         for i in selectors.instrument_list():
             groups.setdefault(f"{i.facility.code} — {i.facility.name}", []).append((str(i.pk), f"{i.code} — {i.name}"))
-        self.fields["instruments"].choices = list(groups.items())
+        cast(forms.MultipleChoiceField, self.fields["instruments"]).choices = list(groups.items())
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("instruments") and len(data["instruments"]) < 2:
             self.add_error("instruments", _l("Pick at least two instruments to search together."))
         return data

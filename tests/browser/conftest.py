@@ -77,7 +77,7 @@ def live_server_url():
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("daphne did not start: " + (Path(var) / "daphne.log").read_text(errors="replace")[-2000:])
+                    raise RuntimeError("daphne did not start: " + (Path(var) / "daphne.log").read_text(errors="replace")[-2000:]) from None
                 time.sleep(0.3)
         yield url
     finally:
