@@ -20,8 +20,8 @@ from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 
 from facilities.models import Closure, Facility, Instrument, User
 
-from .models import Booking
 from .holds import HELD_STATUSES
+from .models import Booking
 
 PRODID = "-//Sanjiao//Research infrastructure booking//EN"
 UID_DOMAIN = "sanjiao"

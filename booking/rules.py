@@ -6,9 +6,9 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from facilities.calendar import closure_reasons
-from common.time import local_tz
 from common.intervals import overlaps
+from common.time import local_tz
+from facilities.calendar import closure_reasons
 from facilities.models import Facility, Instrument, User
 from facilities.selectors import is_qualified
 

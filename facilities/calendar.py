@@ -14,6 +14,7 @@ from django.db.models import Q
 
 from common.intervals import Span, merge
 from common.time import local_tz
+
 from .models import Closure, Instrument, OperatingHours
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ def _hours_closed(
         if kind == "holiday":
             spans.append((day_start, day_end, "holiday"))
         else:
+            todays: Sequence[tuple[dt.time, dt.time | None]]
             if hours is None:
                 todays = [(dt.time(0), None)]
             elif kind == "makeup":

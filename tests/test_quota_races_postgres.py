@@ -17,7 +17,7 @@ from common.errors import Conflict
 from facilities.models import FundingAccount, RateCard, TimeShare
 
 from .factories.facilities import InstrumentFactory
-from .test_races import quiet_after_commit, run_threads  # noqa: F401 - fixture
+from .test_races import quiet_after_commit, run_threads  # noqa: F401 - quiet_after_commit is a fixture
 
 H = dt.timedelta(hours=1)
 pytestmark = [
@@ -44,7 +44,8 @@ def attempt_all(count: int, book) -> Counter:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_bookings_on_different_instruments_never_overspend_one_capped_account(world, tomorrow_9, quiet_after_commit):
+@pytest.mark.usefixtures("quiet_after_commit")
+def test_bookings_on_different_instruments_never_overspend_one_capped_account(world, tomorrow_9):
     """Eight bookings of 100.00 each, on eight instruments (so no instrument lock orders them), all
     charging one account with 250.00 left: exactly two fit."""
     instruments = [InstrumentFactory(facility=world.facility, code=f"CAP{i}") for i in range(8)]
@@ -63,7 +64,8 @@ def test_bookings_on_different_instruments_never_overspend_one_capped_account(wo
 
 
 @pytest.mark.django_db(transaction=True)
-def test_racing_bookings_never_take_more_than_the_open_time_share(world, tomorrow_9, quiet_after_commit):
+@pytest.mark.usefixtures("quiet_after_commit")
+def test_racing_bookings_never_take_more_than_the_open_time_share(world, tomorrow_9):
     """A partner keeps nearly all of the quarter; outsiders racing for the open rest get exactly as many
     one-hour bookings as it holds."""
     TimeShare.objects.create(instrument=world.instrument, institution=world.ustc, percent=Decimal("99.90"))

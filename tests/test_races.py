@@ -15,8 +15,8 @@ from contextlib import contextmanager
 import pytest
 from django.db import connection
 
-from booking.models import Booking
 from booking.holds import HELD_STATUSES
+from booking.models import Booking
 from booking.services import booking_cancel, booking_request_by_id, requests
 from booking.signals import booking_changed
 from common.errors import Conflict

@@ -8,8 +8,8 @@ from unittest import mock
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from booking.models import Booking
 from booking.holds import HELD_STATUSES, BookingQuerySet
+from booking.models import Booking
 from booking.services import booking_request
 from common.errors import Conflict
 

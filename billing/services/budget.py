@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.utils import timezone
 
-from booking.models import BookingSplit
 from booking.holds import HELD_STATUSES
+from booking.models import BookingSplit
 from common.time import local_tz
 from facilities.models import FundingAccount, Institution, Instrument
 
@@ -29,10 +29,11 @@ def _minutes(start: dt.datetime, end: dt.datetime) -> int:
 def committed(*, account: FundingAccount, exclude_booking_id: int | None = None) -> Decimal:
     """Charged so far plus the estimate of held bookings (other than `exclude_booking_id`)."""
     charged = ChargeLine.objects.filter(account=account).aggregate(s=Sum("amount"))["s"] or ZERO
+    splits = BookingSplit.objects.filter(account=account, booking__status__in=HELD_STATUSES)
+    if exclude_booking_id is not None:
+        splits = splits.exclude(booking_id=exclude_booking_id)
     held = (
-        BookingSplit.objects.filter(account=account, booking__status__in=HELD_STATUSES)
-        .exclude(booking_id=exclude_booking_id)
-        .values_list("booking__start", "booking__end", "percent", "booking__rate_snapshot__hourly_rate")
+        splits.values_list("booking__start", "booking__end", "percent", "booking__rate_snapshot__hourly_rate")
     )
     estimate = sum(
         (time_fee(rate or ZERO, _minutes(s, e)) * pct / 100 for s, e, pct, rate in held), ZERO

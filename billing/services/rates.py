@@ -1,6 +1,7 @@
 """Who pays which rate: the user class of a booking and the rate snapshot fixed when it is made."""
 
 from decimal import Decimal
+
 from facilities.models import Facility, Institution, RateCard
 from facilities.models.catalog import UserClass
 

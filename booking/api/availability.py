@@ -11,10 +11,9 @@ from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.parsing import query_id_list, query_int, query_time
 from common.time import iso_local, local_tz
 from facilities.models import Instrument
-
-from common.parsing import query_id_list, query_int, query_time
 
 from .. import search
 from ..selectors import availability_public
@@ -25,7 +24,7 @@ DEFAULT_DAYS = 7
 
 
 def _spans(name: str, kind: bool = False):
-    fields = {"start": serializers.CharField(), "end": serializers.CharField()}
+    fields: dict[str, serializers.Field] = {"start": serializers.CharField(), "end": serializers.CharField()}
     if kind:
         fields["kind"] = serializers.ChoiceField(choices=["booking", "closure"])
     return inline_serializer(name, fields, many=True)
@@ -88,5 +87,6 @@ class JointAvailability(APIView):
         end = end or start + dt.timedelta(days=DEFAULT_DAYS)
         search.check_window(start, end)
         instruments = search.bookable_instruments(ids)
+        assert duration is not None  # required=True: query_int raised otherwise
         windows = search.joint_windows(instruments=instruments, duration_minutes=duration, start=start, end=end, now=now)
         return Response({"windows": [{"start": iso_local(s), "end": iso_local(e)} for s, e in windows]})

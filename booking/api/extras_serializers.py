@@ -3,13 +3,13 @@ exactly as the core booking API shows them (serializers.booking_json)."""
 
 from rest_framework import serializers
 
+from common.parsing import AwareDateTimeField, StrictIntegerField, StrictTextField, json_type
 from common.time import iso_local
 
 from ..models import WaitlistEntry
 from ..rules import MAX_PURPOSE_LENGTH
 from ..services.bundles import MAX_ITEMS
 from ..services.series import MAX_INTERVAL_WEEKS, MAX_OCCURRENCES
-from common.parsing import AwareDateTimeField, StrictIntegerField, StrictTextField, json_type
 from .serializers import MAX_SPLITS, BookingOutSerializer, SplitInSerializer
 
 
@@ -30,7 +30,8 @@ def _ordered(attrs: dict) -> dict:
 
 class _Paid(serializers.Serializer):
     purpose = StrictTextField(max_length=MAX_PURPOSE_LENGTH, allow_blank=True, required=False, default="", trim_whitespace=False)
-    splits = SplitInSerializer(many=True, required=False, max_length=MAX_SPLITS, allow_empty=True)
+    # max_length/min_length go to the ListSerializer that many=True makes; the stubs do not know it.
+    splits = SplitInSerializer(many=True, required=False, max_length=MAX_SPLITS, allow_empty=True)  # type: ignore[call-arg]
 
 
 class SeriesCreateSerializer(_Paid):
@@ -58,7 +59,7 @@ class BundleItemSerializer(serializers.Serializer):
 
 
 class BundleCreateSerializer(_Paid):
-    items = BundleItemSerializer(many=True, min_length=1, max_length=MAX_ITEMS)
+    items = BundleItemSerializer(many=True, min_length=1, max_length=MAX_ITEMS)  # type: ignore[call-arg]
 
 
 class MoveSerializer(serializers.Serializer):

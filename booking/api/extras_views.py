@@ -7,6 +7,7 @@ from rest_framework import generics, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.parsing import JSONParser, json_body
 from facilities.models import Instrument
 
 from .. import services
@@ -25,7 +26,6 @@ from .extras_serializers import (
     waitlist_json,
 )
 from .idempotency import HEADER, idempotent
-from common.parsing import JSONParser, json_body
 from .serializers import BookingOutSerializer, ConflictSerializer, booking_json
 
 BAD_INPUT = OpenApiResponse(description="A rule is broken or the input is malformed; the body says which.")
@@ -154,7 +154,7 @@ class WaitlistList(generics.GenericAPIView):
             if wanted not in allowed:
                 raise ValidationError({"status": f"Unknown status {wanted[:40]!r}; allowed: {', '.join(allowed)}."})
             qs = qs.filter(status=wanted)
-        page = self.paginate_queryset(qs.order_by("-created_at", "-id"))
+        page = self.paginate_queryset(qs.order_by("-created_at", "-id")) or []
         return self.get_paginated_response([waitlist_json(e) for e in page])
 
     @extend_schema(request=WaitlistJoinSerializer, responses={201: WaitlistEntryOutSerializer, 400: BAD_INPUT, 409: ConflictSerializer})

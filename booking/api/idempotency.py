@@ -16,9 +16,9 @@ from rest_framework.response import Response
 
 from common.api import exception_handler
 from common.errors import Conflict
+from common.parsing import canonical
 
 from ..models import IdempotencyRecord
-from common.parsing import canonical
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255

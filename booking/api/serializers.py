@@ -5,12 +5,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.parsing import AwareDateTimeField, StrictIntegerField, StrictTextField, json_type
 from common.time import iso_local
 
 from ..models import Booking
-from ..selectors import booking_fields
 from ..rules import MAX_PURPOSE_LENGTH
-from common.parsing import AwareDateTimeField, StrictIntegerField, StrictTextField, json_type
+from ..selectors import booking_fields
 
 MAX_SPLITS = 20
 MAX_REASON_LENGTH = 2000
@@ -41,7 +41,10 @@ class BookingCreateSerializer(serializers.Serializer):
     start = AwareDateTimeField(help_text="ISO 8601 with offset, e.g. 2026-12-01T09:00:00+08:00.")
     end = AwareDateTimeField()
     purpose = StrictTextField(max_length=MAX_PURPOSE_LENGTH, allow_blank=True, required=False, default="", trim_whitespace=False)
-    splits = SplitInSerializer(many=True, required=False, max_length=MAX_SPLITS, allow_empty=True)
+    # DRF passes max_length and allow_empty to the ListSerializer that many=True makes; the stubs do not know it.
+    splits = SplitInSerializer(  # type: ignore[call-arg]
+        many=True, required=False, max_length=MAX_SPLITS, allow_empty=True
+    )
 
     def validate(self, attrs):
         if attrs["end"] <= attrs["start"]:

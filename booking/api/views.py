@@ -3,22 +3,22 @@
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, permissions, status
+from rest_framework import generics, permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.parsing import JSONParser, json_body, query_int, query_time
 
 from .. import services
 from ..models import Booking
 from ..selectors import bookings_visible_to, purpose_checker, with_details
 from .idempotency import HEADER, idempotent
-from common.parsing import JSONParser, json_body, query_int, query_time
 from .serializers import (
     BookingCreateSerializer,
     BookingOutSerializer,
+    BookingReasonSerializer,
     CompleteSerializer,
     ConflictSerializer,
-    BookingReasonSerializer,
     booking_json,
 )
 
@@ -68,7 +68,7 @@ class BookingList(generics.GenericAPIView):
             qs = qs.filter(end__gt=start)
         if end:
             qs = qs.filter(start__lt=end)
-        page = self.paginate_queryset(with_details(qs).order_by("start", "id"))
+        page = self.paginate_queryset(with_details(qs).order_by("start", "id")) or []
         shows = purpose_checker(request.user)
         return self.get_paginated_response([booking_json(b, show_purpose=shows(b)) for b in page])
 
@@ -111,7 +111,7 @@ class _Transition(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
     parser_classes = [JSONParser]
-    body_serializer = BookingReasonSerializer
+    body_serializer: type[serializers.Serializer] = BookingReasonSerializer
 
     @extend_schema(request=BookingReasonSerializer, responses={200: BookingOutSerializer, 409: ConflictSerializer})
     def post(self, request, pk: int):

@@ -23,6 +23,9 @@ class BookingSeries(models.Model):
     class Meta:
         verbose_name_plural = "booking series"
 
+    def __str__(self) -> str:
+        return f"series #{self.pk}: {self.count} × every {self.interval_weeks} week(s)"
+
 
 class BookingBundle(models.Model):
     """Several slots on different instruments requested together, all or nothing."""
@@ -31,11 +34,12 @@ class BookingBundle(models.Model):
     purpose = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return f"bundle #{self.pk}"
+
 
 class Booking(models.Model):
     Status = BookingStatus
-
-    objects = BookingQuerySet.as_manager()
 
     instrument = models.ForeignKey("facilities.Instrument", on_delete=models.PROTECT, related_name="bookings")
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings")
@@ -63,6 +67,8 @@ class Booking(models.Model):
     bundle = models.ForeignKey(BookingBundle, null=True, blank=True, on_delete=models.SET_NULL, related_name="bookings")
     # Raised on every change a calendar client should see again (iCalendar SEQUENCE).
     sequence = models.PositiveIntegerField(default=0)
+
+    objects = BookingQuerySet.as_manager()
 
     class Meta:
         ordering = ["start", "id"]
@@ -146,6 +152,9 @@ class BookingSplit(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"#{self.booking_id}: account {self.account_id} pays {self.percent}%"
+
 
 class BookingEvent(models.Model):
     """The audit log: every transition, with who, when, from which state to which, and why."""
@@ -182,3 +191,6 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code})"

@@ -33,3 +33,6 @@ class WaitlistEntry(models.Model):
                 violation_error_message=_("A waitlist entry must end after it starts."),
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.instrument_id} {self.start:%Y-%m-%d %H:%M} {self.status}"

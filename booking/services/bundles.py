@@ -11,13 +11,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from common.time import iso_local
 from common.errors import Conflict
+from common.time import iso_local
 from facilities.models import User
 
 from .. import rules
-from ..models import Booking, BookingBundle
 from ..holds import lock_for_booking
+from ..models import Booking, BookingBundle
 from .requests import requester_institution, resolve_splits
 from .series import error_words, hold_checked
 

@@ -130,7 +130,7 @@ def booking_import(
         booking.refresh_from_db()
         # What the import wrote is history, not news: the mail about it is not sent (notifications
         # read this), while later changes, with higher sequences, are mailed as usual.
-        data = {BookingEvent.IMPORTED_THROUGH: booking.sequence}
+        data: dict[str, int | str] = {BookingEvent.IMPORTED_THROUGH: booking.sequence}
         if import_key:
             data["import_key"] = import_key
         events.filter(from_status="").update(data=data)

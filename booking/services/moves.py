@@ -14,8 +14,8 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from common.time import iso_local
 from common.errors import Conflict
+from common.time import iso_local
 from facilities.models import User
 from facilities.selectors import is_manager_of
 from facilities.services import bump_versions

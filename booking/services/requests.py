@@ -27,7 +27,7 @@ def resolve_splits(*, requester: User, splits: list[dict] | None, day: dt.date) 
     """Turn [{"account", "percent"}] into checked SplitSpecs; no splits means the default account pays all."""
     chargeable = {a.pk: a for a in accounts_chargeable_by(requester).order_by("pk")}
     if not splits:
-        default = chargeable.get(requester.default_account_id)
+        default = chargeable.get(requester.default_account_id) if requester.default_account_id else None
         default = default or next((a for a in chargeable.values() if a.is_valid_on(day)), None)
         if default is None:
             raise ValidationError({"splits": "You have no valid funding account to charge; name one in splits."})
@@ -39,7 +39,7 @@ def resolve_splits(*, requester: User, splits: list[dict] | None, day: dt.date) 
     for item in splits:
         account_id, percent = item.get("account"), item.get("percent")
         account: FundingAccount | None = chargeable.get(account_id) if type(account_id) is int else None
-        if account is None:
+        if account is None or not isinstance(account_id, int):
             raise ValidationError({"splits": f"You may not charge account {account_id!r}: it is not one you lead or are named on."})
         if account_id in seen:
             raise ValidationError({"splits": f"Account {account.code} appears twice; give it one share."})

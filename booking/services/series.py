@@ -16,8 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from common.time import iso_local, local_tz
 from common.errors import Conflict
+from common.time import iso_local, local_tz
 from facilities.models import Institution, Instrument, User
 
 from .. import rules

@@ -11,8 +11,8 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
-from facilities.calendar import closed_spans
 from common.time import local_tz
+from facilities.calendar import closed_spans
 from facilities.models import Institution, Instrument, TimeShare
 
 from ..models import Booking

@@ -19,7 +19,7 @@ from ..selectors import bookings_visible_to
 from ..signals import booking_transitioned
 from .taking import announce
 
-VERBS = {
+VERBS: dict[str, str] = {
     Booking.Status.APPROVED: "approved",
     Booking.Status.REJECTED: "rejected",
     Booking.Status.CANCELLED: "cancelled",

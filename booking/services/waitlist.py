@@ -19,8 +19,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from common.errors import Conflict
-from facilities.calendar import closed_spans
 from common.intervals import merge, overlaps
+from facilities.calendar import closed_spans
 from facilities.models import Instrument, User
 
 from .. import rules
@@ -96,7 +96,7 @@ def offer_next(*, instrument_id: int, now: dt.datetime | None = None) -> list[Wa
         )
         outstanding: list[tuple[dt.datetime, dt.datetime]] = []
         for entry in entries:
-            lapsed = entry.status == Status.OFFERED and entry.offer_expires_at <= now
+            lapsed = entry.status == Status.OFFERED and entry.offer_expires_at is not None and entry.offer_expires_at <= now
             too_late = entry.status == Status.WAITING and entry.start <= now
             if lapsed or too_late:
                 entry.status = Status.EXPIRED
@@ -104,7 +104,7 @@ def offer_next(*, instrument_id: int, now: dt.datetime | None = None) -> list[Wa
             elif entry.status == Status.OFFERED:
                 outstanding.append((entry.start, entry.end))
         waiting = [e for e in entries if e.status == Status.WAITING]
-        held, lo, hi = _held_around(instrument, waiting) if waiting else ([], None, None)
+        held, lo, hi = _held_around(instrument, waiting) if waiting else ([], now, now)
         closed = None  # read only once some entry gets past the held slots: the sweep's common case is "still held"
         for entry in waiting:
             if any(overlaps((entry.start, entry.end), span) for span in outstanding):
@@ -172,7 +172,7 @@ def waitlist_accept(
             raise Conflict(
                 "not_offered", f"Waitlist entry #{entry.pk} is {entry.get_status_display().lower()}, not offered; there is nothing to accept."
             )
-        if entry.offer_expires_at <= now:
+        if entry.offer_expires_at is None or entry.offer_expires_at <= now:
             raise Conflict("offer_expired", f"The offer for waitlist entry #{entry.pk} expired at {timezone.localtime(entry.offer_expires_at):%Y-%m-%d %H:%M}.")
         booking = booking_request(
             requester=user, instrument=entry.instrument, start=entry.start, end=entry.end,
