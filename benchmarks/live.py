@@ -203,7 +203,7 @@ def finish_clients(proc: subprocess.Popen, last_version: int) -> list:
     return json.loads(out)
 
 
-def run(counts: list[int], changes: int, redis_url: str, gap: float) -> None:
+def run(counts: list[int], changes: int, redis_url: str, gap: float, writer_changes: int) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="sanjiao-bench-live-"))
     os.environ.update({
         "DJANGO_SETTINGS_MODULE": "config.settings", "REDIS_URL": redis_url, "SANJIAO_VAR_DIR": str(scratch),
@@ -257,6 +257,40 @@ def run(counts: list[int], changes: int, redis_url: str, gap: float) -> None:
     availability_changed.sender_receivers_cache.clear()
     rows = []
 
+    def change(booking, k: int):
+        """Book a slot in the window, or cancel the last one: one committed change either way."""
+        if booking is None:
+            start = day + dt.timedelta(hours=9 + k % 8)
+            return booking_request(requester=user, instrument=inst, start=start, end=start + dt.timedelta(hours=1))
+        booking_cancel(actor=user, booking_id=booking.pk)
+        return None
+
+    def writer_ms(n: int) -> float:
+        """Median time the writing process spends per change: the write, its commit and its publishing."""
+        times, booking = [], None
+        for k in range(n):
+            t0 = time.perf_counter()
+            booking = change(booking, k)
+            times.append((time.perf_counter() - t0) * 1000)
+        if booking is not None:
+            booking_cancel(actor=user, booking_id=booking.pk)
+        return percentile(times, 50)
+
+    # What a change costs the process that makes it, before any server runs (nobody watches), and the
+    # same with the live receivers disconnected: the difference is the publishing.
+    from booking.signals import booking_changed
+
+    writer_ms(10)  # warm up
+    unwatched = writer_ms(writer_changes)
+    availability_changed.disconnect(dispatch_uid="live.publish_availability")
+    booking_changed.disconnect(dispatch_uid="live.publish_booking")
+    silent = writer_ms(writer_changes)
+    from booking.live import receivers
+
+    availability_changed.connect(receivers._publish_availability, dispatch_uid="live.publish_availability")
+    booking_changed.connect(receivers._publish_booking, dispatch_uid="live.publish_booking")
+    watched_times: list[float] = []
+
     for count in counts:
         # --- Sanjiao ---
         sock = bound_socket()
@@ -275,12 +309,9 @@ def run(counts: list[int], changes: int, redis_url: str, gap: float) -> None:
         floor_texts: list[str] = []
         booking = None
         for k in range(changes):
-            start = day + dt.timedelta(hours=9 + k % 8)
-            if booking is None:
-                booking = booking_request(requester=user, instrument=inst, start=start, end=start + dt.timedelta(hours=1))
-            else:
-                booking_cancel(actor=user, booking_id=booking.pk)
-                booking = None
+            t0 = time.perf_counter()
+            booking = change(booking, k)
+            watched_times.append((time.perf_counter() - t0) * 1000)
             version = Instrument.objects.get(pk=inst.pk).availability_version
             sent[version] = committed_at[version]
             state = wide_state(inst.pk)
@@ -327,6 +358,9 @@ def run(counts: list[int], changes: int, redis_url: str, gap: float) -> None:
                 f"| {count} | {name} | {m['p50']:.1f} | {m['p99']:.1f} | {m['lost']} | {m['out_of_order']} "
                 f"| {m['kb_per_conn']:.1f} |"
             )
+    print(f"\nwriter's time per change (median of {writer_changes}): {silent:.2f} ms without live publishing, "
+          f"{unwatched:.2f} ms published with nobody watching, "
+          f"{percentile(watched_times, 50):.2f} ms published while watched (median of {len(watched_times)})")
     for count, ours, floor, _ in rows:
         print(f"p99 ratio at {count} clients: {ours['p99'] / floor['p99']:.2f}x the floor")
 
@@ -342,10 +376,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--gap", type=float, default=1.0, help="seconds between changes")
+    parser.add_argument("--writer-changes", type=int, default=200, help="changes timed for the writer's cost")
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     args = parser.parse_args()
     try:
-        run(args.clients, args.changes, args.redis, args.gap)
+        run(args.clients, args.changes, args.redis, args.gap, args.writer_changes)
     finally:
         for proc in STARTED:
             if proc.poll() is None:
