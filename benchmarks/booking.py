@@ -1,6 +1,6 @@
 """Booking engine speed on PostgreSQL, served the way production serves HTTP (gunicorn, WSGI).
 
-    .venv/bin/python benchmarks/booking.py [--seconds 10] [--clients 32] [--workers 2] [--rounds 3] [--watch]
+    .venv/bin/python benchmarks/booking.py [--seconds 10] [--clients 32] [--workers 2] [--rounds 3]
 
 Needs PostgreSQL at 127.0.0.1:5432 (user postgres) and Redis at 127.0.0.1:6379. The script creates
 its own database (sanjiao_bench_<pid>), starts gunicorn on a free 127.0.0.1 port, sends bounded
@@ -169,26 +169,6 @@ def seed(clients: int, rounds: int):
     return tokens, hot, heavy, many, day0
 
 
-def watch(instruments):
-    """A Redis subscriber on the groups a daphne process would hold for watching clients."""
-    from channels.layers import get_channel_layer
-
-    from booking.live.publish import _sync_redis, availability_group, facility_group, user_group
-    from facilities.models import User
-
-    client, prefix = _sync_redis(get_channel_layer())
-    groups = [availability_group(i.pk) for i in instruments] + [facility_group(instruments[0].facility_id)]
-    groups += [user_group(pk) for pk in User.objects.filter(username__startswith="bench").values_list("pk", flat=True)]
-    heard = {"messages": 0}
-
-    def count(message) -> None:
-        heard["messages"] += 1
-
-    pubsub = client.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(**{f"{prefix}{g}": count for g in groups})
-    return pubsub.run_in_thread(sleep_time=0.001, daemon=True), pubsub, heard
-
-
 def overlapping_pairs() -> int:
     from django.db import connection
 
@@ -209,11 +189,6 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3,
                         help="contention rounds, each on four fresh hot instruments between two ceiling runs")
-    parser.add_argument(
-        "--watch", action="store_true",
-        help="subscribe to the live groups of the hot instruments, their facility and every researcher, "
-             "as open calendar, queue and personal pages would, so every change is computed and published",
-    )
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
@@ -291,7 +266,6 @@ def main() -> None:
 
         # The machine's speed drifts within minutes, so each round sits between two ceiling runs and its
         # ratios use their mean; the rounds' median is the figure.
-        watcher = watch(hot) if args.watch else None
         ceilings = [measure_ceiling("before round 1")]
         ratios, full_ratios = [], []
         for r in range(args.rounds):
@@ -313,12 +287,6 @@ def main() -> None:
             full_ratios.append(100 * full["per_second"] / ceiling)
             print(f"  ratio bookings/ceiling: {ratios[-1]:.0f}%  (slots full: {full_ratios[-1]:.0f}%; ceiling the mean "
                   f"of before and after, {ceiling:.0f} req/s)")
-        if watcher is not None:
-            thread, pubsub, heard = watcher
-            thread.stop()
-            thread.join(5)
-            pubsub.close()
-            print(f"live messages heard by the watcher: {heard['messages']}")
         print(f"ratio bookings/ceiling, median of {args.rounds} rounds: {statistics.median(ratios):.0f}%  "
               f"(rounds: {', '.join(f'{x:.0f}%' for x in ratios)}; slots full: "
               f"{', '.join(f'{x:.0f}%' for x in full_ratios)})")

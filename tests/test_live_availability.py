@@ -150,44 +150,48 @@ def test_closure_and_operating_hours_show_as_closure(world, tomorrow_9):
     run(scenario)
 
 
-def test_many_subscribers_one_query_free_fan_out(world, tomorrow_9, monkeypatch):
-    """A change is computed once by the publisher; fifty sockets add no query and no computation."""
+def test_many_subscribers_one_read_per_change(world, tomorrow_9, monkeypatch):
+    """The hub reads the busy list once per change; fifty sockets in two windows add no query."""
     from django.db import connections
     from django.test.utils import CaptureQueriesContext
 
     from booking.live import hub as hub_mod
-    from booking.live import publish as publish_mod
+    from booking.live.state import wide_state
 
     inst = world.instrument
     computed = []
-    real_wide = publish_mod.wide_state
-    monkeypatch.setattr(publish_mod, "wide_state", lambda pk: computed.append(pk) or real_wide(pk))
+    monkeypatch.setattr(hub_mod, "wide_state", lambda pk: computed.append(pk) or wide_state(pk))
     monkeypatch.setattr(hub_mod, "window_state", lambda *a: pytest.fail("a subscriber cost a fallback query"))
 
-    async def scenario():
-        sockets = [await connect() for _ in range(50)]
-        for i, ws in enumerate(sockets):
-            # Two distinct windows among the sockets, both inside the published window.
-            await subscribe(ws, [inst.pk], tomorrow_9 - (i % 2) * H, tomorrow_9 + 4 * H)
-            await ws.receive_json_from(timeout=10)
+    def one_read() -> int:
+        with CaptureQueriesContext(connections["default"]) as read:
+            wide_state(inst.pk)
+        return len(read)
 
-        def book():
+    def book() -> int:
+        with CaptureQueriesContext(connections["default"]) as queries:
             with TestCase.captureOnCommitCallbacks(execute=True):
                 booking_request(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
+        return len(queries)
 
+    async def scenario():
+        read_queries = await database_sync_to_async(one_read)()
+        sockets = [await connect() for _ in range(50)]
+        for i, ws in enumerate(sockets):
+            # Two distinct windows among the sockets, both inside the hub's wide window.
+            await subscribe(ws, [inst.pk], tomorrow_9 - (i % 2) * H, tomorrow_9 + 4 * H)
+            await ws.receive_json_from(timeout=10)
         # Every query of this test, the hub's included, runs on the test's own connection (the
         # database thread); count them there.
         fan_out = CaptureQueriesContext(await database_sync_to_async(lambda: connections["default"])())
         await database_sync_to_async(fan_out.__enter__)()
-        await database_sync_to_async(book)()
-        booking_queries = len(fan_out)
+        booked = await database_sync_to_async(book)()
         for ws in sockets:
             up = await ws.receive_json_from(timeout=10)
             assert up["busy"] == busy((tomorrow_9, tomorrow_9 + H))
         await database_sync_to_async(fan_out.__exit__)(None, None, None)
-        assert booking_queries > 0
-        assert computed == [inst.pk]
-        assert len(fan_out) == booking_queries, "delivering to the sockets ran queries"
+        assert computed == [inst.pk], "the hub read the change once for fifty sockets"
+        assert len(fan_out) == booked + read_queries, "delivering to the sockets ran more than one read"
         for ws in sockets:
             await ws.disconnect(timeout=10)
 
@@ -365,19 +369,71 @@ def test_message_rate_is_limited_with_one_error(world, settings):
     run(scenario)
 
 
-def test_lost_publish_is_repaired_by_resync(world, tomorrow_9, settings, monkeypatch):
+def test_a_change_without_a_message_is_found_by_the_database_check(world, tomorrow_9, settings, monkeypatch):
+    """What a change made by another process looks like on the in-memory layer (or a lost pub/sub
+    message): no message, only a higher version in the database. Where it happened is unknown, so every
+    socket of the instrument is sent the new state, an approval (busy list unchanged) included."""
     settings.LIVE_RESYNC_SECONDS = 0.05
     inst = world.instrument
+    inst.requires_approval = True
+    inst.save()
     from booking.live import publish
+
+    async def scenario():
+        near, far = await connect(), await connect()
+        await subscribe(near, [inst.pk], tomorrow_9, tomorrow_9 + 4 * H)
+        await subscribe(far, [inst.pk], tomorrow_9 + 48 * H, tomorrow_9 + 52 * H)
+        v0 = (await near.receive_json_from(timeout=10))["version"]
+        assert (await far.receive_json_from(timeout=10))["version"] == v0
+        monkeypatch.setattr(publish, "send", lambda *messages: None)  # no message reaches the hub
+        b = await committed(booking_request)(
+            requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H
+        )
+        held = busy((tomorrow_9, tomorrow_9 + H))
+        update = {"type": "update", "instrument": inst.pk}
+        assert await near.receive_json_from(timeout=3) == {**update, "version": v0 + 1, "busy": held}
+        assert await far.receive_json_from(timeout=3) == {**update, "version": v0 + 1, "busy": []}
+        await committed(booking_approve)(actor=world.manager, booking_id=b.pk)
+        assert await near.receive_json_from(timeout=3) == {**update, "version": v0 + 2, "busy": held}
+        assert (await far.receive_json_from(timeout=3))["version"] == v0 + 2
+        await near.disconnect(timeout=10)
+        await far.disconnect(timeout=10)
+
+    run(scenario)
+
+
+def test_changes_heard_while_reading_are_served_by_one_more_read(world, tomorrow_9, monkeypatch):
+    """Three changes announced while the hub reads the first: one more read serves the other two, with
+    the newest version and every place they touched."""
+    from booking.live import hub as hub_mod
+    from booking.live.publish import publish_availability
+    from booking.live.state import to_us, wide_state
+
+    inst = world.instrument
+    reads, gate = [], asyncio.Event()
+
+    async def slow_read(self, instrument):
+        reads.append(instrument)
+        if len(reads) == 1:
+            await gate.wait()
+        return await database_sync_to_async(wide_state)(instrument)
+
+    monkeypatch.setattr(hub_mod.Hub, "read_state", slow_read)
 
     async def scenario():
         ws = await connect()
         await subscribe(ws, [inst.pk], tomorrow_9, tomorrow_9 + 4 * H)
         v0 = (await ws.receive_json_from(timeout=10))["version"]
-        monkeypatch.setattr(publish, "group_send", lambda group, message: None)  # the message is lost
-        await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
-        up = await ws.receive_json_from(timeout=3)
-        assert up == {"type": "update", "instrument": inst.pk, "version": v0 + 1, "busy": busy((tomorrow_9, tomorrow_9 + H))}
+        at = (to_us(tomorrow_9), to_us(tomorrow_9 + H))
+        for v in (v0 + 1, v0 + 2, v0 + 3):
+            await database_sync_to_async(publish_availability)(inst.pk, v, [at])
+        while not reads:
+            await asyncio.sleep(0.01)
+        gate.set()
+        versions = [(await ws.receive_json_from(timeout=10))["version"] for _ in range(2)]
+        assert versions == [v0 + 1, v0 + 3]
+        assert reads == [inst.pk, inst.pk]
+        assert await ws.receive_nothing(timeout=0.2)
         await ws.disconnect(timeout=10)
 
     run(scenario)

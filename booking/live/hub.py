@@ -1,22 +1,33 @@
 """One hub per ASGI process (per event loop): the only listener on the channel layer for availability.
 
 Why not one channel-layer group member per connection: with thousands of sockets on one instrument,
-the layer would copy and decode every change once per socket, and each socket would clip and encode
-the same busy list again. The hub joins each instrument's group once, decodes each change once,
-renders each distinct subscriber window once, and writes the ready text to every socket.
+the layer would copy and decode every change once per socket. The hub joins each instrument's group
+once, reads the instrument's busy list once per change, renders each distinct subscriber window once,
+and writes the ready text to every socket.
+
+How the hub hears of a change:
+- a message on the channel layer (booking/live/publish.py): "instrument 7 is at version 42, the change
+  was at these times". With Redis it comes from whichever process made the change; the in-memory layer
+  only carries changes made in this process.
+- its database check: every LIVE_RESYNC_SECONDS it reads the versions of the instruments its sockets
+  watch. A version ahead of a socket is a change whose message did not come: made by another process on
+  the in-memory layer, or lost on the way. Where that change happened is unknown, so every socket of the
+  instrument is sent the new state.
+Either way the hub then reads the busy list itself, once; changes heard while it reads are served
+together by the next read.
 
 Guarantees the hub keeps:
 - versions sent on one socket for one instrument only go up (stale and duplicate messages dropped);
-- a socket gets an update when the change touches its window (the booking's span overlaps it, or the
-  busy list it sees changed), never a busy list older than one it already has;
-- a change whose pub/sub message never arrived is found by the resync loop, which compares the
-  versions in the database with what the sockets have and sends the fresh state (within two periods).
+- a socket gets an update when the change touches its window (the booking's span overlaps it, the
+  busy list it sees changed, or where the change happened is unknown), never a busy list older than one
+  it already has.
 """
 
 import asyncio
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -34,6 +45,8 @@ from .state import (
     wide_state,
     window_state,
 )
+
+Touched = list[tuple[int, int]] | None  # where a change happened (microseconds); None: unknown
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +71,9 @@ class Hub:
     def __init__(self) -> None:
         self.subs: dict[int, set[Subscription]] = defaultdict(set)
         self.dispatched: dict[int, int] = {}  # newest version handed to sockets, per instrument
-        self.behind: dict[int, int] = {}  # resync: versions seen ahead of the sockets on the last pass
+        # Changes heard and not yet read, per instrument, and the task reading them.
+        self.heard: dict[int, list[tuple[int, Touched]]] = {}
+        self.readers: dict[int, asyncio.Task] = {}
         # The newest state handed out per instrument: a socket whose snapshot turns out older gets it.
         self.latest: dict[int, tuple[State, object]] = {}
         # Snapshot reads in flight, shared by sockets asking for the same instruments and window.
@@ -92,7 +107,7 @@ class Hub:
             if not subs:
                 del self.subs[sub.instrument]
                 self.dispatched.pop(sub.instrument, None)
-                self.behind.pop(sub.instrument, None)
+                self.heard.pop(sub.instrument, None)
                 self.latest.pop(sub.instrument, None)
                 if self.layer is not None:
                     await self.layer.group_discard(availability_group(sub.instrument), self.channel)
@@ -107,7 +122,8 @@ class Hub:
         self.tasks.append(asyncio.ensure_future(self._resync_loop()))
 
     async def _stop(self) -> None:
-        tasks, self.tasks = self.tasks, []
+        tasks, self.tasks = self.tasks + list(self.readers.values()), []
+        self.heard, self.readers = {}, {}
         current = asyncio.current_task()
         for task in tasks:
             if task is not current:
@@ -145,10 +161,44 @@ class Hub:
     async def on_message(self, message: dict) -> None:
         if message.get("type") != "live.availability":
             return
-        state = State.from_message(message)
-        if state.version <= self.dispatched.get(state.instrument, 0):
+        if message["version"] <= self.dispatched.get(message["instrument"], 0):
             return  # an older or repeated change: the sockets already have something newer
-        await self.dispatch(state, touched_from_message(message))
+        self.hear(message["instrument"], message["version"], touched_from_message(message))
+
+    def hear(self, instrument: int, version: int, touched: Touched) -> None:
+        """Note a committed change; the instrument's reader reads the state and hands it out."""
+        if not self.subs.get(instrument):
+            return
+        self.heard.setdefault(instrument, []).append((version, touched))
+        if instrument not in self.readers:
+            task = asyncio.ensure_future(self._read_and_dispatch(instrument))
+            self.readers[instrument] = task
+            task.add_done_callback(_log_failure)
+
+    async def _read_and_dispatch(self, instrument: int) -> None:
+        try:
+            while self.heard.get(instrument):
+                changes = self.heard.pop(instrument)
+                version = max(v for v, _ in changes)
+                if not any(s.version is None or s.version < version for s in self.subs.get(instrument, ())):
+                    continue  # every socket has it already
+                try:
+                    state = await self.read_state(instrument)
+                except Exception:
+                    # The database check finds the sockets behind and tries again.
+                    log.warning("Could not read the live state of instrument %s", instrument, exc_info=True)
+                    continue
+                if state is None or not self.subs.get(instrument):
+                    continue
+                # Read after `version` committed, so at least that new. Labelled with `version`, not with
+                # what the read found, so that a later change heard after this read is still handed out
+                # (with where it happened) rather than dropped as already seen.
+                await self.dispatch(replace(state, version=version), _union(t for _, t in changes))
+        finally:
+            self.readers.pop(instrument, None)
+
+    async def read_state(self, instrument: int) -> State | None:
+        return await database_sync_to_async(wide_state)(instrument)
 
     async def dispatch(self, state: State, touched) -> None:
         self.dispatched[state.instrument] = max(state.version, self.dispatched.get(state.instrument, 0))
@@ -239,7 +289,7 @@ class Hub:
                 return await read()
             raise
 
-    # --- catching up on lost messages -----------------------------------------------------------------
+    # --- the database check: changes whose message did not come ----------------------------------------
 
     async def _resync_loop(self) -> None:
         while True:
@@ -249,11 +299,11 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.warning("Live resync failed; will try again", exc_info=True)
+                log.warning("Live database check failed; will try again", exc_info=True)
 
     async def resync(self) -> None:
-        """Versions in the database ahead of every socket for two passes in a row mean a lost message
-        (one pass could just be a message still on its way): fetch the state and send it."""
+        """One indexed read of the watched instruments' versions: any socket behind its instrument's
+        version missed a change (made by another process on the in-memory layer, or a lost message)."""
         ids = [i for i, subs in self.subs.items() if subs]
         if not ids:
             return
@@ -262,24 +312,25 @@ class Hub:
             for i in ids:
                 await self.layer.group_add(availability_group(i), self.channel)
         versions = await database_sync_to_async(current_versions)(ids)
-        behind_now: dict[int, int] = {}
         for i in ids:
             db_version = versions.get(i)
             have = [s.version for s in self.subs.get(i, ()) if s.version is not None]
-            if db_version is None or not have or min(have) >= db_version:
-                continue
-            if self.behind.get(i, 0) and db_version >= self.behind[i] and min(have) < self.behind[i]:
-                state = await database_sync_to_async(wide_state)(i)
-                if state is not None:
-                    await self.dispatch(state, None)
-                    continue
-            behind_now[i] = db_version
-        self.behind = behind_now
+            if db_version is not None and have and min(have) < db_version:
+                self.hear(i, db_version, None)
+
+
+def _union(touched: Iterable[Touched]) -> Touched:
+    out: list[tuple[int, int]] = []
+    for spans in touched:
+        if spans is None:
+            return None
+        out += spans
+    return out
 
 
 def _log_failure(task: asyncio.Task) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.warning("Live fallback failed", exc_info=task.exception())
+        log.warning("A live update could not be delivered", exc_info=task.exception())
 
 
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}

@@ -4,7 +4,8 @@
 booking hooks sent inside the transaction (`booking_created`, `booking_transitioned`) do know the
 booking's span, so they note it here and the after-commit receiver picks it up: that is how an
 approval, which leaves the public busy list as it was, still reaches the subscribers whose window
-holds the booking. For other changes (closures) the busy list itself shows what changed.
+holds the booking. For other changes (closures) the busy list itself shows what changed, so they
+travel with no spans.
 """
 
 import threading
@@ -38,13 +39,10 @@ def note_touched(instrument_id: int, start, end) -> None:
     pending.setdefault(instrument_id, []).append((time.monotonic(), to_us(start), to_us(end)))
 
 
-def take_touched(instrument_id: int) -> list[tuple[int, int]] | None:
-    notes = _pending().pop(instrument_id, None)
-    if not notes:
-        return None
+def take_touched(instrument_id: int) -> list[tuple[int, int]]:
+    notes = _pending().pop(instrument_id, None) or []
     fresh = time.monotonic() - NOTE_TTL_SECONDS
-    spans = [(s, e) for at, s, e in notes if at >= fresh]
-    return spans or None
+    return [(s, e) for at, s, e in notes if at >= fresh]
 
 
 @receiver(booking_created, dispatch_uid="live.note_created")
@@ -63,8 +61,5 @@ def _publish_availability(sender, instrument_id, version, reason="", **kwargs) -
 
 
 @receiver(booking_changed, dispatch_uid="live.publish_booking")
-def _publish_booking(sender, booking_id, instrument_id, facility_id, requester_id, event, status, **kwargs) -> None:
-    publish_booking_event(
-        booking_id=booking_id, facility_id=facility_id, requester_id=requester_id, event=event,
-        version=(status, kwargs.get("sequence")),
-    )
+def _publish_booking(sender, booking_id, facility_id, requester_id, event, **kwargs) -> None:
+    publish_booking_event(booking_id=booking_id, facility_id=facility_id, requester_id=requester_id, event=event)

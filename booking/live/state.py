@@ -1,10 +1,10 @@
-"""The public busy list of an instrument in the compact form that travels between processes, and the
-pure functions that clip it to one subscriber's window and render it as JSON.
+"""The public busy list of an instrument in a compact form, the pure functions that clip it to one
+subscriber's window and render it as JSON, and the small message that announces a change.
 
 A `State` holds the busy spans of one instrument over a wide window, as integer microseconds since
-the epoch: exact, cheap to compare and to ship through msgpack. Clipping a wide state to a narrower
-window gives exactly what `booking.selectors.availability` computes for that narrower window (the
-property tests check it), so one computation per change serves every subscriber inside the window.
+the epoch: exact and cheap to compare and clip. Clipping a wide state to a narrower window gives
+exactly what `booking.selectors.availability` computes for that narrower window (the property tests
+check it), so one read per change serves every subscriber of a process inside the window.
 """
 
 import datetime as dt
@@ -45,30 +45,20 @@ class State:
     def covers(self, start: int, end: int) -> bool:
         return self.start <= start and end <= self.end
 
-    def to_message(self, touched: list[tuple[int, int]] | None) -> dict:
-        """The channel-layer message announcing this state; `touched` is where the change happened
-        (None when unknown)."""
-        return {
-            "type": "live.availability",
-            "instrument": self.instrument,
-            "version": self.version,
-            "start": self.start,
-            "end": self.end,
-            "busy": [x for span in self.spans for x in span],
-            "touched": None if touched is None else [x for span in touched for x in span],
-        }
 
-    @classmethod
-    def from_message(cls, message: dict) -> "State":
-        flat = message["busy"]
-        spans = tuple((flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3))
-        return cls(message["instrument"], message["version"], message["start"], message["end"], spans)
+def availability_message(instrument: int, version: int, touched: list[tuple[int, int]]) -> dict:
+    """The channel-layer message announcing a committed change: the instrument, the version the change
+    produced and where in time it happened (`touched`, spans in microseconds)."""
+    return {
+        "type": "live.availability",
+        "instrument": instrument,
+        "version": version,
+        "touched": [x for span in touched for x in span],
+    }
 
 
-def touched_from_message(message: dict) -> list[tuple[int, int]] | None:
-    flat = message.get("touched")
-    if flat is None:
-        return None
+def touched_from_message(message: dict) -> list[tuple[int, int]]:
+    flat = message.get("touched") or []
     return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
 
 
@@ -99,7 +89,9 @@ def render_busy(spans: list[tuple[int, int, int]]) -> str:
 
 
 def touches(touched: list[tuple[int, int]] | None, start: int, end: int) -> bool:
-    return bool(touched) and any(s < end and start < e for s, e in touched)
+    """Whether a change at `touched` concerns the window [start, end); None means where is unknown (a
+    change found by the database check rather than announced), which concerns every window."""
+    return touched is None or any(s < end and start < e for s, e in touched)
 
 
 def message_text(kind: str, instrument: int, version: int, busy_json: str) -> str:
@@ -132,7 +124,7 @@ def compute_states(instruments: list[Instrument], start: dt.datetime, end: dt.da
 
 
 def publish_window(instrument: Instrument, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
-    """The wide window a change is published with: a few days back (people look at this week) and as
+    """The wide window a hub reads a change over: a few days back (people look at this week) and as
     far ahead as anyone may book, within LIVE_PUBLISH_MAX_DAYS."""
     from django.conf import settings
     from django.utils import timezone
@@ -147,7 +139,7 @@ def publish_window(instrument: Instrument, now: dt.datetime | None = None) -> tu
 
 
 def wide_state(instrument_id: int) -> State | None:
-    """The state a change is published with, or None when the instrument is gone or inactive."""
+    """The state a hub hands out for a change, or None when the instrument is gone or inactive."""
     inst = instruments_by_id([instrument_id]).get(instrument_id)
     if inst is None:
         return None
@@ -156,7 +148,7 @@ def wide_state(instrument_id: int) -> State | None:
 
 
 def window_state(instrument_id: int, start: int, end: int) -> State | None:
-    """The state over one subscriber's window: the fallback when a change's wide state does not cover it."""
+    """The state over one subscriber's window: the fallback when the wide state does not cover it."""
     inst = instruments_by_id([instrument_id]).get(instrument_id)
     if inst is None:
         return None

@@ -11,6 +11,8 @@ from channels.db import database_sync_to_async
 from facilities.models import Facility
 from facilities.selectors import managed_facility_ids
 
+from ...models import Booking
+from ...selectors import booking_fields, with_details
 from ..publish import facility_group, user_group
 from .base import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, LiveSocket
 
@@ -19,6 +21,13 @@ def _facilities_of(user) -> set[int]:
     if user.is_superuser:
         return set(Facility.objects.values_list("pk", flat=True))
     return managed_facility_ids(user)
+
+
+def booking_payload(booking_id: int) -> dict | None:
+    """The contract's booking object as it stands now, or None once it is gone. Only its requester and
+    the facility's managers hear of it, so the purpose is shown."""
+    booking = with_details(Booking.objects.filter(pk=booking_id)).first()
+    return None if booking is None else booking_fields(booking, show_purpose=True)
 
 
 class BookingEventsSocket(LiveSocket):
@@ -33,12 +42,16 @@ class BookingEventsSocket(LiveSocket):
             await self.channel_layer.group_add(group, self.channel_name)
 
     async def live_booking(self, message: dict) -> None:
-        if await self.may_see(message):
-            await self.send_text(
-                json.dumps({"type": "booking", "event": message["event"], "booking": message["booking"]})
-            )
+        # The message names the booking; the socket reads it (one trip to the database thread, together
+        # with the check of who may see it), so the process that made the change reads nothing for us.
+        payload = await database_sync_to_async(self.payload_for)(message)
+        if payload is not None:
+            await self.send_text(json.dumps({"type": "booking", "event": message["event"], "booking": payload}))
 
-    async def may_see(self, message: dict) -> bool:
+    def payload_for(self, message: dict) -> dict | None:
+        return booking_payload(message["booking"]) if self.may_see(message) else None
+
+    def may_see(self, message: dict) -> bool:
         return True
 
 
@@ -53,9 +66,9 @@ class QueueConsumer(BookingEventsSocket):
         await self.join([facility_group(f) for f in sorted(facilities)])
         await self.accept()
 
-    async def may_see(self, message: dict) -> bool:
+    def may_see(self, message: dict) -> bool:
         # Checked again at delivery: a manager removed while connected stops hearing at once.
-        return message["facility"] in await database_sync_to_async(_facilities_of)(self.scope["user"])
+        return message["facility"] in _facilities_of(self.scope["user"])
 
 
 class MyBookingsConsumer(BookingEventsSocket):
@@ -66,5 +79,5 @@ class MyBookingsConsumer(BookingEventsSocket):
         await self.join([user_group(user.pk)])
         await self.accept()
 
-    async def may_see(self, message: dict) -> bool:
+    def may_see(self, message: dict) -> bool:
         return message["requester"] == self.scope["user"].pk
