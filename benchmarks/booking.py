@@ -38,9 +38,7 @@ REDIS_DB = 14
 # --- the served side: gunicorn imports this module as benchmarks.booking:application -----------------
 if os.environ.get("SANJIAO_BENCH_SERVE") == "1":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    from django.core.wsgi import get_wsgi_application
-
-    application = get_wsgi_application()  # sets Django up before the URLs below are built
+    from config.wsgi import application  # sets Django up before the URLs below are built
 
     from django.conf import settings
     from django.http import JsonResponse

@@ -7,3 +7,8 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()
+
+# This process serves no ASGI: live updates are published through one event loop of its own.
+from booking.live.publish import publish_from_own_loop  # noqa: E402  (needs Django set up first)
+
+publish_from_own_loop()

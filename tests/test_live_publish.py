@@ -1,7 +1,11 @@
-"""What publishing a committed change costs the process that made it."""
+"""What publishing a committed change costs the process that made it, and the two ways sync code sends."""
+
+import asyncio
 
 import pytest
+from channels.layers import get_channel_layer
 
+from booking.live import publish
 from booking.live.publish import publish_availability, publish_booking_event
 
 
@@ -18,3 +22,21 @@ def test_publishing_costs_the_writer_no_read(world, django_assert_num_queries):
         publish_booking_event(
             booking_id=1, facility_id=world.facility.pk, requester_id=world.researcher.pk, event="requested"
         )
+
+
+def test_a_process_without_asgi_publishes_through_one_loop_of_its_own(monkeypatch):
+    """WSGI and Celery workers send through one event loop kept for the process (so the layer keeps its
+    connection), in order, and the same loop serves the next change."""
+    monkeypatch.setattr(publish, "_own_loop_wanted", True)
+    layer, loop = get_channel_layer(), publish._own_loop()
+
+    def on_loop(coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(5)
+
+    channel = on_loop(layer.new_channel())
+    on_loop(layer.group_add("live.test", channel))
+    publish.send(("live.test", {"type": "first"}), ("live.test", {"type": "second"}))
+    publish.send(("live.test", {"type": "third"}))
+    assert [on_loop(layer.receive(channel))["type"] for _ in range(3)] == ["first", "second", "third"]
+    assert publish._own_loop() is loop
+    on_loop(layer.group_discard("live.test", channel))

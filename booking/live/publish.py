@@ -15,6 +15,8 @@ only the process that made the change; the hubs' periodic database check covers 
 
 import asyncio
 import logging
+import os
+import threading
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -22,6 +24,9 @@ from channels.layers import get_channel_layer
 from .state import availability_message
 
 log = logging.getLogger(__name__)
+
+# How long sync code waits for a send on the process's own loop before going on without it.
+SEND_TIMEOUT_SECONDS = 5.0
 
 
 def availability_group(instrument_id: int) -> str:
@@ -57,9 +62,39 @@ def send(*messages: tuple[str, dict]) -> None:
         asyncio.ensure_future(send_all()).add_done_callback(_log_failure)
         return
     try:
-        async_to_sync(send_all)()
+        if _own_loop_wanted:
+            asyncio.run_coroutine_threadsafe(send_all(), _own_loop()).result(timeout=SEND_TIMEOUT_SECONDS)
+        else:
+            async_to_sync(send_all)()
     except Exception:
         log.warning("Could not publish a live update to %s", [group for group, _ in messages], exc_info=True)
+
+
+_own_loop_wanted = False
+_own: tuple[int, asyncio.AbstractEventLoop] | None = None
+_own_lock = threading.Lock()
+
+
+def publish_from_own_loop() -> None:
+    """For processes that serve no ASGI (WSGI workers, Celery workers), called by their entry points: sync
+    code there publishes through one event loop of the process, run in a thread, rather than through the
+    fresh event loop async_to_sync starts for every call, so the channel layer keeps its connection from
+    one change to the next (about 1.3 ms less per message with Redis; benchmarks/live.py).
+
+    Not for a process that serves ASGI: there async_to_sync hands the send to the server's own loop, which
+    is where the in-memory layer's queues live (so it is also the default, and what tests use)."""
+    global _own_loop_wanted
+    _own_loop_wanted = True
+
+
+def _own_loop() -> asyncio.AbstractEventLoop:
+    global _own
+    with _own_lock:
+        if _own is None or _own[0] != os.getpid():  # a forked worker starts a loop of its own
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="live-publish", daemon=True).start()
+            _own = (os.getpid(), loop)
+        return _own[1]
 
 
 def _log_failure(task: asyncio.Task) -> None:
