@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from .env import env_bool, env_int, env_list, env_str, env_url
+from .env import env_bool, env_float, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SANJIAO_VAR_DIR", str(BASE_DIR / "var")))
@@ -232,13 +232,15 @@ LIVE_MAX_INSTRUMENTS = env_int("LIVE_MAX_INSTRUMENTS", 50)
 LIVE_MAX_WINDOW_DAYS = env_int("LIVE_MAX_WINDOW_DAYS", 62)
 LIVE_MAX_MESSAGE_BYTES = env_int("LIVE_MAX_MESSAGE_BYTES", 8192)
 LIVE_MAX_MESSAGES_PER_SECOND = env_int("LIVE_MAX_MESSAGES_PER_SECOND", 20)
-# Each change is published once with the busy list of a wide window (this many days back, up to the
-# instrument's horizon ahead, at most LIVE_PUBLISH_MAX_DAYS); subscribers inside it cost no query.
+# Each ASGI process reads a changed instrument's busy list once, over a wide window (this many days back,
+# up to the instrument's horizon ahead, at most LIVE_PUBLISH_MAX_DAYS); subscribers inside it cost no query.
 LIVE_PUBLISH_PAST_DAYS = env_int("LIVE_PUBLISH_PAST_DAYS", 7)
 LIVE_PUBLISH_MAX_DAYS = env_int("LIVE_PUBLISH_MAX_DAYS", 400)
-# How often each ASGI process compares its subscribed instruments' versions with the database, so a
-# change whose pub/sub message was lost still reaches clients (within two periods).
-LIVE_RESYNC_SECONDS = env_int("LIVE_RESYNC_SECONDS", 10)
+# How often each ASGI process compares its watched instruments' versions with the database (one indexed
+# read). On the in-memory layer that is how changes made by other processes (beat, a shell) reach its
+# sockets, hence well under a second; with Redis every process hears every change and the check only
+# repairs lost pub/sub messages (docs/decisions/0002-live-updates-across-processes.md).
+LIVE_RESYNC_SECONDS = env_float("LIVE_RESYNC_SECONDS", 10.0 if REDIS_URL else 0.5)
 
 # --- billing and Stripe --------------------------------------------------------------------------
 # Payment term printed on Stripe invoices (days after sending).
