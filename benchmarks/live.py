@@ -44,8 +44,9 @@ async def client_main(url: str, count: int, subscribe: str) -> None:
     stop = asyncio.Event()
 
     async def one(i: int) -> None:
-        async with websockets.connect(url, origin="http://127.0.0.1", open_timeout=120, ping_interval=None,
-                                      max_queue=None, compression=None) as ws:
+        async with websockets.connect(
+            url, origin="http://127.0.0.1", open_timeout=120, ping_interval=None, max_queue=None, compression=None
+        ) as ws:
             await ws.send(subscribe)
             await ws.recv()  # the snapshot
             remaining[0] -= 1
@@ -54,14 +55,16 @@ async def client_main(url: str, count: int, subscribe: str) -> None:
             log = received[i]
             while True:
                 recv = asyncio.ensure_future(ws.recv())
-                done, _ = await asyncio.wait({recv, asyncio.ensure_future(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {recv, asyncio.ensure_future(stop.wait())}, return_when=asyncio.FIRST_COMPLETED
+                )
                 if recv not in done:
                     recv.cancel()
                     return
                 text = recv.result()
                 at = time.time()
                 k = text.find('"version":') + 10
-                log.append((int(text[k:text.index(",", k)]), at))
+                log.append((int(text[k : text.index(",", k)]), at))
 
     tasks = []
     for start in range(0, count, 200):  # connect in batches: a burst of thousands only measures the backlog
@@ -182,14 +185,22 @@ def summarize(received: list[list[tuple[int, float]]], sent: dict[int, float]) -
         disorder += sum(1 for a, b in pairwise(versions) if b <= a)
         lost += len(set(sent) - set(versions))
         latencies += [(at - sent[v]) * 1000 for v, at in log if v in sent]
-    return {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99), "lost": lost, "out_of_order": disorder,
-            "messages": len(latencies)}
+    return {
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+        "lost": lost,
+        "out_of_order": disorder,
+        "messages": len(latencies),
+    }
 
 
 def start_clients(url: str, count: int, subscribe: dict) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, __file__, "clients", url, str(count), json.dumps(subscribe)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     line = proc.stdout.readline()
     if line.strip() != "READY":
@@ -207,11 +218,17 @@ def finish_clients(proc: subprocess.Popen, last_version: int) -> list:
 
 def run(counts: list[int], changes: int, redis_url: str, gap: float, writer_changes: int) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="sanjiao-bench-live-"))
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "config.settings", "REDIS_URL": redis_url, "SANJIAO_VAR_DIR": str(scratch),
-        "DATABASE_URL": f"sqlite:///{scratch / 'bench.sqlite3'}", "LOG_LEVEL": "WARNING",
-        "CELERY_TASK_ALWAYS_EAGER": "1", "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-    })
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "REDIS_URL": redis_url,
+            "SANJIAO_VAR_DIR": str(scratch),
+            "DATABASE_URL": f"sqlite:///{scratch / 'bench.sqlite3'}",
+            "LOG_LEVEL": "WARNING",
+            "CELERY_TASK_ALWAYS_EAGER": "1",
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        }
+    )
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -229,20 +246,48 @@ def run(counts: list[int], changes: int, redis_url: str, gap: float, writer_chan
 
     call_command("migrate", verbosity=0)
     host = Institution.objects.create(code="BENCH", name="Bench", kind="university", province="anhui", city="Hefei")
-    facility = Facility.objects.create(code="BF", name="Bench facility", province="anhui", city="Hefei", host=host,
-                                       category="light_source", status="operating")
-    inst = Instrument.objects.create(facility=facility, code="BI", name="Bench instrument", category="beamline",
-                                     booking_unit_minutes=60, min_minutes=60, max_minutes=1440, lead_time_minutes=0,
-                                     horizon_days=90, buffer_minutes=0, requires_approval=False)
+    facility = Facility.objects.create(
+        code="BF",
+        name="Bench facility",
+        province="anhui",
+        city="Hefei",
+        host=host,
+        category="light_source",
+        status="operating",
+    )
+    inst = Instrument.objects.create(
+        facility=facility,
+        code="BI",
+        name="Bench instrument",
+        category="beamline",
+        booking_unit_minutes=60,
+        min_minutes=60,
+        max_minutes=1440,
+        lead_time_minutes=0,
+        horizon_days=90,
+        buffer_minutes=0,
+        requires_approval=False,
+    )
     user = User.objects.create(username="bench")
     Membership.objects.create(user=user, institution=host, role=Role.RESEARCHER)
-    account = FundingAccount.objects.create(code="B-1", title="Bench grant", institution=host, principal_investigator=user,
-                                            valid_from=dt.date(2020, 1, 1), valid_until=dt.date(2099, 12, 31))
+    account = FundingAccount.objects.create(
+        code="B-1",
+        title="Bench grant",
+        institution=host,
+        principal_investigator=user,
+        valid_from=dt.date(2020, 1, 1),
+        valid_until=dt.date(2099, 12, 31),
+    )
     user.default_account = account
     user.save()
     day = (timezone.localtime() + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     window = (day, day + dt.timedelta(days=7))
-    subscribe = {"type": "subscribe", "instruments": [inst.pk], "start": window[0].isoformat(), "end": window[1].isoformat()}
+    subscribe = {
+        "type": "subscribe",
+        "instruments": [inst.pk],
+        "start": window[0].isoformat(),
+        "end": window[1].isoformat(),
+    }
     r = redis.Redis.from_url(redis_url)
     env = dict(os.environ)
 
@@ -299,9 +344,25 @@ def run(counts: list[int], changes: int, redis_url: str, gap: float, writer_chan
     for count in counts:
         # --- Sanjiao ---
         sock = bound_socket()
-        server = subprocess.Popen(["timeout", "1800", str(VENV_BIN / "daphne"), "--fd", str(sock.fileno()), "--ping-interval", "600", "-v", "0",
-                                   "--websocket_connect_timeout", "120",
-                                   "config.asgi:application"], cwd=ROOT, env=env, pass_fds=[sock.fileno()])
+        server = subprocess.Popen(
+            [
+                "timeout",
+                "1800",
+                str(VENV_BIN / "daphne"),
+                "--fd",
+                str(sock.fileno()),
+                "--ping-interval",
+                "600",
+                "-v",
+                "0",
+                "--websocket_connect_timeout",
+                "120",
+                "config.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            pass_fds=[sock.fileno()],
+        )
         STARTED.append(server)
         wait_port(sock.getsockname()[1])
         time.sleep(3)
@@ -320,7 +381,9 @@ def run(counts: list[int], changes: int, redis_url: str, gap: float, writer_chan
             version = Instrument.objects.get(pk=inst.pk).availability_version
             sent[version] = committed_at[version]
             state = wide_state(inst.pk)
-            floor_texts.append(message_text("update", inst.pk, version, render_busy(clip(state, to_us(window[0]), to_us(window[1])))))
+            floor_texts.append(
+                message_text("update", inst.pk, version, render_busy(clip(state, to_us(window[0]), to_us(window[1]))))
+            )
             time.sleep(gap)
         ours = summarize(finish_clients(clients, max(sent)), sent)
         ours["kb_per_conn"] = per_conn
@@ -329,8 +392,12 @@ def run(counts: list[int], changes: int, redis_url: str, gap: float, writer_chan
 
         # --- floor ---
         sock = bound_socket()
-        server = subprocess.Popen(["timeout", "1800", sys.executable, __file__, "floor", str(sock.fileno()), redis_url],
-                                  cwd=ROOT, env=env, pass_fds=[sock.fileno()])
+        server = subprocess.Popen(
+            ["timeout", "1800", sys.executable, __file__, "floor", str(sock.fileno()), redis_url],
+            cwd=ROOT,
+            env=env,
+            pass_fds=[sock.fileno()],
+        )
         STARTED.append(server)
         wait_port(sock.getsockname()[1])
         time.sleep(2)
@@ -342,7 +409,7 @@ def run(counts: list[int], changes: int, redis_url: str, gap: float, writer_chan
         sent = {}
         for text in floor_texts:
             k = text.find('"version":') + 10
-            version = int(text[k:text.index(",", k)])
+            version = int(text[k : text.index(",", k)])
             sent[version] = time.time()
             r.publish(FLOOR_CHANNEL, text)
             time.sleep(gap)
@@ -363,10 +430,12 @@ def run(counts: list[int], changes: int, redis_url: str, gap: float, writer_chan
                 f"| {count} | {name} | {m['p50']:.1f} | {m['p99']:.1f} | {m['lost']} | {m['out_of_order']} "
                 f"| {m['kb_per_conn']:.1f} |"
             )
-    print(f"\nwriter's time per change (median of {writer_changes}): {silent:.2f} ms without live publishing; "
-          f"published with nobody watching: {unwatched_new_loops:.2f} ms through async_to_sync (a shell, beat), "
-          f"{unwatched:.2f} ms through the process's own loop (WSGI, Celery worker); "
-          f"{percentile(watched_times, 50):.2f} ms published while watched (own loop, median of {len(watched_times)})")
+    print(
+        f"\nwriter's time per change (median of {writer_changes}): {silent:.2f} ms without live publishing; "
+        f"published with nobody watching: {unwatched_new_loops:.2f} ms through async_to_sync (a shell, beat), "
+        f"{unwatched:.2f} ms through the process's own loop (WSGI, Celery worker); "
+        f"{percentile(watched_times, 50):.2f} ms published while watched (own loop, median of {len(watched_times)})"
+    )
     for count, ours, floor, _ in rows:
         print(f"p99 ratio at {count} clients: {ours['p99'] / floor['p99']:.2f}x the floor")
 

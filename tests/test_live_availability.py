@@ -75,9 +75,16 @@ def test_snapshot_then_updates_for_every_change_in_the_window(world, tomorrow_9)
         v0, expected = await database_sync_to_async(public_busy)(inst, start, end)
         assert snap == {"type": "snapshot", "instrument": inst.pk, "version": v0, "busy": expected}
 
-        b = await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + 2 * H)
+        b = await committed(booking_request)(
+            requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + 2 * H
+        )
         up = await ws.receive_json_from(timeout=10)
-        assert up == {"type": "update", "instrument": inst.pk, "version": v0 + 1, "busy": busy((tomorrow_9, tomorrow_9 + 2 * H))}
+        assert up == {
+            "type": "update",
+            "instrument": inst.pk,
+            "version": v0 + 1,
+            "busy": busy((tomorrow_9, tomorrow_9 + 2 * H)),
+        }
 
         await committed(booking_cancel)(actor=world.researcher, booking_id=b.pk)
         up = await ws.receive_json_from(timeout=10)
@@ -98,7 +105,9 @@ def test_approval_reaches_subscribers_though_busy_list_is_unchanged(world, tomor
         ws = await connect()
         await subscribe(ws, [inst.pk], tomorrow_9, tomorrow_9 + 4 * H)
         v0 = (await ws.receive_json_from(timeout=10))["version"]
-        b = await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
+        b = await committed(booking_request)(
+            requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H
+        )
         assert (await ws.receive_json_from(timeout=10))["version"] == v0 + 1
         await committed(booking_approve)(actor=world.manager, booking_id=b.pk)
         up = await ws.receive_json_from(timeout=10)
@@ -120,7 +129,9 @@ def test_changes_outside_the_window_are_not_sent_and_versions_only_grow(world, t
             requester=world.researcher, instrument=inst, start=tomorrow_9 + 48 * H, end=tomorrow_9 + 49 * H
         )
         assert await ws.receive_nothing(timeout=0.2)
-        await committed(booking_request)(requester=world.outsider, instrument=inst, start=tomorrow_9 + H, end=tomorrow_9 + 2 * H)
+        await committed(booking_request)(
+            requester=world.outsider, instrument=inst, start=tomorrow_9 + H, end=tomorrow_9 + 2 * H
+        )
         up = await ws.receive_json_from(timeout=10)
         assert up["version"] == v0 + 2, "the newest version, skipping the change that did not touch the window"
         assert up["busy"] == busy((tomorrow_9 + H, tomorrow_9 + 2 * H))
@@ -140,11 +151,15 @@ def test_closure_and_operating_hours_show_as_closure(world, tomorrow_9):
         await subscribe(ws, [inst.pk], start, end)
         snap = await ws.receive_json_from(timeout=10)
         assert snap["busy"] == busy((start, start + 8 * H), (start + 20 * H, end), kind="closure")
-        await committed(closure_add)(actor=world.manager, facility=world.facility, start=tomorrow_9 + 3 * H, end=tomorrow_9 + 5 * H)
+        await committed(closure_add)(
+            actor=world.manager, facility=world.facility, start=tomorrow_9 + 3 * H, end=tomorrow_9 + 5 * H
+        )
         up = await ws.receive_json_from(timeout=10)
         assert up["version"] == snap["version"] + 1
         assert (up["version"], up["busy"]) == await database_sync_to_async(public_busy)(inst, start, end)
-        assert {"start": iso_local(tomorrow_9 + 3 * H), "end": iso_local(tomorrow_9 + 5 * H), "kind": "closure"} in up["busy"]
+        assert {"start": iso_local(tomorrow_9 + 3 * H), "end": iso_local(tomorrow_9 + 5 * H), "kind": "closure"} in up[
+            "busy"
+        ]
         await ws.disconnect(timeout=10)
 
     run(scenario)
@@ -223,11 +238,15 @@ def test_reconnect_after_missed_changes_gets_a_correct_snapshot(world, tomorrow_
         ws = await connect()
         await subscribe(ws, [inst.pk], *window)
         seen = [(await ws.receive_json_from(timeout=10))["version"]]
-        b = await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
+        b = await committed(booking_request)(
+            requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H
+        )
         seen.append((await ws.receive_json_from(timeout=10))["version"])
         await ws.disconnect(timeout=10)  # the client drops ...
         await committed(booking_cancel)(actor=world.researcher, booking_id=b.pk)  # ... changes happen ...
-        await committed(booking_request)(requester=world.outsider, instrument=inst, start=tomorrow_9 + 2 * H, end=tomorrow_9 + 3 * H)
+        await committed(booking_request)(
+            requester=world.outsider, instrument=inst, start=tomorrow_9 + 2 * H, end=tomorrow_9 + 3 * H
+        )
         ws = await connect()  # ... and it comes back
         await subscribe(ws, [inst.pk], *window)
         snap = await ws.receive_json_from(timeout=10)
@@ -249,7 +268,9 @@ def test_resubscribe_with_a_new_window_replaces_the_old_one(world, tomorrow_9):
         await subscribe(ws, [inst.pk], tomorrow_9 + 4 * H, tomorrow_9 + 8 * H)
         assert (await ws.receive_json_from(timeout=10))["version"] >= v0
         # A change in the old window only is not sent any more.
-        await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
+        await committed(booking_request)(
+            requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H
+        )
         assert await ws.receive_nothing(timeout=0.2)
         await ws.disconnect(timeout=10)
 
@@ -269,9 +290,13 @@ def test_unsubscribe_stops_updates_and_leaves_no_group(world, tomorrow_9):
         await ws.send_json_to({"type": "unsubscribe", "instruments": [inst.pk]})
         assert await ws.receive_json_from(timeout=10) == {"type": "unsubscribed", "instruments": [inst.pk]}
         assert set(layer_groups()) == {f"live.availability.{other.pk}"}
-        await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
+        await committed(booking_request)(
+            requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H
+        )
         assert await ws.receive_nothing(timeout=0.2)
-        await committed(booking_request)(requester=world.researcher, instrument=other, start=tomorrow_9, end=tomorrow_9 + H)
+        await committed(booking_request)(
+            requester=world.researcher, instrument=other, start=tomorrow_9, end=tomorrow_9 + H
+        )
         assert (await ws.receive_json_from(timeout=10))["instrument"] == other.pk
         await ws.disconnect(timeout=10)
         assert layer_groups() == {}
@@ -446,7 +471,9 @@ def test_stale_and_repeated_messages_are_dropped(world, tomorrow_9):
         ws = await connect()
         await subscribe(ws, [inst.pk], tomorrow_9, tomorrow_9 + 4 * H)
         v0 = (await ws.receive_json_from(timeout=10))["version"]
-        await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
+        await committed(booking_request)(
+            requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H
+        )
         first = await ws.receive_json_from(timeout=10)
         assert first["version"] == v0 + 1
         # The same version again, and an older one, as pub/sub reordering could deliver them.
@@ -491,7 +518,9 @@ def test_simultaneous_subscribes_share_one_read_and_all_hear_the_next_change(wor
             await subscribe(ws, [inst.pk], tomorrow_9, tomorrow_9 + 4 * H)
         snaps = [await ws.receive_json_from(timeout=10) for ws in sockets]
         assert len({(s["version"], json.dumps(s["busy"])) for s in snaps}) == 1
-        await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
+        await committed(booking_request)(
+            requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H
+        )
         for ws in sockets:
             up = await ws.receive_json_from(timeout=10)
             assert (up["version"], up["busy"]) == (snaps[0]["version"] + 1, busy((tomorrow_9, tomorrow_9 + H)))
@@ -506,14 +535,21 @@ def test_a_move_updates_the_window_it_left_and_the_one_it_entered(world, tomorro
     left, entered = (tomorrow_9, tomorrow_9 + 2 * H), (tomorrow_9 + 4 * H, tomorrow_9 + 6 * H)
 
     async def scenario():
-        b = await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
+        b = await committed(booking_request)(
+            requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H
+        )
         old_ws, new_ws = await connect(), await connect()
         await subscribe(old_ws, [inst.pk], *left)
         await subscribe(new_ws, [inst.pk], *entered)
         v0 = (await old_ws.receive_json_from(timeout=10))["version"]
         await new_ws.receive_json_from(timeout=10)
         await committed(booking_move)(actor=world.researcher, booking_id=b.pk, start=entered[0], end=entered[0] + H)
-        assert await old_ws.receive_json_from(timeout=10) == {"type": "update", "instrument": inst.pk, "version": v0 + 1, "busy": []}
+        assert await old_ws.receive_json_from(timeout=10) == {
+            "type": "update",
+            "instrument": inst.pk,
+            "version": v0 + 1,
+            "busy": [],
+        }
         up = await new_ws.receive_json_from(timeout=10)
         assert (up["version"], up["busy"]) == (v0 + 1, busy((entered[0], entered[0] + H)))
         await old_ws.disconnect(timeout=10)

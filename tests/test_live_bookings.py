@@ -74,16 +74,28 @@ def test_manager_hears_own_facility_only(world, tomorrow_9):
     async def scenario():
         ws = await open_as(QueueConsumer, "/ws/queue/", world.manager)
         b = await committed(booking_request)(
-            requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H, purpose="XAS of catalysts"
+            requester=world.researcher,
+            instrument=inst,
+            start=tomorrow_9,
+            end=tomorrow_9 + H,
+            purpose="XAS of catalysts",
         )
         msg = await ws.receive_json_from(timeout=10)
         assert msg["type"] == "booking" and msg["event"] == "requested"
         assert msg["booking"] == {
-            "id": b.pk, "instrument": inst.pk, "start": tomorrow_9.isoformat(), "end": (tomorrow_9 + H).isoformat(),
-            "status": "requested", "requester": "res", "institution": "USTC", "purpose": "XAS of catalysts",
+            "id": b.pk,
+            "instrument": inst.pk,
+            "start": tomorrow_9.isoformat(),
+            "end": (tomorrow_9 + H).isoformat(),
+            "status": "requested",
+            "requester": "res",
+            "institution": "USTC",
+            "purpose": "XAS of catalysts",
             "splits": [{"account": world.researcher_account.pk, "percent": "100.00"}],
         }
-        await committed(booking_request)(requester=world.outsider, instrument=elsewhere, start=tomorrow_9, end=tomorrow_9 + H)
+        await committed(booking_request)(
+            requester=world.outsider, instrument=elsewhere, start=tomorrow_9, end=tomorrow_9 + H
+        )
         assert await ws.receive_nothing(timeout=0.2), "another facility's booking leaked to this manager"
         await committed(booking_cancel)(actor=world.researcher, booking_id=b.pk)
         msg = await ws.receive_json_from(timeout=10)
@@ -100,7 +112,9 @@ def test_manager_removed_while_connected_stops_hearing(world, tomorrow_9):
         await database_sync_to_async(
             lambda: Membership.objects.filter(user=world.manager, role=Role.FACILITY_MANAGER).delete()
         )()
-        await committed(booking_request)(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+        await committed(booking_request)(
+            requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
+        )
         assert await ws.receive_nothing(timeout=0.2)
         await ws.disconnect(timeout=10)
 
@@ -115,7 +129,9 @@ def test_researcher_hears_own_bookings_only(world, tomorrow_9):
     async def scenario():
         mine = await open_as(MyBookingsConsumer, "/ws/me/", world.researcher)
         theirs = await open_as(MyBookingsConsumer, "/ws/me/", world.outsider)
-        b = await committed(booking_request)(requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H)
+        b = await committed(booking_request)(
+            requester=world.researcher, instrument=inst, start=tomorrow_9, end=tomorrow_9 + H
+        )
         assert (await mine.receive_json_from(timeout=10))["event"] == "requested"
         await committed(booking_approve)(actor=world.manager, booking_id=b.pk)
         msg = await mine.receive_json_from(timeout=10)
@@ -137,10 +153,14 @@ def test_full_stack_session_auth_and_origin_check(world, tomorrow_9):
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
 
     async def scenario():
-        ws = WebsocketCommunicator(application, "/ws/me/", headers=[(b"cookie", cookie), (b"origin", b"http://127.0.0.1")])
+        ws = WebsocketCommunicator(
+            application, "/ws/me/", headers=[(b"cookie", cookie), (b"origin", b"http://127.0.0.1")]
+        )
         connected, _ = await ws.connect(timeout=10)
         assert connected
-        await committed(booking_request)(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+        await committed(booking_request)(
+            requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
+        )
         assert (await ws.receive_json_from(timeout=10))["booking"]["requester"] == "res"
         await ws.disconnect(timeout=10)
 
@@ -165,7 +185,9 @@ def test_queue_socket_that_fails_leaves_its_groups(world, tomorrow_9, monkeypatc
             raise RuntimeError("consumer bug")
 
         monkeypatch.setattr(QueueConsumer, "live_booking", boom)
-        await committed(booking_request)(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+        await committed(booking_request)(
+            requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
+        )
         with pytest.raises(RuntimeError):
             await ws.wait(timeout=10)
         assert layer_groups() == {}

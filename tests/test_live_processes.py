@@ -71,10 +71,14 @@ def database_url() -> str:
 
 def process_env(redis: bool, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "LIVE_RESYNC_SECONDS")}
-    env.update({
-        "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING",
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-    })
+    env.update(
+        {
+            "DATABASE_URL": database_url(),
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "LOG_LEVEL": "WARNING",
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        }
+    )
     if redis:
         env["REDIS_URL"] = os.environ["REDIS_URL"]
     env.update(extra)
@@ -91,11 +95,18 @@ class Server:
         self.sock.listen(128)
         self.port = self.sock.getsockname()[1]
         fd = str(self.sock.fileno())
-        command = ([str(BIN / "gunicorn"), "--bind", f"fd://{fd}", "--workers", "1", "config.wsgi:application"]
-                   if wsgi else [str(BIN / "daphne"), "--fd", fd, "config.asgi:application"])
+        command = (
+            [str(BIN / "gunicorn"), "--bind", f"fd://{fd}", "--workers", "1", "config.wsgi:application"]
+            if wsgi
+            else [str(BIN / "daphne"), "--fd", fd, "config.asgi:application"]
+        )
         self.proc = subprocess.Popen(
-            ["timeout", "180", *command], cwd=ROOT, env=env, pass_fds=[self.sock.fileno()],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            ["timeout", "180", *command],
+            cwd=ROOT,
+            env=env,
+            pass_fds=[self.sock.fileno()],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
 
     def wait_ready(self) -> None:
@@ -136,8 +147,14 @@ def started(env: dict[str, str], wsgi: bool = False) -> Server:
 async def run_elsewhere(env: dict[str, str], *args: str) -> None:
     """A Python process of its own (`manage.py …`, or `-c` code), run to its end."""
     proc = await asyncio.create_subprocess_exec(
-        "timeout", "120", sys.executable, *args, cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        "timeout",
+        "120",
+        sys.executable,
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()[-2000:]
@@ -188,8 +205,14 @@ def change_time(booking_id: int, to_status: str) -> float:
 
 
 def subscribe_message(inst, start: dt.datetime, hours: int = 4) -> str:
-    return json.dumps({"type": "subscribe", "instruments": [inst.pk], "start": start.isoformat(),
-                       "end": (start + hours * H).isoformat()})
+    return json.dumps(
+        {
+            "type": "subscribe",
+            "instruments": [inst.pk],
+            "start": start.isoformat(),
+            "end": (start + hours * H).isoformat(),
+        }
+    )
 
 
 def two_requests(world, tomorrow_9) -> tuple[Booking, Booking]:
@@ -198,13 +221,17 @@ def two_requests(world, tomorrow_9) -> tuple[Booking, Booking]:
     inst.requires_approval = True
     inst.save()
     make = dict(instrument=inst, requester=world.researcher, institution=world.ustc, status=Booking.Status.REQUESTED)
-    return (BookingFactory(**make, start=tomorrow_9, end=tomorrow_9 + H),
-            BookingFactory(**make, start=tomorrow_9 + 2 * H, end=tomorrow_9 + 3 * H))
+    return (
+        BookingFactory(**make, start=tomorrow_9, end=tomorrow_9 + H),
+        BookingFactory(**make, start=tomorrow_9 + 2 * H, end=tomorrow_9 + 3 * H),
+    )
 
 
 def cancel_code(world, booking: Booking) -> str:
-    return ("from booking.services import booking_cancel; from facilities.models import User; "
-            f"booking_cancel(actor=User.objects.get(pk={world.researcher.pk}), booking_id={booking.pk})")
+    return (
+        "from booking.services import booking_cancel; from facilities.models import User; "
+        f"booking_cancel(actor=User.objects.get(pk={world.researcher.pk}), booking_id={booking.pk})"
+    )
 
 
 def busy_of(*bookings: Booking) -> list[dict]:
@@ -227,6 +254,7 @@ def test_embedded_default_shell_and_beat_changes_reach_sockets_within_a_second(w
     env = process_env(redis=False)
     server = started(env)
     try:
+
         async def scenario():
             async with websockets.connect(server.url("/ws/availability/"), origin="http://127.0.0.1") as ws:
                 await ws.send(subscribe_message(inst, tomorrow_9))
@@ -260,6 +288,7 @@ def test_embedded_default_change_over_http_reaches_a_socket_of_the_same_server(w
     # A database check far slower than the test: only the layer can deliver in time.
     server = started(process_env(redis=False, LIVE_RESYNC_SECONDS="60"))
     try:
+
         async def scenario():
             async with websockets.connect(server.url("/ws/availability/"), origin="http://127.0.0.1") as ws:
                 await ws.send(subscribe_message(inst, tomorrow_9))
@@ -267,13 +296,21 @@ def test_embedded_default_change_over_http_reaches_a_socket_of_the_same_server(w
                 async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http:
                     r = await http.post(
                         "/api/v1/bookings/",
-                        json={"instrument": inst.pk, "start": tomorrow_9.isoformat(), "end": (tomorrow_9 + H).isoformat()},
+                        json={
+                            "instrument": inst.pk,
+                            "start": tomorrow_9.isoformat(),
+                            "end": (tomorrow_9 + H).isoformat(),
+                        },
                         headers={"Authorization": f"Token {token}"},
                     )
                 assert r.status_code == 201, r.text
                 up, _ = await next_message(ws, 10)
-                assert up == {"type": "update", "instrument": inst.pk, "version": snap["version"] + 1,
-                              "busy": [{"start": tomorrow_9.isoformat(), "end": (tomorrow_9 + H).isoformat(), "kind": "booking"}]}
+                assert up == {
+                    "type": "update",
+                    "instrument": inst.pk,
+                    "version": snap["version"] + 1,
+                    "busy": [{"start": tomorrow_9.isoformat(), "end": (tomorrow_9 + H).isoformat(), "kind": "booking"}],
+                }
 
         asyncio.run(scenario())
     finally:
@@ -312,9 +349,25 @@ def test_with_redis_changes_from_every_process_reach_sockets_within_a_second(wor
     env = process_env(redis=True, CELERY_TASK_DEFAULT_QUEUE=worker_queue, CELERY_TASK_ALWAYS_EAGER="0")
     servers: list[Server] = []
     worker = subprocess.Popen(
-        ["timeout", "180", str(BIN / "celery"), "-A", "config", "worker", "--pool=solo", "--loglevel=WARNING",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", worker_queue],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "timeout",
+            "180",
+            str(BIN / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-Q",
+            worker_queue,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         servers.append(server := started({**env, "LIVE_RESYNC_SECONDS": "60"}))
@@ -323,8 +376,9 @@ def test_with_redis_changes_from_every_process_reach_sockets_within_a_second(wor
         async def scenario():
             async with (
                 websockets.connect(server.url("/ws/availability/"), origin="http://127.0.0.1") as calendar,
-                websockets.connect(server.url("/ws/me/"), origin="http://127.0.0.1",
-                                   additional_headers={"Cookie": cookie}) as mine,
+                websockets.connect(
+                    server.url("/ws/me/"), origin="http://127.0.0.1", additional_headers={"Cookie": cookie}
+                ) as mine,
             ):
                 await calendar.send(subscribe_message(inst, tomorrow_9, hours=6))
                 snap, _ = await next_message(calendar, 10)
@@ -337,7 +391,8 @@ def test_with_redis_changes_from_every_process_reach_sockets_within_a_second(wor
                     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{web.port}") as http:
                         start = tomorrow_9 + 4 * H
                         r = await http.post(
-                            "/api/v1/bookings/", headers={"Authorization": f"Token {token}"},
+                            "/api/v1/bookings/",
+                            headers={"Authorization": f"Token {token}"},
                             json={"instrument": inst.pk, "start": start.isoformat(), "end": (start + H).isoformat()},
                         )
                     assert r.status_code == 201, r.text
@@ -355,7 +410,10 @@ def test_with_redis_changes_from_every_process_reach_sockets_within_a_second(wor
                 (up, at), (event, event_at) = await while_running(shell(env, cancel_code(world, to_cancel)), both())
                 assert (up["version"], up["busy"]) == (snap["version"] + 1, busy_of(to_expire, booked))
                 assert (event["event"], event["booking"]["id"], event["booking"]["status"]) == (
-                    "cancelled", to_cancel.pk, "cancelled")
+                    "cancelled",
+                    to_cancel.pk,
+                    "cancelled",
+                )
                 cancelled = await read(change_time, to_cancel.pk, Booking.Status.CANCELLED)
                 took = max(at, event_at) - cancelled
                 assert took <= PROMISE_SECONDS, f"the shell's cancel took {took:.2f} s"
@@ -414,13 +472,19 @@ def test_booking_on_server_a_reaches_client_of_server_b(world, tomorrow_9):
                 async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{a.port}") as http:
                     r = await http.post(
                         "/api/v1/bookings/",
-                        json={"instrument": inst.pk, "start": tomorrow_9.isoformat(), "end": (tomorrow_9 + H).isoformat()},
+                        json={
+                            "instrument": inst.pk,
+                            "start": tomorrow_9.isoformat(),
+                            "end": (tomorrow_9 + H).isoformat(),
+                        },
                         headers={"Authorization": f"Token {token}"},
                     )
                 assert r.status_code == 201, r.text
                 up, _ = await next_message(ws, 10)
                 assert up["type"] == "update" and up["version"] == snap["version"] + 1
-                assert up["busy"] == [{"start": tomorrow_9.isoformat(), "end": (tomorrow_9 + H).isoformat(), "kind": "booking"}]
+                assert up["busy"] == [
+                    {"start": tomorrow_9.isoformat(), "end": (tomorrow_9 + H).isoformat(), "kind": "booking"}
+                ]
 
                 # A Celery task running outside both servers (here: this process) rejects the stale
                 # request; the change goes through Redis to server B's client as well.

@@ -28,9 +28,10 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 
 from .publish import availability_group
@@ -51,11 +52,15 @@ Touched = list[tuple[int, int]] | None  # where a change happened (microseconds)
 log = logging.getLogger(__name__)
 
 
+class Socket(Protocol):
+    async def send_text(self, text: str) -> None: ...
+
+
 @dataclass(eq=False)
 class Subscription:
     """One socket's interest in one instrument over [start, end) (microseconds)."""
 
-    consumer: object  # anything with `async def send_text(text)`
+    consumer: Socket
     instrument: int
     start: int
     end: int
@@ -78,8 +83,7 @@ class Hub:
         self.latest: dict[int, tuple[State, object]] = {}
         # Snapshot reads in flight, shared by sockets asking for the same instruments and window.
         self.reads: dict[tuple, asyncio.Future] = {}
-        self.layer = None
-        self.channel: str | None = None
+        self.listening: tuple[BaseChannelLayer, str] | None = None  # the layer and the hub's channel on it
         self.tasks: list[asyncio.Task] = []
         self.lock = asyncio.Lock()
 
@@ -95,8 +99,9 @@ class Hub:
                 await self._start()
             first = not self.subs.get(sub.instrument)
             self.subs[sub.instrument].add(sub)
-            if first and self.layer is not None:
-                await self.layer.group_add(availability_group(sub.instrument), self.channel)
+            if first and self.listening is not None:
+                layer, channel = self.listening
+                await layer.group_add(availability_group(sub.instrument), channel)
 
     async def remove(self, sub: Subscription) -> None:
         async with self.lock:
@@ -109,16 +114,17 @@ class Hub:
                 self.dispatched.pop(sub.instrument, None)
                 self.heard.pop(sub.instrument, None)
                 self.latest.pop(sub.instrument, None)
-                if self.layer is not None:
-                    await self.layer.group_discard(availability_group(sub.instrument), self.channel)
+                if self.listening is not None:
+                    layer, channel = self.listening
+                    await layer.group_discard(availability_group(sub.instrument), channel)
             if not self.subs:
                 await self._stop()
 
     async def _start(self) -> None:
-        self.layer = get_channel_layer()
-        if self.layer is not None:
-            self.channel = await self.layer.new_channel("live.hub.")
-            self.tasks.append(asyncio.ensure_future(self._receive_loop()))
+        layer = get_channel_layer()
+        if layer is not None:
+            self.listening = (layer, await layer.new_channel())
+            self.tasks.append(asyncio.ensure_future(self._receive_loop(*self.listening)))
         self.tasks.append(asyncio.ensure_future(self._resync_loop()))
 
     async def _stop(self) -> None:
@@ -134,15 +140,14 @@ class Hub:
                     await task
                 except (asyncio.CancelledError, Exception):
                     pass
-        self.channel = None
+        self.listening = None
 
     def groups(self) -> list[str]:
         return [availability_group(i) for i in self.subs]
 
     # --- hearing changes ------------------------------------------------------------------------------
 
-    async def _receive_loop(self) -> None:
-        layer, channel = self.layer, self.channel
+    async def _receive_loop(self, layer: BaseChannelLayer, channel: str) -> None:
         while True:
             try:
                 message = await layer.receive(channel)
@@ -218,8 +223,11 @@ class Hub:
                 continue
             if key not in rendered:
                 busy_json = render_busy(clip(state, *key))
-                rendered[key] = (busy_json, message_text("update", state.instrument, state.version, busy_json),
-                                 touches(touched, *key))
+                rendered[key] = (
+                    busy_json,
+                    message_text("update", state.instrument, state.version, busy_json),
+                    touches(touched, *key),
+                )
             await self._offer(sub, state.version, *rendered[key])
         if uncovered:
             task = asyncio.ensure_future(self._fallback(state.instrument, state.version, touched, uncovered))
@@ -285,7 +293,8 @@ class Hub:
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
-            if future.cancelled() and not asyncio.current_task().cancelling():
+            task = asyncio.current_task()
+            if future.cancelled() and task is not None and not task.cancelling():
                 return await read()
             raise
 
@@ -307,10 +316,11 @@ class Hub:
         ids = [i for i, subs in self.subs.items() if subs]
         if not ids:
             return
-        if self.layer is not None:
+        if self.listening is not None:
             # The in-memory layer forgets group members after a day; joining again is harmless elsewhere.
+            layer, channel = self.listening
             for i in ids:
-                await self.layer.group_add(availability_group(i), self.channel)
+                await layer.group_add(availability_group(i), channel)
         versions = await database_sync_to_async(current_versions)(ids)
         for i in ids:
             db_version = versions.get(i)

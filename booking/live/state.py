@@ -12,8 +12,8 @@ import json
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from facilities.calendar import closed_spans_many
 from common.time import local_tz
+from facilities.calendar import closed_spans_many
 from facilities.models import Instrument
 
 from ..selectors import held_spans_many, label_busy
@@ -81,7 +81,11 @@ def render_busy(spans: list[tuple[int, int, int]]) -> str:
     tz = local_tz()
     return json.dumps(
         [
-            {"start": from_us(s).astimezone(tz).isoformat(), "end": from_us(e).astimezone(tz).isoformat(), "kind": KINDS[k]}
+            {
+                "start": from_us(s).astimezone(tz).isoformat(),
+                "end": from_us(e).astimezone(tz).isoformat(),
+                "kind": KINDS[k],
+            }
             for s, e, k in spans
         ],
         separators=(",", ":"),
@@ -99,6 +103,7 @@ def message_text(kind: str, instrument: int, version: int, busy_json: str) -> st
 
 
 # --- reading from the database (sync; async callers wrap these in database_sync_to_async) ------------
+
 
 def instruments_by_id(ids: list[int]) -> dict[int, Instrument]:
     """The active instruments among `ids`, with their facility (its calendar rules apply to them)."""

@@ -29,7 +29,8 @@ def _snapshot(ids: list[int], start, end):
 
 class AvailabilityConsumer(LiveSocket):
     # The hub is this process's one listener on the channel layer; sockets need no channel of their own.
-    channel_layer_alias = None
+    # No alias names no layer: Channels then gives the consumer none (get_channel_layer returns None).
+    channel_layer_alias = None  # type: ignore[assignment]
 
     async def connect(self):
         self.subscriptions: dict[int, Subscription] = {}

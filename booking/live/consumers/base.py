@@ -41,7 +41,7 @@ class LiveSocket(AsyncWebsocketConsumer):
         await super().websocket_disconnect(message)
 
     async def send_text(self, text: str) -> None:
-        await self.base_send({"type": "websocket.send", "text": text})
+        await self.send(text_data=text)
 
     async def send_error(self, detail: str) -> None:
         await self.send_text(json.dumps({"type": "error", "detail": detail}))

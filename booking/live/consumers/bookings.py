@@ -80,4 +80,5 @@ class MyBookingsConsumer(BookingEventsSocket):
         await self.accept()
 
     def may_see(self, message: dict) -> bool:
-        return message["requester"] == self.scope["user"].pk
+        user = self.user()
+        return user is not None and message["requester"] == user.pk
