@@ -10,7 +10,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import parsers, serializers
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
 
-MAX_BODY_BYTES = 64 * 1024
 MAX_PARAM_LENGTH = 64
 # Times outside these years are refused: nothing here is booked, billed or reported that far out, and
 # near year 1 or 9999 the arithmetic on them (time zones, buffers, windows) leaves Python's range.
@@ -100,13 +99,8 @@ def query_id_list(request, name: str, *, limit: int) -> list[int]:
 
 
 def json_body(request) -> dict:
-    """The request body as a JSON object, or a 400 saying why not."""
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_BODY_BYTES:
-        raise ValidationError(f"The request body is too large: at most {MAX_BODY_BYTES // 1024} KB.")
+    """The request body as a JSON object, or a 400 saying why not. (Its size was checked before any
+    view ran: common/limits.py.)"""
     try:
         data = request.data
     except UnsupportedMediaType:

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a body above the limit is refused before anything (sessions, CSRF, DRF) would read it.
+    "common.limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -159,6 +161,12 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 # One process serves its own static files on the embedded default; behind a proxy, let the proxy do it.
 SERVE_STATIC = env_bool("SERVE_STATIC", True)
+
+# --- Request limits -------------------------------------------------------------------------------
+# The largest request body accepted, in bytes: answered with 413 before it is read, whichever server
+# runs (common/limits.py); the API's JSON, the pages' forms and the admin all fit well within it. The
+# same figure caps a WebSocket frame under `make run`'s server (config/serve.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024)
 
 # --- REST API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -104,8 +104,9 @@ def test_non_json_bodies(world, raw, content_type, words):
 
 def test_huge_body_is_refused_before_parsing(world, tomorrow_9):
     payload = {**good(world, tomorrow_9), "purpose": "x" * 200_000}
-    data = assert_words(world.client(world.researcher).post(URL, payload, format="json"))
+    data = assert_words(world.client(world.researcher).post(URL, payload, format="json"), status=413)
     assert "too large" in data["detail"]
+    assert not Booking.objects.exists()
 
 
 @pytest.mark.parametrize(
