@@ -26,8 +26,9 @@ migrate: setup
 demo: migrate
 	$(BIN)/python manage.py load_demo
 
+# One process, one port: HTTP (through Django's WSGI handler) and WebSockets; see config/serve.py.
 serve: setup
-	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	$(BIN)/python -m config.serve --host $(HOST) --port $(PORT)
 
 # Beat runs the periodic jobs (expiry, completion, reminders, waitlist, invoices). Without REDIS_URL it
 # runs them itself, in-process; with REDIS_URL a worker takes them from Redis. Both stop with the server.
@@ -41,7 +42,7 @@ run: demo
 	trap 'kill -TERM $$worker $$beat 2>/dev/null; wait $$worker $$beat 2>/dev/null; echo "background jobs stopped"' EXIT; \
 	trap 'exit 130' INT TERM; \
 	echo "Periodic jobs: beat (pid $$beat, var/beat.log)$${worker:+, worker (pid $$worker, var/worker.log)}"; \
-	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	$(BIN)/python -m config.serve --host $(HOST) --port $(PORT)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,12 +1,12 @@
-"""WSGI entry point: ordinary HTTP in production is served here (it is about six times cheaper per
-request than the ASGI path on our machines); only /ws/ needs the ASGI application."""
+"""WSGI entry point: gunicorn serves every ordinary HTTP request here in production (the Procfile's `web`)."""
 
 import os
 
-from django.core.wsgi import get_wsgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-application = get_wsgi_application()
+
+from .http import wsgi_handler  # noqa: E402
+
+application = wsgi_handler()
 
 # This process serves no ASGI: live updates are published through one event loop of its own.
 from booking.live.publish import publish_from_own_loop  # noqa: E402  (needs Django set up first)

@@ -1,5 +1,5 @@
-"""Across real processes: daphne servers, and changes made by other processes — a `manage.py shell`
-command, a periodic job applied the way beat applies it, a Celery worker.
+"""Across real processes: `make run`'s server, daphne and gunicorn, and changes made by other processes —
+a `manage.py shell` command, a periodic job applied the way beat applies it, a Celery worker.
 
 A change made outside the server reaches its sockets within 1 s of the change: on the embedded default
 (no REDIS_URL: in-memory layer, SQLite) through each server's database check, with Redis through
@@ -29,6 +29,7 @@ from booking.tasks import expire_stale_requests
 from common.time import iso_local
 
 from .factories.booking import BookingFactory
+from .servers import MakeRunServer, database_url
 
 pytestmark = [pytest.mark.slow]
 needs_redis = pytest.mark.skipif(
@@ -58,15 +59,6 @@ name, now = sys.argv[1], sys.argv[2]
 entry = ScheduleEntry(name=name, app=app, kwargs={"now": now}, **settings.CELERY_BEAT_SCHEDULE[name])
 Scheduler(app, lazy=True).apply_entry(entry)
 """
-
-
-def database_url() -> str:
-    db = django_settings.DATABASES["default"]
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    user = db.get("USER") or "postgres"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
 def process_env(redis: bool, **extra: str) -> dict[str, str]:
@@ -238,13 +230,13 @@ def busy_of(*bookings: Booking) -> list[dict]:
     return [{"start": iso_local(b.start), "end": iso_local(b.hold_end), "kind": "booking"} for b in bookings]
 
 
-# --- the embedded default: one daphne, in-memory layer, SQLite ----------------------------------------
+# --- the embedded default: make run's one server, in-memory layer, SQLite -------------------------------
 
 
 @embedded_only
 @pytest.mark.django_db(transaction=True)
 def test_embedded_default_shell_and_beat_changes_reach_sockets_within_a_second(world, tomorrow_9):
-    """`make run`'s shape: daphne without Redis, beat and a shell as processes of their own. Their
+    """`make run`'s shape: its server without Redis, beat and a shell as processes of their own. Their
     changes reach an open calendar through the server's database check (LIVE_RESYNC_SECONDS left at
     its default)."""
     import websockets
@@ -252,11 +244,11 @@ def test_embedded_default_shell_and_beat_changes_reach_sockets_within_a_second(w
     inst = world.instrument
     to_cancel, to_expire = two_requests(world, tomorrow_9)
     env = process_env(redis=False)
-    server = started(env)
+    server = MakeRunServer(env).wait_ready()
     try:
 
         async def scenario():
-            async with websockets.connect(server.url("/ws/availability/"), origin="http://127.0.0.1") as ws:
+            async with websockets.connect(server.ws("/ws/availability/"), origin="http://127.0.0.1") as ws:
                 await ws.send(subscribe_message(inst, tomorrow_9))
                 snap, _ = await next_message(ws, 10)
                 assert snap["busy"] == busy_of(to_cancel, to_expire)
@@ -286,14 +278,14 @@ def test_embedded_default_change_over_http_reaches_a_socket_of_the_same_server(w
     inst = world.instrument
     token = Token.objects.create(user=world.researcher).key
     # A database check far slower than the test: only the layer can deliver in time.
-    server = started(process_env(redis=False, LIVE_RESYNC_SECONDS="60"))
+    server = MakeRunServer(process_env(redis=False, LIVE_RESYNC_SECONDS="60")).wait_ready()
     try:
 
         async def scenario():
-            async with websockets.connect(server.url("/ws/availability/"), origin="http://127.0.0.1") as ws:
+            async with websockets.connect(server.ws("/ws/availability/"), origin="http://127.0.0.1") as ws:
                 await ws.send(subscribe_message(inst, tomorrow_9))
                 snap, _ = await next_message(ws, 10)
-                async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http:
+                async with httpx.AsyncClient(base_url=server.http) as http:
                     r = await http.post(
                         "/api/v1/bookings/",
                         json={

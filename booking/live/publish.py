@@ -87,6 +87,16 @@ def publish_from_own_loop() -> None:
     _own_loop_wanted = True
 
 
+def publish_through_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """For an ASGI process whose sync code also runs in threads its server did not start: `make run` hands
+    HTTP to Django's WSGI handler in a pool of threads (config/asgi.py), where async_to_sync would find no
+    server loop and start one of its own. Sync code there publishes on the server's `loop` instead, where
+    the in-memory layer's queues live."""
+    global _own, _own_loop_wanted
+    with _own_lock:
+        _own, _own_loop_wanted = (os.getpid(), loop), True
+
+
 def _own_loop() -> asyncio.AbstractEventLoop:
     global _own
     with _own_lock:

@@ -1,4 +1,4 @@
-"""Browser tests: the real ASGI server (daphne) on a free 127.0.0.1 port, with its own SQLite file
+"""Browser tests: `make run`'s server (`python -m config.serve`) on a free 127.0.0.1 port, with its own SQLite file
 database migrated and loaded with the demo, driven by Debian's Chromium through Playwright.
 
 They run when selected with `-m browser` (CI's browser step) or with SANJIAO_BROWSER_TESTS=1, and are
@@ -58,15 +58,16 @@ def _manage(env, *args, timeout=600):
 
 @pytest.fixture(scope="session")
 def live_server_url():
-    """The platform served by daphne from a fresh, seeded SQLite file; stopped at the end of the session."""
+    """The platform served as `make run` serves it, from a fresh, seeded SQLite file; stopped at the end of
+    the session."""
     var = tempfile.mkdtemp(prefix="sanjiao-browser-")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
     env.update(SANJIAO_VAR_DIR=var, DEBUG="0", PYTHONUNBUFFERED="1", LOG_LEVEL="WARNING")
     _manage(env, "migrate", "--noinput")
     _manage(env, "load_demo")
     port = _free_port()
-    log = open(Path(var) / "daphne.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+    log = open(Path(var) / "server.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "config.serve", "--host", "127.0.0.1", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -77,7 +78,7 @@ def live_server_url():
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("daphne did not start: " + (Path(var) / "daphne.log").read_text(errors="replace")[-2000:]) from None
+                    raise RuntimeError("the server did not start: " + (Path(var) / "server.log").read_text(errors="replace")[-2000:]) from None
                 time.sleep(0.3)
         yield url
     finally:
