@@ -60,16 +60,30 @@ def build() -> None:
         sari = Institution.objects.create(code="SARI", name="SARI", kind="institute")
         ustc = Institution.objects.create(code="USTC", name="USTC", kind="university")
         zju = Institution.objects.create(code="ZJU", name="ZJU", kind="university")
-        facility = Facility.objects.create(code="SSRF", name="SSRF", province="shanghai", city="Shanghai", host=sari, category="light_source")
+        facility = Facility.objects.create(
+            code="SSRF", name="SSRF", province="shanghai", city="Shanghai", host=sari, category="light_source"
+        )
         Instrument.objects.bulk_create(
             [Instrument(facility=facility, code=f"BL{i:03d}", name=f"Beamline {i}") for i in range(INSTRUMENTS)]
         )
         instrument_ids = list(Instrument.objects.order_by("id").values_list("id", flat=True))
         user = User.objects.create(username="bench")
-        own = FundingAccount.objects.create(code="USTC-1", title="g", institution=ustc, principal_investigator=user,
-                                            valid_from=dt.date(2020, 1, 1), valid_until=dt.date(2099, 1, 1))
-        other = FundingAccount.objects.create(code="ZJU-1", title="g", institution=zju, principal_investigator=user,
-                                              valid_from=dt.date(2020, 1, 1), valid_until=dt.date(2099, 1, 1))
+        own = FundingAccount.objects.create(
+            code="USTC-1",
+            title="g",
+            institution=ustc,
+            principal_investigator=user,
+            valid_from=dt.date(2020, 1, 1),
+            valid_until=dt.date(2099, 1, 1),
+        )
+        other = FundingAccount.objects.create(
+            code="ZJU-1",
+            title="g",
+            institution=zju,
+            principal_investigator=user,
+            valid_from=dt.date(2020, 1, 1),
+            valid_until=dt.date(2099, 1, 1),
+        )
         month_start = dt.datetime(2026, 10, 1, tzinfo=tz)
         per_instrument = -(-BOOKINGS // INSTRUMENTS)
 
@@ -77,26 +91,105 @@ def build() -> None:
             for n in range(BOOKINGS):
                 start = month_start + dt.timedelta(minutes=30 * (n % per_instrument))
                 end = start + dt.timedelta(minutes=30)
-                yield (instrument_ids[n // per_instrument], user.pk, ustc.pk, start, end, end, "completed", "", "",
-                       start, end, 0, now, now)
+                yield (
+                    instrument_ids[n // per_instrument],
+                    user.pk,
+                    ustc.pk,
+                    start,
+                    end,
+                    end,
+                    "completed",
+                    "",
+                    "",
+                    start,
+                    end,
+                    0,
+                    now,
+                    now,
+                )
 
-        insert_rows(Booking, ["instrument", "requester", "institution", "start", "end", "hold_end", "status", "purpose",
-                              "decision_reason", "actual_start", "actual_end", "sequence", "created_at", "updated_at"], bookings())
+        insert_rows(
+            Booking,
+            [
+                "instrument",
+                "requester",
+                "institution",
+                "start",
+                "end",
+                "hold_end",
+                "status",
+                "purpose",
+                "decision_reason",
+                "actual_start",
+                "actual_end",
+                "sequence",
+                "created_at",
+                "updated_at",
+            ],
+            bookings(),
+        )
         booking_ids = list(Booking.objects.order_by("id").values_list("id", flat=True))
         instrument_of = dict(Booking.objects.values_list("id", "instrument_id"))
         half, full, rate = Decimal("50"), Decimal("100"), Decimal("333.33")
-        insert_rows(BookingSplit, ["booking", "account", "percent"], (
-            row for b in booking_ids
-            for row in ([(b, own.pk, half), (b, other.pk, half)] if b % SPLIT_EVERY == 0 else [(b, own.pk, full)])
-        ))
-        insert_rows(RateSnapshot, ["booking", "user_class", "hourly_rate", "currency", "published", "fixed_at"],
-                    ((b, "external_academic", rate, "CNY", True, now) for b in booking_ids))
+        insert_rows(
+            BookingSplit,
+            ["booking", "account", "percent"],
+            (
+                row
+                for b in booking_ids
+                for row in ([(b, own.pk, half), (b, other.pk, half)] if b % SPLIT_EVERY == 0 else [(b, own.pk, full)])
+            ),
+        )
+        insert_rows(
+            RateSnapshot,
+            ["booking", "user_class", "hourly_rate", "currency", "published", "fixed_at"],
+            ((b, "external_academic", rate, "CNY", True, now) for b in booking_ids),
+        )
         fee, zero = Decimal("166.67"), Decimal("0")
-        insert_rows(Charge, ["booking", "kind", "period", "instrument", "facility", "issuer", "requester_institution",
-                             "user_class", "hourly_rate", "billing_model", "minutes", "gross", "subsidy_percent", "subsidy",
-                             "amount", "voucher_amount", "computed_at"],
-                    ((b, "usage", "2026-10", instrument_of[b], facility.pk, sari.pk, ustc.pk, "external_academic", rate,
-                      "booked", 30, fee, zero, zero, fee, zero, now) for b in booking_ids))
+        insert_rows(
+            Charge,
+            [
+                "booking",
+                "kind",
+                "period",
+                "instrument",
+                "facility",
+                "issuer",
+                "requester_institution",
+                "user_class",
+                "hourly_rate",
+                "billing_model",
+                "minutes",
+                "gross",
+                "subsidy_percent",
+                "subsidy",
+                "amount",
+                "voucher_amount",
+                "computed_at",
+            ],
+            (
+                (
+                    b,
+                    "usage",
+                    "2026-10",
+                    instrument_of[b],
+                    facility.pk,
+                    sari.pk,
+                    ustc.pk,
+                    "external_academic",
+                    rate,
+                    "booked",
+                    30,
+                    fee,
+                    zero,
+                    zero,
+                    fee,
+                    zero,
+                    now,
+                )
+                for b in booking_ids
+            ),
+        )
         charge_of = dict(Charge.objects.values_list("booking_id", "id"))
 
         def lines():
@@ -108,7 +201,11 @@ def build() -> None:
                 else:
                     yield (*common, own.pk, ustc.pk, full, fee)
 
-        insert_rows(ChargeLine, ["charge", "booking", "issuer", "period", "user_class", "account", "payer", "percent", "amount"], lines())
+        insert_rows(
+            ChargeLine,
+            ["charge", "booking", "issuer", "period", "user_class", "account", "payer", "percent", "amount"],
+            lines(),
+        )
 
 
 def main() -> None:
@@ -118,14 +215,18 @@ def main() -> None:
 
     t = time.perf_counter()
     build()
-    print(f"database: {vendor}; bulk-created {Charge.objects.count():,} completed, charged bookings "
-          f"({ChargeLine.objects.count():,} charge lines) in {time.perf_counter() - t:.1f} s")
+    print(
+        f"database: {vendor}; bulk-created {Charge.objects.count():,} completed, charged bookings "
+        f"({ChargeLine.objects.count():,} charge lines) in {time.perf_counter() - t:.1f} s"
+    )
 
     t = time.perf_counter()
     run = run_period(period="2026-10")
     elapsed = time.perf_counter() - t
-    print(f"invoice run 2026-10: {run.lines_added:,} lines on {run.invoices_touched} invoices in {elapsed:.2f} s "
-          f"({BOOKINGS / elapsed:,.0f} bookings/s; target <= 10 s for 100,000)")
+    print(
+        f"invoice run 2026-10: {run.lines_added:,} lines on {run.invoices_touched} invoices in {elapsed:.2f} s "
+        f"({BOOKINGS / elapsed:,.0f} bookings/s; target <= 10 s for 100,000)"
+    )
     t = time.perf_counter()
     again = run_period(period="2026-10")
     print(f"second run of 2026-10: {again.lines_added} lines added, {time.perf_counter() - t:.2f} s")
@@ -169,9 +270,11 @@ def export_only(invoice_id: int) -> None:
         if rows % 25000 == 0:
             checkpoints.append(f"{rows // 1000}k rows: {rss_mb():.0f} MB")
     elapsed = time.perf_counter() - t
-    print(f"CSV export of {invoice.payer.code}'s invoice: {lines:,} lines, {rows - 1:,} data rows, {size / 1e6:.1f} MB "
-          f"in {elapsed:.1f} s; process peak RSS {baseline:.0f} MB before the export (Django loaded), "
-          f"{rss_mb():.0f} MB after (+{rss_mb() - baseline:.0f} MB); along the way: {'; '.join(checkpoints) or '-'}")
+    print(
+        f"CSV export of {invoice.payer.code}'s invoice: {lines:,} lines, {rows - 1:,} data rows, {size / 1e6:.1f} MB "
+        f"in {elapsed:.1f} s; process peak RSS {baseline:.0f} MB before the export (Django loaded), "
+        f"{rss_mb():.0f} MB after (+{rss_mb() - baseline:.0f} MB); along the way: {'; '.join(checkpoints) or '-'}"
+    )
     tracemalloc.start()
     for _ in invoice_export(invoice, "csv").streaming_content:
         pass

@@ -58,26 +58,42 @@ def main() -> None:
     from facilities.models.tenants import Role
 
     with transaction.atomic():
-        host = Institution.objects.create(code="BHOST", name="Bench host", kind="institute", province="shanghai", city="Shanghai")
-        home = Institution.objects.create(code="BHOME", name="Bench home", kind="university", province="anhui", city="Hefei")
-        facility = Facility.objects.create(code="BENCH", name="Bench", province="shanghai", city="Shanghai", host=host, category="light_source")
+        host = Institution.objects.create(
+            code="BHOST", name="Bench host", kind="institute", province="shanghai", city="Shanghai"
+        )
+        home = Institution.objects.create(
+            code="BHOME", name="Bench home", kind="university", province="anhui", city="Hefei"
+        )
+        facility = Facility.objects.create(
+            code="BENCH", name="Bench", province="shanghai", city="Shanghai", host=host, category="light_source"
+        )
         instruments = Instrument.objects.bulk_create(
-            Instrument(facility=facility, code=f"I{n}", name=f"I{n}", max_minutes=1440, horizon_days=400) for n in range(100)
+            Instrument(facility=facility, code=f"I{n}", name=f"I{n}", max_minutes=1440, horizon_days=400)
+            for n in range(100)
         )
         users = []
         for n in range(2):
             user = User.objects.create_user(f"bench{n}", password="x")
             Membership.objects.create(user=user, institution=home, role=Role.RESEARCHER)
             user.default_account = FundingAccount.objects.create(
-                code=f"B-{n}", title="Bench", institution=home, principal_investigator=user,
-                valid_from=dt.date(2020, 1, 1), valid_until=dt.date(2099, 12, 31),
+                code=f"B-{n}",
+                title="Bench",
+                institution=home,
+                principal_investigator=user,
+                valid_from=dt.date(2020, 1, 1),
+                valid_until=dt.date(2099, 12, 31),
             )
             user.save()
             users.append(user)
     base = (timezone.localtime() + dt.timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
     H = dt.timedelta(hours=1)
     print(f"Backend: {backend}; median of {args.repeat} runs")
-    ms = timed(lambda: booking_series_request(requester=users[0], instrument=instruments[0], start=base, end=base + 2 * H, count=52), args.repeat)
+    ms = timed(
+        lambda: booking_series_request(
+            requester=users[0], instrument=instruments[0], start=base, end=base + 2 * H, count=52
+        ),
+        args.repeat,
+    )
     print(f"series of 52 occurrences: {ms:,.0f} ms ({ms / 52:.1f} ms per occurrence)")
     items = [{"instrument": i, "start": base, "end": base + 2 * H} for i in instruments[:20]]
     ms = timed(lambda: booking_bundle_request(requester=users[0], items=items), args.repeat)
@@ -87,9 +103,17 @@ def main() -> None:
         # Each sweep takes the entry count as an argument rather than closing over the loop variable.
         def scene(n: int):
             held = Booking.objects.bulk_create(
-                Booking(instrument=i, requester=users[0], institution=home, start=base + k * 3 * H, end=base + (k * 3 + 1) * H,
-                        hold_end=base + (k * 3 + 1) * H, status=Booking.Status.APPROVED)
-                for k in range(max(1, n // 100)) for i in instruments
+                Booking(
+                    instrument=i,
+                    requester=users[0],
+                    institution=home,
+                    start=base + k * 3 * H,
+                    end=base + (k * 3 + 1) * H,
+                    hold_end=base + (k * 3 + 1) * H,
+                    status=Booking.Status.APPROVED,
+                )
+                for k in range(max(1, n // 100))
+                for i in instruments
             )
             WaitlistEntry.objects.bulk_create(
                 WaitlistEntry(instrument=b.instrument, user=users[1], start=b.start, end=b.end) for b in held[:n]
@@ -119,7 +143,9 @@ def main() -> None:
                         raise Rollback
                 except Rollback:
                     pass
-            print(f"waitlist sweep, {n:,} entries on 100 instruments, {label}: {statistics.median(runs) * 1000:,.0f} ms")
+            print(
+                f"waitlist sweep, {n:,} entries on 100 instruments, {label}: {statistics.median(runs) * 1000:,.0f} ms"
+            )
 
 
 if __name__ == "__main__":

@@ -52,7 +52,9 @@ def main() -> None:
     from facilities.models import Facility, Institution, Instrument, User
 
     host = Institution.objects.create(code="BENCH", name="Bench institute", kind="institute")
-    facility = Facility.objects.create(code="BENCH", name="Bench facility", province="shanghai", city="Shanghai", host=host, category="light_source")
+    facility = Facility.objects.create(
+        code="BENCH", name="Bench facility", province="shanghai", city="Shanghai", host=host, category="light_source"
+    )
     client = Client()
     start0 = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
     print(
@@ -60,13 +62,20 @@ def main() -> None:
         f"{'cached GET 200 ms':>18} {'GET 304 ms':>11} {'bytes':>9}"
     )
     for n in args.sizes:
-        instrument = Instrument.objects.create(facility=facility, code=f"I{n}", name=f"Instrument {n}", max_minutes=1440)
+        instrument = Instrument.objects.create(
+            facility=facility, code=f"I{n}", name=f"Instrument {n}", max_minutes=1440
+        )
         user = User.objects.create(username=f"bench{n}", email=f"bench{n}@example.org")
         Booking.objects.bulk_create(
             Booking(
-                instrument=instrument, requester=user, institution=host, status="approved",
-                start=start0 + dt.timedelta(hours=2 * k), end=start0 + dt.timedelta(hours=2 * k + 1),
-                hold_end=start0 + dt.timedelta(hours=2 * k + 1), purpose=f"Experiment {k}",
+                instrument=instrument,
+                requester=user,
+                institution=host,
+                status="approved",
+                start=start0 + dt.timedelta(hours=2 * k),
+                end=start0 + dt.timedelta(hours=2 * k + 1),
+                hold_end=start0 + dt.timedelta(hours=2 * k + 1),
+                purpose=f"Experiment {k}",
             )
             for k in range(n)
         )

@@ -73,11 +73,21 @@ def populate(n_bookings: int, seed: int = 7) -> None:
     call_command("migrate", verbosity=0)
     load_catalog()
     Institution.objects.bulk_create(
-        [Institution(code=f"CO{n}", name=f"Company {n}", kind="company", province="jiangsu", city="Suzhou") for n in range(20)]
+        [
+            Institution(code=f"CO{n}", name=f"Company {n}", kind="company", province="jiangsu", city="Suzhou")
+            for n in range(20)
+        ]
     )
     institutions = list(Institution.objects.all())
-    users = User.objects.bulk_create([User(username=f"bench{n}", calendar_token=f"bench-token-{n}") for n in range(600)])
-    Membership.objects.bulk_create([Membership(user=u, institution=institutions[n % len(institutions)], role="researcher") for n, u in enumerate(users)])
+    users = User.objects.bulk_create(
+        [User(username=f"bench{n}", calendar_token=f"bench-token-{n}") for n in range(600)]
+    )
+    Membership.objects.bulk_create(
+        [
+            Membership(user=u, institution=institutions[n % len(institutions)], role="researcher")
+            for n, u in enumerate(users)
+        ]
+    )
     who = [(u.pk, institutions[n % len(institutions)]) for n, u in enumerate(users)]
     instruments = list(Instrument.objects.select_related("facility"))
     tz = local_tz()
@@ -95,10 +105,23 @@ def populate(n_bookings: int, seed: int = 7) -> None:
                 cursor = end + dt.timedelta(minutes=30 * rng.randint(0, 2))
                 user_id, inst_of = who[rng.randrange(len(who))]
                 roll = rng.random()
-                status = "completed" if roll < 0.80 else "no_show" if roll < 0.87 else "cancelled" if roll < 0.95 else "rejected"
+                status = (
+                    "completed"
+                    if roll < 0.80
+                    else "no_show"
+                    if roll < 0.87
+                    else "cancelled"
+                    if roll < 0.95
+                    else "rejected"
+                )
                 b = Booking(
-                    instrument_id=inst.pk, requester_id=user_id, institution_id=inst_of.pk, start=start, end=end,
-                    hold_end=end, status=status,
+                    instrument_id=inst.pk,
+                    requester_id=user_id,
+                    institution_id=inst_of.pk,
+                    start=start,
+                    end=end,
+                    hold_end=end,
+                    status=status,
                 )
                 if status == "completed":
                     b.actual_start = start + dt.timedelta(minutes=rng.choice((0, 0, 15)))
@@ -124,15 +147,29 @@ def populate(n_bookings: int, seed: int = 7) -> None:
             user_class = "external_academic"
         minutes = int((b.end - b.start).total_seconds() // 60)
         amount = Decimal(minutes * 2)
-        charges.append(Charge(
-            booking_id=b.pk, kind="usage", period=b.start.astimezone(tz).strftime("%Y-%m"), instrument_id=inst.pk,
-            facility_id=inst.facility_id, issuer_id=host, requester_institution_id=b.institution_id,
-            user_class=user_class, hourly_rate=Decimal("120.00"), billing_model="booked",
-            minutes=minutes, gross=amount, subsidy=Decimal("0"), amount=amount,
-        ))
+        charges.append(
+            Charge(
+                booking_id=b.pk,
+                kind="usage",
+                period=b.start.astimezone(tz).strftime("%Y-%m"),
+                instrument_id=inst.pk,
+                facility_id=inst.facility_id,
+                issuer_id=host,
+                requester_institution_id=b.institution_id,
+                user_class=user_class,
+                hourly_rate=Decimal("120.00"),
+                billing_model="booked",
+                minutes=minutes,
+                gross=amount,
+                subsidy=Decimal("0"),
+                amount=amount,
+            )
+        )
     Charge.objects.bulk_create(charges, batch_size=5000)
-    print(f"data: {len(made):,} bookings, {len(charges):,} charges, {len(instruments)} instruments in "
-          f"{len({i.facility_id for i in instruments})} facilities, {len(institutions)} institutions")
+    print(
+        f"data: {len(made):,} bookings, {len(charges):,} charges, {len(instruments)} instruments in "
+        f"{len({i.facility_id for i in instruments})} facilities, {len(institutions)} institutions"
+    )
 
 
 def timed(label: str, fn, repeat: int) -> None:
@@ -145,8 +182,10 @@ def timed(label: str, fn, repeat: int) -> None:
             t0 = time.perf_counter()
             fn()
             times.append(time.perf_counter() - t0)
-    print(f"{label:<58} median {statistics.median(times):6.3f} s  min {min(times):6.3f} s  "
-          f"({len(queries)} queries, {repeat} runs)")
+    print(
+        f"{label:<58} median {statistics.median(times):6.3f} s  min {min(times):6.3f} s  "
+        f"({len(queries)} queries, {repeat} runs)"
+    )
 
 
 def main() -> None:
@@ -177,7 +216,11 @@ def main() -> None:
         everything = list(Facility.objects.select_related("host"))
         ssrf = next(f for f in everything if f.code == "SSRF")
         timed("quarterly report, all facilities (2026-Q3)", lambda: facility_reports(everything, quarter), args.repeat)
-        timed("yearly report, all facilities (2026)", lambda: facility_reports(everything, parse_period("2026")), args.repeat)
+        timed(
+            "yearly report, all facilities (2026)",
+            lambda: facility_reports(everything, parse_period("2026")),
+            args.repeat,
+        )
         timed("monthly report, all facilities (2025-10)", lambda: facility_reports(everything, year), args.repeat)
         timed("quarterly report, SSRF only", lambda: facility_report(ssrf, quarter), args.repeat)
         timed("quarterly report, SSRF, as XLSX", lambda: exports.as_xlsx(facility_report(ssrf, quarter)), args.repeat)

@@ -17,7 +17,14 @@ from .models import (
 
 @admin.register(ChargePolicy)
 class ChargePolicyAdmin(admin.ModelAdmin):
-    list_display = ("instrument", "billing_model", "minimum_charge", "no_show_percent", "late_cancel_hours", "late_cancel_percent")
+    list_display = (
+        "instrument",
+        "billing_model",
+        "minimum_charge",
+        "no_show_percent",
+        "late_cancel_hours",
+        "late_cancel_percent",
+    )
     list_filter = ("billing_model", "instrument__facility")
     autocomplete_fields = ()
     raw_id_fields = ("instrument",)
@@ -59,7 +66,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Charge)
 class ChargeAdmin(ReadOnlyAdmin):
-    list_display = ("booking", "kind", "period", "facility", "user_class", "gross", "subsidy", "amount", "voucher_amount")
+    list_display = (
+        "booking",
+        "kind",
+        "period",
+        "facility",
+        "user_class",
+        "gross",
+        "subsidy",
+        "amount",
+        "voucher_amount",
+    )
     list_filter = ("period", "kind", "user_class", "facility")
 
 

@@ -43,8 +43,13 @@ def _policies() -> int:
         model, minimum, no_show, hours, late = POLICIES[instrument.facility.code]
         _, created = ChargePolicy.objects.get_or_create(
             instrument=instrument,
-            defaults={"billing_model": model, "minimum_charge": minimum, "no_show_percent": no_show,
-                      "late_cancel_hours": hours, "late_cancel_percent": late},
+            defaults={
+                "billing_model": model,
+                "minimum_charge": minimum,
+                "no_show_percent": no_show,
+                "late_cancel_hours": hours,
+                "late_cancel_percent": late,
+            },
         )
         count += created
     return count
@@ -63,22 +68,35 @@ def load_demo_billing(now: dt.datetime | None = None) -> dict[str, int]:
         partner = Institution.objects.filter(code=partner_code).first()
         if facility and partner:
             HostSubsidy.objects.get_or_create(
-                facility=facility, partner=partner,
-                defaults={"percent": percent, "valid_from": dt.date(today.year - 1, 1, 1),
-                          "valid_until": dt.date(today.year + 1, 12, 31), "note": note},
+                facility=facility,
+                partner=partner,
+                defaults={
+                    "percent": percent,
+                    "valid_from": dt.date(today.year - 1, 1, 1),
+                    "valid_until": dt.date(today.year + 1, 12, 31),
+                    "note": note,
+                },
             )
         holder = Institution.objects.filter(code="SUNRAY").first()
         if holder:
             InnovationVoucher.objects.get_or_create(
                 code=VOUCHER_CODE,
-                defaults={"agency": agency, "holder": holder, "percent": Decimal("50"), "cap": Decimal("30000.00"),
-                          "balance": Decimal("30000.00"), "valid_from": dt.date(today.year - 1, 1, 1),
-                          "valid_until": dt.date(today.year + 1, 12, 31)},
+                defaults={
+                    "agency": agency,
+                    "holder": holder,
+                    "percent": Decimal("50"),
+                    "cap": Decimal("30000.00"),
+                    "balance": Decimal("30000.00"),
+                    "valid_from": dt.date(today.year - 1, 1, 1),
+                    "valid_until": dt.date(today.year + 1, 12, 31),
+                },
             )
         for code in ("SARI", "CHMFL", "CAS-SH", "ZJU"):
             inst = Institution.objects.filter(code=code).first()
             if inst:
-                BillingProfile.objects.get_or_create(institution=inst, defaults={"billing_email": f"finance@{code.lower()}.example"})
+                BillingProfile.objects.get_or_create(
+                    institution=inst, defaults={"billing_email": f"finance@{code.lower()}.example"}
+                )
     # Charges made before the policies above existed are brought in line, as long as nobody billed them yet.
     pending = (
         Charge.objects.filter(period__in=periods)
@@ -91,7 +109,9 @@ def load_demo_billing(now: dt.datetime | None = None) -> dict[str, int]:
     for period in periods:
         counts["lines_added"] += run_period(period=period).lines_added
     for period in periods[:2]:
-        for invoice in Invoice.objects.filter(period=period, status=Invoice.Status.DRAFT, kind="invoice").order_by("issuer_id", "payer_id", "id"):
+        for invoice in Invoice.objects.filter(period=period, status=Invoice.Status.DRAFT, kind="invoice").order_by(
+            "issuer_id", "payer_id", "id"
+        ):
             invoice = invoice_issue(actor=None, invoice_id=invoice.pk)
             counts["invoices_issued"] += 1
             if period == periods[0]:

@@ -18,7 +18,11 @@ def on_validate_splits(
     # bookings cannot both spend the same remaining budget. A move replaces its own booking's estimate
     # rather than adding a second one.
     check_splits(
-        institution=institution, instrument=instrument, start=start, end=end, splits=splits,
+        institution=institution,
+        instrument=instrument,
+        start=start,
+        end=end,
+        splits=splits,
         exclude_booking_id=replacing_booking_id,
     )
 
@@ -31,7 +35,9 @@ def _by_facility(actor, booking: Booking) -> bool:
     return actor is not None and (actor.is_superuser or is_manager_of(actor, booking.instrument.facility_id))
 
 
-def on_booking_transitioned(sender, *, booking: Booking, from_status: str, to_status: str, actor=None, **kwargs) -> None:
+def on_booking_transitioned(
+    sender, *, booking: Booking, from_status: str, to_status: str, actor=None, **kwargs
+) -> None:
     if to_status == Booking.Status.COMPLETED:
         charge_booking(booking=booking, kind=ChargeKind.USAGE)
     elif to_status == Booking.Status.NO_SHOW:

@@ -56,7 +56,9 @@ def _items(invoice: Invoice):
             yield f"item-{line.pk}", to_fen(line.amount), f"Booking #{line.booking_id} · {payer} · {line.percent}%"
         return
     sums: dict = {}
-    for account_id, code, amount in invoice.lines.values_list("account_id", "account__code", "amount").iterator(chunk_size=5000):
+    for account_id, code, amount in invoice.lines.values_list("account_id", "account__code", "amount").iterator(
+        chunk_size=5000
+    ):
         key = account_id or 0
         label, fen, n = sums.get(key, (code or "innovation voucher", 0, 0))
         sums[key] = (label, fen + to_fen(amount), n + 1)
@@ -83,15 +85,27 @@ def push_invoice(invoice: Invoice) -> str:
         metadata={"sanjiao_invoice_id": str(invoice.pk), "sanjiao_number": invoice.number},
         idempotency_key=f"{prefix}-invoice",
     )
-    Invoice.objects.filter(pk=invoice.pk).update(stripe_invoice_id=stripe_invoice.id, stripe_status=stripe_invoice.status or "draft")
+    Invoice.objects.filter(pk=invoice.pk).update(
+        stripe_invoice_id=stripe_invoice.id, stripe_status=stripe_invoice.status or "draft"
+    )
     for suffix, fen, description in _items(invoice):
         stripe.InvoiceItem.create(
-            customer=customer_id, invoice=stripe_invoice.id, amount=fen, currency="cny", description=description,
+            customer=customer_id,
+            invoice=stripe_invoice.id,
+            amount=fen,
+            currency="cny",
+            description=description,
             idempotency_key=f"{prefix}-{suffix}",
         )
     finalized = stripe.Invoice.finalize_invoice(stripe_invoice.id, idempotency_key=f"{prefix}-finalize")
     if finalized.amount_due != to_fen(invoice.total):
-        log.error("Stripe invoice %s is due %s fen, %s totals %s", finalized.id, finalized.amount_due, invoice.number, invoice.total)
+        log.error(
+            "Stripe invoice %s is due %s fen, %s totals %s",
+            finalized.id,
+            finalized.amount_due,
+            invoice.number,
+            invoice.total,
+        )
     sent = stripe.Invoice.send_invoice(stripe_invoice.id, idempotency_key=f"{prefix}-send")
     Invoice.objects.filter(pk=invoice.pk).update(stripe_status=sent.status or "open")
     return stripe_invoice.id

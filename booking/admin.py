@@ -43,7 +43,11 @@ def _run(modeladmin, request, queryset, action, verb: str) -> None:
     done, refused = 0, []
     for pk in queryset.order_by("pk").values_list("pk", flat=True):
         try:
-            action(actor=request.user, booking_id=pk, reason=f"{verb.capitalize()} in the admin by {request.user.username}.")
+            action(
+                actor=request.user,
+                booking_id=pk,
+                reason=f"{verb.capitalize()} in the admin by {request.user.username}.",
+            )
             done += 1
         except (Conflict, ValidationError, PermissionDenied, Http404) as exc:
             words = exc.detail if isinstance(exc, Conflict) else " ".join(getattr(exc, "messages", [str(exc)]))

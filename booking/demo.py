@@ -39,12 +39,21 @@ SHARED = {"wei.zhang": "ZJU-NSFC-52278001", "lin.chen": "USTC-NSFC-22175001"}
 MANAGERS = {"SSRF": "ssrf.manager", "SHMFF": "hmfl.manager", "NFPS": "nfps.manager", "CHIEF": "zju.manager"}
 MINUTES = {"SSRF": 480, "SHMFF": 240, "NFPS": 240, "CHIEF": 480}
 PURPOSES = {
-    "SSRF": ["XAFS of single-atom Pt catalysts under operando CO oxidation", "Macromolecular crystallography of transporter mutants",
-             "Grazing-incidence SAXS of perovskite films"],
-    "SHMFF": ["Quantum oscillations in a topological semimetal", "High-field magnetisation of a frustrated magnet",
-              "Magnetotransport of 2D heterostructures"],
-    "NFPS": ["Cryo-EM screening of membrane transporter grids", "NMR titration of a protein–ligand complex",
-             "Native mass spectrometry of protein assemblies"],
+    "SSRF": [
+        "XAFS of single-atom Pt catalysts under operando CO oxidation",
+        "Macromolecular crystallography of transporter mutants",
+        "Grazing-incidence SAXS of perovskite films",
+    ],
+    "SHMFF": [
+        "Quantum oscillations in a topological semimetal",
+        "High-field magnetisation of a frustrated magnet",
+        "Magnetotransport of 2D heterostructures",
+    ],
+    "NFPS": [
+        "Cryo-EM screening of membrane transporter grids",
+        "NMR titration of a protein–ligand complex",
+        "Native mass spectrometry of protein assemblies",
+    ],
     "CHIEF": ["Centrifuge model test of a reinforced slope", "Hypergravity consolidation of soft clay"],
 }
 # (username, facility, instrument, days ahead, local start hour, status)
@@ -108,21 +117,36 @@ def plan(today: dt.date) -> list[Planned]:
             for slot, (facility, code) in enumerate(places):
                 day = month.replace(day=1 + rng.randrange(days - 2))
                 start = dt.datetime.combine(day, dt.time(_start_hour(facility, rng)), tz)
-                out.append(Planned(
-                    key=f"demo-history:{username}:{back}:{slot}",
-                    username=username, facility=facility, instrument=code, start=start, minutes=MINUTES[facility],
-                    status=Booking.Status.COMPLETED if slot < 2 else third,
-                    purpose=rng.choice(PURPOSES[facility]),
-                    shared=username in SHARED and slot == back % 2,
-                    late_minutes=rng.choice([0, 0, 10, 15, 30]),
-                    early_minutes=rng.choice([0, 0, 15, 30]),
-                ))
+                out.append(
+                    Planned(
+                        key=f"demo-history:{username}:{back}:{slot}",
+                        username=username,
+                        facility=facility,
+                        instrument=code,
+                        start=start,
+                        minutes=MINUTES[facility],
+                        status=Booking.Status.COMPLETED if slot < 2 else third,
+                        purpose=rng.choice(PURPOSES[facility]),
+                        shared=username in SHARED and slot == back % 2,
+                        late_minutes=rng.choice([0, 0, 10, 15, 30]),
+                        early_minutes=rng.choice([0, 0, 15, 30]),
+                    )
+                )
     for username, facility, code, ahead, hour, status in UPCOMING:
         start = dt.datetime.combine(today + dt.timedelta(days=ahead), dt.time(hour), tz)
-        out.append(Planned(
-            key=f"demo-upcoming:{username}:{code}", username=username, facility=facility, instrument=code, start=start,
-            minutes=MINUTES[facility], status=status, purpose=rng.choice(PURPOSES[facility]), shared=False,
-        ))
+        out.append(
+            Planned(
+                key=f"demo-upcoming:{username}:{code}",
+                username=username,
+                facility=facility,
+                instrument=code,
+                start=start,
+                minutes=MINUTES[facility],
+                status=status,
+                purpose=rng.choice(PURPOSES[facility]),
+                shared=False,
+            )
+        )
     return out
 
 
@@ -138,7 +162,10 @@ def _qualify(users: dict[str, User], instruments: dict[tuple[str, str], Instrume
     for username, facility, code, *_ in UPCOMING:
         if instruments[(facility, code)].requires_qualification:
             Qualification.objects.get_or_create(
-                user=users[username], instrument=instruments[(facility, code)], revoked_at=None, defaults={"granted_by": admin}
+                user=users[username],
+                instrument=instruments[(facility, code)],
+                revoked_at=None,
+                defaults={"granted_by": admin},
             )
 
 
@@ -158,7 +185,9 @@ def load_demo_history(now: dt.datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     today = timezone.localtime(now).date()
     items = plan(today)
-    users = {u.username: u for u in User.objects.filter(username__in={i.username for i in items} | set(MANAGERS.values()))}
+    users = {
+        u.username: u for u in User.objects.filter(username__in={i.username for i in items} | set(MANAGERS.values()))
+    }
     instruments = {
         (i.facility.code, i.code): i
         for i in Instrument.objects.select_related("facility").filter(facility__code__in=set(MANAGERS))
@@ -188,11 +217,18 @@ def load_demo_history(now: dt.datetime | None = None) -> dict[str, int]:
             completed = item.status == Booking.Status.COMPLETED
             try:
                 booking_import(
-                    requester=users[item.username], instrument=instrument, start=start, end=end, status=item.status,
-                    purpose=item.purpose, splits=_splits(item, users, accounts),
+                    requester=users[item.username],
+                    instrument=instrument,
+                    start=start,
+                    end=end,
+                    status=item.status,
+                    purpose=item.purpose,
+                    splits=_splits(item, users, accounts),
                     actual_start=start + dt.timedelta(minutes=item.late_minutes) if completed else None,
                     actual_end=end - dt.timedelta(minutes=item.early_minutes) if completed else None,
-                    now=now, decided_by=users.get(MANAGERS[item.facility]), import_key=item.key,
+                    now=now,
+                    decided_by=users.get(MANAGERS[item.facility]),
+                    import_key=item.key,
                 )
             except Conflict:
                 continue

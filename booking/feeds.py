@@ -136,14 +136,18 @@ def booking_event(booking: Booking, *, audience: str, language: str = "en") -> E
     facility = instrument.facility
     status = ICAL_STATUS[booking.status]
     if audience == "public":
-        ev = _base_event(busy_uid(booking.pk), booking.start, booking.hold_end, stamp=booking.updated_at, sequence=booking.sequence)
+        ev = _base_event(
+            busy_uid(booking.pk), booking.start, booking.hold_end, stamp=booking.updated_at, sequence=booking.sequence
+        )
         ev.add("summary", "Booked" if language == "en" else "已预约")
         ev.add("class", "PUBLIC")
         ev.add("status", "CANCELLED" if booking.status in ENDED_STATUSES else "CONFIRMED")
         ev.add("transp", "TRANSPARENT" if booking.status in ENDED_STATUSES else "OPAQUE")
         ev.add("location", vText(f"{facility.code} {instrument.code}"))
         return ev
-    ev = _base_event(booking_uid(booking.pk), booking.start, booking.end, stamp=booking.updated_at, sequence=booking.sequence)
+    ev = _base_event(
+        booking_uid(booking.pk), booking.start, booking.end, stamp=booking.updated_at, sequence=booking.sequence
+    )
     ev.add("created", _utc(booking.created_at))
     ev.add("last-modified", _utc(booking.updated_at))
     ev.add("status", status)
@@ -280,8 +284,16 @@ def _cached(key: tuple, qs: QuerySet[Booking], now: dt.datetime, build) -> Feed:
     of them moves. Names of instruments or people changed elsewhere show after FEED_CACHE_SECONDS."""
     agg = qs.aggregate(n=Count("id"), latest=Max("updated_at"), seq=Sum("sequence"), ids=Sum("id"), top=Max("id"))
     fingerprint = (
-        *key, agg["n"], agg["latest"].isoformat() if agg["latest"] else "", agg["seq"], agg["ids"], agg["top"],
-        _day_start(now).isoformat(), settings.FEED_PAST_DAYS, settings.FEED_KEEP_CANCELLED_DAYS, settings.FEED_MAX_EVENTS,
+        *key,
+        agg["n"],
+        agg["latest"].isoformat() if agg["latest"] else "",
+        agg["seq"],
+        agg["ids"],
+        agg["top"],
+        _day_start(now).isoformat(),
+        settings.FEED_PAST_DAYS,
+        settings.FEED_KEEP_CANCELLED_DAYS,
+        settings.FEED_MAX_EVENTS,
     )
     cache_key = "sanjiao:feed:" + hashlib.sha256(repr(fingerprint).encode()).hexdigest()
     hit = cache.get(cache_key)

@@ -54,19 +54,27 @@ def check_request_rules(*, instrument: Instrument, start: dt.datetime, end: dt.d
         local = moment.astimezone(tz)
         if local.second or local.microsecond or (local.hour * 60 + local.minute) % unit:
             raise ValidationError(
-                {name: f"Booking unit: {instrument.code} is booked in blocks of {_fmt_minutes(unit)} counted from "
-                       f"midnight (Asia/Shanghai), so the {name} must fall on such a boundary."}
+                {
+                    name: f"Booking unit: {instrument.code} is booked in blocks of {_fmt_minutes(unit)} counted from "
+                    f"midnight (Asia/Shanghai), so the {name} must fall on such a boundary."
+                }
             )
     minutes = int((end - start).total_seconds() // 60)
     if minutes < instrument.min_minutes:
-        raise ValidationError(f"Minimum duration: {instrument.code} must be booked for at least {_fmt_minutes(instrument.min_minutes)}.")
+        raise ValidationError(
+            f"Minimum duration: {instrument.code} must be booked for at least {_fmt_minutes(instrument.min_minutes)}."
+        )
     if minutes > instrument.max_minutes:
-        raise ValidationError(f"Maximum duration: {instrument.code} may be booked for at most {_fmt_minutes(instrument.max_minutes)} at a time.")
+        raise ValidationError(
+            f"Maximum duration: {instrument.code} may be booked for at most "
+            f"{_fmt_minutes(instrument.max_minutes)} at a time."
+        )
     if start < now:
         raise ValidationError({"start": "The start is in the past."})
     if start < now + dt.timedelta(minutes=instrument.lead_time_minutes):
         raise ValidationError(
-            f"Lead time: {instrument.code} must be booked at least {_fmt_minutes(instrument.lead_time_minutes)} before the start."
+            f"Lead time: {instrument.code} must be booked at least "
+            f"{_fmt_minutes(instrument.lead_time_minutes)} before the start."
         )
     if start > now + dt.timedelta(days=instrument.horizon_days):
         raise ValidationError(

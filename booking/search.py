@@ -59,7 +59,11 @@ def check_duration(instruments: Sequence[Instrument], duration: int) -> None:
             )
     if unsuited:
         raise ValidationError(
-            {"duration_minutes": f"A booking of {_fmt_minutes(duration)} does not suit every instrument: " + "; ".join(unsuited[:10]) + "."}
+            {
+                "duration_minutes": f"A booking of {_fmt_minutes(duration)} does not suit every instrument: "
+                + "; ".join(unsuited[:10])
+                + "."
+            }
         )
 
 
@@ -104,9 +108,7 @@ def joint_windows(
             (ceil_min(s), floor_min(e) - d - inst.buffer_minutes + 1)
             for s, e in complement(held[inst.pk], start, buffer_end)
         ]
-        starts = intersect(
-            [r for r in fits_open if r[0] < r[1]], [r for r in fits_held if r[0] < r[1]]
-        )
+        starts = intersect([r for r in fits_open if r[0] < r[1]], [r for r in fits_held if r[0] < r[1]])
         starts = intersect(starts, [(lo, hi + 1)])
         joint = starts if joint is None else intersect(joint, starts)
         if not joint:

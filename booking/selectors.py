@@ -25,9 +25,7 @@ def bookings_visible_to(user) -> QuerySet[Booking]:
     qs = Booking.objects.select_related("instrument", "instrument__facility", "requester", "institution")
     if user.is_superuser:
         return qs
-    finance_of = list(
-        Membership.objects.filter(user=user, role=Role.FINANCE).values_list("institution_id", flat=True)
-    )
+    finance_of = list(Membership.objects.filter(user=user, role=Role.FINANCE).values_list("institution_id", flat=True))
     condition = Q(requester=user) | Q(instrument__facility_id__in=managed_facility_ids(user))
     if finance_of:
         paid_by_them = BookingSplit.objects.filter(booking=OuterRef("pk"), account__institution_id__in=finance_of)
@@ -152,7 +150,9 @@ def availability_public(instrument: Instrument, start: dt.datetime, end: dt.date
             "version": snap["version"],
             "start": iso_local(snap["start"]),
             "end": iso_local(snap["end"]),
-            "busy": [{"start": iso_local(b["start"]), "end": iso_local(b["end"]), "kind": b["kind"]} for b in snap["busy"]],
+            "busy": [
+                {"start": iso_local(b["start"]), "end": iso_local(b["end"]), "kind": b["kind"]} for b in snap["busy"]
+            ],
             "free": [{"start": iso_local(f["start"]), "end": iso_local(f["end"])} for f in snap["free"]],
         },
         separators=(",", ":"),

@@ -38,7 +38,9 @@ def _now(now: str | dt.datetime | None) -> dt.datetime:
 
 @shared_task(name="booking.tasks.send_booking_notification")
 def send_booking_notification(kind: str, booking_id: int, sequence: int, recipient_id: int | None = None) -> dict:
-    return notify.deliver_booking_notification(kind=kind, booking_id=booking_id, sequence=sequence, recipient_id=recipient_id)
+    return notify.deliver_booking_notification(
+        kind=kind, booking_id=booking_id, sequence=sequence, recipient_id=recipient_id
+    )
 
 
 @shared_task(name="booking.tasks.send_waitlist_offer")
@@ -67,7 +69,9 @@ def expire_stale_requests(now: str | None = None) -> int:
     """Reject (as the system) every request still unapproved when its start has come."""
     moment = _now(now)
     ids = list(
-        Booking.objects.filter(status=Booking.Status.REQUESTED, start__lte=moment).order_by("start", "pk").values_list("pk", flat=True)
+        Booking.objects.filter(status=Booking.Status.REQUESTED, start__lte=moment)
+        .order_by("start", "pk")
+        .values_list("pk", flat=True)
     )
     return _each(ids, lambda pk: booking_reject(actor=None, booking_id=pk, reason=EXPIRY_REASON), "expire")
 
@@ -79,7 +83,9 @@ def complete_ended_bookings(now: str | None = None) -> int:
     moment = _now(now)
     cutoff = moment - dt.timedelta(minutes=settings.AUTO_COMPLETE_AFTER_MINUTES)
     ids = list(
-        Booking.objects.filter(status=Booking.Status.APPROVED, end__lte=cutoff).order_by("end", "pk").values_list("pk", flat=True)
+        Booking.objects.filter(status=Booking.Status.APPROVED, end__lte=cutoff)
+        .order_by("end", "pk")
+        .values_list("pk", flat=True)
     )
     return _each(ids, lambda pk: booking_complete(actor=None, booking_id=pk, now=moment), "complete")
 

@@ -44,7 +44,9 @@ def parse_aware(value, field: str) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise ValidationError({field: f"{value[:MAX_PARAM_LENGTH]!r} is not an ISO 8601 time such as {OFFSET_EXAMPLE}."}) from None
+        raise ValidationError(
+            {field: f"{value[:MAX_PARAM_LENGTH]!r} is not an ISO 8601 time such as {OFFSET_EXAMPLE}."}
+        ) from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValidationError({field: f"The time must carry a UTC offset, e.g. {OFFSET_EXAMPLE}."})
     if not MIN_YEAR <= moment.year <= MAX_YEAR:
@@ -54,7 +56,9 @@ def parse_aware(value, field: str) -> dt.datetime:
 
 def parse_strict_int(value, field: str, *, minimum: int = 1, maximum: int = 2**53) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError({field: f"Must be a whole number, not {type(value).__name__ if value is not None else 'null'}."})
+        raise ValidationError(
+            {field: f"Must be a whole number, not {type(value).__name__ if value is not None else 'null'}."}
+        )
     if not minimum <= value <= maximum:
         raise ValidationError({field: f"Must be between {minimum} and {maximum}."})
     return value
@@ -89,7 +93,9 @@ def query_id_list(request, name: str, *, limit: int) -> list[int]:
     for part in raw.split(","):
         part = part.strip()
         if not part.isdigit() or len(part) > 18:
-            raise ValidationError({name: f"{part[:MAX_PARAM_LENGTH]!r} is not an id; give whole numbers separated by commas."})
+            raise ValidationError(
+                {name: f"{part[:MAX_PARAM_LENGTH]!r} is not an id; give whole numbers separated by commas."}
+            )
         value = int(part)
         if value not in ids:
             ids.append(value)
@@ -151,6 +157,11 @@ class StrictTextField(serializers.CharField):
 
 def json_type(value) -> str:
     return {
-        type(None): "null", bool: "true/false", int: "a number", float: "a number", str: "text",
-        list: "a list", dict: "an object",
+        type(None): "null",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        str: "text",
+        list: "a list",
+        dict: "an object",
     }.get(type(value), type(value).__name__)

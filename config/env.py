@@ -59,5 +59,7 @@ def env_url(name: str, schemes: tuple[str, ...]) -> str:
     """An optional URL whose scheme must be one of `schemes`; empty string when unset."""
     raw = os.environ.get(name, "").strip()
     if raw and raw.split("://", 1)[0] not in schemes:
-        raise ImproperlyConfigured(f"{name} must start with one of {', '.join(s + '://' for s in schemes)}; got {raw!r}.")
+        raise ImproperlyConfigured(
+            f"{name} must start with one of {', '.join(s + '://' for s in schemes)}; got {raw!r}."
+        )
     return raw

@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -63,7 +64,7 @@ ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
-TEMPLATES = [
+TEMPLATES: list[dict[str, Any]] = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [],
@@ -87,7 +88,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "sanjiao.sqlite3",
+            "NAME": str(VAR_DIR / "sanjiao.sqlite3"),
         }
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -215,7 +216,7 @@ STRIPE_API_BASE = env_url("STRIPE_API_BASE", ("http", "https"))
 # --- Platform -------------------------------------------------------------------------------------
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
@@ -286,7 +287,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=MANAGER_DIGEST_HOUR, minute=0),
     },
     "process-waitlist": {"task": "booking.tasks.process_waitlist", "schedule": crontab(minute="*/5")},
-    "retry-failed-notifications": {"task": "booking.tasks.retry_failed_notifications", "schedule": crontab(minute="*/10")},
+    "retry-failed-notifications": {
+        "task": "booking.tasks.retry_failed_notifications",
+        "schedule": crontab(minute="*/10"),
+    },
     "expire-idempotency-records": {"task": "booking.tasks.expire_idempotency_records", "schedule": crontab(minute=17)},
     # Last month's invoices on the 1st; the run is idempotent, so repeating it on the next days only
     # makes up for a beat that was down on the 1st.

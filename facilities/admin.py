@@ -25,7 +25,10 @@ class MembershipInline(admin.TabularInline):
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     inlines = [MembershipInline]
-    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Sanjiao", {"fields": ("language", "default_account", "calendar_token")}))
+    fieldsets = (
+        *(BaseUserAdmin.fieldsets or ()),
+        ("Sanjiao", {"fields": ("language", "default_account", "calendar_token")}),
+    )
     readonly_fields = ["calendar_token"]
     list_display = ["username", "email", "first_name", "last_name", "is_superuser"]
 
@@ -46,7 +49,16 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(FundingAccount)
 class FundingAccountAdmin(admin.ModelAdmin):
-    list_display = ["code", "title", "institution", "principal_investigator", "valid_from", "valid_until", "budget_cap", "active"]
+    list_display = [
+        "code",
+        "title",
+        "institution",
+        "principal_investigator",
+        "valid_from",
+        "valid_until",
+        "budget_cap",
+        "active",
+    ]
     list_filter = ["institution", "active", "kind"]
     search_fields = ["code", "title"]
     filter_horizontal = ["members"]
@@ -55,7 +67,16 @@ class FundingAccountAdmin(admin.ModelAdmin):
 class InstrumentInline(admin.TabularInline):
     model = Instrument
     extra = 0
-    fields = ["code", "name", "category", "booking_unit_minutes", "min_minutes", "max_minutes", "requires_approval", "active"]
+    fields = [
+        "code",
+        "name",
+        "category",
+        "booking_unit_minutes",
+        "min_minutes",
+        "max_minutes",
+        "requires_approval",
+        "active",
+    ]
     show_change_link = True
 
 

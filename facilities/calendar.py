@@ -105,9 +105,7 @@ def _hours_closed(
     return spans
 
 
-def closed_spans_many(
-    instruments: Sequence[Instrument], start: dt.datetime, end: dt.datetime
-) -> dict[int, list[Span]]:
+def closed_spans_many(instruments: Sequence[Instrument], start: dt.datetime, end: dt.datetime) -> dict[int, list[Span]]:
     """For each instrument, the merged spans within [start, end) when it cannot be booked for
     catalog reasons. Two queries whatever the number of instruments."""
     if not instruments:
@@ -155,7 +153,9 @@ def _closure_rows(instruments: Sequence[Instrument], start: dt.datetime, end: dt
     """(facility_id, instrument_id, start, end, kind, reason) of the closures of these instruments and
     their facilities that overlap [start, end), in order of start."""
     found = Closure.objects.filter(_facility_or_instrument(instruments), start__lt=end, end__gt=start)
-    return list(found.order_by("start", "id").values_list("facility_id", "instrument_id", "start", "end", "kind", "reason"))
+    return list(
+        found.order_by("start", "id").values_list("facility_id", "instrument_id", "start", "end", "kind", "reason")
+    )
 
 
 def _facility_or_instrument(instruments: Sequence[Instrument]) -> Q:

@@ -30,10 +30,31 @@ DEMO_PASSWORD = "sanjiao-demo"
 # Host institutions as named in the data file → the institution record that hosts the facility.
 INSTITUTIONS = [
     # code, name, name_zh, kind, province, city
-    ("SARI", "Shanghai Advanced Research Institute, CAS", "中国科学院上海高等研究院", "institute", "shanghai", "Shanghai"),
+    (
+        "SARI",
+        "Shanghai Advanced Research Institute, CAS",
+        "中国科学院上海高等研究院",
+        "institute",
+        "shanghai",
+        "Shanghai",
+    ),
     ("SHANGHAITECH", "ShanghaiTech University", "上海科技大学", "university", "shanghai", "Shanghai"),
-    ("SIOM", "Shanghai Institute of Optics and Fine Mechanics, CAS", "中国科学院上海光学精密机械研究所", "institute", "shanghai", "Shanghai"),
-    ("CAS-SH", "Chinese Academy of Sciences, Shanghai Branch", "中国科学院上海分院", "institute", "shanghai", "Shanghai"),
+    (
+        "SIOM",
+        "Shanghai Institute of Optics and Fine Mechanics, CAS",
+        "中国科学院上海光学精密机械研究所",
+        "institute",
+        "shanghai",
+        "Shanghai",
+    ),
+    (
+        "CAS-SH",
+        "Chinese Academy of Sciences, Shanghai Branch",
+        "中国科学院上海分院",
+        "institute",
+        "shanghai",
+        "Shanghai",
+    ),
     ("SH-GOV", "Shanghai Municipal Government", "上海市人民政府", "agency", "shanghai", "Shanghai"),
     ("SHAO", "Shanghai Astronomical Observatory, CAS", "中国科学院上海天文台", "institute", "shanghai", "Shanghai"),
     ("SJTU", "Shanghai Jiao Tong University", "上海交通大学", "university", "shanghai", "Shanghai"),
@@ -43,13 +64,27 @@ INSTITUTIONS = [
     ("WUXI-GOV", "Wuxi Municipal Government", "无锡市人民政府", "agency", "jiangsu", "Wuxi"),
     ("NSCN", "National Supercomputing Network", "国家超算互联网", "agency", "jiangsu", "Kunshan"),
     ("PML", "Purple Mountain Laboratories", "紫金山实验室", "institute", "jiangsu", "Nanjing"),
-    ("SINANO", "Suzhou Institute of Nano-Tech and Nano-Bionics, CAS", "中国科学院苏州纳米技术与纳米仿生研究所", "institute", "jiangsu", "Suzhou"),
+    (
+        "SINANO",
+        "Suzhou Institute of Nano-Tech and Nano-Bionics, CAS",
+        "中国科学院苏州纳米技术与纳米仿生研究所",
+        "institute",
+        "jiangsu",
+        "Suzhou",
+    ),
     ("NJU", "Nanjing University", "南京大学", "university", "jiangsu", "Nanjing"),
     ("ZJU", "Zhejiang University", "浙江大学", "university", "zhejiang", "Hangzhou"),
     ("ZJLAB", "Zhejiang Lab", "之江实验室", "institute", "zhejiang", "Hangzhou"),
     ("TONGXIANG-GOV", "Tongxiang Municipal Government", "桐乡市人民政府", "agency", "zhejiang", "Tongxiang"),
     # Not hosts: users of the demo.
-    ("SUNRAY", "Sunray Materials Co., Ltd. (demo company)", "阳光材料有限公司（演示）", "company", "jiangsu", "Changzhou"),
+    (
+        "SUNRAY",
+        "Sunray Materials Co., Ltd. (demo company)",
+        "阳光材料有限公司（演示）",
+        "company",
+        "jiangsu",
+        "Changzhou",
+    ),
 ]
 
 HOST_OF = {
@@ -75,8 +110,17 @@ HOST_OF = {
 }
 
 INSTRUMENT_FIELDS = [
-    "name", "category", "description", "booking_unit_minutes", "min_minutes", "max_minutes",
-    "lead_time_minutes", "horizon_days", "buffer_minutes", "requires_approval", "requires_qualification",
+    "name",
+    "category",
+    "description",
+    "booking_unit_minutes",
+    "min_minutes",
+    "max_minutes",
+    "lead_time_minutes",
+    "horizon_days",
+    "buffer_minutes",
+    "requires_approval",
+    "requires_qualification",
     "max_future_bookings",
 ]
 
@@ -99,7 +143,9 @@ def load_catalog() -> dict[str, int]:
     institutions = {}
     for code, name, name_zh, kind, province, city in INSTITUTIONS:
         institutions[code], _ = _upsert(
-            Institution, {"code": code}, {"name": name, "name_zh": name_zh, "kind": kind, "province": province, "city": city}
+            Institution,
+            {"code": code},
+            {"name": name, "name_zh": name_zh, "kind": kind, "province": province, "city": city},
         )
     extra = json.loads((DATA / "catalog.json").read_text(encoding="utf-8"))
     facilities = {}
@@ -110,18 +156,31 @@ def load_catalog() -> dict[str, int]:
                 Facility,
                 {"code": row["code"]},
                 {
-                    "name": row["name_en"], "name_zh": row["name_zh"], "province": row["province"], "city": row["city"],
-                    "host": institutions[HOST_OF[row["host"]]], "host_label": row["host"], "category": row["category"],
-                    "status": row["status"], "booked_as": row["booked_as"], "description": info.get("description", ""),
-                    "website": info.get("website", ""), "follows_office_calendar": info.get("follows_office_calendar", False),
+                    "name": row["name_en"],
+                    "name_zh": row["name_zh"],
+                    "province": row["province"],
+                    "city": row["city"],
+                    "host": institutions[HOST_OF[row["host"]]],
+                    "host_label": row["host"],
+                    "category": row["category"],
+                    "status": row["status"],
+                    "booked_as": row["booked_as"],
+                    "description": info.get("description", ""),
+                    "website": info.get("website", ""),
+                    "follows_office_calendar": info.get("follows_office_calendar", False),
                 },
             )
     for code, info in extra["facilities"].items():
         hours = info.get("hours", "24x7")
-        if hours == "24x7" or OperatingHours.objects.filter(facility=facilities[code], instrument__isnull=True).exists():
+        if (
+            hours == "24x7"
+            or OperatingHours.objects.filter(facility=facilities[code], instrument__isnull=True).exists()
+        ):
             continue
         OperatingHours.objects.bulk_create(
-            OperatingHours(facility=facilities[code], weekday=wd, opens=dt.time.fromisoformat(o), closes=dt.time.fromisoformat(c))
+            OperatingHours(
+                facility=facilities[code], weekday=wd, opens=dt.time.fromisoformat(o), closes=dt.time.fromisoformat(c)
+            )
             for wd, o, c in hours
         )
     for item in extra["instruments"]:
@@ -163,7 +222,14 @@ DEMO_PEOPLE = [
 
 # code, title, institution, principal investigator, members, budget cap
 DEMO_ACCOUNTS = [
-    ("USTC-NSFC-22175001", "NSFC: Operando spectroscopy of single-atom catalysts", "USTC", "wei.zhang", ["lin.chen"], None),
+    (
+        "USTC-NSFC-22175001",
+        "NSFC: Operando spectroscopy of single-atom catalysts",
+        "USTC",
+        "wei.zhang",
+        ["lin.chen"],
+        None,
+    ),
     ("USTC-CC-PHYS-0451", "USTC School of Physical Sciences cost centre", "USTC", "wei.zhang", [], "200000.00"),
     ("ZJU-NSFC-52278001", "NSFC: Hypergravity modelling of slope failure", "ZJU", "lin.chen", ["wei.zhang"], None),
     ("ZJU-KEY-2025-017", "Zhejiang key R&D: Cryo-EM of membrane transporters", "ZJU", "lin.chen", [], "500000.00"),
@@ -197,8 +263,11 @@ def load_demo_people() -> dict[str, int]:
             FundingAccount,
             {"code": code},
             {
-                "title": title, "institution": institutions[inst], "principal_investigator": users[pi],
-                "valid_from": dt.date(2024, 1, 1), "valid_until": dt.date(today.year + 3, 12, 31),
+                "title": title,
+                "institution": institutions[inst],
+                "principal_investigator": users[pi],
+                "valid_from": dt.date(2024, 1, 1),
+                "valid_until": dt.date(today.year + 3, 12, 31),
                 "budget_cap": Decimal(cap) if cap else None,
             },
         )

@@ -63,8 +63,12 @@ def facility_list(*, province: str = "", city: str = "", category: str = "", q: 
         qs = qs.filter(category=category)
     if q:
         qs = qs.filter(
-            Q(code__icontains=q) | Q(name__icontains=q) | Q(name_zh__icontains=q) | Q(description__icontains=q)
-            | Q(host__name__icontains=q) | Q(city__icontains=q)
+            Q(code__icontains=q)
+            | Q(name__icontains=q)
+            | Q(name_zh__icontains=q)
+            | Q(description__icontains=q)
+            | Q(host__name__icontains=q)
+            | Q(city__icontains=q)
         )
     return qs.order_by("province", "code")
 
@@ -75,7 +79,9 @@ def facility_detail_queryset() -> QuerySet[Facility]:
     )
 
 
-def instrument_list(*, facility: str = "", category: str = "", q: str = "", include_inactive: bool = False) -> QuerySet[Instrument]:
+def instrument_list(
+    *, facility: str = "", category: str = "", q: str = "", include_inactive: bool = False
+) -> QuerySet[Instrument]:
     qs = Instrument.objects.select_related("facility", "facility__host")
     if not include_inactive:
         qs = qs.filter(active=True)
@@ -96,9 +102,9 @@ def accounts_visible_to(user) -> QuerySet[FundingAccount]:
     qs = FundingAccount.objects.select_related("institution", "principal_investigator")
     if user.is_superuser:
         return qs.order_by("code")
-    overseen = Membership.objects.filter(
-        user=user, role__in=[Role.FINANCE, Role.INSTITUTION_ADMIN]
-    ).values("institution_id")
+    overseen = Membership.objects.filter(user=user, role__in=[Role.FINANCE, Role.INSTITUTION_ADMIN]).values(
+        "institution_id"
+    )
     return (
         qs.filter(Q(principal_investigator=user) | Q(members=user) | Q(institution_id__in=overseen))
         .distinct()

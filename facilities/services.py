@@ -98,4 +98,3 @@ def qualification_revoke(*, actor: User, user: User, instrument: Instrument) -> 
     return Qualification.objects.filter(user=user, instrument=instrument, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
-

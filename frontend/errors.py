@@ -26,7 +26,10 @@ def messages_of(exc: Exception) -> list[tuple[str | None, str]]:
         for part in parts[:20]:
             n = part.get("occurrence") or part.get("item")
             text += " " + _("#%(n)s (%(when)s): %(detail)s") % {
-                "n": n, "when": part.get("start", "")[:16].replace("T", " "), "detail": part.get("detail", "")}
+                "n": n,
+                "when": part.get("start", "")[:16].replace("T", " "),
+                "detail": part.get("detail", ""),
+            }
         return [(None, text)]
     if isinstance(exc, PermissionDenied):
         return [(None, str(exc) or _("You may not do this."))]

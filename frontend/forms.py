@@ -22,21 +22,38 @@ class LocalDateTimeInput(forms.DateTimeInput):
 
 def within_years(value) -> None:
     if value is not None and not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValidationError(_("The time must fall between the years %(first)s and %(last)s."),
-                              params={"first": MIN_YEAR, "last": MAX_YEAR})
+        raise ValidationError(
+            _("The time must fall between the years %(first)s and %(last)s."),
+            params={"first": MIN_YEAR, "last": MAX_YEAR},
+        )
 
 
 def local_datetime_field(label, step_minutes=60, required=True):
     # Naive input is read in the current time zone (Asia/Shanghai) by Django itself.
-    return forms.DateTimeField(label=label, required=required, input_formats=LOCAL_INPUT,
-                               widget=LocalDateTimeInput(step_minutes=step_minutes), validators=[within_years])
+    return forms.DateTimeField(
+        label=label,
+        required=required,
+        input_formats=LOCAL_INPUT,
+        widget=LocalDateTimeInput(step_minutes=step_minutes),
+        validators=[within_years],
+    )
 
 
 class BookingForm(forms.Form):
-    purpose = forms.CharField(label=_("Purpose"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
-    repeat = forms.IntegerField(label=_("Occurrences"), min_value=1, max_value=52, initial=1, required=False,
-                                help_text=_("More than one books the same time every week (or every few weeks)."))
-    interval_weeks = forms.IntegerField(label=_("Every how many weeks"), min_value=1, max_value=12, initial=1, required=False)
+    purpose = forms.CharField(
+        label=_("Purpose"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    repeat = forms.IntegerField(
+        label=_("Occurrences"),
+        min_value=1,
+        max_value=52,
+        initial=1,
+        required=False,
+        help_text=_("More than one books the same time every week (or every few weeks)."),
+    )
+    interval_weeks = forms.IntegerField(
+        label=_("Every how many weeks"), min_value=1, max_value=12, initial=1, required=False
+    )
     skip_taken = forms.BooleanField(label=_("Skip the weeks that are taken and book the rest"), required=False)
 
     def __init__(self, *args, instrument, accounts, default_account_id=None, **kwargs):
@@ -48,8 +65,12 @@ class BookingForm(forms.Form):
         self.accounts = list(accounts)
         for account in self.accounts:
             self.fields[f"split_{account.pk}"] = forms.DecimalField(
-                label=f"{account.code} — {account.title}", required=False, min_value=Decimal("0"),
-                max_value=Decimal("100"), decimal_places=2, initial=100 if account.pk == default_account_id else None,
+                label=f"{account.code} — {account.title}",
+                required=False,
+                min_value=Decimal("0"),
+                max_value=Decimal("100"),
+                decimal_places=2,
+                initial=100 if account.pk == default_account_id else None,
                 widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
             )
 
@@ -85,8 +106,11 @@ class DecisionForm(forms.Form):
 
 
 class RejectForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=2000,
-                             error_messages={"required": _("Say why the request is rejected; the researcher will read it.")})
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        error_messages={"required": _("Say why the request is rejected; the researcher will read it.")},
+    )
 
 
 class CompleteForm(forms.Form):

@@ -29,7 +29,9 @@ urlpatterns = [
     path("console/facilities/<str:code>/", manager.console_facility, name="console_facility"),
     path("console/facilities/<str:code>/closures/", manager.closure_create, name="closure_create"),
     path("console/facilities/<str:code>/closures/<int:pk>/remove/", manager.closure_delete, name="closure_delete"),
-    path("console/facilities/<str:code>/qualifications/<str:action>/", manager.qualification_change, name="qualification"),
+    path(
+        "console/facilities/<str:code>/qualifications/<str:action>/", manager.qualification_change, name="qualification"
+    ),
     path("finance/", finance.finance, name="finance"),
     path("finance/runs/", finance.runs_fragment, name="finance_runs"),
     path("finance/runs/start/", finance.run_invoices, name="run_invoices"),

@@ -60,12 +60,25 @@ def build_week(instrument: Instrument, availability: dict, start: dt.datetime, n
         for day in days:
             s = dt.datetime.combine(day, dt.time(0), tz) + dt.timedelta(minutes=r * step)
             e = s + dt.timedelta(minutes=step)
-            cells.append({"start": s, "end": e, "book_end": s + prefill,
-                          "state": cell_state(s, e, availability["busy"], now, earliest, latest)})
+            cells.append(
+                {
+                    "start": s,
+                    "end": e,
+                    "book_end": s + prefill,
+                    "state": cell_state(s, e, availability["busy"], now, earliest, latest),
+                }
+            )
         first = dt.datetime.combine(days[0], dt.time(0), tz) + dt.timedelta(minutes=r * step)
         rows.append({"label": first.strftime("%H:%M"), "cells": cells})
-    return {"days": days, "rows": rows, "step": step, "start": start, "end": start + dt.timedelta(days=7),
-            "prev": (start - dt.timedelta(days=7)).date(), "next": (start + dt.timedelta(days=7)).date()}
+    return {
+        "days": days,
+        "rows": rows,
+        "step": step,
+        "start": start,
+        "end": start + dt.timedelta(days=7),
+        "prev": (start - dt.timedelta(days=7)).date(),
+        "next": (start + dt.timedelta(days=7)).date(),
+    }
 
 
 def largest_remainder(total_fen: int, percents: list[Decimal]) -> list[int]:
@@ -84,12 +97,18 @@ def largest_remainder(total_fen: int, percents: list[Decimal]) -> list[int]:
     return floors
 
 
-def estimate(rate: Decimal | None, start: dt.datetime | None, end: dt.datetime | None, percents: list[Decimal]) -> dict | None:
+def estimate(
+    rate: Decimal | None, start: dt.datetime | None, end: dt.datetime | None, percents: list[Decimal]
+) -> dict | None:
     """Cost at the published hourly rate, and each account's share of it, in yuan."""
     if rate is None or start is None or end is None or end <= start:
         return None
     hours = Decimal((end - start).total_seconds()) / Decimal(3600)
     total = (rate * hours).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     fen = largest_remainder(int(total * 100), percents) if percents and sum(percents) == 100 else []
-    return {"rate": rate, "hours": hours.quantize(Decimal("0.01")).normalize(), "total": total,
-            "shares": [Decimal(f) / 100 for f in fen]}
+    return {
+        "rate": rate,
+        "hours": hours.quantize(Decimal("0.01")).normalize(),
+        "total": total,
+        "shares": [Decimal(f) / 100 for f in fen],
+    }

@@ -60,9 +60,7 @@ def _value(row: dict, key: str):
 
 
 def _shares_text(shares: list[dict]) -> str:
-    return "; ".join(
-        f"{s['institution']} {s['percent']}%: {s['used_hours']} / {s['reserved_hours']} h" for s in shares
-    )
+    return "; ".join(f"{s['institution']} {s['percent']}%: {s['used_hours']} / {s['reserved_hours']} h" for s in shares)
 
 
 def instrument_table(report: FacilityReport) -> list[list]:

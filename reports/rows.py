@@ -48,7 +48,10 @@ def share_row(p: PartnerShare) -> dict:
 def instrument_row(r: InstrumentReport) -> dict:
     i = r.instrument
     return {
-        "id": i.pk, "code": i.code, "name": i.name, "active": i.active,
+        "id": i.pk,
+        "code": i.code,
+        "name": i.name,
+        "active": i.active,
         **figures_row(r.figures),
         "time_shares": [share_row(p) for p in r.time_shares],
     }
@@ -61,8 +64,12 @@ def period_row(p: Period) -> dict:
 def facility_head(report: FacilityReport) -> dict:
     f = report.facility
     return {
-        "code": f.code, "name": f.name, "name_zh": f.name_zh, "host": f.host.code,
-        "province": f.province, "city": f.city,
+        "code": f.code,
+        "name": f.name,
+        "name_zh": f.name_zh,
+        "host": f.host.code,
+        "province": f.province,
+        "city": f.city,
     }
 
 
@@ -86,8 +93,11 @@ def roll_up_document(roll_up: RollUp, **scope) -> dict:
 
 def waiting_row(w: Waiting) -> dict:
     return {
-        "decided": w.decided, "approved": w.approved, "rejected": w.rejected,
-        "median_hours": _str(w.median_hours), "mean_hours": _str(w.mean_hours),
+        "decided": w.decided,
+        "approved": w.approved,
+        "rejected": w.rejected,
+        "median_hours": _str(w.median_hours),
+        "mean_hours": _str(w.mean_hours),
     }
 
 
@@ -97,11 +107,17 @@ def fairness_document(report: FairnessReport) -> dict:
         "period": period_row(report.period),
         "instruments": [
             {
-                "id": inst.pk, "code": inst.code, "booked_hours": str(hours(total)),
+                "id": inst.pk,
+                "code": inst.code,
+                "booked_hours": str(hours(total)),
                 "institutions": [
                     {
-                        "institution": e.institution.code, "kind": e.institution.kind, "internal": e.internal,
-                        "bookings": e.bookings, "booked_hours": str(hours(e.booked_minutes)), "share": _str(e.share),
+                        "institution": e.institution.code,
+                        "kind": e.institution.kind,
+                        "internal": e.internal,
+                        "bookings": e.bookings,
+                        "booked_hours": str(hours(e.booked_minutes)),
+                        "share": _str(e.share),
                     }
                     for e in entries
                 ],

@@ -90,8 +90,14 @@ class Figures:
 
     def add(self, other: "Figures") -> None:
         for name in (
-            "available_minutes", "booked_minutes", "used_minutes", "host_minutes", "shared_minutes",
-            "company_minutes", "no_show_minutes", "late_cancel_minutes",
+            "available_minutes",
+            "booked_minutes",
+            "used_minutes",
+            "host_minutes",
+            "shared_minutes",
+            "company_minutes",
+            "no_show_minutes",
+            "late_cancel_minutes",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.outside_institution_ids |= other.outside_institution_ids
@@ -147,11 +153,15 @@ def instrument_reports(instruments: QuerySet[Instrument] | list[Instrument], per
     figures = {pk: Figures() for pk in ids}
     late_windows = late_cancellation_windows(ids)
     shares: dict[int, dict[int, PartnerShare]] = defaultdict(dict)
-    share_rows = TimeShare.objects.filter(instrument_id__in=ids).select_related("institution").order_by("institution__code")
+    share_rows = (
+        TimeShare.objects.filter(instrument_id__in=ids).select_related("institution").order_by("institution__code")
+    )
     for ts in share_rows:
         shares[ts.instrument_id][ts.institution_id] = PartnerShare(ts.institution, ts.percent, 0)
 
-    for inst_id, who, kind, status, booked, used in booking_sums(ids, period, late_windows, longest_booking(instruments)):
+    for inst_id, who, kind, status, booked, used in booking_sums(
+        ids, period, late_windows, longest_booking(instruments)
+    ):
         f = figures[inst_id]
         partner = shares[inst_id].get(who) if inst_id in shares else None
         if status == Booking.Status.CANCELLED:  # only late ones are summed
@@ -324,13 +334,20 @@ def fairness_report(facility: Facility, period: Period) -> FairnessReport:
         shares_out.append((inst, total, entries))
 
     requested = BookingEvent.objects.filter(
-        booking__instrument__facility=facility, to_status=Booking.Status.REQUESTED,
-        at__gte=period.start, at__lt=period.end,
+        booking__instrument__facility=facility,
+        to_status=Booking.Status.REQUESTED,
+        at__gte=period.start,
+        at__lt=period.end,
     ).values("booking_id")
-    events = BookingEvent.objects.filter(booking_id__in=requested).filter(
-        Q(to_status=Booking.Status.REQUESTED)
-        | Q(from_status=Booking.Status.REQUESTED, to_status__in=(*DECISIONS, Booking.Status.CANCELLED))
-    ).values_list("booking_id", "booking__institution_id", "to_status", "at").order_by("at", "id")
+    events = (
+        BookingEvent.objects.filter(booking_id__in=requested)
+        .filter(
+            Q(to_status=Booking.Status.REQUESTED)
+            | Q(from_status=Booking.Status.REQUESTED, to_status__in=(*DECISIONS, Booking.Status.CANCELLED))
+        )
+        .values_list("booking_id", "booking__institution_id", "to_status", "at")
+        .order_by("at", "id")
+    )
     asked: dict[int, tuple[int, dt.datetime]] = {}
     decided: dict[int, tuple[float, str]] = {}
     withdrawn: set[int] = set()
@@ -355,7 +372,12 @@ def fairness_report(facility: Facility, period: Period) -> FairnessReport:
     internal = [s for pk, samples in by_institution.items() if pk == host for s in samples]
     outside = [s for pk, samples in by_institution.items() if pk != host for s in samples]
     return FairnessReport(
-        facility, period, shares_out, waiting_rows, _waiting(internal), _waiting(outside),
+        facility,
+        period,
+        shares_out,
+        waiting_rows,
+        _waiting(internal),
+        _waiting(outside),
         pending=len(asked) - len(decided) - len(withdrawn),
     )
 

@@ -37,8 +37,11 @@ class Seconds(Func):
 
     def as_sqlite(self, compiler, connection, **extra):
         return self.as_sql(
-            compiler, connection, arg_joiner=") - julianday(",
-            template="CAST(ROUND((julianday(%(expressions)s)) * 86400.0) AS INTEGER)", **extra,
+            compiler,
+            connection,
+            arg_joiner=") - julianday(",
+            template="CAST(ROUND((julianday(%(expressions)s)) * 86400.0) AS INTEGER)",
+            **extra,
         )
 
 
@@ -102,7 +105,14 @@ def booking_sums(
         .order_by()
     )
     return [
-        (r["instrument_id"], r["institution_id"], r["institution__kind"], r["status"], _minutes(r["booked"]), _minutes(r["used"]))
+        (
+            r["instrument_id"],
+            r["institution_id"],
+            r["institution__kind"],
+            r["status"],
+            _minutes(r["booked"]),
+            _minutes(r["used"]),
+        )
         for r in qs
     ]
 
@@ -128,8 +138,11 @@ def booked_by_institution(
     """Rows (instrument id, institution id, booked minutes, bookings) of counted bookings in the period."""
     qs = (
         Booking.objects.filter(
-            _near(period, longest), instrument_id__in=instrument_ids,
-            status__in=COUNTED, start__lt=period.end, end__gt=period.start,
+            _near(period, longest),
+            instrument_id__in=instrument_ids,
+            status__in=COUNTED,
+            start__lt=period.end,
+            end__gt=period.start,
         )
         .values("instrument_id", "institution_id")
         .annotate(booked=Sum(_clipped_seconds(F("start"), F("end"), period)), n=Count("id"))

@@ -54,38 +54,84 @@ class FakeStripe:
         lines = [i for i in self.items.values() if i["invoice"] == inv["id"]]
         total = sum(i["amount"] for i in lines)
         return {
-            **inv, "amount_due": total, "subtotal": total, "total": total,
+            **inv,
+            "amount_due": total,
+            "subtotal": total,
+            "total": total,
             "amount_remaining": 0 if inv["status"] == "paid" else total,
-            "lines": {"object": "list", "data": [{"id": f"il_{i['id']}", "object": "line_item", "amount": i["amount"],
-                                                   "currency": i["currency"], "description": i["description"]} for i in lines],
-                      "has_more": False, "total_count": len(lines), "url": f"/v1/invoices/{inv['id']}/lines"},
+            "lines": {
+                "object": "list",
+                "data": [
+                    {
+                        "id": f"il_{i['id']}",
+                        "object": "line_item",
+                        "amount": i["amount"],
+                        "currency": i["currency"],
+                        "description": i["description"],
+                    }
+                    for i in lines
+                ],
+                "has_more": False,
+                "total_count": len(lines),
+                "url": f"/v1/invoices/{inv['id']}/lines",
+            },
         }
 
     def handle(self, method: str, path: str, params: dict) -> tuple[int, dict]:
         now = int(time.time())
         if method == "POST" and path == "/v1/customers":
-            obj = {"id": self._id("cus"), "object": "customer", "created": now, "livemode": False,
-                   "name": params.get("name"), "email": params.get("email"), "metadata": params.get("metadata", {})}
+            obj = {
+                "id": self._id("cus"),
+                "object": "customer",
+                "created": now,
+                "livemode": False,
+                "name": params.get("name"),
+                "email": params.get("email"),
+                "metadata": params.get("metadata", {}),
+            }
             self.customers[obj["id"]] = obj
             return 200, obj
         if method == "POST" and path == "/v1/invoices":
             if params.get("customer") not in self.customers:
-                return 400, {"error": {"type": "invalid_request_error", "message": "No such customer", "param": "customer"}}
-            obj = {"id": self._id("in"), "object": "invoice", "created": now, "livemode": False, "status": "draft",
-                   "customer": params["customer"], "collection_method": params.get("collection_method", "charge_automatically"),
-                   "currency": params.get("currency", "cny"), "description": params.get("description"),
-                   "days_until_due": int(params["days_until_due"]) if params.get("days_until_due") else None,
-                   "auto_advance": params.get("auto_advance") == "true", "metadata": params.get("metadata", {}),
-                   "number": None, "hosted_invoice_url": None}
+                return 400, {
+                    "error": {"type": "invalid_request_error", "message": "No such customer", "param": "customer"}
+                }
+            obj = {
+                "id": self._id("in"),
+                "object": "invoice",
+                "created": now,
+                "livemode": False,
+                "status": "draft",
+                "customer": params["customer"],
+                "collection_method": params.get("collection_method", "charge_automatically"),
+                "currency": params.get("currency", "cny"),
+                "description": params.get("description"),
+                "days_until_due": int(params["days_until_due"]) if params.get("days_until_due") else None,
+                "auto_advance": params.get("auto_advance") == "true",
+                "metadata": params.get("metadata", {}),
+                "number": None,
+                "hosted_invoice_url": None,
+            }
             self.invoices[obj["id"]] = obj
             return 200, self._invoice_view(obj)
         if method == "POST" and path == "/v1/invoiceitems":
             invoice = self.invoices.get(params.get("invoice", ""))
             if invoice is None or invoice["status"] != "draft":
-                return 400, {"error": {"type": "invalid_request_error", "message": "Invoice is not a draft", "param": "invoice"}}
-            obj = {"id": self._id("ii"), "object": "invoiceitem", "date": now, "livemode": False,
-                   "amount": int(params["amount"]), "currency": params.get("currency", "cny"), "customer": params.get("customer"),
-                   "invoice": invoice["id"], "description": params.get("description"), "metadata": params.get("metadata", {})}
+                return 400, {
+                    "error": {"type": "invalid_request_error", "message": "Invoice is not a draft", "param": "invoice"}
+                }
+            obj = {
+                "id": self._id("ii"),
+                "object": "invoiceitem",
+                "date": now,
+                "livemode": False,
+                "amount": int(params["amount"]),
+                "currency": params.get("currency", "cny"),
+                "customer": params.get("customer"),
+                "invoice": invoice["id"],
+                "description": params.get("description"),
+                "metadata": params.get("metadata", {}),
+            }
             self.items[obj["id"]] = obj
             return 200, obj
         parts = path.strip("/").split("/")
@@ -95,7 +141,12 @@ class FakeStripe:
                 return 400, {"error": {"type": "invalid_request_error", "message": "Only open invoices can be voided"}}
             inv["status"] = "void"
             return 200, self._invoice_view(inv)
-        if method == "POST" and len(parts) == 4 and parts[:2] == ["v1", "invoices"] and parts[3] in ("finalize", "send"):
+        if (
+            method == "POST"
+            and len(parts) == 4
+            and parts[:2] == ["v1", "invoices"]
+            and parts[3] in ("finalize", "send")
+        ):
             inv = self.invoices.get(parts[2])
             if inv is None:
                 return 404, {"error": {"type": "invalid_request_error", "message": "No such invoice"}}
@@ -109,7 +160,9 @@ class FakeStripe:
             return 200, self._invoice_view(inv)
         if method == "GET" and len(parts) == 3 and parts[:2] == ["v1", "invoices"] and parts[2] in self.invoices:
             return 200, self._invoice_view(self.invoices[parts[2]])
-        return 404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL ({method}: {path})"}}
+        return 404, {
+            "error": {"type": "invalid_request_error", "message": f"Unrecognized request URL ({method}: {path})"}
+        }
 
     def _handler(self):
         fake = self

@@ -52,7 +52,9 @@ class World:
 @pytest.fixture
 def world(db) -> World:
     ustc = InstitutionFactory(code="USTC", name="University of Science and Technology of China")
-    sari = InstitutionFactory(code="SARI", name="Shanghai Advanced Research Institute", kind="institute", province="shanghai", city="Shanghai")
+    sari = InstitutionFactory(
+        code="SARI", name="Shanghai Advanced Research Institute", kind="institute", province="shanghai", city="Shanghai"
+    )
     zju = InstitutionFactory(code="ZJU", name="Zhejiang University", province="zhejiang", city="Hangzhou")
     facility = FacilityFactory(code="FAC", host=sari)
     instrument = InstrumentFactory(facility=facility, code="BL1")
@@ -72,8 +74,18 @@ def world(db) -> World:
     outsider.default_account = outsider_account
     outsider.save()
     return World(
-        ustc, sari, zju, facility, instrument, researcher, manager, finance, outsider, admin,
-        researcher_account, outsider_account,
+        ustc,
+        sari,
+        zju,
+        facility,
+        instrument,
+        researcher,
+        manager,
+        finance,
+        outsider,
+        admin,
+        researcher_account,
+        outsider_account,
     )
 
 

@@ -18,7 +18,7 @@ from facilities.models import Closure, OperatingHours
 from .factories.booking import BookingFactory
 
 H = dt.timedelta(hours=1)
-CELL = 3  # hours per cell; one booking per cell keeps held spans (buffer included) apart
+CELL = 4  # hours per cell: a booking of up to 3 hours and a buffer of up to 1, so held spans stay apart
 
 
 def _covered(span, spans) -> bool:
@@ -31,7 +31,11 @@ def _overlap(span, spans) -> bool:
 
 @hsettings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    cells=st.dictionaries(st.integers(0, 23), st.tuples(st.integers(0, 1), st.integers(1, 2), st.sampled_from(list(Booking.Status))), max_size=8),
+    cells=st.dictionaries(
+        st.integers(0, 23),
+        st.tuples(st.integers(0, 1), st.integers(1, 2), st.sampled_from(list(Booking.Status))),
+        max_size=8,
+    ),
     buffer=st.sampled_from([0, 30, 60]),
     closures=st.lists(st.tuples(st.integers(0, 70), st.integers(1, 12)), max_size=3),
     hours=st.booleans(),
@@ -45,13 +49,20 @@ def test_free_and_busy_partition_the_window(world, tomorrow_9, cells, buffer, cl
         instrument.save()
         if hours:
             OperatingHours.objects.bulk_create(
-                OperatingHours(facility=world.facility, weekday=d, opens=dt.time(8), closes=dt.time(20)) for d in range(5)
+                OperatingHours(facility=world.facility, weekday=d, opens=dt.time(8), closes=dt.time(20))
+                for d in range(5)
             )
         held = []
         for cell, (offset, length, status) in cells.items():
             start = base + (cell * CELL + offset) * H
-            b = BookingFactory(instrument=instrument, requester=world.researcher, institution=world.ustc,
-                               start=start, end=start + length * H, status=status)
+            b = BookingFactory(
+                instrument=instrument,
+                requester=world.researcher,
+                institution=world.ustc,
+                start=start,
+                end=start + length * H,
+                status=status,
+            )
             if b.holds_slot:
                 held.append((b.start, b.hold_end))
         for at, length in closures:

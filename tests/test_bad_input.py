@@ -154,8 +154,16 @@ def test_bad_availability_params(world, params, field):
         ({"instruments": "{i}", "duration_minutes": "90"}, "duration_minutes", "blocks of 1 hour"),
         ({"instruments": "{i}", "duration_minutes": "2880"}, "duration_minutes", "does not suit"),
         ({"instruments": "{i},99999", "duration_minutes": "60"}, "instruments", "99999"),
-        ({"instruments": "{i}", "duration_minutes": "60", "start": "2026-12-01T00:00:00+08:00",
-          "end": "2027-03-15T00:00:00+08:00"}, "end", "92 days"),
+        (
+            {
+                "instruments": "{i}",
+                "duration_minutes": "60",
+                "start": "2026-12-01T00:00:00+08:00",
+                "end": "2027-03-15T00:00:00+08:00",
+            },
+            "end",
+            "92 days",
+        ),
     ],
 )
 def test_bad_joint_search_params(world, params, field, words):
@@ -170,12 +178,16 @@ def test_bad_transition_bodies(world, tomorrow_9, path):
     c = world.client(world.manager)
     assert "reason" in assert_words(c.post(f"{URL}{booking_id}/{path}/", {"reason": 5}, format="json"))
     assert "reason" in assert_words(c.post(f"{URL}{booking_id}/{path}/", {"reason": "x" * 2001}, format="json"))
-    assert "JSON" in json.dumps(assert_words(c.generic("POST", f"{URL}{booking_id}/{path}/", b"{", content_type="application/json")))
+    assert "JSON" in json.dumps(
+        assert_words(c.generic("POST", f"{URL}{booking_id}/{path}/", b"{", content_type="application/json"))
+    )
 
 
 def test_bad_complete_times(world, tomorrow_9):
     booking_id = world.client(world.researcher).post(URL, good(world, tomorrow_9), format="json").json()["id"]
-    r = world.client(world.manager).post(f"{URL}{booking_id}/complete/", {"actual_start": "2026-12-01T09:00:00"}, format="json")
+    r = world.client(world.manager).post(
+        f"{URL}{booking_id}/complete/", {"actual_start": "2026-12-01T09:00:00"}, format="json"
+    )
     assert "UTC offset" in assert_words(r)["actual_start"][0]
 
 
@@ -184,8 +196,15 @@ def test_bad_complete_times(world, tomorrow_9):
     payload=st.dictionaries(
         st.sampled_from(["instrument", "start", "end", "purpose", "splits", "extra"]),
         st.recursive(
-            st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40),
-            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["account", "percent"]), inner, max_size=2),
+            st.none()
+            | st.booleans()
+            | st.integers()
+            | st.floats(allow_nan=False, allow_infinity=False)
+            | st.text(max_size=40),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.sampled_from(["account", "percent"]), inner, max_size=2)
+            ),
             max_leaves=6,
         ),
     )
@@ -226,8 +245,14 @@ def _api_post_targets(world) -> list[str]:
 @pytest.mark.parametrize("persona", ["researcher", "manager", "finance"])
 def test_json_nested_too_deeply_is_a_400_on_every_endpoint(world, tomorrow_9, persona):
     """Python's decoder gives up on a few thousand brackets, well inside the body size limit."""
-    BookingFactory(instrument=world.instrument, requester=world.researcher, institution=world.ustc,
-                   start=tomorrow_9, end=tomorrow_9 + H, status=Booking.Status.REQUESTED)
+    BookingFactory(
+        instrument=world.instrument,
+        requester=world.researcher,
+        institution=world.ustc,
+        start=tomorrow_9,
+        end=tomorrow_9 + H,
+        status=Booking.Status.REQUESTED,
+    )
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 

@@ -51,8 +51,15 @@ def test_user_class_internal_and_industry(rates):
     co_user = UserFactory(username="acme-res")
     member(co_user, company, Role.RESEARCHER)
     co_acct = FundingAccountFactory(institution=company, principal_investigator=co_user)
-    internal = book(requester=host_user, instrument=w.instrument, start=PAST, splits=[{"account": acct.pk, "percent": "100"}])
-    industry = book(requester=co_user, instrument=w.instrument, start=PAST + dt.timedelta(hours=3), splits=[{"account": co_acct.pk, "percent": "100"}])
+    internal = book(
+        requester=host_user, instrument=w.instrument, start=PAST, splits=[{"account": acct.pk, "percent": "100"}]
+    )
+    industry = book(
+        requester=co_user,
+        instrument=w.instrument,
+        start=PAST + dt.timedelta(hours=3),
+        splits=[{"account": co_acct.pk, "percent": "100"}],
+    )
     assert internal.rate_snapshot.user_class == "internal" and internal.rate_snapshot.hourly_rate == D("100.00")
     assert industry.rate_snapshot.user_class == "industry" and industry.rate_snapshot.hourly_rate == D("900.00")
 
@@ -107,11 +114,17 @@ def test_split_across_accounts_adds_up_by_largest_remainder(rates):
     RateCard.objects.filter(instrument=w.instrument, user_class="external_academic").update(hourly_rate=D("100.01"))
     second = FundingAccountFactory(code="USTC-G2", institution=w.ustc, principal_investigator=w.researcher)
     third = FundingAccountFactory(code="USTC-G3", institution=w.ustc, principal_investigator=w.researcher)
-    b = book(requester=w.researcher, instrument=w.instrument, start=PAST, hours=1, splits=[
-        {"account": w.researcher_account.pk, "percent": "33.33"},
-        {"account": second.pk, "percent": "33.33"},
-        {"account": third.pk, "percent": "33.34"},
-    ])
+    b = book(
+        requester=w.researcher,
+        instrument=w.instrument,
+        start=PAST,
+        hours=1,
+        splits=[
+            {"account": w.researcher_account.pk, "percent": "33.33"},
+            {"account": second.pk, "percent": "33.33"},
+            {"account": third.pk, "percent": "33.34"},
+        ],
+    )
     complete(b)
     amounts = [a for _, a in lines_of(b)]
     assert sum(amounts) == D("100.01")
@@ -188,10 +201,15 @@ def test_over_budget_request_through_the_api_is_400_naming_the_account(rates, to
     w = rates
     w.researcher_account.budget_cap = D("100.00")
     w.researcher_account.save()
-    response = w.client(w.researcher).post("/api/v1/bookings/", {
-        "instrument": w.instrument.pk, "start": tomorrow_9.isoformat(),
-        "end": (tomorrow_9 + dt.timedelta(hours=1)).isoformat(),
-    }, format="json")
+    response = w.client(w.researcher).post(
+        "/api/v1/bookings/",
+        {
+            "instrument": w.instrument.pk,
+            "start": tomorrow_9.isoformat(),
+            "end": (tomorrow_9 + dt.timedelta(hours=1)).isoformat(),
+        },
+        format="json",
+    )
     assert response.status_code == 400, response.content
     assert "USTC-G1" in str(response.json()) and "100.00" in str(response.json())
 

@@ -48,8 +48,13 @@ def race(fn, args_list):
 def test_concurrent_completions_never_overdraw_a_voucher(world):
     RateCard.objects.create(instrument=world.instrument, user_class="external_academic", hourly_rate=D("100.00"))
     # Each 2-hour booking is 200.00, the voucher covers 50 % of it = 100.00; 8 bookings want 800.00.
-    voucher = InnovationVoucherFactory(agency=AgencyFactory(code="HFSTB"), holder=world.ustc, percent=D("50"), cap=D("350.00"))
-    bookings = [book(requester=world.researcher, instrument=world.instrument, start=SEPT + dt.timedelta(hours=3 * i)) for i in range(THREADS)]
+    voucher = InnovationVoucherFactory(
+        agency=AgencyFactory(code="HFSTB"), holder=world.ustc, percent=D("50"), cap=D("350.00")
+    )
+    bookings = [
+        book(requester=world.researcher, instrument=world.instrument, start=SEPT + dt.timedelta(hours=3 * i))
+        for i in range(THREADS)
+    ]
     errors = race(
         lambda pk: booking_complete(actor=None, booking_id=pk, now=SEPT + dt.timedelta(days=2)),
         [(b.pk,) for b in bookings],
@@ -70,7 +75,11 @@ def test_concurrent_completions_never_overdraw_a_voucher(world):
 def test_concurrent_invoice_runs_bill_every_line_exactly_once(world):
     RateCard.objects.create(instrument=world.instrument, user_class="external_academic", hourly_rate=D("100.00"))
     for i in range(6):
-        b = book(requester=world.researcher if i % 2 else world.outsider, instrument=world.instrument, start=SEPT + dt.timedelta(hours=3 * i))
+        b = book(
+            requester=world.researcher if i % 2 else world.outsider,
+            instrument=world.instrument,
+            start=SEPT + dt.timedelta(hours=3 * i),
+        )
         booking_complete(actor=None, booking_id=b.pk, now=SEPT + dt.timedelta(days=2))
     errors = race(lambda: run_period(period="2026-09"), [() for _ in range(4)])
     assert not errors, errors

@@ -29,7 +29,14 @@ def invoiced(world):
     RateCard.objects.create(instrument=world.instrument, user_class="external_academic", hourly_rate=D("333.33"))
     InnovationVoucherFactory(agency=AgencyFactory(code="HFSTB"), holder=world.ustc, percent=D("15"), cap=D("100000"))
     for i in range(7):
-        complete(book(requester=world.researcher, instrument=world.instrument, start=SEPT + dt.timedelta(days=i), hours=1 + i % 3))
+        complete(
+            book(
+                requester=world.researcher,
+                instrument=world.instrument,
+                start=SEPT + dt.timedelta(days=i),
+                hours=1 + i % 3,
+            )
+        )
     run_period(period="2026-09")
     world.invoice = Invoice.objects.get(payer=world.ustc)
     return world
@@ -57,7 +64,7 @@ def test_xlsx_is_bilingual_and_totals_agree(invoiced):
     header_at = next(i for i, row in enumerate(values) if row and row[-1] == "Amount (CNY) / 金额（元）")
     assert any(row and row[0] == "Issuer 开票方" for row in values[:header_at])
     assert any(row and row[0] == "Tax rate 税率" and not row[1] for row in values[:header_at])
-    lines = [row for row in values[header_at + 1:] if row and row[0] and str(row[0]).startswith("DRAFT")]
+    lines = [row for row in values[header_at + 1 :] if row and row[0] and str(row[0]).startswith("DRAFT")]
     assert len(lines) == 7
     assert sum(D(str(row[-1])).quantize(D("0.01")) for row in lines) == w.invoice.total
     total_row = next(row for row in values if row and row[0] == "Total 合计 (CNY)")
@@ -76,8 +83,13 @@ def test_pdf_of_many_lines_runs_over_several_pages():
     from billing.exports.pdf_export import write_pdf
 
     rows = ([i, "2026-09-14", "BL1", "USTC-G1", "50.00%", "12.34"] for i in range(300))
-    handle = write_pdf(title="Invoice 发票 T-1", parties=[("Issuer 开票方", "SARI")], tax_fields=["Tax rate 税率"],
-                       rows=rows, totals=[("Total 合计", "3702.00")])
+    handle = write_pdf(
+        title="Invoice 发票 T-1",
+        parties=[("Issuer 开票方", "SARI")],
+        tax_fields=["Tax rate 税率"],
+        rows=rows,
+        totals=[("Total 合计", "3702.00")],
+    )
     data = handle.read()
     assert data.startswith(b"%PDF") and data.count(b"/Type /Page\n") >= 5
 
@@ -96,7 +108,9 @@ def test_ledger_lists_what_the_institution_issued_and_owes(invoiced):
     assert {row["direction"] for row in rows} == {"receivable"}
     assert {row["payer"] for row in rows} == {"USTC", "HFSTB"}
     assert sum(D(row["amount"]) for row in rows) == sum(i.total for i in Invoice.objects.all())
-    ustc_rows = list(csv.DictReader(io.StringIO(body(w.client(w.finance).get("/api/v1/ledger/?period=2026-09")).decode())))
+    ustc_rows = list(
+        csv.DictReader(io.StringIO(body(w.client(w.finance).get("/api/v1/ledger/?period=2026-09")).decode()))
+    )
     assert {row["direction"] for row in ustc_rows} == {"payable"}
     assert sum(D(row["amount"]) for row in ustc_rows) == w.invoice.total
     xlsx = w.client(sari_fin).get("/api/v1/ledger/?period=2026-09&format=xlsx")

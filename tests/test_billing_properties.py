@@ -40,8 +40,8 @@ def test_largest_remainder_adds_up_and_each_part_is_within_a_fen(total, weights)
 @given(total=fen, weights=st.lists(st.integers(min_value=1, max_value=100), min_size=2, max_size=10))
 def test_larger_weights_never_get_less(total, weights):
     parts = largest_remainder(total, [D(w) for w in weights])
-    for (wa, pa) in zip(weights, parts, strict=True):
-        for (wb, pb) in zip(weights, parts, strict=True):
+    for wa, pa in zip(weights, parts, strict=True):
+        for wb, pb in zip(weights, parts, strict=True):
             if wa > wb:
                 assert pa >= pb
 
@@ -61,14 +61,18 @@ def test_account_shares_add_up_to_the_charge(amount, splits, data):
     assert all(a >= 0 and a == a.quantize(D("0.01")) for a in allocation.account_amounts)
 
 
-@given(amount=money, splits=percents_to_100(), holder=st.integers(1, 3), v_percent=percent, balance=money, data=st.data())
+@given(
+    amount=money, splits=percents_to_100(), holder=st.integers(1, 3), v_percent=percent, balance=money, data=st.data()
+)
 def test_vouchers_add_up_and_never_exceed_balance_or_percent(amount, splits, holder, v_percent, balance, data):
     shares = [Share(account_id=i, institution_id=data.draw(st.integers(1, 3)), percent=p) for i, p in enumerate(splits)]
     allocation = allocate(amount, shares, VoucherTerms(holder_id=holder, percent=v_percent, balance=balance))
     assert allocation.total == amount
     assert 0 <= allocation.voucher_amount <= balance
     plain = allocate(amount, shares)
-    holder_share = sum((a for s, a in zip(shares, plain.account_amounts, strict=True) if s.institution_id == holder), D(0))
+    holder_share = sum(
+        (a for s, a in zip(shares, plain.account_amounts, strict=True) if s.institution_id == holder), D(0)
+    )
     assert allocation.voucher_amount <= holder_share * v_percent / 100
     for s, before, after in zip(shares, plain.account_amounts, allocation.account_amounts, strict=True):
         assert 0 <= after <= before
@@ -78,13 +82,23 @@ def test_vouchers_add_up_and_never_exceed_balance_or_percent(amount, splits, hol
 
 @settings(max_examples=200)
 @given(
-    rate=money, booked=st.integers(1, 60 * 24 * 31), actual=st.none() | st.integers(1, 60 * 24 * 31),
-    minimum=money, model=st.sampled_from(["booked", "actual"]), kind=st.sampled_from(list(ChargeKind.values)),
-    pct=st.integers(0, 100).map(D), published=st.booleans(), subsidy=st.integers(0, 100).map(D),
+    rate=money,
+    booked=st.integers(1, 60 * 24 * 31),
+    actual=st.none() | st.integers(1, 60 * 24 * 31),
+    minimum=money,
+    model=st.sampled_from(["booked", "actual"]),
+    kind=st.sampled_from(list(ChargeKind.values)),
+    pct=st.integers(0, 100).map(D),
+    published=st.booleans(),
+    subsidy=st.integers(0, 100).map(D),
 )
-def test_fees_are_exact_non_negative_and_respect_the_minimum(rate, booked, actual, minimum, model, kind, pct, published, subsidy):
+def test_fees_are_exact_non_negative_and_respect_the_minimum(
+    rate, booked, actual, minimum, model, kind, pct, published, subsidy
+):
     policy = ChargePolicy(billing_model=model, minimum_charge=minimum, no_show_percent=pct, late_cancel_percent=pct)
-    fee = fee_for(kind=kind, policy=policy, rate=rate, published=published, booked_minutes=booked, actual_minutes=actual)
+    fee = fee_for(
+        kind=kind, policy=policy, rate=rate, published=published, booked_minutes=booked, actual_minutes=actual
+    )
     assert fee.gross >= 0 and fee.gross == fee.gross.quantize(D("0.01"))
     to_fen(fee.gross)
     if kind == ChargeKind.USAGE and published:

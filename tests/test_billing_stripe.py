@@ -60,7 +60,9 @@ def issue(world, invoice, django_capture_on_commit_callbacks):
         return world.client(world.sari_fin).post(f"/api/v1/invoices/{invoice.pk}/issue/")
 
 
-def test_issuing_sends_a_finalized_stripe_invoice_with_one_item_per_line(world, draft, fake_stripe, django_capture_on_commit_callbacks):
+def test_issuing_sends_a_finalized_stripe_invoice_with_one_item_per_line(
+    world, draft, fake_stripe, django_capture_on_commit_callbacks
+):
     assert issue(world, draft, django_capture_on_commit_callbacks).status_code == 200
     draft.refresh_from_db()
     assert draft.stripe_invoice_id and draft.stripe_status == "open"
@@ -100,10 +102,14 @@ def test_a_retry_after_losing_the_local_record_replays_the_same_requests(world, 
     assert len(fake_stripe.invoices) == 1 and len(fake_stripe.items) == 3 and len(fake_stripe.customers) == 1
 
 
-def test_voiding_an_issued_invoice_voids_it_in_stripe_once(world, draft, fake_stripe, django_capture_on_commit_callbacks):
+def test_voiding_an_issued_invoice_voids_it_in_stripe_once(
+    world, draft, fake_stripe, django_capture_on_commit_callbacks
+):
     issue(world, draft, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        r = world.client(world.sari_fin).post(f"/api/v1/invoices/{draft.pk}/void/", {"reason": "wrong payer"}, format="json")
+        r = world.client(world.sari_fin).post(
+            f"/api/v1/invoices/{draft.pk}/void/", {"reason": "wrong payer"}, format="json"
+        )
     assert r.status_code == 200 and r.json()["status"] == "void"
     draft.refresh_from_db()
     assert draft.stripe_status == "void" and fake_stripe.invoices[draft.stripe_invoice_id]["status"] == "void"
@@ -122,6 +128,7 @@ def test_without_stripe_configured_issuing_sends_nothing(world, draft, settings,
 
 # --- webhook -------------------------------------------------------------------------------------------
 
+
 def signed(payload: dict, secret: str = SECRET, at: int | None = None) -> tuple[bytes, str]:
     body = json.dumps(payload).encode()
     t = at or int(time.time())
@@ -131,15 +138,27 @@ def signed(payload: dict, secret: str = SECRET, at: int | None = None) -> tuple[
 
 def event(event_id: str, kind: str, invoice: Invoice, status: str) -> dict:
     return {
-        "id": event_id, "object": "event", "type": kind, "api_version": "2026-10-28.endive", "created": int(time.time()),
-        "data": {"object": {"id": invoice.stripe_invoice_id, "object": "invoice", "status": status,
-                            "metadata": {"sanjiao_invoice_id": str(invoice.pk)}}},
+        "id": event_id,
+        "object": "event",
+        "type": kind,
+        "api_version": "2026-10-28.endive",
+        "created": int(time.time()),
+        "data": {
+            "object": {
+                "id": invoice.stripe_invoice_id,
+                "object": "invoice",
+                "status": status,
+                "metadata": {"sanjiao_invoice_id": str(invoice.pk)},
+            }
+        },
     }
 
 
 def post(client, payload, **kwargs):
     body, header = signed(payload, **kwargs)
-    return client.post("/api/v1/stripe/webhook/", data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header)
+    return client.post(
+        "/api/v1/stripe/webhook/", data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header
+    )
 
 
 @pytest.fixture
@@ -161,8 +180,12 @@ def test_forged_or_stale_signatures_are_refused(client, sent):
     assert post(client, event("evt_3", "invoice.paid", sent, "paid"), at=int(time.time()) - 3600).status_code == 400
     body, header = signed(event("evt_4", "invoice.paid", sent, "paid"))
     tampered = body.replace(b"invoice.paid", b"invoice.paid ")
-    assert client.post("/api/v1/stripe/webhook/", data=tampered, content_type="application/json",
-                       HTTP_STRIPE_SIGNATURE=header).status_code == 400
+    assert (
+        client.post(
+            "/api/v1/stripe/webhook/", data=tampered, content_type="application/json", HTTP_STRIPE_SIGNATURE=header
+        ).status_code
+        == 400
+    )
     assert client.post("/api/v1/stripe/webhook/", data=body, content_type="application/json").status_code == 400
     sent.refresh_from_db()
     assert sent.status == "issued" and not StripeEvent.objects.exists()
@@ -183,8 +206,14 @@ def test_paid_after_voided_does_not_resurrect_and_void_after_paid_does_not_unpay
     assert post(client, event("evt_7", "invoice.paid", sent, "paid")).status_code == 200
     sent.refresh_from_db()
     assert sent.status == "void"
-    other = Invoice.objects.create(period="2026-09", issuer=world.sari, payer=world.zju, status="issued",
-                                   number="SARI-2026-9999", stripe_invoice_id="in_other")
+    other = Invoice.objects.create(
+        period="2026-09",
+        issuer=world.sari,
+        payer=world.zju,
+        status="issued",
+        number="SARI-2026-9999",
+        stripe_invoice_id="in_other",
+    )
     post(client, event("evt_8", "invoice.paid", other, "paid"))
     post(client, event("evt_9", "invoice.voided", other, "void"))
     other.refresh_from_db()
@@ -195,7 +224,12 @@ def test_events_for_unknown_invoices_and_other_types_are_acknowledged(client, se
     payload = event("evt_10", "invoice.paid", sent, "paid")
     payload["data"]["object"] = {"id": "in_unknown", "object": "invoice", "metadata": {}}
     assert post(client, payload).json()["outcome"].startswith("ignored")
-    assert post(client, {"id": "evt_11", "object": "event", "type": "customer.created", "data": {"object": {}}}).status_code == 200
+    assert (
+        post(
+            client, {"id": "evt_11", "object": "event", "type": "customer.created", "data": {"object": {}}}
+        ).status_code
+        == 200
+    )
     sent.refresh_from_db()
     assert sent.status == "issued"
 

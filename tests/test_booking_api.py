@@ -15,7 +15,12 @@ URL = "/api/v1/bookings/"
 
 
 def body(world, start, end=None, **extra):
-    return {"instrument": world.instrument.pk, "start": start.isoformat(), "end": (end or start + H).isoformat(), **extra}
+    return {
+        "instrument": world.instrument.pk,
+        "start": start.isoformat(),
+        "end": (end or start + H).isoformat(),
+        **extra,
+    }
 
 
 def test_create_returns_the_booking_in_contract_shape(world, tomorrow_9):
@@ -44,7 +49,8 @@ def test_split_across_two_accounts(world, tomorrow_9):
     r = world.client(world.researcher).post(URL, body(world, tomorrow_9, splits=splits), format="json")
     assert r.status_code == 201, r.json()
     assert r.json()["splits"] == [
-        {"account": world.researcher_account.pk, "percent": "66.67"}, {"account": second.pk, "percent": "33.33"},
+        {"account": world.researcher_account.pk, "percent": "66.67"},
+        {"account": second.pk, "percent": "33.33"},
     ]
 
 
@@ -69,7 +75,10 @@ def test_needs_approval_starts_requested(world, tomorrow_9):
 def test_overlap_is_409_with_conflicts(world, tomorrow_9):
     world.instrument.buffer_minutes = 30
     world.instrument.save()
-    assert world.client(world.researcher).post(URL, body(world, tomorrow_9, tomorrow_9 + 2 * H), format="json").status_code == 201
+    assert (
+        world.client(world.researcher).post(URL, body(world, tomorrow_9, tomorrow_9 + 2 * H), format="json").status_code
+        == 201
+    )
     r = world.client(world.outsider).post(URL, body(world, tomorrow_9 + 2 * H), format="json")
     assert r.status_code == 409
     data = r.json()
@@ -89,7 +98,9 @@ def test_overlap_is_409_with_conflicts(world, tomorrow_9):
     ],
 )
 def test_rule_refusals_are_400_naming_the_rule(world, tomorrow_9, shift, length, rule):
-    r = world.client(world.researcher).post(URL, body(world, tomorrow_9 + shift, tomorrow_9 + shift + length), format="json")
+    r = world.client(world.researcher).post(
+        URL, body(world, tomorrow_9 + shift, tomorrow_9 + shift + length), format="json"
+    )
     assert r.status_code == 400
     assert rule in str(r.json())
 
@@ -166,14 +177,20 @@ def test_complete_records_actual_use_and_no_show(world):
 
 
 def test_complete_before_start_is_409(world, tomorrow_9):
-    b = BookingFactory(instrument=world.instrument, requester=world.researcher, institution=world.ustc, start=tomorrow_9)
+    b = BookingFactory(
+        instrument=world.instrument, requester=world.researcher, institution=world.ustc, start=tomorrow_9
+    )
     r = world.client(world.manager).post(f"{URL}{b.pk}/complete/", {}, format="json")
     assert r.status_code == 409 and "not started" in r.json()["detail"]
 
 
 def test_purpose_hidden_from_nobody_who_may_see_the_booking(world, tomorrow_9):
     """Everyone the list shows a booking to may read its purpose; the field is never dropped."""
-    booking_id = world.client(world.researcher).post(URL, body(world, tomorrow_9, purpose="secret sample"), format="json").json()["id"]
+    booking_id = (
+        world.client(world.researcher)
+        .post(URL, body(world, tomorrow_9, purpose="secret sample"), format="json")
+        .json()["id"]
+    )
     for user in (world.researcher, world.manager, world.finance, world.admin):
         assert world.client(user).get(f"{URL}{booking_id}/").json()["purpose"] == "secret sample"
 
@@ -190,7 +207,8 @@ def test_availability_shows_busy_and_free_without_personal_data(world, tomorrow_
     iso = lambda n: (tomorrow_9 + n * H).isoformat()  # noqa: E731
     assert data["instrument"] == world.instrument.pk and data["version"] >= 1
     assert data["busy"] == [
-        {"start": iso(0), "end": iso(1), "kind": "booking"}, {"start": iso(3), "end": iso(4), "kind": "closure"},
+        {"start": iso(0), "end": iso(1), "kind": "booking"},
+        {"start": iso(3), "end": iso(4), "kind": "closure"},
     ]
     assert data["free"] == [{"start": iso(1), "end": iso(3)}, {"start": iso(4), "end": iso(5)}]
     assert "secret" not in r.content.decode() and "res" not in r.content.decode()
@@ -215,8 +233,14 @@ def test_list_costs_the_same_queries_at_any_size(world, persona, django_assert_m
     def add(n, offset):
         for i in range(n):
             start = tomorrow_base() + (offset + i) * H
-            BookingFactory(instrument=world.instrument, requester=world.researcher, institution=world.ustc,
-                           start=start, end=start + H, account=world.researcher_account)
+            BookingFactory(
+                instrument=world.instrument,
+                requester=world.researcher,
+                institution=world.ustc,
+                start=start,
+                end=start + H,
+                account=world.researcher_account,
+            )
 
     c = world.client(getattr(world, persona))
     add(2, 0)

@@ -24,7 +24,9 @@ def test_repeat_is_served_from_the_cache_and_changes_are_seen_at_once(world, tom
     with django_assert_max_num_queries(2):  # the instrument and its version; nothing is recomputed
         assert client.get(url(world, tomorrow_9, tomorrow_9 + 6 * H)).json() == first
 
-    booking = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    booking = booking_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
+    )
     after_booking = client.get(url(world, tomorrow_9, tomorrow_9 + 6 * H)).json()
     assert after_booking["version"] == first["version"] + 1
     assert [b["kind"] for b in after_booking["busy"]] == ["booking"]

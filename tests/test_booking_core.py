@@ -12,15 +12,21 @@ H = dt.timedelta(hours=1)
 
 
 def test_request_then_overlap_is_refused_with_conflicts(world, tomorrow_9):
-    first = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + 2 * H)
+    first = booking_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + 2 * H
+    )
     assert first.status == Booking.Status.APPROVED
     assert [(s.account_id, s.percent) for s in first.splits.all()] == [(world.researcher_account.pk, 100)]
     with pytest.raises(Conflict) as err:
-        booking_request(requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + H, end=tomorrow_9 + 3 * H)
+        booking_request(
+            requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + H, end=tomorrow_9 + 3 * H
+        )
     assert err.value.code == "slot_unavailable"
     assert err.value.extra["conflicts"] == [{"start": first.start.isoformat(), "end": first.end.isoformat()}]
     # Touching is not overlapping: intervals are half-open.
-    second = booking_request(requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + 2 * H, end=tomorrow_9 + 3 * H)
+    second = booking_request(
+        requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + 2 * H, end=tomorrow_9 + 3 * H
+    )
     assert second.pk
 
 
@@ -34,7 +40,8 @@ def test_cancel_frees_slot_and_bumps_version(world, tomorrow_9):
     snap = availability(world.instrument, tomorrow_9, tomorrow_9 + 4 * H)
     assert snap["version"] == v0 + 2 and snap["busy"] == []
     assert list(BookingEvent.objects.filter(booking=b).values_list("from_status", "to_status")) == [
-        ("", "approved"), ("approved", "cancelled"),
+        ("", "approved"),
+        ("approved", "cancelled"),
     ]
     again = booking_request(requester=world.outsider, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     assert again.status == Booking.Status.APPROVED
@@ -62,5 +69,10 @@ def test_approval_flow_and_invalid_transition(world, tomorrow_9):
 )
 def test_rules_name_themselves(world, tomorrow_9, shift, length, message):
     with pytest.raises(ValidationError) as err:
-        booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9 + shift, end=tomorrow_9 + shift + length)
+        booking_request(
+            requester=world.researcher,
+            instrument=world.instrument,
+            start=tomorrow_9 + shift,
+            end=tomorrow_9 + shift + length,
+        )
     assert message in str(err.value)

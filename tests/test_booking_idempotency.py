@@ -47,7 +47,12 @@ def test_same_key_different_body_is_409(world, tomorrow_9):
 
 
 def test_keys_belong_to_one_user(world, tomorrow_9):
-    assert world.client(world.researcher).post(URL, body(world, tomorrow_9), format="json", HTTP_IDEMPOTENCY_KEY="same").status_code == 201
+    assert (
+        world.client(world.researcher)
+        .post(URL, body(world, tomorrow_9), format="json", HTTP_IDEMPOTENCY_KEY="same")
+        .status_code
+        == 201
+    )
     r = world.client(world.outsider).post(URL, body(world, tomorrow_9 + H), format="json", HTTP_IDEMPOTENCY_KEY="same")
     assert r.status_code == 201 and Booking.objects.count() == 2
 

@@ -24,8 +24,12 @@ def local_input(moment: dt.datetime) -> str:
 
 
 def api_first_error(world, start, end, percent="100") -> tuple[int, str]:
-    body = {"instrument": world.instrument.pk, "start": start.isoformat(), "end": end.isoformat(),
-            "splits": [{"account": world.researcher_account.pk, "percent": percent}]}
+    body = {
+        "instrument": world.instrument.pk,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "splits": [{"account": world.researcher_account.pk, "percent": percent}],
+    }
     r = world.client(world.researcher).post("/api/v1/bookings/", body, format="json")
     data = r.json()
     if "detail" in data:
@@ -38,15 +42,26 @@ def form_answer(world, start, end, percent="100") -> tuple[int, str]:
 
     c = Client()
     c.force_login(world.researcher)
-    r = c.post(reverse("frontend:book", args=[world.instrument.pk]), {
-        "start": local_input(start), "end": local_input(end), f"split_{world.researcher_account.pk}": percent,
-    })
+    r = c.post(
+        reverse("frontend:book", args=[world.instrument.pk]),
+        {
+            "start": local_input(start),
+            "end": local_input(end),
+            f"split_{world.researcher_account.pk}": percent,
+        },
+    )
     return r.status_code, r.content.decode()
 
 
 def held_by_someone_else(world, start, end) -> Booking:
-    return BookingFactory(instrument=world.instrument, requester=world.outsider, institution=world.zju,
-                          start=start, end=end, account=world.outsider_account)
+    return BookingFactory(
+        instrument=world.instrument,
+        requester=world.outsider,
+        institution=world.zju,
+        start=start,
+        end=end,
+        account=world.outsider_account,
+    )
 
 
 def too_long(world, start):
@@ -79,8 +94,14 @@ def over_budget(world, start):
 def future_limit(world, start):
     world.instrument.max_future_bookings = 1
     world.instrument.save()
-    BookingFactory(instrument=world.instrument, requester=world.researcher, institution=world.ustc,
-                   start=start + 24 * H, end=start + 25 * H, account=world.researcher_account)
+    BookingFactory(
+        instrument=world.instrument,
+        requester=world.researcher,
+        institution=world.ustc,
+        start=start + 24 * H,
+        end=start + 25 * H,
+        account=world.researcher_account,
+    )
     return start, start + H, "100"
 
 
@@ -88,15 +109,18 @@ def only_the_slot(world, start):
     return start, start + H, "100"
 
 
-@pytest.mark.parametrize("case, rule, status", [
-    (too_long, "Maximum duration", 400),
-    (closed, "Operating hours", 400),
-    (unqualified, "Qualification", 400),
-    (bad_percent, "must add up to exactly 100", 400),
-    (over_budget, "budget left", 400),
-    (future_limit, "Maximum future bookings", 400),
-    (only_the_slot, "already held", 409),
-])
+@pytest.mark.parametrize(
+    "case, rule, status",
+    [
+        (too_long, "Maximum duration", 400),
+        (closed, "Operating hours", 400),
+        (unqualified, "Qualification", 400),
+        (bad_percent, "must add up to exactly 100", 400),
+        (over_budget, "budget left", 400),
+        (future_limit, "Maximum future bookings", 400),
+        (only_the_slot, "already held", 409),
+    ],
+)
 def test_api_and_form_give_the_same_first_refusal(world, tomorrow_9, case, rule, status):
     start, end, percent = case(world, tomorrow_9)
     held_by_someone_else(world, start, end)

@@ -45,20 +45,31 @@ def scene(world):
     a = world.instrument
     a.buffer_minutes, a.max_minutes = 30, 600
     a.save()
-    b = InstrumentFactory(facility=FacilityFactory(code="OTHER"), booking_unit_minutes=30, min_minutes=60, max_minutes=600)
+    b = InstrumentFactory(
+        facility=FacilityFactory(code="OTHER"), booking_unit_minutes=30, min_minutes=60, max_minutes=600
+    )
     for weekday in range(7):
         OperatingHours.objects.create(facility=b.facility, weekday=weekday, opens=dt.time(8), closes=dt.time(20))
     BookingFactory(instrument=a, requester=world.outsider, institution=world.zju, start=day + 10 * H, end=day + 11 * H)
-    Closure.objects.create(facility=a.facility, instrument=a, start=day + 15 * H, end=day + 16 * H + dt.timedelta(minutes=20))
-    BookingFactory(instrument=b, requester=world.outsider, institution=world.zju,
-                   start=day + 13 * H + dt.timedelta(minutes=30), end=day + 14 * H + dt.timedelta(minutes=30))
+    Closure.objects.create(
+        facility=a.facility, instrument=a, start=day + 15 * H, end=day + 16 * H + dt.timedelta(minutes=20)
+    )
+    BookingFactory(
+        instrument=b,
+        requester=world.outsider,
+        institution=world.zju,
+        start=day + 13 * H + dt.timedelta(minutes=30),
+        end=day + 14 * H + dt.timedelta(minutes=30),
+    )
     return day, [a, b]
 
 
 def test_windows_are_exactly_where_the_service_accepts(world, scene):
     day, instruments = scene
     duration = 120
-    windows = joint_windows(instruments=instruments, duration_minutes=duration, start=day, end=day + 24 * H, now=timezone.now())
+    windows = joint_windows(
+        instruments=instruments, duration_minutes=duration, start=day, end=day + 24 * H, now=timezone.now()
+    )
     assert windows, "some joint time exists"
     for s, e in windows:
         assert (e - s) >= dt.timedelta(minutes=duration)
@@ -72,7 +83,9 @@ def test_windows_are_exactly_where_the_service_accepts(world, scene):
 
 def test_expected_windows_in_words(world, scene):
     day, instruments = scene
-    windows = joint_windows(instruments=instruments, duration_minutes=60, start=day, end=day + 24 * H, now=timezone.now())
+    windows = joint_windows(
+        instruments=instruments, duration_minutes=60, start=day, end=day + 24 * H, now=timezone.now()
+    )
     at = lambda h, m=0: day + dt.timedelta(hours=h, minutes=m)  # noqa: E731
     # B is open 08–20 and busy 13:30–14:30; A is busy 10–11:30 (booking plus changeover) and closed
     # 15:00–16:20. A booking on A needs its 30-minute changeover free too, so before A's booking at
@@ -83,10 +96,15 @@ def test_expected_windows_in_words(world, scene):
 
 def test_api_answers_windows_in_shanghai_time(world, scene):
     day, instruments = scene
-    r = world.client(None).get(URL, {
-        "instruments": ",".join(str(i.pk) for i in instruments), "duration_minutes": "60",
-        "start": day.isoformat(), "end": (day + 24 * H).isoformat(),
-    })
+    r = world.client(None).get(
+        URL,
+        {
+            "instruments": ",".join(str(i.pk) for i in instruments),
+            "duration_minutes": "60",
+            "start": day.isoformat(),
+            "end": (day + 24 * H).isoformat(),
+        },
+    )
     assert r.status_code == 200
     assert r.json()["windows"][0] == {"start": (day + 8 * H).isoformat(), "end": (day + 9 * H).isoformat()}
     assert all(w["start"].endswith("+08:00") for w in r.json()["windows"])
@@ -106,10 +124,15 @@ def test_lead_time_and_horizon_bound_the_windows(world):
 
 def test_no_common_time_is_an_empty_list(world, scene):
     day, instruments = scene
-    r = world.client(None).get(URL, {
-        "instruments": ",".join(str(i.pk) for i in instruments), "duration_minutes": "600",
-        "start": day.isoformat(), "end": (day + 24 * H).isoformat(),
-    })
+    r = world.client(None).get(
+        URL,
+        {
+            "instruments": ",".join(str(i.pk) for i in instruments),
+            "duration_minutes": "600",
+            "start": day.isoformat(),
+            "end": (day + 24 * H).isoformat(),
+        },
+    )
     assert r.status_code == 200 and r.json() == {"windows": []}
 
 

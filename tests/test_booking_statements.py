@@ -49,8 +49,14 @@ def test_a_refused_rule_takes_at_most_four_statements(world, api, tomorrow_9, dj
 def test_a_held_slot_is_refused_after_every_earlier_rule(world, api, tomorrow_9, django_assert_max_num_queries):
     """The slot is the last rule (docs/booking.md), so its 409 costs what the checks before it cost,
     and no write."""
-    BookingFactory(instrument=world.instrument, requester=world.outsider, institution=world.zju,
-                   start=tomorrow_9, end=tomorrow_9 + H, account=world.outsider_account)
+    BookingFactory(
+        instrument=world.instrument,
+        requester=world.outsider,
+        institution=world.zju,
+        start=tomorrow_9,
+        end=tomorrow_9 + H,
+        account=world.outsider_account,
+    )
     with django_assert_max_num_queries(13):
         r = api.post(URL, body(world, tomorrow_9, tomorrow_9 + H), format="json")
     assert r.status_code == 409 and r.json()["code"] == "slot_unavailable"

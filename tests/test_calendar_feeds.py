@@ -46,9 +46,23 @@ def personal_url(user) -> str:
 
 @pytest.fixture
 def bookings(world, tomorrow_9):
-    a = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + 2 * H, purpose="Beamtime for perovskite films")
-    b = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9 + 3 * H, end=tomorrow_9 + 4 * H)
-    c = booking_request(requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + 5 * H, end=tomorrow_9 + 6 * H, purpose="Secret ZJU project")
+    a = booking_request(
+        requester=world.researcher,
+        instrument=world.instrument,
+        start=tomorrow_9,
+        end=tomorrow_9 + 2 * H,
+        purpose="Beamtime for perovskite films",
+    )
+    b = booking_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9 + 3 * H, end=tomorrow_9 + 4 * H
+    )
+    c = booking_request(
+        requester=world.outsider,
+        instrument=world.instrument,
+        start=tomorrow_9 + 5 * H,
+        end=tomorrow_9 + 6 * H,
+        purpose="Secret ZJU project",
+    )
     return a, b, c
 
 
@@ -76,14 +90,18 @@ def test_personal_feed_lists_own_bookings_parsed_by_two_parsers(world, bookings,
 def test_uids_and_bytes_are_stable_across_fetches(world, bookings, client):
     first = client.get(personal_url(world.researcher))
     second = client.get(personal_url(world.researcher))
-    assert set(events(icalendar.Calendar.from_ical(first.content))) == set(events(icalendar.Calendar.from_ical(second.content)))
+    assert set(events(icalendar.Calendar.from_ical(first.content))) == set(
+        events(icalendar.Calendar.from_ical(second.content))
+    )
     assert first.content == second.content
     assert first["ETag"] == second["ETag"]
 
 
 def test_cancelled_booking_stays_struck_out_with_higher_sequence(world, bookings, client):
     a = bookings[0]
-    before = events(icalendar.Calendar.from_ical(client.get(personal_url(world.researcher)).content))[f"booking-{a.pk}@sanjiao"]
+    before = events(icalendar.Calendar.from_ical(client.get(personal_url(world.researcher)).content))[
+        f"booking-{a.pk}@sanjiao"
+    ]
     booking_cancel(actor=world.researcher, booking_id=a.pk, reason="sample not ready")
     cal, vcal = parse_both(client.get(personal_url(world.researcher)).content)
     after = events(cal)[f"booking-{a.pk}@sanjiao"]
@@ -95,7 +113,9 @@ def test_cancelled_booking_stays_struck_out_with_higher_sequence(world, bookings
 def test_long_cancelled_booking_leaves_the_feed(world, bookings, client, settings):
     a = bookings[0]
     booking_cancel(actor=world.researcher, booking_id=a.pk)
-    Booking.objects.filter(pk=a.pk).update(updated_at=timezone.now() - dt.timedelta(days=settings.FEED_KEEP_CANCELLED_DAYS + 2))
+    Booking.objects.filter(pk=a.pk).update(
+        updated_at=timezone.now() - dt.timedelta(days=settings.FEED_KEEP_CANCELLED_DAYS + 2)
+    )
     uids = events(icalendar.Calendar.from_ical(client.get(personal_url(world.researcher)).content))
     assert f"booking-{a.pk}@sanjiao" not in uids and f"booking-{bookings[1].pk}@sanjiao" in uids
 
@@ -105,7 +125,10 @@ def test_requested_booking_is_tentative_then_confirmed(world, tomorrow_9, client
     world.instrument.save()
     b = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     uid = f"booking-{b.pk}@sanjiao"
-    assert events(icalendar.Calendar.from_ical(client.get(personal_url(world.researcher)).content))[uid]["status"] == "TENTATIVE"
+    assert (
+        events(icalendar.Calendar.from_ical(client.get(personal_url(world.researcher)).content))[uid]["status"]
+        == "TENTATIVE"
+    )
     booking_approve(actor=world.manager, booking_id=b.pk)
     ev = events(icalendar.Calendar.from_ical(client.get(personal_url(world.researcher)).content))[uid]
     assert ev["status"] == "CONFIRMED" and int(ev["sequence"]) == 1
@@ -161,7 +184,12 @@ def test_rotation_by_token_auth(world, client):
 def test_public_instrument_feed_has_no_personal_data(world, bookings, client):
     a, b, c = bookings
     booking_cancel(actor=world.outsider, booking_id=c.pk)
-    Closure.objects.create(facility=world.facility, start=a.start + dt.timedelta(days=2), end=a.start + dt.timedelta(days=3), reason="Annual maintenance")
+    Closure.objects.create(
+        facility=world.facility,
+        start=a.start + dt.timedelta(days=2),
+        end=a.start + dt.timedelta(days=3),
+        reason="Annual maintenance",
+    )
     resp = client.get(f"/calendar/instruments/{world.instrument.pk}.ics")
     assert resp.status_code == 200 and "public" in resp["Cache-Control"]
     cal, vcal = parse_both(resp.content)
@@ -234,12 +262,19 @@ def test_built_feed_is_reused_until_something_changes(world, bookings, client, m
     assert len(built) == 3
     assert client.get(url).content == first and len(built) == 3  # served from the cache
     # A closure changes the instrument's availability version: the feed is rebuilt with it.
-    closure = Closure.objects.create(facility=world.facility, start=bookings[0].start + dt.timedelta(days=5), end=bookings[0].start + dt.timedelta(days=6), reason="Vacuum work")
+    closure = Closure.objects.create(
+        facility=world.facility,
+        start=bookings[0].start + dt.timedelta(days=5),
+        end=bookings[0].start + dt.timedelta(days=6),
+        reason="Vacuum work",
+    )
     bump_versions(instrument_ids=[world.instrument.pk], reason="closure_added")
     again = client.get(url).content
     assert len(built) == 6 and b"Vacuum work" in again and f"closure-{closure.pk}@sanjiao".encode() in again
     # A booking change is seen at once too, in the personal and the facility feed alike.
     client.get(personal_url(world.researcher))
     booking_cancel(actor=world.researcher, booking_id=bookings[1].pk)
-    ev = events(icalendar.Calendar.from_ical(client.get(personal_url(world.researcher)).content))[f"booking-{bookings[1].pk}@sanjiao"]
+    ev = events(icalendar.Calendar.from_ical(client.get(personal_url(world.researcher)).content))[
+        f"booking-{bookings[1].pk}@sanjiao"
+    ]
     assert ev["status"] == "CANCELLED"

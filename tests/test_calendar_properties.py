@@ -17,8 +17,14 @@ from booking.models import Booking
 from .factories.facilities import InstrumentFactory
 
 STATUSES = [s.value for s in Booking.Status]
-EXPECTED = {"requested": "TENTATIVE", "approved": "CONFIRMED", "completed": "CONFIRMED", "no_show": "CONFIRMED",
-            "rejected": "CANCELLED", "cancelled": "CANCELLED"}
+EXPECTED = {
+    "requested": "TENTATIVE",
+    "approved": "CONFIRMED",
+    "completed": "CONFIRMED",
+    "no_show": "CONFIRMED",
+    "rejected": "CANCELLED",
+    "cancelled": "CANCELLED",
+}
 
 booking_specs = st.lists(
     st.tuples(
@@ -47,19 +53,31 @@ def test_feed_lists_the_window_exactly(world, specs):
     for day, hours, status, _age, seq, purpose in specs:
         start = today + dt.timedelta(days=day)
         # One instrument each: held bookings of one instrument may not overlap (PostgreSQL enforces it).
-        rows.append(Booking(
-            instrument=InstrumentFactory(facility=world.facility), requester=world.researcher, institution=world.ustc, status=status,
-            start=start, end=start + dt.timedelta(hours=hours), hold_end=start + dt.timedelta(hours=hours),
-            purpose=purpose, sequence=seq,
-        ))
+        rows.append(
+            Booking(
+                instrument=InstrumentFactory(facility=world.facility),
+                requester=world.researcher,
+                institution=world.ustc,
+                status=status,
+                start=start,
+                end=start + dt.timedelta(hours=hours),
+                hold_end=start + dt.timedelta(hours=hours),
+                purpose=purpose,
+                sequence=seq,
+            )
+        )
     made = Booking.objects.bulk_create(rows)
     for b, (_, _, _, age, _, _) in zip(made, specs, strict=True):
         Booking.objects.filter(pk=b.pk).update(updated_at=now - dt.timedelta(days=age))
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     expected = {
-        f"booking-{b.pk}@sanjiao": b for b, (_, _, status, age, _, _) in zip(made, specs, strict=True)
+        f"booking-{b.pk}@sanjiao": b
+        for b, (_, _, status, age, _, _) in zip(made, specs, strict=True)
         if b.end > midnight - dt.timedelta(days=settings.FEED_PAST_DAYS)
-        and (status not in ("cancelled", "rejected") or now - dt.timedelta(days=age) >= midnight - dt.timedelta(days=settings.FEED_KEEP_CANCELLED_DAYS))
+        and (
+            status not in ("cancelled", "rejected")
+            or now - dt.timedelta(days=age) >= midnight - dt.timedelta(days=settings.FEED_KEEP_CANCELLED_DAYS)
+        )
     }
     body = feeds.personal_feed(world.researcher, now=now).body
     cal = icalendar.Calendar.from_ical(body)

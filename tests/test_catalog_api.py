@@ -42,7 +42,9 @@ def test_seed_twice_changes_nothing(seeded):
 
 def test_every_demo_account_obtains_a_token(seeded, client):
     for username in ["admin", "wei.zhang", "lin.chen", "ssrf.manager", "hmfl.manager", "ustc.finance", "zju.finance"]:
-        r = client.post("/api/v1/auth/token/", {"username": username, "password": DEMO_PASSWORD}, content_type="application/json")
+        r = client.post(
+            "/api/v1/auth/token/", {"username": username, "password": DEMO_PASSWORD}, content_type="application/json"
+        )
         assert r.status_code == 200, (username, r.content)
         token = r.json()["token"]
         me = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {token}")
@@ -52,14 +54,18 @@ def test_every_demo_account_obtains_a_token(seeded, client):
 
 
 def test_me_reports_institution_and_roles(seeded, client):
-    token = client.post("/api/v1/auth/token/", {"username": "ssrf.manager", "password": DEMO_PASSWORD}, content_type="application/json").json()["token"]
+    token = client.post(
+        "/api/v1/auth/token/", {"username": "ssrf.manager", "password": DEMO_PASSWORD}, content_type="application/json"
+    ).json()["token"]
     body = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {token}").json()
     assert body["institution"] == "SARI"
     assert body["roles"] == ["facility_manager"]
 
 
 def test_wrong_password_is_a_clear_400(seeded, client):
-    r = client.post("/api/v1/auth/token/", {"username": "wei.zhang", "password": "nope"}, content_type="application/json")
+    r = client.post(
+        "/api/v1/auth/token/", {"username": "wei.zhang", "password": "nope"}, content_type="application/json"
+    )
     assert r.status_code == 400
     assert "wrong password" in r.json()["detail"]
 
@@ -99,12 +105,25 @@ def test_instrument_filters_and_contract_fields(seeded, client):
     body = client.get("/api/v1/instruments/?facility=SHMFF&page_size=100").json()
     assert body["count"] > 1
     item = body["results"][0]
-    for key in ["id", "code", "name", "facility", "booking_unit_minutes", "min_minutes", "max_minutes",
-                "lead_time_minutes", "horizon_days", "buffer_minutes", "requires_approval"]:
+    for key in [
+        "id",
+        "code",
+        "name",
+        "facility",
+        "booking_unit_minutes",
+        "min_minutes",
+        "max_minutes",
+        "lead_time_minutes",
+        "horizon_days",
+        "buffer_minutes",
+        "requires_approval",
+    ]:
         assert key in item
     assert {i["facility"] for i in body["results"]} == {"SHMFF"}
     # SPEC: SSRF needs approval; at least one SHMFF instrument does not.
-    assert all(i["requires_approval"] for i in client.get("/api/v1/instruments/?facility=SSRF&page_size=100").json()["results"])
+    assert all(
+        i["requires_approval"] for i in client.get("/api/v1/instruments/?facility=SSRF&page_size=100").json()["results"]
+    )
     assert any(not i["requires_approval"] for i in body["results"])
     r = client.get("/api/v1/instruments/?facility=ATLANTIS")
     assert r.status_code == 400 and "ATLANTIS" in r.json()["facility"][0]

@@ -38,7 +38,8 @@ def test_office_calendar_facility_closes_on_holidays_and_opens_on_make_up_days(w
     assert closed_spans(inst, at(2026, 10, 1), at(2026, 10, 2)) == [(at(2026, 10, 1), at(2026, 10, 2))]
     # Saturday 2026-10-10: a make-up workday, open with workday hours.
     assert closed_spans(inst, at(2026, 10, 10), at(2026, 10, 11)) == [
-        (at(2026, 10, 10), at(2026, 10, 10, 8)), (at(2026, 10, 10, 18), at(2026, 10, 11))
+        (at(2026, 10, 10), at(2026, 10, 10, 8)),
+        (at(2026, 10, 10, 18), at(2026, 10, 11)),
     ]
     # An ordinary Sunday has no hours at all.
     assert closed_spans(inst, at(2026, 10, 11), at(2026, 10, 12)) == [(at(2026, 10, 11), at(2026, 10, 12))]
@@ -55,7 +56,9 @@ def test_round_the_clock_facility_ignores_holidays(world):
 def test_instrument_hours_override_facility_hours(world):
     OperatingHours.objects.create(facility=world.facility, weekday=0, opens=dt.time(8), closes=dt.time(18))
     other = InstrumentFactory(facility=world.facility)
-    OperatingHours.objects.create(facility=world.facility, instrument=other, weekday=0, opens=dt.time(0), closes=dt.time(12))
+    OperatingHours.objects.create(
+        facility=world.facility, instrument=other, weekday=0, opens=dt.time(0), closes=dt.time(12)
+    )
     monday = at(2026, 11, 30)
     assert closed_spans(world.instrument, monday, monday + dt.timedelta(days=1))[0] == (monday, at(2026, 11, 30, 8))
     assert closed_spans(other, monday, monday + dt.timedelta(days=1)) == [(at(2026, 11, 30, 12), at(2026, 12, 1))]
@@ -68,11 +71,15 @@ def test_closures_bump_version_and_only_managers_add_them(world):
     v0 = world.instrument.availability_version
     with pytest.raises(PermissionDenied):
         closure_add(actor=world.researcher, facility=world.facility, start=at(2026, 12, 1), end=at(2026, 12, 2))
-    closure = closure_add(actor=world.manager, facility=world.facility, start=at(2026, 12, 1), end=at(2026, 12, 2), reason="RF cavity")
+    closure = closure_add(
+        actor=world.manager, facility=world.facility, start=at(2026, 12, 1), end=at(2026, 12, 2), reason="RF cavity"
+    )
     world.instrument.refresh_from_db()
     assert world.instrument.availability_version == v0 + 1
     assert closed_spans(world.instrument, at(2026, 11, 30), at(2026, 12, 3)) == [(at(2026, 12, 1), at(2026, 12, 2))]
-    assert [why for _, why in closure_reasons(world.instrument, at(2026, 12, 1, 3), at(2026, 12, 1, 4))] == ["of a closure (RF cavity)"]
+    assert [why for _, why in closure_reasons(world.instrument, at(2026, 12, 1, 3), at(2026, 12, 1, 4))] == [
+        "of a closure (RF cavity)"
+    ]
     closure_remove(actor=world.manager, closure=closure)
     world.instrument.refresh_from_db()
     assert world.instrument.availability_version == v0 + 2
@@ -102,7 +109,9 @@ def test_facility_wide_closure_costs_the_same_queries_for_many_instruments(world
 
     def queries_for_closure(day):
         with CaptureQueriesContext(connection) as ctx:
-            closure_add(actor=world.manager, facility=world.facility, start=at(2026, 12, day), end=at(2026, 12, day + 1))
+            closure_add(
+                actor=world.manager, facility=world.facility, start=at(2026, 12, day), end=at(2026, 12, day + 1)
+            )
         return len(ctx.captured_queries)
 
     InstrumentFactory(facility=world.facility)  # one instrument alone skips the ordered lock
@@ -124,4 +133,7 @@ def test_versions_rise_by_one_with_or_without_returning(world, monkeypatch):
     other = InstrumentFactory(facility=world.facility)
     assert bump_versions(instrument_ids=[world.instrument.pk], reason="t") == {world.instrument.pk: 1}
     monkeypatch.setattr(type(connection.features), "can_return_columns_from_insert", False)
-    assert bump_versions(instrument_ids=[other.pk, world.instrument.pk], reason="t") == {world.instrument.pk: 2, other.pk: 1}
+    assert bump_versions(instrument_ids=[other.pk, world.instrument.pk], reason="t") == {
+        world.instrument.pk: 2,
+        other.pk: 1,
+    }

@@ -27,7 +27,9 @@ def test_manager_adds_and_removes_a_closure_and_availability_follows(world, tomo
     assert data["start"] == tomorrow_9.isoformat()
     snap = c.get(avail, window).json()
     assert snap["version"] == v0 + 1
-    assert snap["busy"] == [{"start": tomorrow_9.isoformat(), "end": (tomorrow_9 + 4 * H).isoformat(), "kind": "closure"}]
+    assert snap["busy"] == [
+        {"start": tomorrow_9.isoformat(), "end": (tomorrow_9 + 4 * H).isoformat(), "kind": "closure"}
+    ]
     assert c.delete(f"/api/v1/closures/{data['id']}/").status_code == 204
     snap = c.get(avail, window).json()
     assert snap["version"] == v0 + 2 and snap["busy"] == []
@@ -55,13 +57,23 @@ def test_closure_input_is_checked(world, tomorrow_9):
         r = c.post("/api/v1/facilities/FAC/closures/", payload, format="json")
         assert r.status_code == 400, (field, r.json())
         assert words in str(r.json()), (field, r.json())
-    assert c.generic("POST", "/api/v1/facilities/FAC/closures/", b"{", content_type="application/json").status_code == 400
+    assert (
+        c.generic("POST", "/api/v1/facilities/FAC/closures/", b"{", content_type="application/json").status_code == 400
+    )
     assert not Closure.objects.exists()
 
 
-@pytest.mark.parametrize("persona,expected", [
-    ("researcher", 403), ("finance", 403), ("outsider", 403), (None, 401), ("admin", 201), ("manager", 201),
-])
+@pytest.mark.parametrize(
+    "persona,expected",
+    [
+        ("researcher", 403),
+        ("finance", 403),
+        ("outsider", 403),
+        (None, 401),
+        ("admin", 201),
+        ("manager", 201),
+    ],
+)
 def test_who_may_add_closures(world, tomorrow_9, persona, expected):
     user = getattr(world, persona) if persona else None
     r = world.client(user).post("/api/v1/facilities/FAC/closures/", closure_body(tomorrow_9), format="json")

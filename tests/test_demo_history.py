@@ -36,7 +36,19 @@ def demo(_demo_loaded, db):
 
 def _snapshot():
     return (
-        sorted(Booking.objects.values_list("pk", "instrument_id", "requester_id", "start", "end", "status", "actual_start", "actual_end", "sequence")),
+        sorted(
+            Booking.objects.values_list(
+                "pk",
+                "instrument_id",
+                "requester_id",
+                "start",
+                "end",
+                "status",
+                "actual_start",
+                "actual_end",
+                "sequence",
+            )
+        ),
         BookingEvent.objects.count(),
         sorted(BookingSplit.objects.values_list("booking_id", "account_id", "percent")),
     )
@@ -45,7 +57,10 @@ def _snapshot():
 def test_every_researcher_completes_bookings_elsewhere_every_past_month(demo):
     assert demo["created"] > 0
     tz = local_tz()
-    home = {m.user.username: m.institution_id for m in Membership.objects.filter(role=Role.RESEARCHER).select_related("user")}
+    home = {
+        m.user.username: m.institution_id
+        for m in Membership.objects.filter(role=Role.RESEARCHER).select_related("user")
+    }
     completed = defaultdict(int)
     for b in Booking.objects.filter(status=S.COMPLETED).select_related("requester", "instrument__facility"):
         assert b.instrument.facility.host_id != home[b.requester.username]
@@ -67,7 +82,8 @@ def test_history_has_cancellations_no_shows_splits_and_upcoming_requests(demo):
     assert not Booking.objects.filter(status__in=[S.REQUESTED, S.APPROVED], end__lte=now).exists()
     # Some bookings are paid by accounts of two institutions.
     cross = [
-        b for b in Booking.objects.prefetch_related("splits__account")
+        b
+        for b in Booking.objects.prefetch_related("splits__account")
         if len({s.account.institution_id for s in b.splits.all()}) == 2
     ]
     assert {b.requester.username for b in cross} == {"wei.zhang", "lin.chen"}

@@ -18,7 +18,9 @@ def test_admin_actions_use_the_services(client, world, tomorrow_9):
     world.instrument.requires_approval = True
     world.instrument.save()
     a = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
-    b = booking_request(requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + H, end=tomorrow_9 + 2 * H)
+    b = booking_request(
+        requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + H, end=tomorrow_9 + 2 * H
+    )
     client.force_login(world.admin)
     r = _act(client, "approve", a.pk)
     assert r.status_code == 200
@@ -49,10 +51,19 @@ def test_admin_cannot_edit_add_or_delete_rows(client, world, tomorrow_9):
 
 
 def test_admin_lists_search_and_filters(client, world, tomorrow_9):
-    booking_series_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H, count=2)
+    booking_series_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H, count=2
+    )
     client.force_login(world.admin)
-    for url in (URL, f"{URL}?status__exact=approved", f"{URL}?q=res", "/admin/booking/bookingseries/",
-                "/admin/booking/waitlistentry/", "/admin/booking/bookingevent/", "/admin/booking/bookingbundle/"):
+    for url in (
+        URL,
+        f"{URL}?status__exact=approved",
+        f"{URL}?q=res",
+        "/admin/booking/bookingseries/",
+        "/admin/booking/waitlistentry/",
+        "/admin/booking/bookingevent/",
+        "/admin/booking/bookingbundle/",
+    ):
         assert client.get(url).status_code == 200, url
     assert client.get(f"{URL}?q=res").content.decode().count("/admin/booking/booking/") >= 2
 
@@ -61,7 +72,9 @@ def test_staff_manager_sees_only_their_facilities(client, world, tomorrow_9):
     from .factories.facilities import FacilityFactory, InstrumentFactory
 
     other = InstrumentFactory(facility=FacilityFactory(code="ELSE", host=world.zju), code="X1")
-    mine = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    mine = booking_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
+    )
     theirs = booking_request(requester=world.researcher, instrument=other, start=tomorrow_9, end=tomorrow_9 + H)
     world.manager.is_staff = True
     world.manager.save()

@@ -27,7 +27,9 @@ def client_for(user):
 def charged(world):
     RateCard.objects.create(instrument=world.instrument, user_class="external_academic", hourly_rate=Decimal("100.00"))
     for i in range(3):
-        complete(book(requester=world.researcher, instrument=world.instrument, start=SEPT + dt.timedelta(days=i), hours=2))
+        complete(
+            book(requester=world.researcher, instrument=world.instrument, start=SEPT + dt.timedelta(days=i), hours=2)
+        )
     world.sari_finance = UserFactory(username="sarifin")
     member(world.sari_finance, world.sari, Role.FINANCE)
     return world
@@ -51,7 +53,7 @@ def test_finance_runs_invoices_and_sees_them_with_exports_and_charts(charged):
     # While a run is pending the list refreshes itself; when it is done it stops asking.
     assert 'hx-trigger="every 2s"' in c.get(reverse("frontend:finance_runs")).content.decode()
     run_pending()
-    assert 'hx-trigger' not in c.get(reverse("frontend:finance_runs")).content.decode()
+    assert "hx-trigger" not in c.get(reverse("frontend:finance_runs")).content.decode()
     page = c.get(reverse("frontend:finance") + "?period=2026-09").content.decode()
     assert 'data-status="done"' in page
     invoice = Invoice.objects.get(payer=w.ustc, period="2026-09")
@@ -89,7 +91,11 @@ def test_issuer_issues_and_credits_payer_may_not(charged):
     assert invoice.status == "issued" and f"Invoice {invoice.number} is issued." in page
     again = issuer.post(reverse("frontend:invoice_action", args=[invoice.pk, "issue"]), follow=True).content.decode()
     assert "cannot be issued" in again or "is issued and cannot" in again
-    note_page = issuer.post(reverse("frontend:invoice_action", args=[invoice.pk, "credit-note"]), {"reason": "Beam time refunded"}, follow=True).content.decode()
+    note_page = issuer.post(
+        reverse("frontend:invoice_action", args=[invoice.pk, "credit-note"]),
+        {"reason": "Beam time refunded"},
+        follow=True,
+    ).content.decode()
     note = Invoice.objects.get(kind="credit_note")
     assert note.total == -invoice.total and f"Credit note {note.number} is issued." in note_page
 

@@ -29,8 +29,13 @@ def local_input(moment: dt.datetime) -> str:
 
 @pytest.mark.parametrize(
     "persona, landing",
-    [(None, "frontend:catalog"), ("researcher", "frontend:dashboard"), ("manager", "frontend:console"),
-     ("outsider", "frontend:dashboard"), ("admin", "frontend:console")],
+    [
+        (None, "frontend:catalog"),
+        ("researcher", "frontend:dashboard"),
+        ("manager", "frontend:console"),
+        ("outsider", "frontend:dashboard"),
+        ("admin", "frontend:console"),
+    ],
 )
 def test_each_role_lands_on_its_home(world, persona, landing):
     user = getattr(world, persona) if persona else None
@@ -83,8 +88,11 @@ def test_facility_page_lists_instruments_and_unknown_is_404(world):
 
 def test_instrument_page_shows_rules_calendar_and_busy_time(world, tomorrow_9):
     booking_request(requester=world.outsider, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + 2 * H)
-    page = client_for().get(reverse("frontend:instrument", args=[world.instrument.pk]),
-                            {"week": tomorrow_9.date().isoformat()}).content.decode()
+    page = (
+        client_for()
+        .get(reverse("frontend:instrument", args=[world.instrument.pk]), {"week": tomorrow_9.date().isoformat()})
+        .content.decode()
+    )
     assert 'id="week"' in page and "Booking unit" in page and "Longest booking" in page
     start_iso = timezone.localtime(tomorrow_9).isoformat()
     cell = page.split(f'data-start="{start_iso}"', 1)[1].split("</td>", 1)[0]
@@ -97,8 +105,10 @@ def test_instrument_page_shows_rules_calendar_and_busy_time(world, tomorrow_9):
 def test_clicked_cell_prefills_form_with_estimate(world, tomorrow_9):
     RateCardFactory(instrument=world.instrument, user_class="external_academic", hourly_rate="250.00")
     c = client_for(world.researcher)
-    fragment = c.get(reverse("frontend:book", args=[world.instrument.pk]),
-                     {"start": local_input(tomorrow_9), "end": local_input(tomorrow_9 + 2 * H)}).content.decode()
+    fragment = c.get(
+        reverse("frontend:book", args=[world.instrument.pk]),
+        {"start": local_input(tomorrow_9), "end": local_input(tomorrow_9 + 2 * H)},
+    ).content.decode()
     assert f'value="{local_input(tomorrow_9)}"' in fragment
     assert "¥250.00 per hour" in fragment and "¥500.00" in fragment
     assert "USTC-G1: 100% = ¥500.00" in fragment
@@ -109,19 +119,31 @@ def test_estimate_splits_add_up_by_largest_remainder(world, tomorrow_9):
     second = FundingAccountFactory(code="USTC-G2", institution=world.ustc, principal_investigator=world.researcher)
     third = FundingAccountFactory(code="USTC-G3", institution=world.ustc, principal_investigator=world.researcher)
     c = client_for(world.researcher)
-    page = c.get(reverse("frontend:estimate", args=[world.instrument.pk]), {
-        "start": local_input(tomorrow_9), "end": local_input(tomorrow_9 + H),
-        f"split_{world.researcher_account.pk}": "33.33", f"split_{second.pk}": "33.33", f"split_{third.pk}": "33.34",
-    }).content.decode()
+    page = c.get(
+        reverse("frontend:estimate", args=[world.instrument.pk]),
+        {
+            "start": local_input(tomorrow_9),
+            "end": local_input(tomorrow_9 + H),
+            f"split_{world.researcher_account.pk}": "33.33",
+            f"split_{second.pk}": "33.33",
+            f"split_{third.pk}": "33.34",
+        },
+    ).content.decode()
     assert "USTC-G1: 33.33% = ¥33.33" in page and "USTC-G3: 33.34% = ¥33.34" in page
 
 
 def test_booking_from_the_page(world, tomorrow_9):
     c = client_for(world.researcher)
-    response = c.post(reverse("frontend:book", args=[world.instrument.pk]), {
-        "start": local_input(tomorrow_9), "end": local_input(tomorrow_9 + 2 * H), "purpose": "XAS",
-        f"split_{world.researcher_account.pk}": "100",
-    }, HTTP_HX_REQUEST="true")
+    response = c.post(
+        reverse("frontend:book", args=[world.instrument.pk]),
+        {
+            "start": local_input(tomorrow_9),
+            "end": local_input(tomorrow_9 + 2 * H),
+            "purpose": "XAS",
+            f"split_{world.researcher_account.pk}": "100",
+        },
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == 200
     booking = Booking.objects.get(requester=world.researcher)
     assert booking.status == Booking.Status.APPROVED and booking.start == tomorrow_9
@@ -132,9 +154,15 @@ def test_booking_needing_approval_says_so(world, tomorrow_9):
     world.instrument.requires_approval = True
     world.instrument.save()
     c = client_for(world.researcher)
-    body = c.post(reverse("frontend:book", args=[world.instrument.pk]), {
-        "start": local_input(tomorrow_9), "end": local_input(tomorrow_9 + H), f"split_{world.researcher_account.pk}": "100",
-    }, HTTP_HX_REQUEST="true").content.decode()
+    body = c.post(
+        reverse("frontend:book", args=[world.instrument.pk]),
+        {
+            "start": local_input(tomorrow_9),
+            "end": local_input(tomorrow_9 + H),
+            f"split_{world.researcher_account.pk}": "100",
+        },
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
     assert "waits for a facility manager" in body
     assert Booking.objects.get().status == Booking.Status.REQUESTED
 
@@ -156,8 +184,11 @@ def test_rule_violations_are_shown_in_words_and_write_nothing(world, tomorrow_9,
         h, m = map(int, change["start"].split(":"))
         start = tomorrow_9.replace(hour=h, minute=m)
     end = start + dt.timedelta(hours=change.get("end_hours", 1))
-    data = {"start": change.get("start_text", local_input(start)), "end": local_input(end),
-            f"split_{world.researcher_account.pk}": change.get("percent", "100")}
+    data = {
+        "start": change.get("start_text", local_input(start)),
+        "end": local_input(end),
+        f"split_{world.researcher_account.pk}": change.get("percent", "100"),
+    }
     response = client_for(world.researcher).post(reverse("frontend:book", args=[world.instrument.pk]), data)
     assert response.status_code == 400
     assert expected in response.content.decode()
@@ -166,9 +197,14 @@ def test_rule_violations_are_shown_in_words_and_write_nothing(world, tomorrow_9,
 
 def test_taken_slot_is_a_conflict_in_words(world, tomorrow_9):
     booking_request(requester=world.outsider, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + 2 * H)
-    response = client_for(world.researcher).post(reverse("frontend:book", args=[world.instrument.pk]), {
-        "start": local_input(tomorrow_9 + H), "end": local_input(tomorrow_9 + 3 * H), f"split_{world.researcher_account.pk}": "100",
-    })
+    response = client_for(world.researcher).post(
+        reverse("frontend:book", args=[world.instrument.pk]),
+        {
+            "start": local_input(tomorrow_9 + H),
+            "end": local_input(tomorrow_9 + 3 * H),
+            f"split_{world.researcher_account.pk}": "100",
+        },
+    )
     assert response.status_code == 409
     body = response.content.decode()
     assert "already held for part of that time" in body and "Held:" in body
@@ -176,23 +212,36 @@ def test_taken_slot_is_a_conflict_in_words(world, tomorrow_9):
 
 def test_someone_elses_account_cannot_be_charged(world, tomorrow_9):
     # The form offers only the researcher's accounts; a forged field is ignored, so nothing pays: refused.
-    response = client_for(world.researcher).post(reverse("frontend:book", args=[world.instrument.pk]), {
-        "start": local_input(tomorrow_9), "end": local_input(tomorrow_9 + H), f"split_{world.outsider_account.pk}": "100",
-    })
+    response = client_for(world.researcher).post(
+        reverse("frontend:book", args=[world.instrument.pk]),
+        {
+            "start": local_input(tomorrow_9),
+            "end": local_input(tomorrow_9 + H),
+            f"split_{world.outsider_account.pk}": "100",
+        },
+    )
     assert response.status_code == 400 and not Booking.objects.exists()
 
 
 def test_non_researcher_may_not_book(world, tomorrow_9):
-    response = client_for(world.finance).post(reverse("frontend:book", args=[world.instrument.pk]), {
-        "start": local_input(tomorrow_9), "end": local_input(tomorrow_9 + H),
-    })
+    response = client_for(world.finance).post(
+        reverse("frontend:book", args=[world.instrument.pk]),
+        {
+            "start": local_input(tomorrow_9),
+            "end": local_input(tomorrow_9 + H),
+        },
+    )
     assert response.status_code == 403
     assert "Only researchers may book" in response.content.decode()
 
 
 def test_dashboard_lists_own_bookings_and_cancels(world, tomorrow_9):
-    mine = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
-    theirs = booking_request(requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + 2 * H, end=tomorrow_9 + 3 * H)
+    mine = booking_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
+    )
+    theirs = booking_request(
+        requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + 2 * H, end=tomorrow_9 + 3 * H
+    )
     c = client_for(world.researcher)
     page = c.get(reverse("frontend:dashboard")).content.decode()
     assert f'id="booking-{mine.pk}"' in page and f'id="booking-{theirs.pk}"' not in page
@@ -206,16 +255,23 @@ def test_dashboard_lists_own_bookings_and_cancels(world, tomorrow_9):
 
 
 def test_you_may_not_cancel_someone_elses_booking(world, tomorrow_9):
-    theirs = booking_request(requester=world.outsider, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    theirs = booking_request(
+        requester=world.outsider, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
+    )
     response = client_for(world.researcher).post(reverse("frontend:cancel", args=[theirs.pk]))
     assert response.status_code == 404
     theirs.refresh_from_db()
     assert theirs.status == Booking.Status.APPROVED
 
 
-@pytest.mark.parametrize("persona, url_name", [
-    ("finance", "frontend:dashboard"), ("researcher", "frontend:console"), ("finance", "frontend:console"),
-])
+@pytest.mark.parametrize(
+    "persona, url_name",
+    [
+        ("finance", "frontend:dashboard"),
+        ("researcher", "frontend:console"),
+        ("finance", "frontend:console"),
+    ],
+)
 def test_pages_for_other_roles_are_403_in_words(world, persona, url_name):
     response = client_for(getattr(world, persona)).get(reverse(url_name))
     assert response.status_code == 403
@@ -231,14 +287,18 @@ def test_anonymous_is_sent_to_sign_in(world):
 def requested(world, tomorrow_9):
     world.instrument.requires_approval = True
     world.instrument.save()
-    return booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H, purpose="EXAFS")
+    return booking_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H, purpose="EXAFS"
+    )
 
 
 def test_manager_sees_queue_and_approves(world, requested):
     c = client_for(world.manager)
     page = c.get(reverse("frontend:console")).content.decode()
     assert f'id="request-{requested.pk}"' in page and "EXAFS" in page
-    done = c.post(reverse("frontend:decide", args=[requested.pk, "approve"]), {"reason": ""}, follow=True).content.decode()
+    done = c.post(
+        reverse("frontend:decide", args=[requested.pk, "approve"]), {"reason": ""}, follow=True
+    ).content.decode()
     assert f"Booking #{requested.pk} is approved." in done
     requested.refresh_from_db()
     assert requested.status == Booking.Status.APPROVED and requested.decided_by == world.manager
@@ -246,7 +306,9 @@ def test_manager_sees_queue_and_approves(world, requested):
 
 def test_reject_needs_a_reason(world, requested):
     c = client_for(world.manager)
-    page = c.post(reverse("frontend:decide", args=[requested.pk, "reject"]), {"reason": ""}, follow=True).content.decode()
+    page = c.post(
+        reverse("frontend:decide", args=[requested.pk, "reject"]), {"reason": ""}, follow=True
+    ).content.decode()
     assert "Say why the request is rejected" in page
     requested.refresh_from_db()
     assert requested.status == Booking.Status.REQUESTED
@@ -273,12 +335,21 @@ def test_other_facilitys_manager_may_not_decide(world, requested):
 
 
 def test_manager_records_completion_and_no_show(world, tomorrow_9):
-    past = [booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9 + n * 2 * H,
-                            end=tomorrow_9 + (n * 2 + 1) * H) for n in range(2)]
+    past = [
+        booking_request(
+            requester=world.researcher,
+            instrument=world.instrument,
+            start=tomorrow_9 + n * 2 * H,
+            end=tomorrow_9 + (n * 2 + 1) * H,
+        )
+        for n in range(2)
+    ]
     # Move them into the past, as time would.
     now = timezone.now()
     for n, b in enumerate(past):
-        Booking.objects.filter(pk=b.pk).update(start=now - (5 - 2 * n) * H, end=now - (4 - 2 * n) * H, hold_end=now - (4 - 2 * n) * H)
+        Booking.objects.filter(pk=b.pk).update(
+            start=now - (5 - 2 * n) * H, end=now - (4 - 2 * n) * H, hold_end=now - (4 - 2 * n) * H
+        )
     c = client_for(world.manager)
     page = c.get(reverse("frontend:console")).content.decode()
     for b in past:
@@ -292,33 +363,65 @@ def test_closures_and_qualifications(world, tomorrow_9):
     c = client_for(world.manager)
     url = reverse("frontend:console_facility", args=["FAC"])
     assert c.get(url).status_code == 200
-    bad = c.post(reverse("frontend:closure_create", args=["FAC"]), {
-        "closure-start": local_input(tomorrow_9), "closure-end": local_input(tomorrow_9 - H), "closure-kind": "maintenance"})
+    bad = c.post(
+        reverse("frontend:closure_create", args=["FAC"]),
+        {
+            "closure-start": local_input(tomorrow_9),
+            "closure-end": local_input(tomorrow_9 - H),
+            "closure-kind": "maintenance",
+        },
+    )
     assert bad.status_code == 400 and "must end after it starts" in bad.content.decode()
-    ok = c.post(reverse("frontend:closure_create", args=["FAC"]), {
-        "closure-instrument": str(world.instrument.pk), "closure-start": local_input(tomorrow_9),
-        "closure-end": local_input(tomorrow_9 + 3 * H), "closure-kind": "maintenance", "closure-reason": "Cryo refill"})
+    ok = c.post(
+        reverse("frontend:closure_create", args=["FAC"]),
+        {
+            "closure-instrument": str(world.instrument.pk),
+            "closure-start": local_input(tomorrow_9),
+            "closure-end": local_input(tomorrow_9 + 3 * H),
+            "closure-kind": "maintenance",
+            "closure-reason": "Cryo refill",
+        },
+    )
     assert ok.status_code == 302
     closure = Closure.objects.get()
     assert closure.instrument == world.instrument and closure.reason == "Cryo refill"
-    cal = client_for().get(reverse("frontend:instrument", args=[world.instrument.pk]), {"week": tomorrow_9.date().isoformat()}).content.decode()
+    cal = (
+        client_for()
+        .get(reverse("frontend:instrument", args=[world.instrument.pk]), {"week": tomorrow_9.date().isoformat()})
+        .content.decode()
+    )
     cell = cal.split(f'data-start="{timezone.localtime(tomorrow_9).isoformat()}"', 1)[1].split("</td>", 1)[0]
     assert "Closed" in cell
     c.post(reverse("frontend:closure_delete", args=["FAC", closure.pk]))
     assert not Closure.objects.exists()
 
-    grant = c.post(reverse("frontend:qualification", args=["FAC", "grant"]), {"qual-username": "res", "qual-instrument": str(world.instrument.pk)})
+    grant = c.post(
+        reverse("frontend:qualification", args=["FAC", "grant"]),
+        {"qual-username": "res", "qual-instrument": str(world.instrument.pk)},
+    )
     assert grant.status_code == 302
     assert Qualification.objects.filter(user=world.researcher, revoked_at__isnull=True).exists()
-    unknown = c.post(reverse("frontend:qualification", args=["FAC", "grant"]), {"qual-username": "ghost", "qual-instrument": str(world.instrument.pk)})
+    unknown = c.post(
+        reverse("frontend:qualification", args=["FAC", "grant"]),
+        {"qual-username": "ghost", "qual-instrument": str(world.instrument.pk)},
+    )
     assert unknown.status_code == 400 and "Nobody has the username ghost" in unknown.content.decode()
-    c.post(reverse("frontend:qualification", args=["FAC", "revoke"]), {"qual-username": "res", "qual-instrument": str(world.instrument.pk)})
+    c.post(
+        reverse("frontend:qualification", args=["FAC", "revoke"]),
+        {"qual-username": "res", "qual-instrument": str(world.instrument.pk)},
+    )
     assert not Qualification.objects.filter(revoked_at__isnull=True).exists()
 
 
 def test_researcher_may_not_add_closures(world, tomorrow_9):
-    response = client_for(world.researcher).post(reverse("frontend:closure_create", args=["FAC"]), {
-        "closure-start": local_input(tomorrow_9), "closure-end": local_input(tomorrow_9 + H), "closure-kind": "maintenance"})
+    response = client_for(world.researcher).post(
+        reverse("frontend:closure_create", args=["FAC"]),
+        {
+            "closure-start": local_input(tomorrow_9),
+            "closure-end": local_input(tomorrow_9 + H),
+            "closure-kind": "maintenance",
+        },
+    )
     assert response.status_code == 403 and not Closure.objects.exists()
 
 
@@ -353,17 +456,31 @@ def test_manager_sees_utilisation_chart_for_a_period(world, tomorrow_9):
     assert "is not a period" in bad
 
 
-@pytest.mark.parametrize("query", [
-    {"week": "9999-12-31"}, {"week": "0001-01-01"}, {"week": "yesterday"}, {"start": "2026-13-45T99:99"},
-    {"start": "x" * 5000}, {"week": "2026-12-01", "start": "2026-12-01T09:00", "end": "2026-11-01T09:00"},
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"week": "9999-12-31"},
+        {"week": "0001-01-01"},
+        {"week": "yesterday"},
+        {"start": "2026-13-45T99:99"},
+        {"start": "x" * 5000},
+        {"week": "2026-12-01", "start": "2026-12-01T09:00", "end": "2026-11-01T09:00"},
+    ],
+)
 def test_odd_calendar_input_is_never_a_500(world, query):
     response = client_for(world.researcher).get(reverse("frontend:instrument", args=[world.instrument.pk]), query)
     assert response.status_code == 200 and 'id="week"' in response.content.decode()
 
 
-@pytest.mark.parametrize("path", ["/finance/?period=2026-99", "/search/?duration_minutes=-5&instruments=abc",
-                                  "/catalog/?category=%00&q=" + "x" * 200, "/console/facilities/FAC/?period=99999"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/finance/?period=2026-99",
+        "/search/?duration_minutes=-5&instruments=abc",
+        "/catalog/?category=%00&q=" + "x" * 200,
+        "/console/facilities/FAC/?period=99999",
+    ],
+)
 def test_odd_query_strings_are_answered_in_words(world, path):
     c = client_for(world.admin)
     assert c.get(path).status_code == 200

@@ -53,9 +53,17 @@ def test_manager_queue_queries_do_not_grow(world, tomorrow_9, n, django_assert_m
 @pytest.mark.parametrize("n", [1, 10])
 def test_instrument_page_queries_do_not_grow_with_bookings(world, tomorrow_9, n, django_assert_max_num_queries):
     for k in range(n):
-        booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9 + 2 * k * H,
-                        end=tomorrow_9 + (2 * k + 1) * H)
+        booking_request(
+            requester=world.researcher,
+            instrument=world.instrument,
+            start=tomorrow_9 + 2 * k * H,
+            end=tomorrow_9 + (2 * k + 1) * H,
+        )
     c = Client()
     c.force_login(world.researcher)
-    count_queries(c, reverse("frontend:instrument", args=[world.instrument.pk]) + f"?week={tomorrow_9.date()}",
-                  django_assert_max_num_queries, 12)
+    count_queries(
+        c,
+        reverse("frontend:instrument", args=[world.instrument.pk]) + f"?week={tomorrow_9.date()}",
+        django_assert_max_num_queries,
+        12,
+    )

@@ -18,10 +18,14 @@ def test_requester_moves_own_booking_and_it_is_audited(world, tomorrow_9, django
     b = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     v0 = availability(world.instrument, tomorrow_9, tomorrow_9 + 6 * H)["version"]
     heard = []
-    booking_changed.connect(lambda **kw: heard.append((kw["booking_id"], kw["event"])), weak=False, dispatch_uid="t-moves")
+    booking_changed.connect(
+        lambda **kw: heard.append((kw["booking_id"], kw["event"])), weak=False, dispatch_uid="t-moves"
+    )
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            moved = booking_move(actor=world.researcher, booking_id=b.pk, start=tomorrow_9 + 2 * H, end=tomorrow_9 + 4 * H)
+            moved = booking_move(
+                actor=world.researcher, booking_id=b.pk, start=tomorrow_9 + 2 * H, end=tomorrow_9 + 4 * H
+            )
     finally:
         booking_changed.disconnect(dispatch_uid="t-moves")
     assert (moved.start, moved.end, moved.status) == (tomorrow_9 + 2 * H, tomorrow_9 + 4 * H, Booking.Status.APPROVED)
@@ -39,8 +43,12 @@ def test_requester_moves_own_booking_and_it_is_audited(world, tomorrow_9, django
 
 
 def test_move_may_overlap_its_own_old_time_but_not_others(world, tomorrow_9):
-    b = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + 2 * H)
-    booking_request(requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + 3 * H, end=tomorrow_9 + 4 * H)
+    b = booking_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + 2 * H
+    )
+    booking_request(
+        requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + 3 * H, end=tomorrow_9 + 4 * H
+    )
     booking_move(actor=world.researcher, booking_id=b.pk, start=tomorrow_9 + H, end=tomorrow_9 + 3 * H)
     with pytest.raises(Conflict) as err:
         booking_move(actor=world.researcher, booking_id=b.pk, start=tomorrow_9 + 2 * H, end=tomorrow_9 + 4 * H)
@@ -52,10 +60,19 @@ def test_move_may_overlap_its_own_old_time_but_not_others(world, tomorrow_9):
 def test_move_rechecks_rules(world, tomorrow_9):
     b = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     with pytest.raises(ValidationError, match="Booking unit"):
-        booking_move(actor=world.researcher, booking_id=b.pk, start=tomorrow_9 + dt.timedelta(minutes=30), end=tomorrow_9 + 2 * H)
+        booking_move(
+            actor=world.researcher, booking_id=b.pk, start=tomorrow_9 + dt.timedelta(minutes=30), end=tomorrow_9 + 2 * H
+        )
     with pytest.raises(ValidationError, match="past"):
-        booking_move(actor=world.researcher, booking_id=b.pk, start=tomorrow_9 - dt.timedelta(days=3), end=tomorrow_9 - dt.timedelta(days=3) + H)
-    Closure.objects.create(facility=world.facility, start=tomorrow_9 + 5 * H, end=tomorrow_9 + 8 * H, reason="magnet service")
+        booking_move(
+            actor=world.researcher,
+            booking_id=b.pk,
+            start=tomorrow_9 - dt.timedelta(days=3),
+            end=tomorrow_9 - dt.timedelta(days=3) + H,
+        )
+    Closure.objects.create(
+        facility=world.facility, start=tomorrow_9 + 5 * H, end=tomorrow_9 + 8 * H, reason="magnet service"
+    )
     with pytest.raises(ValidationError, match="magnet service"):
         booking_move(actor=world.researcher, booking_id=b.pk, start=tomorrow_9 + 5 * H, end=tomorrow_9 + 6 * H)
 

@@ -50,7 +50,14 @@ def to(user) -> list:
 
 def test_request_mails_requester_and_managers_then_approval_invites(approval, tomorrow_9, committed, mailoutbox):
     w = approval
-    b = committed(booking_request, requester=w.researcher, instrument=w.instrument, start=tomorrow_9, end=tomorrow_9 + H, purpose="XAS on catalysts")
+    b = committed(
+        booking_request,
+        requester=w.researcher,
+        instrument=w.instrument,
+        start=tomorrow_9,
+        end=tomorrow_9 + H,
+        purpose="XAS on catalysts",
+    )
     [received] = to(w.researcher)
     assert received.subject.startswith("Request received") and "BL1" in received.subject
     method, ev = invitation_event(received)
@@ -77,7 +84,9 @@ def test_rejection_in_chinese_with_cancel(approval, tomorrow_9, committed, mailo
     w = approval
     w.researcher.language = "zh-hans"
     w.researcher.save()
-    b = committed(booking_request, requester=w.researcher, instrument=w.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    b = committed(
+        booking_request, requester=w.researcher, instrument=w.instrument, start=tomorrow_9, end=tomorrow_9 + H
+    )
     committed(booking_reject, actor=w.manager, booking_id=b.pk, reason="光束线维护 / beamline maintenance")
     rejected = to(w.researcher)[-1]
     assert rejected.subject.startswith("预约未获批准")
@@ -90,13 +99,19 @@ def test_rejection_in_chinese_with_cancel(approval, tomorrow_9, committed, mailo
 
 
 def test_cancellation_sends_cancel_and_auto_approval_sends_only_approval(world, tomorrow_9, committed, mailoutbox):
-    b = committed(booking_request, requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    b = committed(
+        booking_request, requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
+    )
     [approved] = mailoutbox
     assert approved.to == [world.researcher.email] and approved.subject.startswith("Approved")
     assert invitation_event(approved)[1]["sequence"] == 0
     committed(booking_cancel, actor=world.manager, booking_id=b.pk, reason="magnet quench")
     cancelled = mailoutbox[-1]
-    assert cancelled.subject.startswith("Cancelled") and "by the facility" in cancelled.body and "magnet quench" in cancelled.body
+    assert (
+        cancelled.subject.startswith("Cancelled")
+        and "by the facility" in cancelled.body
+        and "magnet quench" in cancelled.body
+    )
     method, ev = invitation_event(cancelled)
     assert method == "CANCEL" and int(ev["sequence"]) == 1 and str(ev["uid"]) == f"booking-{b.pk}@sanjiao"
     assert len(mailoutbox) == 2
@@ -110,7 +125,13 @@ def test_task_run_twice_mails_once(world, tomorrow_9, mailoutbox):
     assert first["sent"] == 1 and second == {**second, "sent": 0, "duplicate": 1}
     assert len(mailoutbox) == 1
     [row] = NotificationLog.objects.all()
-    assert (row.kind, row.booking_id, row.sequence, row.recipient_id, row.status) == ("approved", b.pk, 0, world.researcher.pk, "sent")
+    assert (row.kind, row.booking_id, row.sequence, row.recipient_id, row.status) == (
+        "approved",
+        b.pk,
+        0,
+        world.researcher.pk,
+        "sent",
+    )
 
 
 def test_rolled_back_change_mails_nobody(approval, tomorrow_9, django_capture_on_commit_callbacks, mailoutbox):
@@ -150,15 +171,21 @@ def test_superseded_message_is_dropped(approval, tomorrow_9, mailoutbox):
 def test_manager_digest_collects_requests_once(approval, tomorrow_9, committed, mailoutbox):
     w = approval
     NotificationPreference.objects.create(user=w.manager, manager_digest=True)
-    first = committed(booking_request, requester=w.researcher, instrument=w.instrument, start=tomorrow_9, end=tomorrow_9 + H)
-    second = committed(booking_request, requester=w.outsider, instrument=w.instrument, start=tomorrow_9 + 2 * H, end=tomorrow_9 + 3 * H)
+    first = committed(
+        booking_request, requester=w.researcher, instrument=w.instrument, start=tomorrow_9, end=tomorrow_9 + H
+    )
+    second = committed(
+        booking_request, requester=w.outsider, instrument=w.instrument, start=tomorrow_9 + 2 * H, end=tomorrow_9 + 3 * H
+    )
     assert to(w.manager) == []  # no mail per request
     assert send_manager_digests() == 2
     [digest] = to(w.manager)
     assert digest.subject == "2 new requests to approve"
     assert f"#{first.pk}" in digest.body and f"#{second.pk}" in digest.body
     assert send_manager_digests() == 0 and len(to(w.manager)) == 1
-    third = committed(booking_request, requester=w.outsider, instrument=w.instrument, start=tomorrow_9 + 4 * H, end=tomorrow_9 + 5 * H)
+    third = committed(
+        booking_request, requester=w.outsider, instrument=w.instrument, start=tomorrow_9 + 4 * H, end=tomorrow_9 + 5 * H
+    )
     committed(booking_approve, actor=w.manager, booking_id=first.pk)
     assert send_manager_digests() == 1
     latest = to(w.manager)[-1]
@@ -167,7 +194,9 @@ def test_manager_digest_collects_requests_once(approval, tomorrow_9, committed, 
 
 def test_reminders_catch_up_and_never_repeat(world, tomorrow_9, mailoutbox):
     starts = [tomorrow_9, tomorrow_9 + 2 * H, tomorrow_9 + 4 * H, tomorrow_9 + 30 * H]
-    bookings = [booking_request(requester=world.researcher, instrument=world.instrument, start=s, end=s + H) for s in starts]
+    bookings = [
+        booking_request(requester=world.researcher, instrument=world.instrument, start=s, end=s + H) for s in starts
+    ]
     # The sweep was down for hours: at 08:00 the day before nothing was due yet...
     assert send_reminders(now=tomorrow_9 - 25 * H) == 0
     # ...and the next run sends every reminder now due, in one go.
@@ -204,8 +233,13 @@ def test_user_without_email_is_skipped_not_retried(world, tomorrow_9, mailoutbox
 
 def test_waitlist_offer_mail(world, tomorrow_9, mailoutbox):
     entry = WaitlistEntry.objects.create(
-        instrument=world.instrument, user=world.outsider, start=tomorrow_9, end=tomorrow_9 + H,
-        status=WaitlistEntry.Status.OFFERED, offered_at=tomorrow_9 - 20 * H, offer_expires_at=tomorrow_9 - H,
+        instrument=world.instrument,
+        user=world.outsider,
+        start=tomorrow_9,
+        end=tomorrow_9 + H,
+        status=WaitlistEntry.Status.OFFERED,
+        offered_at=tomorrow_9 - 20 * H,
+        offer_expires_at=tomorrow_9 - H,
     )
     assert send_waitlist_offer.delay(entry_id=entry.pk).get()["sent"] == 1
     assert send_waitlist_offer.delay(entry_id=entry.pk).get()["duplicate"] == 1
@@ -219,7 +253,9 @@ def test_waitlist_offer_mail(world, tomorrow_9, mailoutbox):
 def test_preferences_endpoint(world):
     api = world.client(world.manager)
     assert api.get("/calendar/notifications/preferences/").json() == {"manager_digest": False}
-    assert api.put("/calendar/notifications/preferences/", {"manager_digest": True}, format="json").json() == {"manager_digest": True}
+    assert api.put("/calendar/notifications/preferences/", {"manager_digest": True}, format="json").json() == {
+        "manager_digest": True
+    }
     assert NotificationPreference.objects.get(user=world.manager).manager_digest is True
     bad = api.patch("/calendar/notifications/preferences/", {"manager_digest": "perhaps"}, format="json")
     assert bad.status_code == 400 and "manager_digest" in bad.json()
@@ -234,11 +270,15 @@ class BrokenBackend:
         raise ConnectionRefusedError("SMTP server down")
 
 
-def test_move_updates_the_invitation_and_a_re_request_reaches_managers_again(approval, tomorrow_9, committed, mailoutbox):
+def test_move_updates_the_invitation_and_a_re_request_reaches_managers_again(
+    approval, tomorrow_9, committed, mailoutbox
+):
     from booking.services.moves import booking_move
 
     w = approval
-    b = committed(booking_request, requester=w.researcher, instrument=w.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    b = committed(
+        booking_request, requester=w.researcher, instrument=w.instrument, start=tomorrow_9, end=tomorrow_9 + H
+    )
     committed(booking_approve, actor=w.manager, booking_id=b.pk)
     assert len(to(w.manager)) == 1
     # The manager moves it: it stays approved; the researcher's calendar entry moves with it.
@@ -260,8 +300,13 @@ def test_a_claim_left_by_a_dead_process_is_taken_over_after_a_while(world, tomor
     b = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     claimed_at = tomorrow_9 - 30 * H
     NotificationLog.objects.create(
-        key=NotificationLog.make_key("approved", f"booking-{b.pk}", 0, world.researcher.pk), kind="approved",
-        booking=b, recipient=world.researcher, status="pending", attempts=1, claimed_at=claimed_at,
+        key=NotificationLog.make_key("approved", f"booking-{b.pk}", 0, world.researcher.pk),
+        kind="approved",
+        booking=b,
+        recipient=world.researcher,
+        status="pending",
+        attempts=1,
+        claimed_at=claimed_at,
     )
     # Still fresh: another process may be sending it right now.
     fresh = claimed_at + dt.timedelta(minutes=settings.NOTIFICATION_STALE_CLAIM_MINUTES - 1)
@@ -272,7 +317,9 @@ def test_a_claim_left_by_a_dead_process_is_taken_over_after_a_while(world, tomor
     assert row.status == "sent" and row.attempts == 2 and len(mailoutbox) == 1
 
 
-def test_a_message_that_cannot_be_built_fails_and_stops_after_max_attempts(world, tomorrow_9, mailoutbox, settings, monkeypatch):
+def test_a_message_that_cannot_be_built_fails_and_stops_after_max_attempts(
+    world, tomorrow_9, mailoutbox, settings, monkeypatch
+):
     from booking.notifications import services
 
     b = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
@@ -281,7 +328,11 @@ def test_a_message_that_cannot_be_built_fails_and_stops_after_max_attempts(world
     for _ in range(settings.NOTIFICATION_MAX_ATTEMPTS + 2):
         retry_failed_notifications()
     row = NotificationLog.objects.get()
-    assert row.status == "failed" and row.attempts == settings.NOTIFICATION_MAX_ATTEMPTS and "division by zero" in row.error
+    assert (
+        row.status == "failed"
+        and row.attempts == settings.NOTIFICATION_MAX_ATTEMPTS
+        and "division by zero" in row.error
+    )
     assert mailoutbox == []
 
 
@@ -289,7 +340,9 @@ def test_mail_links_open_pages_that_exist_for_their_reader(approval, tomorrow_9,
     import re
 
     w = approval
-    b = committed(booking_request, requester=w.researcher, instrument=w.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    b = committed(
+        booking_request, requester=w.researcher, instrument=w.instrument, start=tomorrow_9, end=tomorrow_9 + H
+    )
     for reader, expected in ((w.researcher, f"/me/#booking-{b.pk}"), (w.manager, f"/console/#booking-{b.pk}")):
         [message] = to(reader)
         [url] = re.findall(r"https?://\S+/(?:me|console)/#booking-\d+", message.body)
@@ -307,17 +360,23 @@ def test_a_requester_cancelling_tells_the_facility_managers(world, tomorrow_9, c
     member(second, world.zju, Role.FACILITY_MANAGER, [world.facility])
     second.language = "zh-hans"
     second.save()
-    b = committed(booking_request, requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    b = committed(
+        booking_request, requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
+    )
     mailoutbox.clear()
     committed(booking_cancel, actor=world.researcher, booking_id=b.pk, reason="sample not ready")
     [cancelled] = to(world.researcher)
     assert cancelled.subject.startswith("Cancelled") and "as you asked" in cancelled.body
     [released] = to(world.manager)
     assert released.subject.startswith("Time given back: BL1")
-    assert "cancelled booking" in released.body and "sample not ready" in released.body and "free again" in released.body
+    assert (
+        "cancelled booking" in released.body and "sample not ready" in released.body and "free again" in released.body
+    )
     assert "/console/" in released.body and calendar_parts(released) == []  # a notice, not an invitation
     [released_zh] = to(second)
-    assert released_zh.subject.startswith("预约时段已释放") and released_zh.extra_headers["Content-Language"] == "zh-hans"
+    assert (
+        released_zh.subject.startswith("预约时段已释放") and released_zh.extra_headers["Content-Language"] == "zh-hans"
+    )
     assert len(mailoutbox) == 3
     # Running the task again sends nothing more.
     send_booking_notification(kind="released", booking_id=b.pk, sequence=Booking.objects.get(pk=b.pk).sequence)
@@ -325,7 +384,9 @@ def test_a_requester_cancelling_tells_the_facility_managers(world, tomorrow_9, c
 
 
 def test_a_facility_cancelling_does_not_mail_its_own_managers(world, tomorrow_9, committed, mailoutbox):
-    b = committed(booking_request, requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    b = committed(
+        booking_request, requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
+    )
     mailoutbox.clear()
     committed(booking_cancel, actor=world.manager, booking_id=b.pk, reason="magnet quench")
     assert [m.to for m in mailoutbox] == [[world.researcher.email]]

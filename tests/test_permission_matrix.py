@@ -67,10 +67,20 @@ def make_booking(world, owner: str, status: str, started: bool) -> Booking:
         who, inst, account, instrument = world.researcher, world.ustc, world.researcher_account, world.instrument
     else:
         who, inst, account = world.outsider, world.zju, world.outsider_account
-        instrument = world.instrument if owner == "out" else InstrumentFactory(facility=FacilityFactory(code="FAR", host=world.zju))
+        instrument = (
+            world.instrument
+            if owner == "out"
+            else InstrumentFactory(facility=FacilityFactory(code="FAR", host=world.zju))
+        )
     return BookingFactory(
-        instrument=instrument, requester=who, institution=inst, start=start, end=start + H, status=status,
-        account=account, purpose=f"purpose of {owner}",
+        instrument=instrument,
+        requester=who,
+        institution=inst,
+        start=start,
+        end=start + H,
+        status=status,
+        account=account,
+        purpose=f"purpose of {owner}",
     )
 
 

@@ -53,10 +53,16 @@ def test_bookings_on_different_instruments_never_overspend_one_capped_account(wo
         RateCard.objects.create(instrument=instrument, user_class="external_academic", hourly_rate=Decimal("100.00"))
     FundingAccount.objects.filter(pk=world.researcher_account.pk).update(budget_cap=Decimal("250.00"))
 
-    outcome = attempt_all(8, lambda i: booking_request(
-        requester=world.researcher, instrument=instruments[i], start=tomorrow_9, end=tomorrow_9 + H,
-        splits=[{"account": world.researcher_account.pk, "percent": "100"}],
-    ))
+    outcome = attempt_all(
+        8,
+        lambda i: booking_request(
+            requester=world.researcher,
+            instrument=instruments[i],
+            start=tomorrow_9,
+            end=tomorrow_9 + H,
+            splits=[{"account": world.researcher_account.pk, "percent": "100"}],
+        ),
+    )
 
     assert outcome["booked"] == 2, outcome
     assert sum(outcome.values()) == 8 and all(k == "booked" or k.startswith("Account USTC-G1 has") for k in outcome)
@@ -74,10 +80,15 @@ def test_racing_bookings_never_take_more_than_the_open_time_share(world, tomorro
     fits = left // 60
     assert 1 <= fits < 8
 
-    outcome = attempt_all(8, lambda i: booking_request(
-        requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + 2 * i * H,
-        end=tomorrow_9 + (2 * i + 1) * H,
-    ))
+    outcome = attempt_all(
+        8,
+        lambda i: booking_request(
+            requester=world.outsider,
+            instrument=world.instrument,
+            start=tomorrow_9 + 2 * i * H,
+            end=tomorrow_9 + (2 * i + 1) * H,
+        ),
+    )
 
     assert outcome["booked"] == fits, outcome
     assert all(k == "booked" or k.startswith("Time share") for k in outcome), outcome

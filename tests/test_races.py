@@ -73,10 +73,14 @@ def run_threads(count: int, target, timeout: float = 60) -> None:
 
 def assert_no_overlap(instrument_id: int) -> int:
     """Every pair of held bookings of the instrument, buffer included, is disjoint."""
-    held = list(Booking.objects.filter(instrument_id=instrument_id, status__in=HELD_STATUSES).values_list("pk", "start", "end", "hold_end"))
+    held = list(
+        Booking.objects.filter(instrument_id=instrument_id, status__in=HELD_STATUSES).values_list(
+            "pk", "start", "end", "hold_end"
+        )
+    )
     for i, (pk_a, start_a, end_a, hold_a) in enumerate(held):
         assert hold_a >= end_a
-        for pk_b, start_b, _end_b, hold_b in held[i + 1:]:
+        for pk_b, start_b, _end_b, hold_b in held[i + 1 :]:
             assert not (start_a < hold_b and start_b < hold_a), f"bookings {pk_a} and {pk_b} overlap"
     return len(held)
 

@@ -24,8 +24,13 @@ pytestmark = [
 
 def raw_booking(world, start, end, status=Booking.Status.APPROVED, hold_end=None):
     return Booking.objects.create(
-        instrument=world.instrument, requester=world.researcher, institution=world.ustc, start=start, end=end,
-        hold_end=hold_end or end, status=status,
+        instrument=world.instrument,
+        requester=world.researcher,
+        institution=world.ustc,
+        start=start,
+        end=end,
+        hold_end=hold_end or end,
+        status=status,
     )
 
 
@@ -91,8 +96,12 @@ def test_sixteen_connections_one_slot(world, tomorrow_9):
 
     def attempt(i: int) -> None:
         try:
-            booking_request(requester=world.researcher if i % 2 else world.outsider, instrument=world.instrument,
-                            start=tomorrow_9, end=tomorrow_9 + H)
+            booking_request(
+                requester=world.researcher if i % 2 else world.outsider,
+                instrument=world.instrument,
+                start=tomorrow_9,
+                end=tomorrow_9 + H,
+            )
             results["booked"] += 1
         except Conflict as exc:
             results[exc.code] += 1

@@ -43,18 +43,54 @@ def test_manager_reads_own_facility_with_hand_counted_figures(world, october):
     assert r.status_code == 200, r.content
     body = r.json()
     assert body["facility"]["code"] == "FAC" and body["facility"]["host"] == "SARI"
-    assert body["period"] == {"label": "2026-10", "kind": "month", "start": "2026-10-01T00:00:00+08:00", "end": "2026-11-01T00:00:00+08:00"}
+    assert body["period"] == {
+        "label": "2026-10",
+        "kind": "month",
+        "start": "2026-10-01T00:00:00+08:00",
+        "end": "2026-11-01T00:00:00+08:00",
+    }
     bl1, bl2 = body["instruments"]
-    assert {k: bl1[k] for k in ("code", "available_hours", "booked_hours", "used_hours", "utilisation", "host_hours",
-                                 "shared_hours", "company_hours", "outside_institutions", "outside_users",
-                                 "no_show_hours", "late_cancellation_hours")} == {
-        "code": "BL1", "available_hours": "672.00", "booked_hours": "24.00", "used_hours": "18.00", "utilisation": "0.0268",
-        "host_hours": "6.00", "shared_hours": "12.00", "company_hours": "2.00", "outside_institutions": 2,
-        "outside_users": 2, "no_show_hours": "3.00", "late_cancellation_hours": "2.00",
+    assert {
+        k: bl1[k]
+        for k in (
+            "code",
+            "available_hours",
+            "booked_hours",
+            "used_hours",
+            "utilisation",
+            "host_hours",
+            "shared_hours",
+            "company_hours",
+            "outside_institutions",
+            "outside_users",
+            "no_show_hours",
+            "late_cancellation_hours",
+        )
+    } == {
+        "code": "BL1",
+        "available_hours": "672.00",
+        "booked_hours": "24.00",
+        "used_hours": "18.00",
+        "utilisation": "0.0268",
+        "host_hours": "6.00",
+        "shared_hours": "12.00",
+        "company_hours": "2.00",
+        "outside_institutions": 2,
+        "outside_users": 2,
+        "no_show_hours": "3.00",
+        "late_cancellation_hours": "2.00",
     }
     assert bl1["revenue"] == {"internal": "0.00", "external_academic": "0.00", "industry": "1000.00"}
-    assert bl2["time_shares"] == [{"institution": "ZJU", "percent": "35.00", "reserved_hours": "243.60",
-                                   "booked_hours": "10.00", "used_hours": "10.00", "used_of_reserved": "0.0411"}]
+    assert bl2["time_shares"] == [
+        {
+            "institution": "ZJU",
+            "percent": "35.00",
+            "reserved_hours": "243.60",
+            "booked_hours": "10.00",
+            "used_hours": "10.00",
+            "used_of_reserved": "0.0411",
+        }
+    ]
     assert body["totals"]["used_hours"] == "30.00" and body["totals"]["outside_institutions"] == 3
     assert body["totals"]["revenue_total"] == "1000.00"
 
@@ -73,7 +109,9 @@ def test_csv_export_has_bilingual_headings_and_one_row_per_instrument(world, oct
     # Q4 holds all of October's use plus November's part of the 31 Oct booking (3 h used).
     assert bl1["Used hours / 运行机时"] == "21.00"
     assert bl1["Period / 报告期"] == "2026-Q4"
-    assert dict(zip(head, rows[1], strict=True))["Co-building partners: used / reserved hours / 共建单位：使用/预留机时"].startswith("ZJU 35.00%: 10.00 / ")
+    assert dict(zip(head, rows[1], strict=True))[
+        "Co-building partners: used / reserved hours / 共建单位：使用/预留机时"
+    ].startswith("ZJU 35.00%: 10.00 / ")
 
 
 def test_xlsx_export_opens_with_numbers_and_a_summary(world, october):
@@ -170,8 +208,13 @@ def test_fairness_shares_and_waiting_times(world, people, october):
     event(b["late"], "requested", "cancelled", at(10, 4, 12))
     event(b["held"], "", "approved", at(10, 5, 9))
     pending = Booking.objects.create(
-        instrument=world.instrument, requester=world.outsider, institution=world.zju, start=at(11, 20, 9),
-        end=at(11, 20, 10), hold_end=at(11, 20, 10), status="requested",
+        instrument=world.instrument,
+        requester=world.outsider,
+        institution=world.zju,
+        start=at(11, 20, 9),
+        end=at(11, 20, 10),
+        hold_end=at(11, 20, 10),
+        status="requested",
     )
     event(pending, "", "requested", at(10, 30, 9))
     # Asked in September: not October's waiting.
@@ -184,18 +227,42 @@ def test_fairness_shares_and_waiting_times(world, people, october):
     bl1 = body["instruments"][0]
     assert bl1["booked_hours"] == "24.00"
     assert [(i["institution"], i["booked_hours"], i["share"], i["internal"]) for i in bl1["institutions"]] == [
-        ("USTC", "13.00", "0.5417", False), ("SARI", "6.00", "0.2500", True),
-        ("ZJU", "3.00", "0.1250", False), ("SUNRAY", "2.00", "0.0833", False),
+        ("USTC", "13.00", "0.5417", False),
+        ("SARI", "6.00", "0.2500", True),
+        ("ZJU", "3.00", "0.1250", False),
+        ("SUNRAY", "2.00", "0.0833", False),
     ]
     waiting = body["waiting"]
-    assert waiting["internal"] == {"decided": 1, "approved": 1, "rejected": 0, "median_hours": "1.00", "mean_hours": "1.00"}
-    assert waiting["outside"] == {"decided": 2, "approved": 1, "rejected": 1, "median_hours": "7.00", "mean_hours": "7.00"}
+    assert waiting["internal"] == {
+        "decided": 1,
+        "approved": 1,
+        "rejected": 0,
+        "median_hours": "1.00",
+        "mean_hours": "1.00",
+    }
+    assert waiting["outside"] == {
+        "decided": 2,
+        "approved": 1,
+        "rejected": 1,
+        "median_hours": "7.00",
+        "mean_hours": "7.00",
+    }
     assert waiting["pending"] == 1
     assert [w["institution"] for w in waiting["by_institution"]] == ["SARI", "USTC"]
-    assert world.client(world.researcher).get("/api/v1/reports/fairness/", {"facility": "FAC", "period": "2026-10"}).status_code == 403
+    assert (
+        world.client(world.researcher)
+        .get("/api/v1/reports/fairness/", {"facility": "FAC", "period": "2026-10"})
+        .status_code
+        == 403
+    )
 
 
 def test_report_query_count_does_not_grow_with_bookings(world, october, django_assert_max_num_queries):
     with django_assert_max_num_queries(14):
         assert world.client(world.manager).get(URL, {"facility": "FAC", "period": "2026"}).status_code == 200
-    assert Decimal(world.client(world.manager).get(URL, {"facility": "FAC", "period": "2026"}).json()["totals"]["used_hours"]) > 0
+    assert (
+        Decimal(
+            world.client(world.manager).get(URL, {"facility": "FAC", "period": "2026"}).json()["totals"]["used_hours"]
+        )
+        > 0
+    )

@@ -54,22 +54,72 @@ def october_scene(world):
     res, ustc, out, zju = world.researcher, world.ustc, world.outsider, world.zju
     book = past_booking
     bookings = {
-        "ustc_actual": book(instrument=bl1, requester=res, institution=ustc, start=at(10, 2, 9), end=at(10, 2, 13),
-                            actual_start=at(10, 2, 9, 30), actual_end=at(10, 2, 12, 30)),
-        "host": book(instrument=bl1, requester=sari_user, institution=world.sari, start=at(10, 3, 10), end=at(10, 3, 16)),
-        "company": book(instrument=bl1, requester=company_user, institution=sunray, start=at(10, 5, 8), end=at(10, 5, 10),
-                        actual_start=at(10, 5, 8), actual_end=at(10, 5, 10)),
-        "no_show": book(instrument=bl1, requester=out, institution=zju, start=at(10, 6, 14), end=at(10, 6, 17), status=S.NO_SHOW),
-        "late": book(instrument=bl1, requester=out, institution=zju, start=at(10, 7, 9), end=at(10, 7, 11),
-                     status=S.CANCELLED, cancelled_at=at(10, 7, 7)),
-        "early": book(instrument=bl1, requester=res, institution=ustc, start=at(10, 8, 9), end=at(10, 8, 11),
-                      status=S.CANCELLED, cancelled_at=at(10, 5, 9)),
-        "held": book(instrument=bl1, requester=res, institution=ustc, start=at(10, 20, 9), end=at(10, 20, 10), status=S.APPROVED),
-        "from_september": book(instrument=bl1, requester=res, institution=ustc, start=at(9, 30, 22), end=at(10, 1, 4),
-                               actual_start=at(9, 30, 22), actual_end=at(10, 1, 4)),
-        "into_november": book(instrument=bl1, requester=res, institution=ustc, start=at(10, 31, 20), end=at(11, 1, 2),
-                              actual_start=at(10, 31, 21), actual_end=at(11, 1, 3)),
-        "rejected": book(instrument=bl1, requester=res, institution=ustc, start=at(10, 21, 9), end=at(10, 21, 12), status=S.REJECTED),
+        "ustc_actual": book(
+            instrument=bl1,
+            requester=res,
+            institution=ustc,
+            start=at(10, 2, 9),
+            end=at(10, 2, 13),
+            actual_start=at(10, 2, 9, 30),
+            actual_end=at(10, 2, 12, 30),
+        ),
+        "host": book(
+            instrument=bl1, requester=sari_user, institution=world.sari, start=at(10, 3, 10), end=at(10, 3, 16)
+        ),
+        "company": book(
+            instrument=bl1,
+            requester=company_user,
+            institution=sunray,
+            start=at(10, 5, 8),
+            end=at(10, 5, 10),
+            actual_start=at(10, 5, 8),
+            actual_end=at(10, 5, 10),
+        ),
+        "no_show": book(
+            instrument=bl1, requester=out, institution=zju, start=at(10, 6, 14), end=at(10, 6, 17), status=S.NO_SHOW
+        ),
+        "late": book(
+            instrument=bl1,
+            requester=out,
+            institution=zju,
+            start=at(10, 7, 9),
+            end=at(10, 7, 11),
+            status=S.CANCELLED,
+            cancelled_at=at(10, 7, 7),
+        ),
+        "early": book(
+            instrument=bl1,
+            requester=res,
+            institution=ustc,
+            start=at(10, 8, 9),
+            end=at(10, 8, 11),
+            status=S.CANCELLED,
+            cancelled_at=at(10, 5, 9),
+        ),
+        "held": book(
+            instrument=bl1, requester=res, institution=ustc, start=at(10, 20, 9), end=at(10, 20, 10), status=S.APPROVED
+        ),
+        "from_september": book(
+            instrument=bl1,
+            requester=res,
+            institution=ustc,
+            start=at(9, 30, 22),
+            end=at(10, 1, 4),
+            actual_start=at(9, 30, 22),
+            actual_end=at(10, 1, 4),
+        ),
+        "into_november": book(
+            instrument=bl1,
+            requester=res,
+            institution=ustc,
+            start=at(10, 31, 20),
+            end=at(11, 1, 2),
+            actual_start=at(10, 31, 21),
+            actual_end=at(11, 1, 3),
+        ),
+        "rejected": book(
+            instrument=bl1, requester=res, institution=ustc, start=at(10, 21, 9), end=at(10, 21, 12), status=S.REJECTED
+        ),
         "partner": book(instrument=bl2, requester=out, institution=zju, start=at(10, 9, 8), end=at(10, 9, 18)),
         "bl2_ustc": book(instrument=bl2, requester=res, institution=ustc, start=at(10, 16, 10), end=at(10, 16, 12)),
     }
@@ -93,7 +143,11 @@ def test_instrument_figures_by_hand(world, october):
     assert _h(f.available_minutes) == Decimal("672.00")
     assert _h(f.booked_minutes) == Decimal("24.00")
     assert _h(f.used_minutes) == Decimal("18.00")
-    assert (_h(f.host_minutes), _h(f.shared_minutes), _h(f.company_minutes)) == (Decimal("6.00"), Decimal("12.00"), Decimal("2.00"))
+    assert (_h(f.host_minutes), _h(f.shared_minutes), _h(f.company_minutes)) == (
+        Decimal("6.00"),
+        Decimal("12.00"),
+        Decimal("2.00"),
+    )
     assert (_h(f.no_show_minutes), _h(f.late_cancel_minutes)) == (Decimal("3.00"), Decimal("2.00"))
     assert f.outside_institution_ids == {world.ustc.pk, sunray.pk}  # ZJU only failed to show up
     assert f.outside_user_ids == {world.researcher.pk, company_user.pk}
@@ -148,7 +202,9 @@ def test_late_window_follows_billing_policy(world, october):
 @pytest.fixture
 def office_facility(world):
     """Open Monday to Friday 09:00–17:00 and closed on China's public holidays."""
-    facility = FacilityFactory(code="OFFICE", host=world.ustc, province="anhui", city="Hefei", follows_office_calendar=True)
+    facility = FacilityFactory(
+        code="OFFICE", host=world.ustc, province="anhui", city="Hefei", follows_office_calendar=True
+    )
     for weekday in range(5):
         OperatingHours.objects.create(facility=facility, weekday=weekday, opens=dt.time(9), closes=dt.time(17))
     return facility, InstrumentFactory(facility=facility, code="TEM")
@@ -188,7 +244,10 @@ def test_retired_instrument_stays_in_the_period_it_was_used(world, october):
     bl1, *_ = october
     bl1.active = False
     bl1.save()
-    assert [r.instrument.code for r in facility_report(world.facility, parse_period("2026-10")).instruments] == ["BL1", "BL2"]
+    assert [r.instrument.code for r in facility_report(world.facility, parse_period("2026-10")).instruments] == [
+        "BL1",
+        "BL2",
+    ]
     assert [r.instrument.code for r in facility_report(world.facility, parse_period("2025-10")).instruments] == ["BL2"]
 
 
@@ -213,8 +272,13 @@ def test_queries_do_not_grow_with_facilities_or_bookings(world, october, office_
     for n, facility in enumerate(more):
         inst = InstrumentFactory(facility=facility)
         for day in range(1, 11):
-            past_booking(instrument=inst, requester=world.researcher, institution=world.ustc,
-                         start=at(10, day, 9), end=at(10, day, 10 + n))
+            past_booking(
+                instrument=inst,
+                requester=world.researcher,
+                institution=world.ustc,
+                start=at(10, day, 9),
+                end=at(10, day, 10 + n),
+            )
     with CaptureQueriesContext(connection) as many:
         reports = facility_reports([world.facility, office_facility[0], *more], period)
     assert len(many) == len(one) <= 8
@@ -230,17 +294,35 @@ def test_revenue_by_user_class_follows_billing_months(world, october):
     charge(b["from_september"], user_class="external_academic", amount="99.99")  # billed in September
     f = facility_report(world.facility, parse_period("2026-10")).instruments[0].figures
     assert f.revenue == {
-        "external_academic": Decimal("450.25"), "internal": Decimal("120.50"), "industry": Decimal("1000.00"),
+        "external_academic": Decimal("450.25"),
+        "internal": Decimal("120.50"),
+        "industry": Decimal("1000.00"),
     }
     assert f.revenue_total == Decimal("1570.75")
-    assert facility_report(world.facility, parse_period("2026-Q3")).totals.revenue == {"external_academic": Decimal("99.99")}
+    assert facility_report(world.facility, parse_period("2026-Q3")).totals.revenue == {
+        "external_academic": Decimal("99.99")
+    }
     assert facility_report(world.facility, parse_period("2026")).totals.revenue_total == Decimal("1670.74")
 
 
 def test_actual_times_to_the_second_round_down_to_whole_minutes(world):
-    past_booking(instrument=world.instrument, requester=world.outsider, institution=world.zju,
-                 start=at(10, 2, 9), end=at(10, 2, 10), actual_start=at(10, 2, 9), actual_end=at(10, 2, 10, 0) + dt.timedelta(seconds=50))
-    past_booking(instrument=world.instrument, requester=world.outsider, institution=world.zju,
-                 start=at(10, 3, 9), end=at(10, 3, 10), actual_start=at(10, 3, 9), actual_end=at(10, 3, 10, 0) + dt.timedelta(seconds=20))
+    past_booking(
+        instrument=world.instrument,
+        requester=world.outsider,
+        institution=world.zju,
+        start=at(10, 2, 9),
+        end=at(10, 2, 10),
+        actual_start=at(10, 2, 9),
+        actual_end=at(10, 2, 10, 0) + dt.timedelta(seconds=50),
+    )
+    past_booking(
+        instrument=world.instrument,
+        requester=world.outsider,
+        institution=world.zju,
+        start=at(10, 3, 9),
+        end=at(10, 3, 10),
+        actual_start=at(10, 3, 9),
+        actual_end=at(10, 3, 10, 0) + dt.timedelta(seconds=20),
+    )
     f = facility_report(world.facility, parse_period("2026-10")).instruments[0].figures
     assert f.used_minutes == 121  # 2 h 70 s: the seconds are summed before rounding down

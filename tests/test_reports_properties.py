@@ -49,14 +49,26 @@ def test_months_add_up_to_the_quarter_and_parts_to_wholes(world, specs):
             a_end = max(end + dt.timedelta(minutes=shift_b), a_start + dt.timedelta(minutes=1))
             actual = {"actual_start": a_start, "actual_end": a_end}
         past_booking(
-            instrument=world.instrument, requester=host_user if by_host else world.outsider,
-            institution=world.sari if by_host else world.zju, start=start, end=end, status=status,
-            cancelled_at=start - dt.timedelta(hours=1) if status == "cancelled" else None, **actual,
+            instrument=world.instrument,
+            requester=host_user if by_host else world.outsider,
+            institution=world.sari if by_host else world.zju,
+            start=start,
+            end=end,
+            status=status,
+            cancelled_at=start - dt.timedelta(hours=1) if status == "cancelled" else None,
+            **actual,
         )
     quarter = facility_report(world.facility, parse_period("2026-Q3")).totals
     months = [facility_report(world.facility, parse_period(f"2026-{m:02d}")).totals for m in (7, 8, 9)]
-    for name in ("available_minutes", "booked_minutes", "used_minutes", "host_minutes", "shared_minutes",
-                 "no_show_minutes", "late_cancel_minutes"):
+    for name in (
+        "available_minutes",
+        "booked_minutes",
+        "used_minutes",
+        "host_minutes",
+        "shared_minutes",
+        "no_show_minutes",
+        "late_cancel_minutes",
+    ):
         assert getattr(quarter, name) == sum(getattr(m, name) for m in months), name
     assert quarter.host_minutes + quarter.shared_minutes == quarter.used_minutes
     assert quarter.used_minutes <= quarter.available_minutes
@@ -94,7 +106,16 @@ def test_series_gives_one_report_per_month(world):
     from reports.periods import months_of
     from reports.selectors import facility_series
 
-    past_booking(instrument=world.instrument, requester=world.outsider, institution=world.zju,
-                 start=dt.datetime(2026, 8, 31, 22, tzinfo=TZ), end=dt.datetime(2026, 9, 1, 1, tzinfo=TZ))
+    past_booking(
+        instrument=world.instrument,
+        requester=world.outsider,
+        institution=world.zju,
+        start=dt.datetime(2026, 8, 31, 22, tzinfo=TZ),
+        end=dt.datetime(2026, 9, 1, 1, tzinfo=TZ),
+    )
     series = facility_series(world.facility, months_of(parse_period("2026-Q3")))
-    assert [(r.period.label, r.totals.used_minutes) for r in series] == [("2026-07", 0), ("2026-08", 120), ("2026-09", 60)]
+    assert [(r.period.label, r.totals.used_minutes) for r in series] == [
+        ("2026-07", 0),
+        ("2026-08", 120),
+        ("2026-09", 60),
+    ]

@@ -19,7 +19,11 @@ W = dt.timedelta(weeks=1)
 
 def test_series_books_each_week_at_the_same_local_time(world, tomorrow_9):
     result = booking_series_request(
-        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + 2 * H, count=4,
+        requester=world.researcher,
+        instrument=world.instrument,
+        start=tomorrow_9,
+        end=tomorrow_9 + 2 * H,
+        count=4,
         purpose="weekly run",
     )
     assert [b.start for b in result.bookings] == [tomorrow_9 + n * W for n in range(4)]
@@ -30,24 +34,38 @@ def test_series_books_each_week_at_the_same_local_time(world, tomorrow_9):
 
 
 def test_series_is_all_or_nothing_and_reports_each_occurrence(world, tomorrow_9):
-    booking_request(requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + W + H, end=tomorrow_9 + W + 3 * H)
-    Closure.objects.create(facility=world.facility, start=tomorrow_9 + 3 * W, end=tomorrow_9 + 3 * W + 4 * H, reason="beam study")
+    booking_request(
+        requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + W + H, end=tomorrow_9 + W + 3 * H
+    )
+    Closure.objects.create(
+        facility=world.facility, start=tomorrow_9 + 3 * W, end=tomorrow_9 + 3 * W + 4 * H, reason="beam study"
+    )
     with pytest.raises(Conflict) as err:
-        booking_series_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + 2 * H, count=4)
+        booking_series_request(
+            requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + 2 * H, count=4
+        )
     assert err.value.code == "series_unavailable"
     problems = err.value.extra["occurrences"]
     assert [(p["occurrence"], p["code"]) for p in problems] == [(2, "slot_unavailable"), (4, "rule_violation")]
     assert problems[0]["start"] == (tomorrow_9 + W).isoformat()
-    assert problems[0]["conflicts"] == [{"start": (tomorrow_9 + W + H).isoformat(), "end": (tomorrow_9 + W + 3 * H).isoformat()}]
+    assert problems[0]["conflicts"] == [
+        {"start": (tomorrow_9 + W + H).isoformat(), "end": (tomorrow_9 + W + 3 * H).isoformat()}
+    ]
     assert "beam study" in problems[1]["detail"]
     assert not Booking.objects.filter(requester=world.researcher).exists()
     assert not BookingSeries.objects.exists()
 
 
 def test_series_with_skip_conflicts_books_the_free_ones(world, tomorrow_9):
-    booking_request(requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + 2 * W, end=tomorrow_9 + 2 * W + H)
+    booking_request(
+        requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + 2 * W, end=tomorrow_9 + 2 * W + H
+    )
     result = booking_series_request(
-        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H, count=3,
+        requester=world.researcher,
+        instrument=world.instrument,
+        start=tomorrow_9,
+        end=tomorrow_9 + H,
+        count=3,
         skip_conflicts=True,
     )
     assert [b.start for b in result.bookings] == [tomorrow_9, tomorrow_9 + W]
@@ -58,14 +76,20 @@ def test_skip_conflicts_with_nothing_free_is_still_a_conflict(world, tomorrow_9)
     booking_request(requester=world.outsider, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     with pytest.raises(Conflict):
         booking_series_request(
-            requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H, count=1,
+            requester=world.researcher,
+            instrument=world.instrument,
+            start=tomorrow_9,
+            end=tomorrow_9 + H,
+            count=1,
             skip_conflicts=True,
         )
     assert not BookingSeries.objects.exists()
 
 
 def test_occurrences_are_cancelled_and_moved_alone(world, tomorrow_9):
-    result = booking_series_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H, count=3)
+    result = booking_series_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H, count=3
+    )
     first, second, third = result.bookings
     booking_cancel(actor=world.researcher, booking_id=second.pk)
     booking_move(actor=world.researcher, booking_id=third.pk, start=third.start + 2 * H, end=third.end + 2 * H)
@@ -76,14 +100,18 @@ def test_occurrences_are_cancelled_and_moved_alone(world, tomorrow_9):
 @pytest.mark.parametrize("count", [0, 53, "3", True])
 def test_series_count_is_bounded(world, tomorrow_9, count):
     with pytest.raises(ValidationError, match="1 to 52"):
-        booking_series_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H, count=count)
+        booking_series_request(
+            requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H, count=count
+        )
 
 
 def test_series_over_the_future_limit_reports_the_rule(world, tomorrow_9):
     world.instrument.max_future_bookings = 2
     world.instrument.save()
     with pytest.raises(Conflict) as err:
-        booking_series_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H, count=3)
+        booking_series_request(
+            requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H, count=3
+        )
     (problem,) = err.value.extra["occurrences"]
     assert problem["occurrence"] == 3 and "Maximum future bookings" in problem["detail"]
 
@@ -110,8 +138,13 @@ def test_series_property_occurrences_and_conflicts(world, tomorrow_9, count, int
         expected_bad = sorted(n + 1 for n in taken if n < count)
         try:
             result = booking_series_request(
-                requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + hours * H,
-                count=count, interval_weeks=interval, skip_conflicts=True,
+                requester=world.researcher,
+                instrument=world.instrument,
+                start=tomorrow_9,
+                end=tomorrow_9 + hours * H,
+                count=count,
+                interval_weeks=interval,
+                skip_conflicts=True,
             )
         except Conflict as err:
             assert expected_bad == list(range(1, count + 1))
@@ -119,5 +152,7 @@ def test_series_property_occurrences_and_conflicts(world, tomorrow_9, count, int
         else:
             assert [s["occurrence"] for s in result.skipped] == expected_bad
             assert len(result.bookings) == count - len(expected_bad)
-            assert {b.start for b in result.bookings} == {times[n][0] for n in range(count) if n + 1 not in expected_bad}
+            assert {b.start for b in result.bookings} == {
+                times[n][0] for n in range(count) if n + 1 not in expected_bad
+            }
         transaction.set_rollback(True)

@@ -16,7 +16,13 @@ BUNDLES = "/api/v1/bookings/bundles/"
 
 
 def series_body(world, start, **extra):
-    return {"instrument": world.instrument.pk, "start": start.isoformat(), "end": (start + H).isoformat(), "count": 3, **extra}
+    return {
+        "instrument": world.instrument.pk,
+        "start": start.isoformat(),
+        "end": (start + H).isoformat(),
+        "count": 3,
+        **extra,
+    }
 
 
 def test_series_created_in_contract_shape(world, tomorrow_9):
@@ -25,12 +31,16 @@ def test_series_created_in_contract_shape(world, tomorrow_9):
     data = r.json()
     assert (data["count"], data["interval_weeks"], data["skipped"]) == (3, 1, [])
     assert [b["start"] for b in data["bookings"]] == [(tomorrow_9 + n * W).isoformat() for n in range(3)]
-    assert {"id", "instrument", "start", "end", "status", "requester", "institution", "purpose", "splits"} <= set(data["bookings"][0])
+    assert {"id", "instrument", "start", "end", "status", "requester", "institution", "purpose", "splits"} <= set(
+        data["bookings"][0]
+    )
     assert data["bookings"][0]["purpose"] == "weekly"
 
 
 def test_series_conflict_is_409_listing_occurrences_and_writes_nothing(world, tomorrow_9):
-    booking_request(requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + 2 * W, end=tomorrow_9 + 2 * W + H)
+    booking_request(
+        requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + 2 * W, end=tomorrow_9 + 2 * W + H
+    )
     r = world.client(world.researcher).post(SERIES, series_body(world, tomorrow_9), format="json")
     assert r.status_code == 409
     data = r.json()
@@ -44,8 +54,13 @@ def test_series_conflict_is_409_listing_occurrences_and_writes_nothing(world, to
 
 @pytest.mark.parametrize(
     "change,field",
-    [({"count": 53}, "count"), ({"count": "3"}, "count"), ({"skip_conflicts": "yes"}, "skip_conflicts"),
-     ({"interval_weeks": 0}, "interval_weeks"), ({"start": "2026-12-01T09:00:00"}, "start")],
+    [
+        ({"count": 53}, "count"),
+        ({"count": "3"}, "count"),
+        ({"skip_conflicts": "yes"}, "skip_conflicts"),
+        ({"interval_weeks": 0}, "interval_weeks"),
+        ({"start": "2026-12-01T09:00:00"}, "start"),
+    ],
 )
 def test_series_bad_input_is_400_naming_the_field(world, tomorrow_9, change, field):
     r = world.client(world.researcher).post(SERIES, {**series_body(world, tomorrow_9), **change}, format="json")
@@ -57,7 +72,9 @@ def test_series_personas(world, tomorrow_9):
     r = world.client(world.manager).post(SERIES, series_body(world, tomorrow_9), format="json")
     assert r.status_code == 403 and "researcher" in r.json()["detail"]
     r = world.client(world.researcher).post(
-        SERIES, series_body(world, tomorrow_9, splits=[{"account": world.outsider_account.pk, "percent": 100}]), format="json"
+        SERIES,
+        series_body(world, tomorrow_9, splits=[{"account": world.outsider_account.pk, "percent": 100}]),
+        format="json",
     )
     assert r.status_code == 400 and "may not charge" in str(r.json())
     assert not Booking.objects.exists()
@@ -102,10 +119,16 @@ def test_move_api_personas(world, tomorrow_9):
     r = world.client(world.researcher).post(url, to, format="json")
     assert r.status_code == 200, r.json()
     assert (r.json()["start"], r.json()["sequence"]) == (to["start"], 1)
-    r = world.client(world.manager).post(url, {"start": tomorrow_9.isoformat(), "end": (tomorrow_9 + H).isoformat()}, format="json")
+    r = world.client(world.manager).post(
+        url, {"start": tomorrow_9.isoformat(), "end": (tomorrow_9 + H).isoformat()}, format="json"
+    )
     assert r.status_code == 200
-    other = booking_request(requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + 4 * H, end=tomorrow_9 + 5 * H)
-    r = world.client(world.researcher).post(url, {"start": other.start.isoformat(), "end": other.end.isoformat()}, format="json")
+    other = booking_request(
+        requester=world.outsider, instrument=world.instrument, start=tomorrow_9 + 4 * H, end=tomorrow_9 + 5 * H
+    )
+    r = world.client(world.researcher).post(
+        url, {"start": other.start.isoformat(), "end": other.end.isoformat()}, format="json"
+    )
     assert r.status_code == 409 and r.json()["code"] == "slot_unavailable" and r.json()["conflicts"]
     r = world.client(world.researcher).post(url, {"start": "tomorrow"}, format="json")
     assert r.status_code == 400

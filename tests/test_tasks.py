@@ -27,7 +27,9 @@ def test_unapproved_requests_are_rejected_once_their_start_passes(world, tomorro
     world.instrument.requires_approval = True
     world.instrument.save()
     starts = [tomorrow_9, tomorrow_9 + 2 * H, tomorrow_9 + 4 * H, tomorrow_9 + 8 * H]
-    made = [booking_request(requester=world.researcher, instrument=world.instrument, start=s, end=s + H) for s in starts]
+    made = [
+        booking_request(requester=world.researcher, instrument=world.instrument, start=s, end=s + H) for s in starts
+    ]
     booking_approve(actor=world.manager, booking_id=made[1].pk)
     # Beat was down from before the first start until after the third: one run handles every one due.
     assert committed(expire_stale_requests.delay, now=iso(tomorrow_9 + 5 * H)).get() == 2
@@ -55,7 +57,12 @@ def test_a_request_is_not_expired_before_its_start(world, tomorrow_9):
 def test_ended_bookings_are_completed_with_booked_times(world, tomorrow_9, settings):
     settings.AUTO_COMPLETE_AFTER_MINUTES = 0
     made = [
-        booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9 + k * 2 * H, end=tomorrow_9 + (k * 2 + 1) * H)
+        booking_request(
+            requester=world.researcher,
+            instrument=world.instrument,
+            start=tomorrow_9 + k * 2 * H,
+            end=tomorrow_9 + (k * 2 + 1) * H,
+        )
         for k in range(4)
     ]
     booking_cancel(actor=world.researcher, booking_id=made[1].pk)
@@ -86,7 +93,9 @@ def test_sweeps_refuse_a_naive_now(world):
 
 
 def test_waitlist_sweep_offers_a_slot_whose_signal_was_missed(world, tomorrow_9, committed, mailoutbox):
-    held = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    held = booking_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
+    )
     entry = waitlist_join(user=world.outsider, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     booking_cancel(actor=world.researcher, booking_id=held.pk)  # its after-commit offer never runs here
     assert WaitlistEntry.objects.get(pk=entry.pk).status == "waiting"

@@ -57,9 +57,23 @@ def worker(tmp_path):
     log_path = tmp_path / "worker.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=INFO",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         yield queue, proc, log_path
@@ -102,7 +116,9 @@ def test_worker_sends_mail_and_runs_sweeps(world, tomorrow_9, worker, mailoutbox
     try:
         # The request's own mail is sent in this process, as on the embedded default...
         celery_app.conf.task_always_eager = True
-        b = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+        b = booking_request(
+            requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
+        )
         assert NotificationLog.objects.get(booking=b, kind="request_received").status == "sent"
         assert len(mailoutbox) == 2  # requester and manager
         # ...then a real worker gets the same task twice through Redis (a redelivery looks like this):
@@ -117,7 +133,9 @@ def test_worker_sends_mail_and_runs_sweeps(world, tomorrow_9, worker, mailoutbox
         # signal → on_commit → broker → worker → mail, all on the worker's side.
         expire_stale_requests.apply_async(kwargs={"now": (tomorrow_9 + H).isoformat()}, queue=queue)
         wait_for(lambda: Booking.objects.get(pk=b.pk).status == "rejected", proc, log_path)
-        wait_for(lambda: NotificationLog.objects.filter(booking=b, kind="rejected", status="sent").exists(), proc, log_path)
+        wait_for(
+            lambda: NotificationLog.objects.filter(booking=b, kind="rejected", status="sent").exists(), proc, log_path
+        )
     finally:
         celery_app.conf.task_always_eager = before
     assert NotificationLog.objects.filter(booking=b, kind="request_received").count() == 1

@@ -16,7 +16,9 @@ EXTREMES = [
 
 @pytest.fixture
 def held(world, tomorrow_9):
-    return BookingFactory(instrument=world.instrument, requester=world.researcher, institution=world.ustc, start=tomorrow_9)
+    return BookingFactory(
+        instrument=world.instrument, requester=world.researcher, institution=world.ustc, start=tomorrow_9
+    )
 
 
 @pytest.mark.parametrize("start,end", EXTREMES)
@@ -32,17 +34,23 @@ def test_booking_api_refuses_times_out_of_range(world, held, start, end):
 def test_read_endpoints_refuse_times_out_of_range(world, held, start, end):
     c = world.client(None)
     q = f"start={start.replace('+', '%2B')}&end={end.replace('+', '%2B')}"
-    for url in (f"/api/v1/instruments/{world.instrument.pk}/availability/?{q}",
-                f"/api/v1/availability/?instruments={world.instrument.pk}&duration_minutes=60&{q}"):
+    for url in (
+        f"/api/v1/instruments/{world.instrument.pk}/availability/?{q}",
+        f"/api/v1/availability/?instruments={world.instrument.pk}&duration_minutes=60&{q}",
+    ):
         r = c.get(url)
         assert r.status_code == 400, (url, r.content)
         assert "between the years 1900 and 2200" in str(r.json())
 
 
-@pytest.mark.parametrize("start,end", [("0001-01-01T00:00", "0001-01-01T01:00"), ("9999-12-31T22:00", "9999-12-31T23:00")])
+@pytest.mark.parametrize(
+    "start,end", [("0001-01-01T00:00", "0001-01-01T01:00"), ("9999-12-31T22:00", "9999-12-31T23:00")]
+)
 def test_booking_form_refuses_times_out_of_range(world, held, client, start, end):
     client.force_login(world.outsider)
-    r = client.post(f"/instruments/{world.instrument.pk}/book/",
-                    {"start": start, "end": end, f"split_{world.outsider_account.pk}": "100"})
+    r = client.post(
+        f"/instruments/{world.instrument.pk}/book/",
+        {"start": start, "end": end, f"split_{world.outsider_account.pk}": "100"},
+    )
     assert r.status_code == 400
     assert "between the years 1900 and 2200" in r.content.decode()

@@ -63,7 +63,9 @@ def test_cancel_offers_first_in_line_after_commit_then_accept_books(
     world, tomorrow_9, third, offers, django_capture_on_commit_callbacks, settings
 ):
     settings.WAITLIST_OFFER_MINUTES = 30
-    held = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + 2 * H)
+    held = booking_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + 2 * H
+    )
     first = waitlist_join(user=world.outsider, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     second = waitlist_join(user=third, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     with django_capture_on_commit_callbacks(execute=True):
@@ -84,7 +86,9 @@ def test_cancel_offers_first_in_line_after_commit_then_accept_books(
 
 
 def test_offering_is_idempotent_and_respects_outstanding_offers(world, tomorrow_9, third, offers):
-    held = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + 2 * H)
+    held = booking_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + 2 * H
+    )
     a = waitlist_join(user=world.outsider, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     b = waitlist_join(user=third, instrument=world.instrument, start=tomorrow_9 + H, end=tomorrow_9 + 2 * H)
     c = waitlist_join(user=third, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + 2 * H)
@@ -100,7 +104,9 @@ def test_offering_is_idempotent_and_respects_outstanding_offers(world, tomorrow_
 
 
 def test_expired_offer_passes_to_the_next_and_sweep_is_idempotent(world, tomorrow_9, third):
-    held = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    held = booking_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
+    )
     a = waitlist_join(user=world.outsider, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     b = waitlist_join(user=third, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     booking_cancel(actor=world.researcher, booking_id=held.pk)
@@ -119,7 +125,9 @@ def test_expired_offer_passes_to_the_next_and_sweep_is_idempotent(world, tomorro
 
 
 def test_withdrawing_an_offer_passes_it_on(world, tomorrow_9, third, django_capture_on_commit_callbacks):
-    held = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    held = booking_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
+    )
     a = waitlist_join(user=world.outsider, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     b = waitlist_join(user=third, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     with django_capture_on_commit_callbacks(execute=True):
@@ -135,7 +143,9 @@ def test_withdrawing_an_offer_passes_it_on(world, tomorrow_9, third, django_capt
 
 
 def test_accept_when_someone_else_booked_meanwhile_is_409_and_offer_stays(world, tomorrow_9):
-    held = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    held = booking_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
+    )
     a = waitlist_join(user=world.outsider, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     booking_cancel(actor=world.researcher, booking_id=held.pk)
     offer_next(instrument_id=world.instrument.pk)
@@ -152,13 +162,19 @@ def test_a_closure_or_a_buffer_in_the_way_keeps_the_entry_waiting(world, tomorro
 
     world.instrument.buffer_minutes = 30
     world.instrument.save()
-    held = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + 2 * H)
+    held = booking_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + 2 * H
+    )
     early = waitlist_join(user=world.outsider, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     late = waitlist_join(user=world.outsider, instrument=world.instrument, start=tomorrow_9 + H, end=tomorrow_9 + 2 * H)
     booking_cancel(actor=world.researcher, booking_id=held.pk)
     # Someone books right after `late`: its buffer would run into them.
-    booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9 + 2 * H, end=tomorrow_9 + 3 * H)
-    Closure.objects.create(facility=world.facility, start=tomorrow_9, end=tomorrow_9 + dt.timedelta(minutes=30), reason="vacuum")
+    booking_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9 + 2 * H, end=tomorrow_9 + 3 * H
+    )
+    Closure.objects.create(
+        facility=world.facility, start=tomorrow_9, end=tomorrow_9 + dt.timedelta(minutes=30), reason="vacuum"
+    )
     assert offer_next(instrument_id=world.instrument.pk) == []
     assert set(WaitlistEntry.objects.values_list("status", flat=True)) == {S.WAITING}
     Closure.objects.all().delete()
@@ -173,7 +189,9 @@ def test_rejecting_or_moving_the_holder_offers_the_slot(world, tomorrow_9, how, 
 
     world.instrument.requires_approval = True
     world.instrument.save()
-    held = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    held = booking_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
+    )
     entry = waitlist_join(user=world.outsider, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     with django_capture_on_commit_callbacks(execute=True):
         if how == "reject":

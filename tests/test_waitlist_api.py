@@ -15,12 +15,16 @@ def join_body(world, start):
 
 
 def test_join_list_accept(world, tomorrow_9):
-    held = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    held = booking_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
+    )
     c = world.client(world.outsider)
     r = c.post(URL, join_body(world, tomorrow_9), format="json")
     assert r.status_code == 201, r.json()
     entry = r.json()
-    assert entry["status"] == "waiting" and entry["start"] == tomorrow_9.isoformat() and entry["offer_expires_at"] is None
+    assert (
+        entry["status"] == "waiting" and entry["start"] == tomorrow_9.isoformat() and entry["offer_expires_at"] is None
+    )
     assert c.post(URL, join_body(world, tomorrow_9), format="json").json()["code"] == "already_waiting"
     # Others do not see it, and may not touch it.
     assert world.client(world.researcher).get(URL).json()["count"] == 0
@@ -74,7 +78,9 @@ def test_list_query_count_does_not_grow(world, tomorrow_9, django_assert_max_num
 
 
 def test_only_the_waiting_user_may_accept(world, tomorrow_9):
-    held = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    held = booking_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
+    )
     entry = world.client(world.outsider).post(URL, join_body(world, tomorrow_9), format="json").json()
     booking_cancel(actor=world.researcher, booking_id=held.pk)
     offer_next(instrument_id=world.instrument.pk)

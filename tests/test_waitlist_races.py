@@ -25,7 +25,9 @@ def test_concurrent_offering_offers_once(world, tomorrow_9):
     member(third, world.zju, Role.RESEARCHER)
     third.default_account = FundingAccountFactory(institution=world.zju, principal_investigator=third)
     third.save()
-    held = booking_request(requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
+    held = booking_request(
+        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
+    )
     first = waitlist_join(user=world.outsider, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     waitlist_join(user=third, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H)
     # Cancel without the after-commit receivers, so the race below is the only offering there is.

@@ -46,8 +46,19 @@ class InvoiceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Invoice
         fields = [
-            "id", "number", "kind", "period", "issuer", "payer", "status", "currency", "total", "credit_of",
-            "issued_at", "stripe_status", "lines",
+            "id",
+            "number",
+            "kind",
+            "period",
+            "issuer",
+            "payer",
+            "status",
+            "currency",
+            "total",
+            "credit_of",
+            "issued_at",
+            "stripe_status",
+            "lines",
         ]
 
     def get_total(self, invoice) -> str:
@@ -67,8 +78,17 @@ class InvoiceRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = InvoiceRun
         fields = [
-            "id", "period", "status", "total", "processed", "charges_computed", "invoices_touched", "lines_added",
-            "error", "created_at", "finished_at",
+            "id",
+            "period",
+            "status",
+            "total",
+            "processed",
+            "charges_computed",
+            "invoices_touched",
+            "lines_added",
+            "error",
+            "created_at",
+            "finished_at",
         ]
 
     def get_created_at(self, run) -> str:

@@ -39,7 +39,10 @@ def _format(request, allowed=FORMATS) -> str:
 
 def _with_lines(qs):
     return qs.prefetch_related(
-        Prefetch("lines", queryset=InvoiceLine.objects.select_related("account", "charge_line__voucher").order_by("booking_id", "id"))
+        Prefetch(
+            "lines",
+            queryset=InvoiceLine.objects.select_related("account", "charge_line__voucher").order_by("booking_id", "id"),
+        )
     )
 
 
@@ -49,7 +52,7 @@ class InvoiceRunCreateView(APIView):
     @extend_schema(request=PeriodSerializer, responses={202: InvoiceRunSerializer})
     def post(self, request):
         if not isinstance(request.data, dict):
-            raise ValidationError("Send a JSON object such as {\"period\": \"2026-10\"}.")
+            raise ValidationError('Send a JSON object such as {"period": "2026-10"}.')
         run = invoicing.invoice_run_start(period=parse_period(request.data.get("period")), actor=request.user)
         run.refresh_from_db()  # without a broker the run has already happened, after the commit
         return Response(InvoiceRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
@@ -67,11 +70,15 @@ class InvoiceListView(generics.ListAPIView):
     permission_classes = [IsAuthenticated]
     serializer_class = InvoiceSerializer
 
-    @extend_schema(parameters=[
-        OpenApiParameter("period", str, description="YYYY-MM"),
-        OpenApiParameter("status", str, enum=[s for s, _ in Invoice.Status.choices]),
-        OpenApiParameter("role", str, enum=["issuer", "payer"], description="Only invoices the institution issued, or owes"),
-    ])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("period", str, description="YYYY-MM"),
+            OpenApiParameter("status", str, enum=[s for s, _ in Invoice.Status.choices]),
+            OpenApiParameter(
+                "role", str, enum=["issuer", "payer"], description="Only invoices the institution issued, or owes"
+            ),
+        ]
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -138,7 +145,9 @@ class InvoiceExportView(APIView):
     permission_classes = [IsAuthenticated]
     content_negotiation_class = FileNegotiation
 
-    @extend_schema(parameters=[OpenApiParameter("format", str, enum=list(FORMATS))], responses={(200, "text/csv"): bytes})
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=list(FORMATS))], responses={(200, "text/csv"): bytes}
+    )
     def get(self, request, pk: int):
         fmt = _format(request)
         invoice = invoices_visible_to(request.user).filter(pk=pk).first()
@@ -176,4 +185,9 @@ class LedgerView(APIView):
             raise PermissionDenied("Only finance staff may export a ledger.")
         else:
             raise ValidationError({"institution": "Name the institution (its code) whose ledger you want."})
-        return ledger_export(institution=institution, period=period, lines=ledger_lines(institution_id=institution.pk, period=period), fmt=fmt)
+        return ledger_export(
+            institution=institution,
+            period=period,
+            lines=ledger_lines(institution_id=institution.pk, period=period),
+            fmt=fmt,
+        )

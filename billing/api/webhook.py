@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 def stripe_webhook(request):
     secret = settings.STRIPE_WEBHOOK_SECRET
     if not secret:
-        return JsonResponse({"detail": "Stripe webhooks are not configured on this server (STRIPE_WEBHOOK_SECRET)."}, status=503)
+        return JsonResponse(
+            {"detail": "Stripe webhooks are not configured on this server (STRIPE_WEBHOOK_SECRET)."}, status=503
+        )
     try:
         event = stripe.Webhook.construct_event(request.body, request.headers.get("Stripe-Signature", ""), secret)
     except stripe.SignatureVerificationError:

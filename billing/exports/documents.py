@@ -45,8 +45,13 @@ def invoice_export(invoice: Invoice, fmt: str):
     if fmt == "xlsx":
         handle = write_xlsx(
             title=invoice_label(invoice),
-            preamble=[[_title(invoice)], *[[label, value] for label, value in _parties(invoice)], *[[t, ""] for t in TAX_FIELDS]],
-            columns=INVOICE_COLUMNS, rows=invoice_rows(invoice),
+            preamble=[
+                [_title(invoice)],
+                *[[label, value] for label, value in _parties(invoice)],
+                *[[t, ""] for t in TAX_FIELDS],
+            ],
+            columns=INVOICE_COLUMNS,
+            rows=invoice_rows(invoice),
             footer=[["Total 合计 (CNY)", invoice.total]],
         )
         return xlsx_response(filename, handle)
@@ -55,7 +60,10 @@ def invoice_export(invoice: Invoice, fmt: str):
         for r in invoice_rows(invoice)
     )
     handle = write_pdf(
-        title=_title(invoice), parties=_parties(invoice), tax_fields=TAX_FIELDS, rows=rows,
+        title=_title(invoice),
+        parties=_parties(invoice),
+        tax_fields=TAX_FIELDS,
+        rows=rows,
         totals=[("Total 合计（元）", total)],
     )
     return pdf_response(filename, handle)
@@ -85,6 +93,8 @@ def ledger_export(*, institution: Institution, period: str, lines, fmt: str):
     handle = write_xlsx(
         title=f"Ledger {period}",
         preamble=[[f"Ledger 台账 {period}"], ["Institution 单位", _party(institution)]],
-        columns=LEDGER_COLUMNS, rows=rows, footer=_LazyFooter(),
+        columns=LEDGER_COLUMNS,
+        rows=rows,
+        footer=_LazyFooter(),
     )
     return xlsx_response(filename, handle)

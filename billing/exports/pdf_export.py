@@ -25,7 +25,14 @@ def _font() -> str:
     return FONT
 
 
-def write_pdf(*, title: str, parties: list[tuple[str, str]], tax_fields: list[str], rows: Iterable[list], totals: list[tuple[str, str]]):
+def write_pdf(
+    *,
+    title: str,
+    parties: list[tuple[str, str]],
+    tax_fields: list[str],
+    rows: Iterable[list],
+    totals: list[tuple[str, str]],
+):
     """rows: [booking, date, instrument, account or voucher, percent, amount] (strings)."""
     font = _font()
     handle = tempfile.TemporaryFile(suffix=".pdf")
@@ -35,7 +42,14 @@ def write_pdf(*, title: str, parties: list[tuple[str, str]], tax_fields: list[st
 
     def header_row(y: float) -> float:
         pdf.setFont(font, 8)
-        labels = ["Booking 预约", "Date 日期", "Instrument 仪器", "Account / voucher 账户 / 创新券", "Percent 比例", "Amount 金额（元）"]
+        labels = [
+            "Booking 预约",
+            "Date 日期",
+            "Instrument 仪器",
+            "Account / voucher 账户 / 创新券",
+            "Percent 比例",
+            "Amount 金额（元）",
+        ]
         for x, label in zip(COLS[:-1], labels[:-1], strict=True):
             pdf.drawString(x, y, label)
         pdf.drawRightString(COLS[-1], y, labels[-1])

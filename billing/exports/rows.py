@@ -39,8 +39,14 @@ LEDGER_COLUMNS = [
 ]
 
 LINE_FIELDS = (
-    "booking_id", "booking__start", "charge_line__charge__instrument__code", "charge_line__user_class",
-    "account__code", "charge_line__voucher__code", "percent", "amount",
+    "booking_id",
+    "booking__start",
+    "charge_line__charge__instrument__code",
+    "charge_line__user_class",
+    "account__code",
+    "charge_line__voucher__code",
+    "percent",
+    "amount",
 )
 
 
@@ -54,19 +60,63 @@ def invoice_rows(invoice: Invoice) -> Iterator[list]:
     tz = local_tz()
     for booking_id, start, instrument, user_class, account, voucher, percent, amount in qs.iterator(chunk_size=CHUNK):
         yield [
-            label, invoice.period, issuer, payer, booking_id, start.astimezone(tz).date().isoformat(), instrument,
-            user_class, account or "", voucher or "", percent, amount,
+            label,
+            invoice.period,
+            issuer,
+            payer,
+            booking_id,
+            start.astimezone(tz).date().isoformat(),
+            instrument,
+            user_class,
+            account or "",
+            voucher or "",
+            percent,
+            amount,
         ]
 
 
 def ledger_rows(lines, institution_id: int) -> Iterator[list]:
     qs = lines.values_list(
-        "invoice__issuer_id", "invoice__number", "invoice_id", "invoice__kind", "invoice__status", "invoice__period",
-        "invoice__issuer__code", "invoice__payer__code", "booking_id", "account__code", "charge_line__voucher__code",
-        "percent", "amount",
+        "invoice__issuer_id",
+        "invoice__number",
+        "invoice_id",
+        "invoice__kind",
+        "invoice__status",
+        "invoice__period",
+        "invoice__issuer__code",
+        "invoice__payer__code",
+        "booking_id",
+        "account__code",
+        "charge_line__voucher__code",
+        "percent",
+        "amount",
     )
-    for issuer_id, number, invoice_id, kind, status, period, issuer, payer, booking, account, voucher, percent, amount in qs.iterator(chunk_size=CHUNK):
+    for (
+        issuer_id,
+        number,
+        invoice_id,
+        kind,
+        status,
+        period,
+        issuer,
+        payer,
+        booking,
+        account,
+        voucher,
+        percent,
+        amount,
+    ) in qs.iterator(chunk_size=CHUNK):
         yield [
-            "receivable" if issuer_id == institution_id else "payable", number or f"DRAFT-{invoice_id}", kind, status,
-            period, issuer, payer, booking, account or "", voucher or "", percent, amount,
+            "receivable" if issuer_id == institution_id else "payable",
+            number or f"DRAFT-{invoice_id}",
+            kind,
+            status,
+            period,
+            issuer,
+            payer,
+            booking,
+            account or "",
+            voucher or "",
+            percent,
+            amount,
         ]

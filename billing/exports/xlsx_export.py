@@ -13,7 +13,9 @@ from openpyxl.styles import Font
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def write_xlsx(*, title: str, preamble: list[list], columns: list[tuple[str, str, str]], rows: Iterable[list], footer: list[list]):
+def write_xlsx(
+    *, title: str, preamble: list[list], columns: list[tuple[str, str, str]], rows: Iterable[list], footer: list[list]
+):
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title[:31])
     bold = Font(bold=True)
@@ -31,7 +33,9 @@ def write_xlsx(*, title: str, preamble: list[list], columns: list[tuple[str, str
         for value in row:
             if isinstance(value, Decimal):
                 cell = WriteOnlyCell(sheet)
-                cell.value = value  # a Cell takes a Decimal (exact, stored as a number); WriteOnlyCell's stub says float
+                cell.value = (
+                    value  # a Cell takes a Decimal (exact, stored as a number); WriteOnlyCell's stub says float
+                )
                 cell.number_format = "0.00"
                 out.append(cell)
             else:

@@ -10,307 +10,785 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('booking', '0002_no_overlap_constraint'),
-        ('facilities', '0001_initial'),
+        ("booking", "0002_no_overlap_constraint"),
+        ("facilities", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BillingProfile',
+            name="BillingProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('billing_email', models.EmailField(blank=True, max_length=254)),
-                ('address', models.CharField(blank=True, max_length=300)),
-                ('tax_id', models.CharField(blank=True, help_text='Unified social credit code.', max_length=32)),
-                ('collect_with_stripe', models.BooleanField(default=False, help_text='As issuer: send issued invoices through Stripe Invoices.')),
-                ('stripe_customer_id', models.CharField(blank=True, help_text='As payer: its Stripe customer.', max_length=64)),
-                ('institution', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='billing_profile', to='facilities.institution')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("billing_email", models.EmailField(blank=True, max_length=254)),
+                ("address", models.CharField(blank=True, max_length=300)),
+                ("tax_id", models.CharField(blank=True, help_text="Unified social credit code.", max_length=32)),
+                (
+                    "collect_with_stripe",
+                    models.BooleanField(
+                        default=False, help_text="As issuer: send issued invoices through Stripe Invoices."
+                    ),
+                ),
+                (
+                    "stripe_customer_id",
+                    models.CharField(blank=True, help_text="As payer: its Stripe customer.", max_length=64),
+                ),
+                (
+                    "institution",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="billing_profile",
+                        to="facilities.institution",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Charge',
+            name="Charge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('usage', 'Usage'), ('no_show', 'No-show fee'), ('late_cancellation', 'Late-cancellation fee')], max_length=24)),
-                ('period', models.CharField(help_text="YYYY-MM of the booking's start, Asia/Shanghai.", max_length=7)),
-                ('user_class', models.CharField(choices=[('internal', 'Internal (host institution)'), ('external_academic', 'External academic'), ('industry', 'Industry')], max_length=24)),
-                ('hourly_rate', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('billing_model', models.CharField(choices=[('booked', 'Booked time'), ('actual', 'Actual time used')], max_length=8)),
-                ('minutes', models.PositiveIntegerField(help_text='Minutes charged for (booked or actual).')),
-                ('gross', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('subsidy_percent', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=5)),
-                ('subsidy', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14)),
-                ('amount', models.DecimalField(decimal_places=2, help_text='gross − subsidy: what payers owe.', max_digits=14)),
-                ('voucher_amount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14)),
-                ('computed_at', models.DateTimeField(auto_now=True)),
-                ('booking', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='charge', to='booking.booking')),
-                ('facility', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='charges', to='facilities.facility')),
-                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='charges', to='facilities.instrument')),
-                ('issuer', models.ForeignKey(help_text="The facility's host institution, which invoices the fee.", on_delete=django.db.models.deletion.PROTECT, related_name='charges_issued', to='facilities.institution')),
-                ('requester_institution', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='charges_incurred', to='facilities.institution')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("usage", "Usage"),
+                            ("no_show", "No-show fee"),
+                            ("late_cancellation", "Late-cancellation fee"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("period", models.CharField(help_text="YYYY-MM of the booking's start, Asia/Shanghai.", max_length=7)),
+                (
+                    "user_class",
+                    models.CharField(
+                        choices=[
+                            ("internal", "Internal (host institution)"),
+                            ("external_academic", "External academic"),
+                            ("industry", "Industry"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("hourly_rate", models.DecimalField(decimal_places=2, max_digits=12)),
+                (
+                    "billing_model",
+                    models.CharField(choices=[("booked", "Booked time"), ("actual", "Actual time used")], max_length=8),
+                ),
+                ("minutes", models.PositiveIntegerField(help_text="Minutes charged for (booked or actual).")),
+                ("gross", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("subsidy_percent", models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=5)),
+                ("subsidy", models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=14)),
+                (
+                    "amount",
+                    models.DecimalField(decimal_places=2, help_text="gross − subsidy: what payers owe.", max_digits=14),
+                ),
+                ("voucher_amount", models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=14)),
+                ("computed_at", models.DateTimeField(auto_now=True)),
+                (
+                    "booking",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="charge", to="booking.booking"
+                    ),
+                ),
+                (
+                    "facility",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="charges", to="facilities.facility"
+                    ),
+                ),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="charges", to="facilities.instrument"
+                    ),
+                ),
+                (
+                    "issuer",
+                    models.ForeignKey(
+                        help_text="The facility's host institution, which invoices the fee.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="charges_issued",
+                        to="facilities.institution",
+                    ),
+                ),
+                (
+                    "requester_institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="charges_incurred",
+                        to="facilities.institution",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['period', 'booking_id'],
+                "ordering": ["period", "booking_id"],
             },
         ),
         migrations.CreateModel(
-            name='InnovationVoucher',
+            name="InnovationVoucher",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=48, unique=True)),
-                ('percent', models.DecimalField(decimal_places=2, max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('100'))])),
-                ('cap', models.DecimalField(decimal_places=2, help_text='CNY the voucher covers in all.', max_digits=14)),
-                ('balance', models.DecimalField(decimal_places=2, help_text='CNY still available.', max_digits=14)),
-                ('valid_from', models.DateField()),
-                ('valid_until', models.DateField()),
-                ('active', models.BooleanField(default=True)),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='vouchers_issued', to='facilities.institution')),
-                ('facility', models.ForeignKey(blank=True, help_text='Empty: usable at every facility.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='vouchers', to='facilities.facility')),
-                ('holder', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='vouchers_held', to='facilities.institution')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=48, unique=True)),
+                (
+                    "percent",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0")),
+                            django.core.validators.MaxValueValidator(Decimal("100")),
+                        ],
+                    ),
+                ),
+                (
+                    "cap",
+                    models.DecimalField(decimal_places=2, help_text="CNY the voucher covers in all.", max_digits=14),
+                ),
+                ("balance", models.DecimalField(decimal_places=2, help_text="CNY still available.", max_digits=14)),
+                ("valid_from", models.DateField()),
+                ("valid_until", models.DateField()),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="vouchers_issued",
+                        to="facilities.institution",
+                    ),
+                ),
+                (
+                    "facility",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: usable at every facility.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="vouchers",
+                        to="facilities.facility",
+                    ),
+                ),
+                (
+                    "holder",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="vouchers_held",
+                        to="facilities.institution",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['valid_until', 'code'],
+                "ordering": ["valid_until", "code"],
             },
         ),
         migrations.CreateModel(
-            name='ChargeLine',
+            name="ChargeLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.CharField(max_length=7)),
-                ('user_class', models.CharField(choices=[('internal', 'Internal (host institution)'), ('external_academic', 'External academic'), ('industry', 'Industry')], max_length=24)),
-                ('percent', models.DecimalField(decimal_places=2, help_text="The account's split percent; for a voucher line, the voucher's percent.", max_digits=5)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='charge_lines', to='facilities.fundingaccount')),
-                ('booking', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='charge_lines', to='booking.booking')),
-                ('charge', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='billing.charge')),
-                ('issuer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='charge_lines_issued', to='facilities.institution')),
-                ('payer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='charge_lines_owed', to='facilities.institution')),
-                ('voucher', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='charge_lines', to='billing.innovationvoucher')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("period", models.CharField(max_length=7)),
+                (
+                    "user_class",
+                    models.CharField(
+                        choices=[
+                            ("internal", "Internal (host institution)"),
+                            ("external_academic", "External academic"),
+                            ("industry", "Industry"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "percent",
+                    models.DecimalField(
+                        decimal_places=2,
+                        help_text="The account's split percent; for a voucher line, the voucher's percent.",
+                        max_digits=5,
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="charge_lines",
+                        to="facilities.fundingaccount",
+                    ),
+                ),
+                (
+                    "booking",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="charge_lines", to="booking.booking"
+                    ),
+                ),
+                (
+                    "charge",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="billing.charge"
+                    ),
+                ),
+                (
+                    "issuer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="charge_lines_issued",
+                        to="facilities.institution",
+                    ),
+                ),
+                (
+                    "payer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="charge_lines_owed",
+                        to="facilities.institution",
+                    ),
+                ),
+                (
+                    "voucher",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="charge_lines",
+                        to="billing.innovationvoucher",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['charge_id', 'id'],
+                "ordering": ["charge_id", "id"],
             },
         ),
         migrations.AddField(
-            model_name='charge',
-            name='voucher',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='charges', to='billing.innovationvoucher'),
+            model_name="charge",
+            name="voucher",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="charges",
+                to="billing.innovationvoucher",
+            ),
         ),
         migrations.CreateModel(
-            name='Invoice',
+            name="Invoice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('invoice', 'Invoice'), ('credit_note', 'Credit note')], default='invoice', max_length=12)),
-                ('number', models.CharField(blank=True, max_length=48, null=True, unique=True)),
-                ('period', models.CharField(max_length=7)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('issued', 'Issued'), ('paid', 'Paid'), ('void', 'Void')], default='draft', max_length=8)),
-                ('currency', models.CharField(default='CNY', editable=False, max_length=3)),
-                ('total', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=16)),
-                ('reason', models.TextField(blank=True, help_text='Why a credit note or a void.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('issued_at', models.DateTimeField(blank=True, null=True)),
-                ('paid_at', models.DateTimeField(blank=True, null=True)),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('stripe_invoice_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('stripe_status', models.CharField(blank=True, max_length=24)),
-                ('credit_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='credit_notes', to='billing.invoice')),
-                ('issued_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('issuer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invoices_issued', to='facilities.institution')),
-                ('payer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invoices_owed', to='facilities.institution')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("invoice", "Invoice"), ("credit_note", "Credit note")],
+                        default="invoice",
+                        max_length=12,
+                    ),
+                ),
+                ("number", models.CharField(blank=True, max_length=48, null=True, unique=True)),
+                ("period", models.CharField(max_length=7)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("issued", "Issued"), ("paid", "Paid"), ("void", "Void")],
+                        default="draft",
+                        max_length=8,
+                    ),
+                ),
+                ("currency", models.CharField(default="CNY", editable=False, max_length=3)),
+                ("total", models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=16)),
+                ("reason", models.TextField(blank=True, help_text="Why a credit note or a void.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("issued_at", models.DateTimeField(blank=True, null=True)),
+                ("paid_at", models.DateTimeField(blank=True, null=True)),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                ("stripe_invoice_id", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("stripe_status", models.CharField(blank=True, max_length=24)),
+                (
+                    "credit_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="credit_notes",
+                        to="billing.invoice",
+                    ),
+                ),
+                (
+                    "issued_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "issuer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="invoices_issued",
+                        to="facilities.institution",
+                    ),
+                ),
+                (
+                    "payer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="invoices_owed",
+                        to="facilities.institution",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['period', 'issuer_id', 'payer_id', 'id'],
+                "ordering": ["period", "issuer_id", "payer_id", "id"],
             },
         ),
         migrations.CreateModel(
-            name='InvoiceLine',
+            name="InvoiceLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('percent', models.DecimalField(decimal_places=2, max_digits=5)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('is_credit', models.BooleanField(default=False)),
-                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='invoice_lines', to='facilities.fundingaccount')),
-                ('booking', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invoice_lines', to='booking.booking')),
-                ('charge_line', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invoice_lines', to='billing.chargeline')),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='billing.invoice')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("percent", models.DecimalField(decimal_places=2, max_digits=5)),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("is_credit", models.BooleanField(default=False)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="invoice_lines",
+                        to="facilities.fundingaccount",
+                    ),
+                ),
+                (
+                    "booking",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="invoice_lines", to="booking.booking"
+                    ),
+                ),
+                (
+                    "charge_line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="invoice_lines",
+                        to="billing.chargeline",
+                    ),
+                ),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="billing.invoice"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['invoice_id', 'booking_id', 'id'],
+                "ordering": ["invoice_id", "booking_id", "id"],
             },
         ),
         migrations.CreateModel(
-            name='InvoiceRun',
+            name="InvoiceRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.CharField(max_length=7)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='pending', max_length=8)),
-                ('total', models.PositiveIntegerField(default=0, help_text='Charge lines to place.')),
-                ('processed', models.PositiveIntegerField(default=0)),
-                ('charges_computed', models.PositiveIntegerField(default=0, help_text='Ended bookings that had no charge yet.')),
-                ('invoices_touched', models.PositiveIntegerField(default=0)),
-                ('lines_added', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("period", models.CharField(max_length=7)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=8,
+                    ),
+                ),
+                ("total", models.PositiveIntegerField(default=0, help_text="Charge lines to place.")),
+                ("processed", models.PositiveIntegerField(default=0)),
+                (
+                    "charges_computed",
+                    models.PositiveIntegerField(default=0, help_text="Ended bookings that had no charge yet."),
+                ),
+                ("invoices_touched", models.PositiveIntegerField(default=0)),
+                ("lines_added", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='invoice',
-            name='run',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='billing.invoicerun'),
+            model_name="invoice",
+            name="run",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="billing.invoicerun",
+            ),
         ),
         migrations.CreateModel(
-            name='InvoiceSequence',
+            name="InvoiceSequence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField()),
-                ('last', models.PositiveIntegerField(default=0)),
-                ('issuer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='facilities.institution')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("year", models.PositiveSmallIntegerField()),
+                ("last", models.PositiveIntegerField(default=0)),
+                (
+                    "issuer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="facilities.institution"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RateSnapshot',
+            name="RateSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('user_class', models.CharField(choices=[('internal', 'Internal (host institution)'), ('external_academic', 'External academic'), ('industry', 'Industry')], max_length=24)),
-                ('hourly_rate', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('currency', models.CharField(default='CNY', editable=False, max_length=3)),
-                ('published', models.BooleanField(default=True, help_text='False: the instrument had no rate for this class (free).')),
-                ('fixed_at', models.DateTimeField(auto_now_add=True)),
-                ('booking', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='rate_snapshot', to='booking.booking')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "user_class",
+                    models.CharField(
+                        choices=[
+                            ("internal", "Internal (host institution)"),
+                            ("external_academic", "External academic"),
+                            ("industry", "Industry"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("hourly_rate", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("currency", models.CharField(default="CNY", editable=False, max_length=3)),
+                (
+                    "published",
+                    models.BooleanField(
+                        default=True, help_text="False: the instrument had no rate for this class (free)."
+                    ),
+                ),
+                ("fixed_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "booking",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="rate_snapshot", to="booking.booking"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='StripeEvent',
+            name="StripeEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=255, unique=True)),
-                ('type', models.CharField(max_length=64)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('outcome', models.CharField(blank=True, max_length=200)),
-                ('invoice', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='stripe_events', to='billing.invoice')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("event_id", models.CharField(max_length=255, unique=True)),
+                ("type", models.CharField(max_length=64)),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                ("outcome", models.CharField(blank=True, max_length=200)),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="stripe_events",
+                        to="billing.invoice",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ChargePolicy',
+            name="ChargePolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('billing_model', models.CharField(choices=[('booked', 'Booked time'), ('actual', 'Actual time used')], default='booked', max_length=8)),
-                ('minimum_charge', models.DecimalField(decimal_places=2, default=Decimal('0'), help_text='CNY; a used booking costs at least this.', max_digits=12)),
-                ('no_show_percent', models.DecimalField(decimal_places=2, default=Decimal('100'), help_text='Percent of the booked-time fee charged for a no-show.', max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('100'))])),
-                ('late_cancel_hours', models.PositiveIntegerField(default=24, help_text='A cancellation less than this many hours before the start is late.')),
-                ('late_cancel_percent', models.DecimalField(decimal_places=2, default=Decimal('50'), help_text='Percent of the booked-time fee charged for a late cancellation.', max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('100'))])),
-                ('instrument', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='charge_policy', to='facilities.instrument')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "billing_model",
+                    models.CharField(
+                        choices=[("booked", "Booked time"), ("actual", "Actual time used")],
+                        default="booked",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "minimum_charge",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0"),
+                        help_text="CNY; a used booking costs at least this.",
+                        max_digits=12,
+                    ),
+                ),
+                (
+                    "no_show_percent",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("100"),
+                        help_text="Percent of the booked-time fee charged for a no-show.",
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0")),
+                            django.core.validators.MaxValueValidator(Decimal("100")),
+                        ],
+                    ),
+                ),
+                (
+                    "late_cancel_hours",
+                    models.PositiveIntegerField(
+                        default=24, help_text="A cancellation less than this many hours before the start is late."
+                    ),
+                ),
+                (
+                    "late_cancel_percent",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("50"),
+                        help_text="Percent of the booked-time fee charged for a late cancellation.",
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0")),
+                            django.core.validators.MaxValueValidator(Decimal("100")),
+                        ],
+                    ),
+                ),
+                (
+                    "instrument",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="charge_policy",
+                        to="facilities.instrument",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'charge policies',
-                'constraints': [models.CheckConstraint(condition=models.Q(('minimum_charge__gte', Decimal('0'))), name='policy_minimum_not_negative', violation_error_message='A minimum charge cannot be negative.'), models.CheckConstraint(condition=models.Q(('no_show_percent__gte', 0), ('no_show_percent__lte', 100), ('late_cancel_percent__gte', 0), ('late_cancel_percent__lte', 100)), name='policy_percents_in_range', violation_error_message='Fee percents lie between 0 and 100.')],
+                "verbose_name_plural": "charge policies",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("minimum_charge__gte", Decimal("0"))),
+                        name="policy_minimum_not_negative",
+                        violation_error_message="A minimum charge cannot be negative.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("no_show_percent__gte", 0),
+                            ("no_show_percent__lte", 100),
+                            ("late_cancel_percent__gte", 0),
+                            ("late_cancel_percent__lte", 100),
+                        ),
+                        name="policy_percents_in_range",
+                        violation_error_message="Fee percents lie between 0 and 100.",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='HostSubsidy',
+            name="HostSubsidy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('percent', models.DecimalField(decimal_places=2, max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('100'))])),
-                ('valid_from', models.DateField()),
-                ('valid_until', models.DateField()),
-                ('note', models.CharField(blank=True, max_length=200)),
-                ('facility', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subsidies', to='facilities.facility')),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subsidies_received', to='facilities.institution')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "percent",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0")),
+                            django.core.validators.MaxValueValidator(Decimal("100")),
+                        ],
+                    ),
+                ),
+                ("valid_from", models.DateField()),
+                ("valid_until", models.DateField()),
+                ("note", models.CharField(blank=True, max_length=200)),
+                (
+                    "facility",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="subsidies", to="facilities.facility"
+                    ),
+                ),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="subsidies_received",
+                        to="facilities.institution",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'host subsidies',
-                'ordering': ['facility', 'partner', 'valid_from'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('percent__gt', 0), ('percent__lte', 100)), name='subsidy_percent_range', violation_error_message='A subsidy is a percent above 0 and at most 100.'), models.CheckConstraint(condition=models.Q(('valid_until__gte', models.F('valid_from'))), name='subsidy_validity_ordered', violation_error_message="A subsidy's validity must end on or after it starts.")],
+                "verbose_name_plural": "host subsidies",
+                "ordering": ["facility", "partner", "valid_from"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("percent__gt", 0), ("percent__lte", 100)),
+                        name="subsidy_percent_range",
+                        violation_error_message="A subsidy is a percent above 0 and at most 100.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("valid_until__gte", models.F("valid_from"))),
+                        name="subsidy_validity_ordered",
+                        violation_error_message="A subsidy's validity must end on or after it starts.",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='innovationvoucher',
-            constraint=models.CheckConstraint(condition=models.Q(('balance__gte', Decimal('0')), ('balance__lte', models.F('cap'))), name='voucher_balance_within_cap', violation_error_message="A voucher's balance lies between zero and its cap."),
+            model_name="innovationvoucher",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("balance__gte", Decimal("0")), ("balance__lte", models.F("cap"))),
+                name="voucher_balance_within_cap",
+                violation_error_message="A voucher's balance lies between zero and its cap.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='innovationvoucher',
-            constraint=models.CheckConstraint(condition=models.Q(('percent__gt', 0), ('percent__lte', 100)), name='voucher_percent_range', violation_error_message='A voucher covers a percent above 0 and at most 100.'),
+            model_name="innovationvoucher",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("percent__gt", 0), ("percent__lte", 100)),
+                name="voucher_percent_range",
+                violation_error_message="A voucher covers a percent above 0 and at most 100.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='innovationvoucher',
-            constraint=models.CheckConstraint(condition=models.Q(('valid_until__gte', models.F('valid_from'))), name='voucher_validity_ordered', violation_error_message="A voucher's validity must end on or after it starts."),
+            model_name="innovationvoucher",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("valid_until__gte", models.F("valid_from"))),
+                name="voucher_validity_ordered",
+                violation_error_message="A voucher's validity must end on or after it starts.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='chargeline',
-            index=models.Index(fields=['period', 'issuer', 'payer'], name='chargeline_period_parties'),
+            model_name="chargeline",
+            index=models.Index(fields=["period", "issuer", "payer"], name="chargeline_period_parties"),
         ),
         migrations.AddIndex(
-            model_name='chargeline',
-            index=models.Index(fields=['account', 'period'], name='chargeline_account_period'),
+            model_name="chargeline",
+            index=models.Index(fields=["account", "period"], name="chargeline_account_period"),
         ),
         migrations.AddConstraint(
-            model_name='chargeline',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('account__isnull', False), ('voucher__isnull', True)), models.Q(('account__isnull', True), ('voucher__isnull', False)), _connector='OR'), name='chargeline_account_or_voucher', violation_error_message='A charge line is paid by a funding account or by a voucher, not both.'),
+            model_name="chargeline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("account__isnull", False), ("voucher__isnull", True)),
+                    models.Q(("account__isnull", True), ("voucher__isnull", False)),
+                    _connector="OR",
+                ),
+                name="chargeline_account_or_voucher",
+                violation_error_message="A charge line is paid by a funding account or by a voucher, not both.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='chargeline',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='chargeline_amount_not_negative', violation_error_message='A charge line cannot be negative.'),
+            model_name="chargeline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gte", 0)),
+                name="chargeline_amount_not_negative",
+                violation_error_message="A charge line cannot be negative.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='charge',
-            index=models.Index(fields=['period', 'issuer'], name='charge_period_issuer'),
+            model_name="charge",
+            index=models.Index(fields=["period", "issuer"], name="charge_period_issuer"),
         ),
         migrations.AddIndex(
-            model_name='charge',
-            index=models.Index(fields=['facility', 'period'], name='charge_facility_period'),
+            model_name="charge",
+            index=models.Index(fields=["facility", "period"], name="charge_facility_period"),
         ),
         migrations.AddConstraint(
-            model_name='charge',
-            constraint=models.CheckConstraint(condition=models.Q(('gross__gte', 0), ('subsidy__gte', 0), ('amount__gte', 0), ('voucher_amount__gte', 0)), name='charge_money_not_negative', violation_error_message='Charge amounts cannot be negative.'),
+            model_name="charge",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("gross__gte", 0), ("subsidy__gte", 0), ("amount__gte", 0), ("voucher_amount__gte", 0)
+                ),
+                name="charge_money_not_negative",
+                violation_error_message="Charge amounts cannot be negative.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='charge',
-            constraint=models.CheckConstraint(condition=models.Q(('amount', django.db.models.expressions.CombinedExpression(models.F('gross'), '-', models.F('subsidy')))), name='charge_amount_is_gross_less_subsidy', violation_error_message="A charge's amount is its gross less the subsidy."),
+            model_name="charge",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "amount",
+                        django.db.models.expressions.CombinedExpression(models.F("gross"), "-", models.F("subsidy")),
+                    )
+                ),
+                name="charge_amount_is_gross_less_subsidy",
+                violation_error_message="A charge's amount is its gross less the subsidy.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoiceline',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_credit', False)), fields=('charge_line',), name='invoice_line_bills_charge_once', violation_error_message='This charge line is already on an invoice.'),
+            model_name="invoiceline",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_credit", False)),
+                fields=("charge_line",),
+                name="invoice_line_bills_charge_once",
+                violation_error_message="This charge line is already on an invoice.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoiceline',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_credit', True)), fields=('charge_line',), name='invoice_line_credits_charge_once', violation_error_message='This charge line has already been credited.'),
+            model_name="invoiceline",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_credit", True)),
+                fields=("charge_line",),
+                name="invoice_line_credits_charge_once",
+                violation_error_message="This charge line has already been credited.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['period', 'issuer'], name='invoice_period_issuer'),
+            model_name="invoice",
+            index=models.Index(fields=["period", "issuer"], name="invoice_period_issuer"),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['period', 'payer'], name='invoice_period_payer'),
+            model_name="invoice",
+            index=models.Index(fields=["period", "payer"], name="invoice_period_payer"),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'invoice'), ('status', 'draft')), fields=('issuer', 'payer', 'period'), name='invoice_one_draft_per_parties_period', violation_error_message='There is already a draft invoice for these parties and month.'),
+            model_name="invoice",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "invoice"), ("status", "draft")),
+                fields=("issuer", "payer", "period"),
+                name="invoice_one_draft_per_parties_period",
+                violation_error_message="There is already a draft invoice for these parties and month.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('credit_of__isnull', True), ('kind', 'invoice')), models.Q(('credit_of__isnull', False), ('kind', 'credit_note')), _connector='OR'), name='invoice_credit_note_refers', violation_error_message='A credit note refers to the invoice it corrects; an invoice does not.'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("credit_of__isnull", True), ("kind", "invoice")),
+                    models.Q(("credit_of__isnull", False), ("kind", "credit_note")),
+                    _connector="OR",
+                ),
+                name="invoice_credit_note_refers",
+                violation_error_message="A credit note refers to the invoice it corrects; an invoice does not.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'draft'), ('number__isnull', False), _connector='OR'), name='invoice_issued_has_number', violation_error_message='Only drafts may lack a number.'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status", "draft"), ("number__isnull", False), _connector="OR"),
+                name="invoice_issued_has_number",
+                violation_error_message="Only drafts may lack a number.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoicesequence',
-            constraint=models.UniqueConstraint(fields=('issuer', 'year'), name='invoice_sequence_unique'),
+            model_name="invoicesequence",
+            constraint=models.UniqueConstraint(fields=("issuer", "year"), name="invoice_sequence_unique"),
         ),
         migrations.AddConstraint(
-            model_name='ratesnapshot',
-            constraint=models.CheckConstraint(condition=models.Q(('hourly_rate__gte', Decimal('0'))), name='snapshot_rate_not_negative', violation_error_message='A rate cannot be negative.'),
+            model_name="ratesnapshot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("hourly_rate__gte", Decimal("0"))),
+                name="snapshot_rate_not_negative",
+                violation_error_message="A rate cannot be negative.",
+            ),
         ),
     ]

@@ -5,20 +5,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0001_initial'),
-        ('facilities', '0001_initial'),
+        ("billing", "0001_initial"),
+        ("facilities", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='invoice',
-            name='invoice_issued_has_number',
+            model_name="invoice",
+            name="invoice_issued_has_number",
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['issued', 'paid']), _negated=True), ('number__isnull', False), _connector='OR'), name='invoice_issued_has_number', violation_error_message='An issued or paid invoice has a number.'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status__in", ["issued", "paid"]), _negated=True),
+                    ("number__isnull", False),
+                    _connector="OR",
+                ),
+                name="invoice_issued_has_number",
+                violation_error_message="An issued or paid invoice has a number.",
+            ),
         ),
     ]

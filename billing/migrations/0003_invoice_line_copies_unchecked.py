@@ -5,22 +5,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0002_issued_invoices_have_numbers'),
-        ('booking', '0003_notifications'),
-        ('facilities', '0001_initial'),
+        ("billing", "0002_issued_invoices_have_numbers"),
+        ("booking", "0003_notifications"),
+        ("facilities", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='invoiceline',
-            name='account',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='invoice_lines', to='facilities.fundingaccount'),
+            model_name="invoiceline",
+            name="account",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="invoice_lines",
+                to="facilities.fundingaccount",
+            ),
         ),
         migrations.AlterField(
-            model_name='invoiceline',
-            name='booking',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='invoice_lines', to='booking.booking'),
+            model_name="invoiceline",
+            name="booking",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="invoice_lines",
+                to="booking.booking",
+            ),
         ),
     ]

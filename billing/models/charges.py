@@ -19,7 +19,9 @@ class RateSnapshot(models.Model):
     user_class = models.CharField(max_length=24, choices=UserClass.choices)
     hourly_rate = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3, default="CNY", editable=False)
-    published = models.BooleanField(default=True, help_text=_("False: the instrument had no rate for this class (free)."))
+    published = models.BooleanField(
+        default=True, help_text=_("False: the instrument had no rate for this class (free).")
+    )
     fixed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -55,7 +57,9 @@ class Charge(models.Model):
     instrument = models.ForeignKey("facilities.Instrument", on_delete=models.PROTECT, related_name="charges")
     facility = models.ForeignKey("facilities.Facility", on_delete=models.PROTECT, related_name="charges")
     issuer = models.ForeignKey(
-        "facilities.Institution", on_delete=models.PROTECT, related_name="charges_issued",
+        "facilities.Institution",
+        on_delete=models.PROTECT,
+        related_name="charges_issued",
         help_text=_("The facility's host institution, which invoices the fee."),
     )
     requester_institution = models.ForeignKey(
@@ -115,7 +119,9 @@ class ChargeLine(models.Model):
     period = models.CharField(max_length=7)
     user_class = models.CharField(max_length=24, choices=UserClass.choices)
     percent = models.DecimalField(
-        max_digits=5, decimal_places=2, help_text=_("The account's split percent; for a voucher line, the voucher's percent.")
+        max_digits=5,
+        decimal_places=2,
+        help_text=_("The account's split percent; for a voucher line, the voucher's percent."),
     )
     amount = models.DecimalField(max_digits=14, decimal_places=2)
 
@@ -127,7 +133,8 @@ class ChargeLine(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(account__isnull=False) & Q(voucher__isnull=True)) | (Q(account__isnull=True) & Q(voucher__isnull=False)),
+                condition=(Q(account__isnull=False) & Q(voucher__isnull=True))
+                | (Q(account__isnull=True) & Q(voucher__isnull=False)),
                 name="chargeline_account_or_voucher",
                 violation_error_message=_("A charge line is paid by a funding account or by a voucher, not both."),
             ),

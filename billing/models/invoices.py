@@ -44,14 +44,14 @@ class Invoice(models.Model):
     status = models.CharField(max_length=8, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT)
     currency = models.CharField(max_length=3, default="CNY", editable=False)
     total = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
-    credit_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes"
-    )
+    credit_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes")
     reason = models.TextField(blank=True, help_text=_("Why a credit note or a void."))
     run = models.ForeignKey("billing.InvoiceRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     issued_at = models.DateTimeField(null=True, blank=True)
-    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     paid_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
     stripe_invoice_id = models.CharField(max_length=64, blank=True, db_index=True)
@@ -107,8 +107,13 @@ class InvoiceLine(models.Model):
         "booking.Booking", on_delete=models.PROTECT, related_name="invoice_lines", db_constraint=False, db_index=False
     )
     account = models.ForeignKey(
-        "facilities.FundingAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="invoice_lines",
-        db_constraint=False, db_index=False,
+        "facilities.FundingAccount",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invoice_lines",
+        db_constraint=False,
+        db_index=False,
     )
     percent = models.DecimalField(max_digits=5, decimal_places=2)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
@@ -160,7 +165,9 @@ class InvoiceRun(models.Model):
 
     period = models.CharField(max_length=7)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     total = models.PositiveIntegerField(default=0, help_text=_("Charge lines to place."))
     processed = models.PositiveIntegerField(default=0)
     charges_computed = models.PositiveIntegerField(default=0, help_text=_("Ended bookings that had no charge yet."))

@@ -26,14 +26,20 @@ class ChargePolicy(models.Model):
         max_digits=12, decimal_places=2, default=Decimal("0"), help_text=_("CNY; a used booking costs at least this.")
     )
     no_show_percent = models.DecimalField(
-        max_digits=5, decimal_places=2, default=Decimal("100"), validators=PERCENT_VALIDATORS,
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("100"),
+        validators=PERCENT_VALIDATORS,
         help_text=_("Percent of the booked-time fee charged for a no-show."),
     )
     late_cancel_hours = models.PositiveIntegerField(
         default=24, help_text=_("A cancellation less than this many hours before the start is late.")
     )
     late_cancel_percent = models.DecimalField(
-        max_digits=5, decimal_places=2, default=Decimal("50"), validators=PERCENT_VALIDATORS,
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("50"),
+        validators=PERCENT_VALIDATORS,
         help_text=_("Percent of the booked-time fee charged for a late cancellation."),
     )
 
@@ -46,8 +52,10 @@ class ChargePolicy(models.Model):
                 violation_error_message=_("A minimum charge cannot be negative."),
             ),
             models.CheckConstraint(
-                condition=Q(no_show_percent__gte=0) & Q(no_show_percent__lte=100)
-                & Q(late_cancel_percent__gte=0) & Q(late_cancel_percent__lte=100),
+                condition=Q(no_show_percent__gte=0)
+                & Q(no_show_percent__lte=100)
+                & Q(late_cancel_percent__gte=0)
+                & Q(late_cancel_percent__lte=100),
                 name="policy_percents_in_range",
                 violation_error_message=_("Fee percents lie between 0 and 100."),
             ),
@@ -109,7 +117,11 @@ class InnovationVoucher(models.Model):
     valid_from = models.DateField()
     valid_until = models.DateField()
     facility = models.ForeignKey(
-        "facilities.Facility", null=True, blank=True, on_delete=models.CASCADE, related_name="vouchers",
+        "facilities.Facility",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="vouchers",
         help_text=_("Empty: usable at every facility."),
     )
     active = models.BooleanField(default=True)
@@ -150,7 +162,9 @@ class InnovationVoucher(models.Model):
 class BillingProfile(models.Model):
     """An institution's invoicing details, as issuer and as payer."""
 
-    institution = models.OneToOneField("facilities.Institution", on_delete=models.CASCADE, related_name="billing_profile")
+    institution = models.OneToOneField(
+        "facilities.Institution", on_delete=models.CASCADE, related_name="billing_profile"
+    )
     billing_email = models.EmailField(blank=True)
     address = models.CharField(max_length=300, blank=True)
     tax_id = models.CharField(max_length=32, blank=True, help_text=_("Unified social credit code."))

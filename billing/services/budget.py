@@ -32,12 +32,8 @@ def committed(*, account: FundingAccount, exclude_booking_id: int | None = None)
     splits = BookingSplit.objects.filter(account=account, booking__status__in=HELD_STATUSES)
     if exclude_booking_id is not None:
         splits = splits.exclude(booking_id=exclude_booking_id)
-    held = (
-        splits.values_list("booking__start", "booking__end", "percent", "booking__rate_snapshot__hourly_rate")
-    )
-    estimate = sum(
-        (time_fee(rate or ZERO, _minutes(s, e)) * pct / 100 for s, e, pct, rate in held), ZERO
-    )
+    held = splits.values_list("booking__start", "booking__end", "percent", "booking__rate_snapshot__hourly_rate")
+    estimate = sum((time_fee(rate or ZERO, _minutes(s, e)) * pct / 100 for s, e, pct, rate in held), ZERO)
     return yuan(charged + estimate)
 
 
@@ -62,7 +58,10 @@ def check_splits(
             continue
         if account.valid_until < end_day:
             raise ValidationError(
-                {"splits": f"Account {account.code} expires on {account.valid_until}, before this booking ends on {end_day}."}
+                {
+                    "splits": f"Account {account.code} expires on {account.valid_until}, before this "
+                    f"booking ends on {end_day}."
+                }
             )
         if account.budget_cap is None:
             continue
@@ -77,7 +76,8 @@ def check_splits(
         if share > remaining:
             raise ValidationError(
                 {
-                    "splits": f"Account {account.code} has {max(remaining, ZERO):.2f} CNY of its {account.budget_cap:.2f} CNY "
+                    "splits": f"Account {account.code} has {max(remaining, ZERO):.2f} CNY of its "
+                    f"{account.budget_cap:.2f} CNY "
                     f"budget left; its share of this booking is estimated at {share:.2f} CNY."
                 }
             )

@@ -49,7 +49,11 @@ def lock_voucher(*, holder_ids: set[int], facility_id: int, day: dt.date) -> Inn
         InnovationVoucher.objects.select_for_update()
         .filter(
             Q(facility__isnull=True) | Q(facility_id=facility_id),
-            holder_id__in=holder_ids, active=True, valid_from__lte=day, valid_until__gte=day, balance__gt=0,
+            holder_id__in=holder_ids,
+            active=True,
+            valid_from__lte=day,
+            valid_until__gte=day,
+            balance__gt=0,
         )
         .order_by("valid_until", "id")
         .first()
@@ -74,7 +78,10 @@ def charge_booking(*, booking: Booking, kind: str) -> Charge | None:
     snapshot = snapshot_rate(booking=booking)
     policy = ChargePolicy.for_instrument(booking.instrument_id)
     fee = fee_for(
-        kind=kind, policy=policy, rate=snapshot.hourly_rate, published=snapshot.published,
+        kind=kind,
+        policy=policy,
+        rate=snapshot.hourly_rate,
+        published=snapshot.published,
         booked_minutes=_minutes(booking.start, booking.end),
         actual_minutes=_actual_minutes(booking),
     )
@@ -89,22 +96,45 @@ def charge_booking(*, booking: Booking, kind: str) -> Charge | None:
     sub_pct = subsidy_percent(facility_id=facility.pk, partner_id=booking.institution_id, day=day)
     subsidy = subsidy_for(fee.gross, sub_pct)
     amount = fee.gross - subsidy
-    voucher = lock_voucher(holder_ids={s.institution_id for s in shares}, facility_id=facility.pk, day=day) if amount > 0 else None
+    voucher = (
+        lock_voucher(holder_ids={s.institution_id for s in shares}, facility_id=facility.pk, day=day)
+        if amount > 0
+        else None
+    )
     terms = VoucherTerms(voucher.holder_id, voucher.percent, voucher.balance) if voucher else None
     allocation = allocate(amount, shares, terms)
     period = period_of(booking.start)
     charge = Charge.objects.create(
-        booking=booking, kind=kind, period=period, instrument_id=booking.instrument_id, facility=facility,
-        issuer_id=facility.host_id, requester_institution_id=booking.institution_id,
-        user_class=snapshot.user_class, hourly_rate=snapshot.hourly_rate, billing_model=policy.billing_model,
-        minutes=fee.minutes, gross=fee.gross, subsidy_percent=sub_pct if subsidy else Decimal("0"), subsidy=subsidy,
-        amount=amount, voucher=voucher if allocation.voucher_amount else None, voucher_amount=allocation.voucher_amount,
+        booking=booking,
+        kind=kind,
+        period=period,
+        instrument_id=booking.instrument_id,
+        facility=facility,
+        issuer_id=facility.host_id,
+        requester_institution_id=booking.institution_id,
+        user_class=snapshot.user_class,
+        hourly_rate=snapshot.hourly_rate,
+        billing_model=policy.billing_model,
+        minutes=fee.minutes,
+        gross=fee.gross,
+        subsidy_percent=sub_pct if subsidy else Decimal("0"),
+        subsidy=subsidy,
+        amount=amount,
+        voucher=voucher if allocation.voucher_amount else None,
+        voucher_amount=allocation.voucher_amount,
     )
     institution_of = {s.account_id: s.institution_id for s in shares}
     lines = [
         ChargeLine(
-            charge=charge, booking=booking, account_id=s.account_id, payer_id=institution_of[s.account_id],
-            issuer_id=facility.host_id, period=period, user_class=snapshot.user_class, percent=s.percent, amount=part,
+            charge=charge,
+            booking=booking,
+            account_id=s.account_id,
+            payer_id=institution_of[s.account_id],
+            issuer_id=facility.host_id,
+            period=period,
+            user_class=snapshot.user_class,
+            percent=s.percent,
+            amount=part,
         )
         for s, part in zip(shares, allocation.account_amounts, strict=True)
     ]
@@ -118,8 +148,15 @@ def charge_booking(*, booking: Booking, kind: str) -> Charge | None:
             raise ValidationError(f"Voucher {voucher.code} no longer has {allocation.voucher_amount} CNY left.")
         lines.append(
             ChargeLine(
-                charge=charge, booking=booking, voucher=voucher, payer_id=voucher.agency_id, issuer_id=facility.host_id,
-                period=period, user_class=snapshot.user_class, percent=voucher.percent, amount=allocation.voucher_amount,
+                charge=charge,
+                booking=booking,
+                voucher=voucher,
+                payer_id=voucher.agency_id,
+                issuer_id=facility.host_id,
+                period=period,
+                user_class=snapshot.user_class,
+                percent=voucher.percent,
+                amount=allocation.voucher_amount,
             )
         )
     ChargeLine.objects.bulk_create(lines)
@@ -134,9 +171,11 @@ def charge_recompute(*, booking_id: int) -> Charge | None:
     """Compute a charge again from the current policies, subsidies and vouchers (e.g. after a policy was
     corrected). Refused once any of its lines is on an invoice: then corrections are credit notes."""
     with transaction.atomic():
-        booking = Booking.objects.select_for_update(of=("self",)).select_related(
-            "instrument__facility", "institution", "requester"
-        ).get(pk=booking_id)
+        booking = (
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("instrument__facility", "institution", "requester")
+            .get(pk=booking_id)
+        )
         charge = Charge.objects.filter(booking=booking).first()
         if charge is None:
             kind = kind_for_status(booking)
@@ -166,4 +205,3 @@ def kind_for_status(booking: Booking) -> str | None:
 def is_late_cancellation(*, booking: Booking, cancelled_at: dt.datetime) -> bool:
     policy = ChargePolicy.for_instrument(booking.instrument_id)
     return cancelled_at >= booking.start - dt.timedelta(hours=policy.late_cancel_hours)
-

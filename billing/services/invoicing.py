@@ -54,13 +54,18 @@ def _charge_missing(run: InvoiceRun) -> None:
     """Ended bookings of the month without a charge (e.g. recorded before billing existed) get one now."""
     start, end = period_bounds(run.period)
     missing = Booking.objects.filter(
-        start__gte=start, start__lt=end, status__in=[Booking.Status.COMPLETED, Booking.Status.NO_SHOW], charge__isnull=True
+        start__gte=start,
+        start__lt=end,
+        status__in=[Booking.Status.COMPLETED, Booking.Status.NO_SHOW],
+        charge__isnull=True,
     ).values_list("pk", flat=True)
     for pk in list(missing):
         with transaction.atomic():
-            booking = Booking.objects.select_for_update(of=("self",)).select_related(
-                "instrument__facility", "institution", "requester"
-            ).get(pk=pk)
+            booking = (
+                Booking.objects.select_for_update(of=("self",))
+                .select_related("instrument__facility", "institution", "requester")
+                .get(pk=pk)
+            )
             kind = kind_for_status(booking)  # None if it is no longer an ended booking
             if kind is not None and charge_booking(booking=booking, kind=kind) is not None:
                 run.charges_computed += 1
@@ -72,7 +77,9 @@ def unbilled_lines(period: str):
 
 
 def _draft_for(*, issuer_id: int, payer_id: int, period: str, run: InvoiceRun) -> Invoice:
-    lookup = dict(issuer_id=issuer_id, payer_id=payer_id, period=period, kind=InvoiceKind.INVOICE, status=InvoiceStatus.DRAFT)
+    lookup = dict(
+        issuer_id=issuer_id, payer_id=payer_id, period=period, kind=InvoiceKind.INVOICE, status=InvoiceStatus.DRAFT
+    )
     draft = Invoice.objects.select_for_update().filter(**lookup).first()
     if draft is None:
         try:
@@ -128,7 +135,9 @@ def invoice_run_execute(*, run_id: int) -> InvoiceRun:
         run.total = unbilled_lines(run.period).count()
         run.processed = 0
         run.save(update_fields=["total", "processed", "charges_computed"])
-        groups = unbilled_lines(run.period).values_list("issuer_id", "payer_id").distinct().order_by("issuer_id", "payer_id")
+        groups = (
+            unbilled_lines(run.period).values_list("issuer_id", "payer_id").distinct().order_by("issuer_id", "payer_id")
+        )
         for issuer_id, payer_id in list(groups):
             try:
                 _bill_group(run=run, issuer_id=issuer_id, payer_id=payer_id)
@@ -155,6 +164,7 @@ def run_period(*, period: str, actor: User | None = None) -> InvoiceRun:
 
 
 # --- the life of an invoice ------------------------------------------------------------------------------
+
 
 def finance_of(user) -> set[int]:
     if not (user and user.is_authenticated):
@@ -221,14 +231,28 @@ def invoice_credit_note(*, actor: User | None, invoice_id: int, reason: str = ""
         if original.credit_notes.exists():
             raise Conflict("already_credited", f"{original.number} already has a credit note.")
         note = Invoice.objects.create(
-            kind=InvoiceKind.CREDIT_NOTE, credit_of=original, period=original.period, issuer_id=original.issuer_id,
-            payer_id=original.payer_id, status=InvoiceStatus.ISSUED, issued_at=timezone.now(), issued_by=actor,
-            reason=reason[:2000], number=next_number(issuer=original.issuer, year=timezone.localtime(timezone.now(), local_tz()).year),
+            kind=InvoiceKind.CREDIT_NOTE,
+            credit_of=original,
+            period=original.period,
+            issuer_id=original.issuer_id,
+            payer_id=original.payer_id,
+            status=InvoiceStatus.ISSUED,
+            issued_at=timezone.now(),
+            issued_by=actor,
+            reason=reason[:2000],
+            number=next_number(issuer=original.issuer, year=timezone.localtime(timezone.now(), local_tz()).year),
         )
         InvoiceLine.objects.bulk_create(
             [
-                InvoiceLine(invoice=note, charge_line_id=line.charge_line_id, booking_id=line.booking_id,
-                            account_id=line.account_id, percent=line.percent, amount=-line.amount, is_credit=True)
+                InvoiceLine(
+                    invoice=note,
+                    charge_line_id=line.charge_line_id,
+                    booking_id=line.booking_id,
+                    account_id=line.account_id,
+                    percent=line.percent,
+                    amount=-line.amount,
+                    is_credit=True,
+                )
                 for line in original.lines.all().iterator(chunk_size=BATCH)
             ],
             batch_size=BATCH,

@@ -39,6 +39,8 @@ def snapshot_rate(*, booking, new_booking: bool = False) -> RateSnapshot:
     user_class = user_class_for(institution=booking.institution, facility=facility)
     rate = published_rate(instrument_id=booking.instrument_id, user_class=user_class)
     return RateSnapshot.objects.create(
-        booking=booking, user_class=user_class, hourly_rate=rate if rate is not None else Decimal("0.00"),
+        booking=booking,
+        user_class=user_class,
+        hourly_rate=rate if rate is not None else Decimal("0.00"),
         published=rate is not None,
     )

@@ -44,7 +44,11 @@ def handle_event(event: dict) -> str:
                         invoice = invoice_mark_void(invoice_id=invoice.pk) or invoice
                     if obj.get("status"):
                         Invoice.objects.filter(pk=invoice.pk).update(stripe_status=str(obj["status"])[:24])
-                    outcome = f"{invoice.number}: {before} → {invoice.status}" if invoice.status != before else f"{invoice.number}: stays {invoice.status}"
+                    outcome = (
+                        f"{invoice.number}: {before} → {invoice.status}"
+                        if invoice.status != before
+                        else f"{invoice.number}: stays {invoice.status}"
+                    )
             record.outcome = outcome[:200]
             record.save(update_fields=["invoice", "outcome"])
     except IntegrityError:

@@ -22,7 +22,6 @@ MAX_AVAILABILITY_DAYS = 400
 DEFAULT_DAYS = 7
 
 
-
 def _spans(name: str, kind: bool = False):
     fields: dict[str, serializers.Field] = {"start": serializers.CharField(), "end": serializers.CharField()}
     if kind:
@@ -49,20 +48,29 @@ class InstrumentAvailability(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("start", str, description="ISO 8601 with offset; default today 00:00 (Asia/Shanghai)."),
-            OpenApiParameter("end", str, description=f"Default start + {DEFAULT_DAYS} days; at most {MAX_AVAILABILITY_DAYS} days after start."),
+            OpenApiParameter(
+                "end",
+                str,
+                description=f"Default start + {DEFAULT_DAYS} days; at most {MAX_AVAILABILITY_DAYS} days after start.",
+            ),
         ],
         responses=inline_serializer(
             "Availability",
             {
-                "instrument": serializers.IntegerField(), "version": serializers.IntegerField(),
-                "start": serializers.CharField(), "end": serializers.CharField(),
-                "busy": _spans("BusySpan", kind=True), "free": _spans("FreeSpan"),
+                "instrument": serializers.IntegerField(),
+                "version": serializers.IntegerField(),
+                "start": serializers.CharField(),
+                "end": serializers.CharField(),
+                "busy": _spans("BusySpan", kind=True),
+                "free": _spans("FreeSpan"),
             },
         ),
     )
     def get(self, request, pk: int):
         instrument = get_object_or_404(Instrument.objects.select_related("facility"), pk=pk)
-        start, end = _window(request, default_days=DEFAULT_DAYS, max_days=MAX_AVAILABILITY_DAYS, what="An availability query")
+        start, end = _window(
+            request, default_days=DEFAULT_DAYS, max_days=MAX_AVAILABILITY_DAYS, what="An availability query"
+        )
         return HttpResponse(availability_public(instrument, start, end), content_type="application/json")
 
 
@@ -71,10 +79,16 @@ class JointAvailability(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("instruments", str, required=True, description=f"Comma-separated ids, at most {search.MAX_INSTRUMENTS}."),
+            OpenApiParameter(
+                "instruments", str, required=True, description=f"Comma-separated ids, at most {search.MAX_INSTRUMENTS}."
+            ),
             OpenApiParameter("duration_minutes", int, required=True),
             OpenApiParameter("start", str, description="ISO 8601 with offset; default now."),
-            OpenApiParameter("end", str, description=f"Default start + {DEFAULT_DAYS} days; at most {search.MAX_WINDOW_DAYS} days after start."),
+            OpenApiParameter(
+                "end",
+                str,
+                description=f"Default start + {DEFAULT_DAYS} days; at most {search.MAX_WINDOW_DAYS} days after start.",
+            ),
         ],
         responses=inline_serializer("JointWindows", {"windows": _spans("Window")}),
     )
@@ -88,5 +102,7 @@ class JointAvailability(APIView):
         search.check_window(start, end)
         instruments = search.bookable_instruments(ids)
         assert duration is not None  # required=True: query_int raised otherwise
-        windows = search.joint_windows(instruments=instruments, duration_minutes=duration, start=start, end=end, now=now)
+        windows = search.joint_windows(
+            instruments=instruments, duration_minutes=duration, start=start, end=end, now=now
+        )
         return Response({"windows": [{"start": iso_local(s), "end": iso_local(e)} for s, e in windows]})

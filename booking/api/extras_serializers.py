@@ -29,7 +29,9 @@ def _ordered(attrs: dict) -> dict:
 
 
 class _Paid(serializers.Serializer):
-    purpose = StrictTextField(max_length=MAX_PURPOSE_LENGTH, allow_blank=True, required=False, default="", trim_whitespace=False)
+    purpose = StrictTextField(
+        max_length=MAX_PURPOSE_LENGTH, allow_blank=True, required=False, default="", trim_whitespace=False
+    )
     # max_length/min_length go to the ListSerializer that many=True makes; the stubs do not know it.
     splits = SplitInSerializer(many=True, required=False, max_length=MAX_SPLITS, allow_empty=True)  # type: ignore[call-arg]
 
@@ -38,10 +40,13 @@ class SeriesCreateSerializer(_Paid):
     instrument = StrictIntegerField(min_value=1, max_value=2**53)
     start = AwareDateTimeField(help_text="The first occurrence's start, ISO 8601 with offset.")
     end = AwareDateTimeField(help_text="The first occurrence's end.")
-    count = StrictIntegerField(min_value=1, max_value=MAX_OCCURRENCES, help_text=f"Occurrences, 1 to {MAX_OCCURRENCES}.")
+    count = StrictIntegerField(
+        min_value=1, max_value=MAX_OCCURRENCES, help_text=f"Occurrences, 1 to {MAX_OCCURRENCES}."
+    )
     interval_weeks = StrictIntegerField(min_value=1, max_value=MAX_INTERVAL_WEEKS, required=False, default=1)
     skip_conflicts = StrictBooleanField(
-        required=False, default=False,
+        required=False,
+        default=False,
         help_text="false (default): all or nothing. true: book the free occurrences and report the rest.",
     )
 

@@ -29,7 +29,9 @@ from .idempotency import HEADER, idempotent
 from .serializers import BookingOutSerializer, ConflictSerializer, booking_json
 
 BAD_INPUT = OpenApiResponse(description="A rule is broken or the input is malformed; the body says which.")
-IDEMPOTENCY = OpenApiParameter(HEADER, str, location=OpenApiParameter.HEADER, description="Replays return the first answer.")
+IDEMPOTENCY = OpenApiParameter(
+    HEADER, str, location=OpenApiParameter.HEADER, description="Replays return the first answer."
+)
 
 
 def _validated(serializer_class, data: dict) -> dict:
@@ -64,10 +66,16 @@ class SeriesCreate(APIView):
     parser_classes = [JSONParser]
 
     @extend_schema(
-        request=SeriesCreateSerializer, parameters=[IDEMPOTENCY],
-        responses={201: SeriesOutSerializer, 400: BAD_INPUT, 409: OpenApiResponse(
-            description='{"code": "series_unavailable", "detail", "occurrences": [{"occurrence", "start", "end", "code", "detail"}]}'
-        )},
+        request=SeriesCreateSerializer,
+        parameters=[IDEMPOTENCY],
+        responses={
+            201: SeriesOutSerializer,
+            400: BAD_INPUT,
+            409: OpenApiResponse(
+                description='{"code": "series_unavailable", "detail", '
+                '"occurrences": [{"occurrence", "start", "end", "code", "detail"}]}'
+            ),
+        },
     )
     def post(self, request):
         body = json_body(request)
@@ -77,14 +85,22 @@ class SeriesCreate(APIView):
         data = _validated(SeriesCreateSerializer, body)
         instrument = _instruments([data["instrument"]], "instrument")[data["instrument"]]
         result = services.booking_series_request(
-            requester=request.user, instrument=instrument, start=data["start"], end=data["end"], count=data["count"],
-            interval_weeks=data["interval_weeks"], purpose=data["purpose"], splits=_splits(data),
+            requester=request.user,
+            instrument=instrument,
+            start=data["start"],
+            end=data["end"],
+            count=data["count"],
+            interval_weeks=data["interval_weeks"],
+            purpose=data["purpose"],
+            splits=_splits(data),
             skip_conflicts=data["skip_conflicts"],
         )
         series = result.series
         return Response(
             {
-                "id": series.pk, "instrument": series.instrument_id, "count": series.count,
+                "id": series.pk,
+                "instrument": series.instrument_id,
+                "count": series.count,
                 "interval_weeks": series.interval_weeks,
                 "bookings": _bookings_json(request, [b.pk for b in result.bookings]),
                 "skipped": result.skipped,
@@ -100,10 +116,16 @@ class BundleCreate(APIView):
     parser_classes = [JSONParser]
 
     @extend_schema(
-        request=BundleCreateSerializer, parameters=[IDEMPOTENCY],
-        responses={201: BundleOutSerializer, 400: BAD_INPUT, 409: OpenApiResponse(
-            description='{"code": "bundle_unavailable", "detail", "items": [{"item", "instrument", "start", "end", "conflicts"}]}'
-        )},
+        request=BundleCreateSerializer,
+        parameters=[IDEMPOTENCY],
+        responses={
+            201: BundleOutSerializer,
+            400: BAD_INPUT,
+            409: OpenApiResponse(
+                description='{"code": "bundle_unavailable", "detail", '
+                '"items": [{"item", "instrument", "start", "end", "conflicts"}]}'
+            ),
+        },
     )
     def post(self, request):
         body = json_body(request)
@@ -128,7 +150,9 @@ class BookingMove(APIView):
     permission_classes = [permissions.IsAuthenticated]
     parser_classes = [JSONParser]
 
-    @extend_schema(request=MoveSerializer, responses={200: BookingOutSerializer, 400: BAD_INPUT, 409: ConflictSerializer})
+    @extend_schema(
+        request=MoveSerializer, responses={200: BookingOutSerializer, 400: BAD_INPUT, 409: ConflictSerializer}
+    )
     def post(self, request, pk: int):
         data = _validated(MoveSerializer, json_body(request))
         booking = services.booking_move(actor=request.user, booking_id=pk, start=data["start"], end=data["end"])
@@ -157,7 +181,10 @@ class WaitlistList(generics.GenericAPIView):
         page = self.paginate_queryset(qs.order_by("-created_at", "-id")) or []
         return self.get_paginated_response([waitlist_json(e) for e in page])
 
-    @extend_schema(request=WaitlistJoinSerializer, responses={201: WaitlistEntryOutSerializer, 400: BAD_INPUT, 409: ConflictSerializer})
+    @extend_schema(
+        request=WaitlistJoinSerializer,
+        responses={201: WaitlistEntryOutSerializer, 400: BAD_INPUT, 409: ConflictSerializer},
+    )
     def post(self, request):
         data = _validated(WaitlistJoinSerializer, json_body(request))
         instrument = _instruments([data["instrument"]], "instrument")[data["instrument"]]
@@ -171,10 +198,14 @@ class WaitlistAccept(APIView):
     permission_classes = [permissions.IsAuthenticated]
     parser_classes = [JSONParser]
 
-    @extend_schema(request=WaitlistAcceptSerializer, responses={201: BookingOutSerializer, 400: BAD_INPUT, 409: ConflictSerializer})
+    @extend_schema(
+        request=WaitlistAcceptSerializer, responses={201: BookingOutSerializer, 400: BAD_INPUT, 409: ConflictSerializer}
+    )
     def post(self, request, pk: int):
         data = _validated(WaitlistAcceptSerializer, json_body(request))
-        _, booking = services.waitlist_accept(user=request.user, entry_id=pk, purpose=data["purpose"], splits=_splits(data))
+        _, booking = services.waitlist_accept(
+            user=request.user, entry_id=pk, purpose=data["purpose"], splits=_splits(data)
+        )
         return Response(_bookings_json(request, [booking.pk])[0], status=status.HTTP_201_CREATED)
 
 

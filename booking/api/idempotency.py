@@ -79,7 +79,10 @@ def idempotent(request, view, body: dict, run: Callable[[], Response]) -> Respon
             response = _as_response(run, context)
             with transaction.atomic():
                 IdempotencyRecord.objects.create(
-                    user=user, key=key, request_hash=request_hash, status_code=response.status_code,
+                    user=user,
+                    key=key,
+                    request_hash=request_hash,
+                    status_code=response.status_code,
                     response=response.data,
                 )
     except IntegrityError:

@@ -22,7 +22,7 @@ class PercentField(serializers.Field):
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, (int, float, str)):
-            raise serializers.ValidationError(f"Must be a number such as 50 or \"33.33\", not {json_type(data)}.")
+            raise serializers.ValidationError(f'Must be a number such as 50 or "33.33", not {json_type(data)}.')
         if isinstance(data, str) and len(data) > 12:
             raise serializers.ValidationError("Is too long to be a percent.")
         return data
@@ -32,7 +32,9 @@ class PercentField(serializers.Field):
 
 
 class SplitInSerializer(serializers.Serializer):
-    account = StrictIntegerField(min_value=1, max_value=2**53, help_text="A funding account id (GET /api/v1/accounts/).")
+    account = StrictIntegerField(
+        min_value=1, max_value=2**53, help_text="A funding account id (GET /api/v1/accounts/)."
+    )
     percent = PercentField(help_text="Share of the cost, above 0 and at most 100, two decimals at most.")
 
 
@@ -40,7 +42,9 @@ class BookingCreateSerializer(serializers.Serializer):
     instrument = StrictIntegerField(min_value=1, max_value=2**53)
     start = AwareDateTimeField(help_text="ISO 8601 with offset, e.g. 2026-12-01T09:00:00+08:00.")
     end = AwareDateTimeField()
-    purpose = StrictTextField(max_length=MAX_PURPOSE_LENGTH, allow_blank=True, required=False, default="", trim_whitespace=False)
+    purpose = StrictTextField(
+        max_length=MAX_PURPOSE_LENGTH, allow_blank=True, required=False, default="", trim_whitespace=False
+    )
     # DRF passes max_length and allow_empty to the ListSerializer that many=True makes; the stubs do not know it.
     splits = SplitInSerializer(  # type: ignore[call-arg]
         many=True, required=False, max_length=MAX_SPLITS, allow_empty=True
@@ -63,7 +67,7 @@ class CompleteSerializer(serializers.Serializer):
 
 class SplitOutSerializer(serializers.Serializer):
     account = serializers.IntegerField()
-    percent = serializers.CharField(help_text="Decimal string, e.g. \"100.00\".")
+    percent = serializers.CharField(help_text='Decimal string, e.g. "100.00".')
 
 
 class BookingOutSerializer(serializers.Serializer):

@@ -10,6 +10,10 @@ urlpatterns = [
     path("bookings/<int:pk>/cancel/", views.BookingCancel.as_view(), name="api-booking-cancel"),
     path("bookings/<int:pk>/complete/", views.BookingComplete.as_view(), name="api-booking-complete"),
     path("bookings/<int:pk>/no-show/", views.BookingNoShow.as_view(), name="api-booking-no-show"),
-    path("instruments/<int:pk>/availability/", availability.InstrumentAvailability.as_view(), name="api-instrument-availability"),
+    path(
+        "instruments/<int:pk>/availability/",
+        availability.InstrumentAvailability.as_view(),
+        name="api-instrument-availability",
+    ),
     path("availability/", availability.JointAvailability.as_view(), name="api-joint-availability"),
 ]

@@ -45,7 +45,9 @@ class BookingList(generics.GenericAPIView):
         parameters=[
             OpenApiParameter("status", enum=[c for c, _ in Booking.Status.choices]),
             OpenApiParameter("instrument", int),
-            OpenApiParameter("start", str, description="Only bookings that end after this time (ISO 8601 with offset)."),
+            OpenApiParameter(
+                "start", str, description="Only bookings that end after this time (ISO 8601 with offset)."
+            ),
             OpenApiParameter("end", str, description="Only bookings that start before this time."),
         ],
         responses=BookingOutSerializer(many=True),
@@ -56,7 +58,9 @@ class BookingList(generics.GenericAPIView):
         if status_param:
             allowed = [c for c, _ in Booking.Status.choices]
             if status_param not in allowed:
-                raise ValidationError({"status": f"Unknown status {status_param[:40]!r}; allowed: {', '.join(allowed)}."})
+                raise ValidationError(
+                    {"status": f"Unknown status {status_param[:40]!r}; allowed: {', '.join(allowed)}."}
+                )
             qs = qs.filter(status=status_param)
         instrument = query_int(request, "instrument")
         if instrument is not None:
@@ -74,9 +78,16 @@ class BookingList(generics.GenericAPIView):
 
     @extend_schema(
         request=BookingCreateSerializer,
-        parameters=[OpenApiParameter(HEADER, str, location=OpenApiParameter.HEADER, description="Replays return the first answer.")],
-        responses={201: BookingOutSerializer, 400: OpenApiResponse(description="A rule is broken or the input is malformed."),
-                   409: ConflictSerializer},
+        parameters=[
+            OpenApiParameter(
+                HEADER, str, location=OpenApiParameter.HEADER, description="Replays return the first answer."
+            )
+        ],
+        responses={
+            201: BookingOutSerializer,
+            400: OpenApiResponse(description="A rule is broken or the input is malformed."),
+            409: ConflictSerializer,
+        },
     )
     def post(self, request):
         body = json_body(request)
@@ -86,7 +97,10 @@ class BookingList(generics.GenericAPIView):
         data = _validated(BookingCreateSerializer, body)
         splits = data.get("splits")
         booking = services.booking_request_by_id(
-            requester=request.user, instrument_id=data["instrument"], start=data["start"], end=data["end"],
+            requester=request.user,
+            instrument_id=data["instrument"],
+            start=data["start"],
+            end=data["end"],
             purpose=data.get("purpose", ""),
             splits=[{"account": s["account"], "percent": s["percent"]} for s in splits] if splits else None,
         )

@@ -6,42 +6,124 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('booking', '0002_no_overlap_constraint'),
+        ("booking", "0002_no_overlap_constraint"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='NotificationPreference',
+            name="NotificationPreference",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('manager_digest', models.BooleanField(default=False, help_text='Facility managers: one daily mail listing new requests instead of one mail per request.')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='notification_preference', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "manager_digest",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Facility managers: one daily mail listing new requests instead of one mail per request.",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notification_preference",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='NotificationLog',
+            name="NotificationLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(help_text='kind:object:sequence:recipient', max_length=200)),
-                ('kind', models.CharField(choices=[('request_received', 'Request received'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('cancelled', 'Cancelled'), ('moved', 'Moved'), ('reminder', 'Reminder'), ('new_request', 'New request (to managers)'), ('waitlist_offer', 'Waitlist offer')], max_length=24)),
-                ('sequence', models.PositiveIntegerField(default=0)),
-                ('status', models.CharField(choices=[('pending', 'Being sent'), ('sent', 'Sent'), ('failed', 'Failed'), ('skipped', 'Skipped')], default='pending', max_length=16)),
-                ('via_digest', models.BooleanField(default=False)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('claimed_at', models.DateTimeField()),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('booking', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='booking.booking')),
-                ('recipient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL)),
-                ('waitlist_entry', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='booking.waitlistentry')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(help_text="kind:object:sequence:recipient", max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("request_received", "Request received"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("cancelled", "Cancelled"),
+                            ("moved", "Moved"),
+                            ("reminder", "Reminder"),
+                            ("new_request", "New request (to managers)"),
+                            ("waitlist_offer", "Waitlist offer"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("sequence", models.PositiveIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Being sent"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("via_digest", models.BooleanField(default=False)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("claimed_at", models.DateTimeField()),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "booking",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="booking.booking",
+                    ),
+                ),
+                (
+                    "recipient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "waitlist_entry",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="booking.waitlistentry",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['claimed_at', 'id'],
-                'indexes': [models.Index(fields=['booking', 'kind', 'recipient'], name='notification_booking_kind'), models.Index(fields=['status', 'claimed_at'], name='notification_status_claimed')],
-                'constraints': [models.UniqueConstraint(fields=('key',), name='notification_once', violation_error_message='This notification has already been sent to this person.'), models.CheckConstraint(condition=models.Q(models.Q(('sent_at__isnull', False), ('status', 'sent')), models.Q(('status', 'sent'), _negated=True), _connector='OR'), name='notification_sent_has_time', violation_error_message='A sent notification records when it was sent.')],
+                "ordering": ["claimed_at", "id"],
+                "indexes": [
+                    models.Index(fields=["booking", "kind", "recipient"], name="notification_booking_kind"),
+                    models.Index(fields=["status", "claimed_at"], name="notification_status_claimed"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("key",),
+                        name="notification_once",
+                        violation_error_message="This notification has already been sent to this person.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("sent_at__isnull", False), ("status", "sent")),
+                            models.Q(("status", "sent"), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="notification_sent_has_time",
+                        violation_error_message="A sent notification records when it was sent.",
+                    ),
+                ],
             },
         ),
     ]

@@ -5,16 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('booking', '0003_notifications'),
-        ('facilities', '0001_initial'),
+        ("booking", "0003_notifications"),
+        ("facilities", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='booking',
-            index=models.Index(condition=models.Q(('status__in', ('requested', 'approved'))), fields=['instrument', 'start'], name='booking_held_instrument_start'),
+            model_name="booking",
+            index=models.Index(
+                condition=models.Q(("status__in", ("requested", "approved"))),
+                fields=["instrument", "start"],
+                name="booking_held_instrument_start",
+            ),
         ),
     ]

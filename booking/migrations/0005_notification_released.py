@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('booking', '0004_held_overlap_index'),
+        ("booking", "0004_held_overlap_index"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notificationlog',
-            name='kind',
-            field=models.CharField(choices=[('request_received', 'Request received'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('cancelled', 'Cancelled'), ('moved', 'Moved'), ('reminder', 'Reminder'), ('new_request', 'New request (to managers)'), ('released', 'Cancelled by the requester (to managers)'), ('waitlist_offer', 'Waitlist offer')], max_length=24),
+            model_name="notificationlog",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("request_received", "Request received"),
+                    ("approved", "Approved"),
+                    ("rejected", "Rejected"),
+                    ("cancelled", "Cancelled"),
+                    ("moved", "Moved"),
+                    ("reminder", "Reminder"),
+                    ("new_request", "New request (to managers)"),
+                    ("released", "Cancelled by the requester (to managers)"),
+                    ("waitlist_offer", "Waitlist offer"),
+                ],
+                max_length=24,
+            ),
         ),
     ]

@@ -3,11 +3,12 @@
 same constraint under the same name, written by hand by the old 0002: it is dropped first, on
 PostgreSQL only (other databases never had it)."""
 
-import booking.holds
 import django.contrib.postgres.fields.ranges
 from django.conf import settings
 from django.contrib.postgres.operations import BtreeGistExtension
 from django.db import migrations, models
+
+import booking.holds
 
 
 def drop_hand_written_constraint(apps, schema_editor):
@@ -16,10 +17,9 @@ def drop_hand_written_constraint(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('booking', '0005_notification_released'),
-        ('facilities', '0001_initial'),
+        ("booking", "0005_notification_released"),
+        ("facilities", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -27,7 +27,21 @@ class Migration(migrations.Migration):
         BtreeGistExtension(),  # gist over the instrument id needs the btree operators
         migrations.RunPython(drop_hand_written_constraint, migrations.RunPython.noop),
         migrations.AddConstraint(
-            model_name='booking',
-            constraint=booking.holds.PostgresOnlyExclusion(condition=models.Q(('status__in', ('requested', 'approved'))), expressions=[('instrument', '='), (booking.holds.TsTzRange('start', 'hold_end', django.contrib.postgres.fields.ranges.RangeBoundary()), '&&')], name='booking_no_overlap', violation_error_code='slot_unavailable', violation_error_message='The instrument is already held for part of that time.'),
+            model_name="booking",
+            constraint=booking.holds.PostgresOnlyExclusion(
+                condition=models.Q(("status__in", ("requested", "approved"))),
+                expressions=[
+                    ("instrument", "="),
+                    (
+                        booking.holds.TsTzRange(
+                            "start", "hold_end", django.contrib.postgres.fields.ranges.RangeBoundary()
+                        ),
+                        "&&",
+                    ),
+                ],
+                name="booking_no_overlap",
+                violation_error_code="slot_unavailable",
+                violation_error_message="The instrument is already held for part of that time.",
+            ),
         ),
     ]

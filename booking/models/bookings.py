@@ -44,7 +44,9 @@ class Booking(models.Model):
     instrument = models.ForeignKey("facilities.Instrument", on_delete=models.PROTECT, related_name="bookings")
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings")
     institution = models.ForeignKey(
-        "facilities.Institution", on_delete=models.PROTECT, related_name="bookings",
+        "facilities.Institution",
+        on_delete=models.PROTECT,
+        related_name="bookings",
         help_text=_("The requester's institution when the booking was made."),
     )
     start = models.DateTimeField()
@@ -76,7 +78,9 @@ class Booking(models.Model):
             models.Index(fields=["instrument", "start"], name="booking_instrument_start"),
             # Overlap checks read only held bookings, which are few next to an instrument's history.
             models.Index(
-                fields=["instrument", "start"], name="booking_held_instrument_start", condition=Q(status__in=HELD_STATUSES)
+                fields=["instrument", "start"],
+                name="booking_held_instrument_start",
+                condition=Q(status__in=HELD_STATUSES),
             ),
             models.Index(fields=["requester", "start"], name="booking_requester_start"),
             models.Index(fields=["status", "end"], name="booking_status_end"),
@@ -93,7 +97,9 @@ class Booking(models.Model):
                 violation_error_message=_("The held span must cover the booking."),
             ),
             models.CheckConstraint(
-                condition=Q(actual_start__isnull=True) | Q(actual_end__isnull=True) | Q(actual_end__gt=F("actual_start")),
+                condition=Q(actual_start__isnull=True)
+                | Q(actual_end__isnull=True)
+                | Q(actual_end__gt=F("actual_start")),
                 name="booking_actual_end_after_start",
                 violation_error_message=_("Actual use must end after it starts."),
             ),
@@ -163,7 +169,9 @@ class BookingEvent(models.Model):
     IMPORTED_THROUGH = "imported_through_sequence"
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     at = models.DateTimeField(auto_now_add=True)
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16)

@@ -63,7 +63,7 @@ def site_url() -> str:
 
 
 def span_text(start: dt.datetime, end: dt.datetime) -> str:
-    """"2026-11-26 09:00–11:00 (UTC+08:00)", or with both dates when it crosses midnight."""
+    """ "2026-11-26 09:00–11:00 (UTC+08:00)", or with both dates when it crosses midnight."""
     s, e = timezone.localtime(start), timezone.localtime(end)
     offset = s.strftime("%z")
     zone = f"UTC{offset[:3]}:{offset[3:]}"

@@ -20,5 +20,7 @@ def set_preferences(*, user: User, manager_digest: bool | None = None) -> Notifi
 
 def digest_user_ids(user_ids) -> set[int]:
     return set(
-        NotificationPreference.objects.filter(user_id__in=list(user_ids), manager_digest=True).values_list("user_id", flat=True)
+        NotificationPreference.objects.filter(user_id__in=list(user_ids), manager_digest=True).values_list(
+            "user_id", flat=True
+        )
     )

@@ -22,8 +22,8 @@ from facilities.models.tenants import Role
 from facilities.selectors import managed_facility_ids
 
 from .. import feeds
-from ..models import Booking, BookingEvent, NotificationLog, WaitlistEntry
 from ..holds import HELD_STATUSES
+from ..models import Booking, BookingEvent, NotificationLog, WaitlistEntry
 from ..models.notifications import NotificationKind
 from .mail import booking_page_url, build_message, language_of, site_url, span_text
 from .preferences import digest_user_ids
@@ -87,12 +87,16 @@ def facility_managers(facility_id: int) -> list[User]:
     return list(
         User.objects.filter(
             is_active=True, memberships__role=Role.FACILITY_MANAGER, memberships__facilities__id=facility_id
-        ).distinct().order_by("pk")
+        )
+        .distinct()
+        .order_by("pk")
     )
 
 
 def _cancellation(booking: Booking) -> BookingEvent | None:
-    return BookingEvent.objects.filter(booking=booking, to_status=Booking.Status.CANCELLED).order_by("-at", "-id").first()
+    return (
+        BookingEvent.objects.filter(booking=booking, to_status=Booking.Status.CANCELLED).order_by("-at", "-id").first()
+    )
 
 
 def recipients_for(kind: str, booking: Booking) -> list[User]:
@@ -112,23 +116,44 @@ def recipients_for(kind: str, booking: Booking) -> list[User]:
 # --- the delivery record ----------------------------------------------------------------------------
 
 
-def _claim(*, key: str, kind: str, recipient: User, now: dt.datetime, sequence: int = 0, booking: Booking | None = None,
-           entry: WaitlistEntry | None = None, via_digest: bool = False) -> NotificationLog | None:
+def _claim(
+    *,
+    key: str,
+    kind: str,
+    recipient: User,
+    now: dt.datetime,
+    sequence: int = 0,
+    booking: Booking | None = None,
+    entry: WaitlistEntry | None = None,
+    via_digest: bool = False,
+) -> NotificationLog | None:
     """Take the right to send `key`, or None when it was sent, is being sent, or has failed too often."""
     try:
         with transaction.atomic():
             return NotificationLog.objects.create(
-                key=key, kind=kind, recipient=recipient, booking=booking, waitlist_entry=entry, sequence=sequence,
-                via_digest=via_digest, status=LogStatus.PENDING, attempts=1, claimed_at=now,
+                key=key,
+                kind=kind,
+                recipient=recipient,
+                booking=booking,
+                waitlist_entry=entry,
+                sequence=sequence,
+                via_digest=via_digest,
+                status=LogStatus.PENDING,
+                attempts=1,
+                claimed_at=now,
             )
     except IntegrityError:
         pass
     stale = now - dt.timedelta(minutes=settings.NOTIFICATION_STALE_CLAIM_MINUTES)
     # One conditional UPDATE: of two concurrent reclaimers only one matches the row.
-    taken = NotificationLog.objects.filter(key=key).filter(
-        Q(status=LogStatus.FAILED, attempts__lt=settings.NOTIFICATION_MAX_ATTEMPTS)
-        | Q(status=LogStatus.PENDING, claimed_at__lt=stale, attempts__lt=settings.NOTIFICATION_MAX_ATTEMPTS)
-    ).update(status=LogStatus.PENDING, claimed_at=now, attempts=F("attempts") + 1)
+    taken = (
+        NotificationLog.objects.filter(key=key)
+        .filter(
+            Q(status=LogStatus.FAILED, attempts__lt=settings.NOTIFICATION_MAX_ATTEMPTS)
+            | Q(status=LogStatus.PENDING, claimed_at__lt=stale, attempts__lt=settings.NOTIFICATION_MAX_ATTEMPTS)
+        )
+        .update(status=LogStatus.PENDING, claimed_at=now, attempts=F("attempts") + 1)
+    )
     return NotificationLog.objects.get(key=key) if taken else None
 
 
@@ -158,7 +183,8 @@ def _skip(rows: list[NotificationLog], why: str) -> None:
 def _load(booking_id: int) -> Booking | None:
     return (
         Booking.objects.select_related("instrument", "instrument__facility", "requester", "institution")
-        .filter(pk=booking_id).first()
+        .filter(pk=booking_id)
+        .first()
     )
 
 
@@ -248,7 +274,9 @@ def send_reminders(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     sent = 0
     for booking_id, sequence in due_reminders(now):
-        sent += deliver_booking_notification(kind=Kind.REMINDER, booking_id=booking_id, sequence=sequence, now=now)["sent"]
+        sent += deliver_booking_notification(kind=Kind.REMINDER, booking_id=booking_id, sequence=sequence, now=now)[
+            "sent"
+        ]
     return sent
 
 
@@ -259,7 +287,9 @@ def digest_managers() -> list[User]:
     return list(
         User.objects.filter(
             is_active=True, notification_preference__manager_digest=True, memberships__role=Role.FACILITY_MANAGER
-        ).distinct().order_by("pk")
+        )
+        .distinct()
+        .order_by("pk")
     )
 
 
@@ -273,13 +303,17 @@ def send_digest(*, manager: User, now: dt.datetime | None = None) -> int:
     pending = list(
         Booking.objects.filter(
             status=Booking.Status.REQUESTED, instrument__facility_id__in=managed_facility_ids(manager), start__gt=now
-        ).exclude(Exists(told)).select_related("instrument", "instrument__facility", "requester", "institution")
+        )
+        .exclude(Exists(told))
+        .select_related("instrument", "instrument__facility", "requester", "institution")
         .order_by("start", "pk")
     )
     claimed: list[tuple[NotificationLog, Booking]] = []
     for b in pending:
         key = NotificationLog.make_key(Kind.NEW_REQUEST, f"booking-{b.pk}", b.sequence, manager.pk)
-        row = _claim(key=key, kind=Kind.NEW_REQUEST, recipient=manager, now=now, sequence=b.sequence, booking=b, via_digest=True)
+        row = _claim(
+            key=key, kind=Kind.NEW_REQUEST, recipient=manager, now=now, sequence=b.sequence, booking=b, via_digest=True
+        )
         if row is not None:
             claimed.append((row, b))
     if not claimed:
@@ -288,7 +322,9 @@ def send_digest(*, manager: User, now: dt.datetime | None = None) -> int:
     if not manager.email:
         _skip(rows, "no email address")
         return 0
-    items = [{"booking": b, "when": span_text(b.start, b.end), "url": booking_page_url(b.pk, "manager")} for _, b in claimed]
+    items = [
+        {"booking": b, "when": span_text(b.start, b.end), "url": booking_page_url(b.pk, "manager")} for _, b in claimed
+    ]
     message = partial(build_message, recipient=manager, kind="digest", context={"items": items, "count": len(items)})
     # A failed digest gives its items back, so the next digest lists them again.
     return len(items) if _send(rows, message, release_on_failure=True) else 0
@@ -305,7 +341,9 @@ def send_manager_digests(*, now: dt.datetime | None = None) -> int:
 def deliver_waitlist_offer(*, entry_id: int, now: dt.datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     counts = {"sent": 0, "failed": 0, "skipped": 0, "duplicate": 0, "superseded": 0}
-    entry = WaitlistEntry.objects.select_related("instrument", "instrument__facility", "user").filter(pk=entry_id).first()
+    entry = (
+        WaitlistEntry.objects.select_related("instrument", "instrument__facility", "user").filter(pk=entry_id).first()
+    )
     if entry is None:
         return counts
     if entry.status != WaitlistEntry.Status.OFFERED or (entry.offer_expires_at and entry.offer_expires_at <= now):
@@ -328,7 +366,9 @@ def deliver_waitlist_offer(*, entry_id: int, now: dt.datetime | None = None) -> 
         "instrument": entry.instrument,
         "facility": entry.instrument.facility,
         "when": span_text(entry.start, entry.end),
-        "expires": timezone.localtime(entry.offer_expires_at).strftime("%Y-%m-%d %H:%M") if entry.offer_expires_at else "",
+        "expires": timezone.localtime(entry.offer_expires_at).strftime("%Y-%m-%d %H:%M")
+        if entry.offer_expires_at
+        else "",
         "waitlist_url": site_url() + settings.BOOKING_PAGE_URLS["requester"].split("#")[0],
     }
     ok = _send([row], partial(build_message, recipient=entry.user, kind=Kind.WAITLIST_OFFER, context=context))

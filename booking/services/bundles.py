@@ -50,32 +50,46 @@ def booking_bundle_request(
             raise ValidationError({"items": f"Item {n} ({item['instrument'].code}): {error_words(exc)}"}) from None
     specs = resolve_splits(requester=requester, splits=splits, day=timezone.localtime(items[0]["start"]).date())
     with transaction.atomic():
-        lock_for_booking(
-            instrument_ids=[item["instrument"].pk for item in items], accounts=[s.account for s in specs]
-        )
+        lock_for_booking(instrument_ids=[item["instrument"].pk for item in items], accounts=[s.account for s in specs])
         bundle = BookingBundle.objects.create(requester=requester, purpose=purpose)
         bookings: list[Booking] = []
         conflicts: list[dict] = []
         for n, item in enumerate(items, start=1):
             instrument = item["instrument"]
             try:
-                bookings.append(hold_checked(
-                    instrument=instrument, requester=requester, institution=institution, start=item["start"],
-                    end=item["end"], purpose=purpose, splits=splits, now=now, bundle=bundle,
-                ))
+                bookings.append(
+                    hold_checked(
+                        instrument=instrument,
+                        requester=requester,
+                        institution=institution,
+                        start=item["start"],
+                        end=item["end"],
+                        purpose=purpose,
+                        splits=splits,
+                        now=now,
+                        bundle=bundle,
+                    )
+                )
             except Conflict as exc:
-                conflicts.append({
-                    "item": n, "instrument": instrument.pk, "start": iso_local(item["start"]),
-                    "end": iso_local(item["end"]), "code": exc.code, "detail": exc.detail,
-                    "conflicts": exc.extra.get("conflicts", []),
-                })
+                conflicts.append(
+                    {
+                        "item": n,
+                        "instrument": instrument.pk,
+                        "start": iso_local(item["start"]),
+                        "end": iso_local(item["end"]),
+                        "code": exc.code,
+                        "detail": exc.detail,
+                        "conflicts": exc.extra.get("conflicts", []),
+                    }
+                )
             except ValidationError as exc:
                 raise ValidationError({"items": f"Item {n} ({instrument.code}): {error_words(exc)}"}) from None
         if conflicts:
             listed = ", ".join(str(c["item"]) for c in conflicts)
             raise Conflict(
                 "bundle_unavailable",
-                f"Part of the bundle is already held (item {listed}); nothing was booked. Pick other times for those items.",
+                f"Part of the bundle is already held (item {listed}); nothing was booked. Pick other "
+                "times for those items.",
                 items=conflicts,
             )
     return bundle, bookings

@@ -47,7 +47,8 @@ def _check_not_used(instrument: Instrument, start: dt.datetime, end: dt.datetime
     s, e = held_span(instrument, start, end)
     used = list(
         Booking.objects.filter(instrument=instrument, status__in=USED, start__lt=e, hold_end__gt=s)
-        .order_by("start").values_list("start", "end")
+        .order_by("start")
+        .values_list("start", "end")
     )
     if used:
         raise slot_unavailable(instrument, used)
@@ -94,13 +95,23 @@ def booking_import(
         if status in (S.REQUESTED, S.REJECTED):
             first = S.REQUESTED
         booking = take_slot(
-            instrument=instrument, requester=requester, institution=institution, start=start, end=end,
-            status=first, purpose=purpose, splits=specs, now=now, reason="imported",
+            instrument=instrument,
+            requester=requester,
+            institution=institution,
+            start=start,
+            end=end,
+            status=first,
+            purpose=purpose,
+            splits=specs,
+            now=now,
+            reason="imported",
         )
         stamps = {first: made}
 
         def at(moment):
-            return lambda b: setattr(b, "decided_at" if b.status in (S.APPROVED, S.REJECTED) else "cancelled_at", moment)
+            return lambda b: setattr(
+                b, "decided_at" if b.status in (S.APPROVED, S.REJECTED) else "cancelled_at", moment
+            )
 
         if first == S.REQUESTED and status in (S.APPROVED, S.COMPLETED, S.NO_SHOW):
             transition(booking_id=booking.pk, actor=decided_by, to=S.APPROVED, mutate=at(decided))
@@ -111,7 +122,10 @@ def booking_import(
         elif status == S.CANCELLED:
             cancelled = min(decided + dt.timedelta(days=1), start - dt.timedelta(hours=1), now)
             transition(
-                booking_id=booking.pk, actor=requester, to=S.CANCELLED, mutate=at(cancelled),
+                booking_id=booking.pk,
+                actor=requester,
+                to=S.CANCELLED,
+                mutate=at(cancelled),
                 allowed=lambda actor, b: b.requester_id == actor.pk,
             )
             stamps[S.CANCELLED] = cancelled

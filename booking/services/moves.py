@@ -55,7 +55,9 @@ def booking_move(
         instrument = booking.instrument
         manager = _is_manager(actor, booking)
         if not manager and booking.requester_id != actor.pk:
-            raise PermissionDenied(f"You may not move booking #{booking.pk}: only its requester or the facility's managers may.")
+            raise PermissionDenied(
+                f"You may not move booking #{booking.pk}: only its requester or the facility's managers may."
+            )
         if not booking.holds_slot:
             raise Conflict(
                 "invalid_transition",
@@ -71,8 +73,14 @@ def booking_move(
         specs = resolve_splits(requester=requester, splits=current, day=timezone.localtime(start).date())
         lock_for_booking(instrument_ids=(), accounts=[s.account for s in specs])
         validate_splits.send(
-            sender=Booking, requester=requester, institution=booking.institution, instrument=instrument, start=start,
-            end=end, splits=specs, replacing_booking_id=booking.pk,
+            sender=Booking,
+            requester=requester,
+            institution=booking.institution,
+            instrument=instrument,
+            start=start,
+            end=end,
+            splits=specs,
+            replacing_booking_id=booking.pk,
         )
         check_time_share(
             instrument=instrument, institution=booking.institution, start=start, end=end, exclude_ids=[booking.pk]
@@ -97,7 +105,11 @@ def booking_move(
             booking.decision_reason = ""
         save_holding(booking, instrument, exclude_ids=[booking.pk])
         BookingEvent.objects.create(
-            booking=booking, actor=actor, from_status=from_status, to_status=booking.status, reason="moved",
+            booking=booking,
+            actor=actor,
+            from_status=from_status,
+            to_status=booking.status,
+            reason="moved",
             data={"from": old, "to": [iso_local(start), iso_local(end)]},
         )
         bump_versions(instrument_ids=[instrument.pk], reason="booking_moved")

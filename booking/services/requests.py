@@ -40,7 +40,9 @@ def resolve_splits(*, requester: User, splits: list[dict] | None, day: dt.date) 
         account_id, percent = item.get("account"), item.get("percent")
         account: FundingAccount | None = chargeable.get(account_id) if type(account_id) is int else None
         if account is None or not isinstance(account_id, int):
-            raise ValidationError({"splits": f"You may not charge account {account_id!r}: it is not one you lead or are named on."})
+            raise ValidationError(
+                {"splits": f"You may not charge account {account_id!r}: it is not one you lead or are named on."}
+            )
         if account_id in seen:
             raise ValidationError({"splits": f"Account {account.code} appears twice; give it one share."})
         seen.add(account_id)
@@ -48,14 +50,19 @@ def resolve_splits(*, requester: User, splits: list[dict] | None, day: dt.date) 
             raise ValidationError({"splits": f"Account {account.code} is closed."})
         if not account.is_valid_on(day):
             raise ValidationError(
-                {"splits": f"Account {account.code} is valid from {account.valid_from} to {account.valid_until}, not on {day}."}
+                {
+                    "splits": f"Account {account.code} is valid from {account.valid_from} to "
+                    f"{account.valid_until}, not on {day}."
+                }
             )
         try:
             value = Decimal(str(percent))
         except (InvalidOperation, ValueError):
             raise ValidationError({"splits": f"The percent for {account.code} is not a number."}) from None
         if not value.is_finite() or value <= 0 or value > 100 or value != value.quantize(Decimal("0.01")):
-            raise ValidationError({"splits": f"The percent for {account.code} must be above 0, at most 100, with at most two decimals."})
+            raise ValidationError(
+                {"splits": f"The percent for {account.code} must be above 0, at most 100, with at most two decimals."}
+            )
         specs.append(SplitSpec(account_id=account_id, percent=value, account=account))
     total = sum((s.percent for s in specs), Decimal("0"))
     if total != Decimal("100"):
@@ -95,9 +102,15 @@ def booking_request(
     with transaction.atomic():
         lock_for_booking(instrument_ids=[instrument.pk], accounts=[s.account for s in specs])
         return take_slot(
-            instrument=instrument, requester=requester, institution=institution, start=start, end=end,
+            instrument=instrument,
+            requester=requester,
+            institution=institution,
+            start=start,
+            end=end,
             status=initial_status(instrument=instrument, requester=requester, institution=institution),
-            purpose=purpose, splits=specs, now=now,
+            purpose=purpose,
+            splits=specs,
+            now=now,
         )
 
 

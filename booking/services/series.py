@@ -73,9 +73,17 @@ def hold_checked(
         rules.check_static_rules(instrument=instrument, start=start, end=end, now=now)
         specs = resolve_splits(requester=requester, splits=splits, day=timezone.localtime(start).date())
         return take_slot(
-            instrument=instrument, requester=requester, institution=institution, start=start, end=end,
+            instrument=instrument,
+            requester=requester,
+            institution=institution,
+            start=start,
+            end=end,
             status=initial_status(instrument=instrument, requester=requester, institution=institution),
-            purpose=purpose, splits=specs, now=now, series=series, bundle=bundle,
+            purpose=purpose,
+            splits=specs,
+            now=now,
+            series=series,
+            bundle=bundle,
         )
 
 
@@ -119,8 +127,14 @@ def booking_series_request(
     rules.check_times(start, end)
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_OCCURRENCES:
         raise ValidationError({"count": f"A series has from 1 to {MAX_OCCURRENCES} occurrences."})
-    if isinstance(interval_weeks, bool) or not isinstance(interval_weeks, int) or not 1 <= interval_weeks <= MAX_INTERVAL_WEEKS:
-        raise ValidationError({"interval_weeks": f"The interval is a whole number of weeks from 1 to {MAX_INTERVAL_WEEKS}."})
+    if (
+        isinstance(interval_weeks, bool)
+        or not isinstance(interval_weeks, int)
+        or not 1 <= interval_weeks <= MAX_INTERVAL_WEEKS
+    ):
+        raise ValidationError(
+            {"interval_weeks": f"The interval is a whole number of weeks from 1 to {MAX_INTERVAL_WEEKS}."}
+        )
     rules.check_purpose(purpose)
     rules.check_qualification(instrument=instrument, requester=requester)
     # Splits that are wrong whatever the day (an account one may not charge, percents not adding up) are
@@ -136,10 +150,19 @@ def booking_series_request(
         problems: list[dict] = []
         for n, (s, e) in enumerate(times, start=1):
             try:
-                booked.append(hold_checked(
-                    instrument=instrument, requester=requester, institution=institution, start=s, end=e,
-                    purpose=purpose, splits=splits, now=now, series=series,
-                ))
+                booked.append(
+                    hold_checked(
+                        instrument=instrument,
+                        requester=requester,
+                        institution=institution,
+                        start=s,
+                        end=e,
+                        purpose=purpose,
+                        splits=splits,
+                        now=now,
+                        series=series,
+                    )
+                )
             except (ValidationError, Conflict) as exc:
                 problems.append(_problem(n, s, e, exc))
         if problems and (not skip_conflicts or not booked):
@@ -147,7 +170,11 @@ def booking_series_request(
             raise Conflict(
                 "series_unavailable",
                 f"{len(problems)} of {count} occurrences cannot be booked (occurrence {failed}); nothing was booked. "
-                + ("None of them is free." if skip_conflicts else "Pick other times, or ask to skip the ones that are taken."),
+                + (
+                    "None of them is free."
+                    if skip_conflicts
+                    else "Pick other times, or ask to skip the ones that are taken."
+                ),
                 occurrences=problems,
             )
     return SeriesResult(series=series, bookings=booked, skipped=problems)

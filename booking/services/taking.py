@@ -52,7 +52,12 @@ def take_slot(
     """Check what depends on other bookings and write one held booking. Must run inside a transaction
     that took `lock_for_booking` for the instrument and the splits' accounts."""
     validate_splits.send(
-        sender=Booking, requester=requester, institution=institution, instrument=instrument, start=start, end=end,
+        sender=Booking,
+        requester=requester,
+        institution=institution,
+        instrument=instrument,
+        start=start,
+        end=end,
         splits=splits,
     )
     if end > now:
@@ -63,14 +68,24 @@ def take_slot(
         raise slot_unavailable(instrument, conflicts)
     _, hold_end = held_span(instrument, start, end)
     booking = Booking(
-        instrument=instrument, requester=requester, institution=institution, start=start, end=end,
-        hold_end=hold_end, status=status, purpose=purpose, series=series, bundle=bundle,
+        instrument=instrument,
+        requester=requester,
+        institution=institution,
+        start=start,
+        end=end,
+        hold_end=hold_end,
+        status=status,
+        purpose=purpose,
+        series=series,
+        bundle=bundle,
     )
     save_holding(booking, instrument)
     BookingSplit.objects.bulk_create(
         [BookingSplit(booking=booking, account_id=s.account_id, percent=s.percent.quantize(CENT)) for s in splits]
     )
-    BookingEvent.objects.create(booking=booking, actor=actor or requester, from_status="", to_status=status, reason=reason)
+    BookingEvent.objects.create(
+        booking=booking, actor=actor or requester, from_status="", to_status=status, reason=reason
+    )
     bump_versions(instrument_ids=[instrument.pk], reason=f"booking_{status}")
     booking_created.send(sender=Booking, booking=booking, splits=splits)
     transaction.on_commit(partial(announce, booking, "requested"))

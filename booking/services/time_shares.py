@@ -44,14 +44,24 @@ def quarter_share_status(
     reserved = {pk: int(Decimal(available) * pct / 100) for pk, pct in shares.items()}
     open_total = available - sum(reserved.values())
     used: dict[int, int] = {}
-    for inst_id, s, e in Booking.objects.filter(
-        instrument=instrument, status__in=COUNTED_STATUSES, start__lt=quarter_end, end__gt=quarter_start
-    ).exclude(pk__in=exclude_ids).values_list("institution_id", "start", "end"):
+    for inst_id, s, e in (
+        Booking.objects.filter(
+            instrument=instrument, status__in=COUNTED_STATUSES, start__lt=quarter_end, end__gt=quarter_start
+        )
+        .exclude(pk__in=exclude_ids)
+        .values_list("institution_id", "start", "end")
+    ):
         used[inst_id] = used.get(inst_id, 0) + _minutes(max(s, quarter_start), min(e, quarter_end))
     open_used = sum(m for pk, m in used.items() if pk not in shares) + sum(
         max(0, used.get(pk, 0) - reserved[pk]) for pk in shares
     )
-    return {"available": available, "reserved": reserved, "open_total": open_total, "open_used": open_used, "used": used}
+    return {
+        "available": available,
+        "reserved": reserved,
+        "open_total": open_total,
+        "open_used": open_used,
+        "used": used,
+    }
 
 
 def minutes_left(status: dict, institution_id: int) -> int:
@@ -80,6 +90,7 @@ def check_time_share(
             pool = "your institution's partner share and the open share" if partner else "the open share"
             raise ValidationError(
                 f"Time share: {instrument.code} reserves part of its hours for co-building partners; in {label} "
-                f"{left / 60:.1f} hours are left in {pool}, and this booking needs {_minutes(cursor, part_end) / 60:.1f}."
+                f"{left / 60:.1f} hours are left in {pool}, "
+                f"and this booking needs {_minutes(cursor, part_end) / 60:.1f}."
             )
         cursor = part_end

@@ -134,15 +134,25 @@ def booking_complete(
             raise ValidationError({"actual_end": "Actual use longer than 31 days is not plausible; check the times."})
 
     return transition(
-        booking_id=booking_id, actor=actor, to=Booking.Status.COMPLETED, mutate=mutate,
-        data={"actual_start": actual_start.isoformat() if actual_start else None,
-              "actual_end": actual_end.isoformat() if actual_end else None},
+        booking_id=booking_id,
+        actor=actor,
+        to=Booking.Status.COMPLETED,
+        mutate=mutate,
+        data={
+            "actual_start": actual_start.isoformat() if actual_start else None,
+            "actual_end": actual_end.isoformat() if actual_end else None,
+        },
     )
 
 
-def booking_no_show(*, actor: User | None, booking_id: int, reason: str = "", now: dt.datetime | None = None) -> Booking:
+def booking_no_show(
+    *, actor: User | None, booking_id: int, reason: str = "", now: dt.datetime | None = None
+) -> Booking:
     now = now or timezone.now()
     return transition(
-        booking_id=booking_id, actor=actor, to=Booking.Status.NO_SHOW, reason=reason,
+        booking_id=booking_id,
+        actor=actor,
+        to=Booking.Status.NO_SHOW,
+        reason=reason,
         mutate=lambda b: _check_started(b, now, "marked as a no-show"),
     )

@@ -96,7 +96,9 @@ def offer_next(*, instrument_id: int, now: dt.datetime | None = None) -> list[Wa
         )
         outstanding: list[tuple[dt.datetime, dt.datetime]] = []
         for entry in entries:
-            lapsed = entry.status == Status.OFFERED and entry.offer_expires_at is not None and entry.offer_expires_at <= now
+            lapsed = (
+                entry.status == Status.OFFERED and entry.offer_expires_at is not None and entry.offer_expires_at <= now
+            )
             too_late = entry.status == Status.WAITING and entry.start <= now
             if lapsed or too_late:
                 entry.status = Status.EXPIRED
@@ -123,10 +125,18 @@ def offer_next(*, instrument_id: int, now: dt.datetime | None = None) -> list[Wa
             entry.save(update_fields=["status", "offered_at", "offer_expires_at"])
             outstanding.append((entry.start, entry.end))
             offered.append(entry)
-            transaction.on_commit(partial(
-                waitlist_offered.send, sender=WaitlistEntry, entry_id=entry.pk, user_id=entry.user_id,
-                instrument_id=instrument_id, start=entry.start, end=entry.end, expires_at=entry.offer_expires_at,
-            ))
+            transaction.on_commit(
+                partial(
+                    waitlist_offered.send,
+                    sender=WaitlistEntry,
+                    entry_id=entry.pk,
+                    user_id=entry.user_id,
+                    instrument_id=instrument_id,
+                    start=entry.start,
+                    end=entry.end,
+                    expires_at=entry.offer_expires_at,
+                )
+            )
     return offered
 
 
@@ -151,7 +161,9 @@ def _lock_own(user: User, entry_id: int) -> WaitlistEntry:
     if instrument_id is None:
         raise Http404("No such waitlist entry, or it is not yours.")
     lock_for_booking(instrument_ids=[instrument_id])
-    return WaitlistEntry.objects.select_for_update().select_related("instrument", "instrument__facility").get(pk=entry_id)
+    return (
+        WaitlistEntry.objects.select_for_update().select_related("instrument", "instrument__facility").get(pk=entry_id)
+    )
 
 
 def waitlist_accept(
@@ -170,13 +182,24 @@ def waitlist_accept(
             raise Http404("No such waitlist entry, or it is not yours.")
         if entry.status != Status.OFFERED:
             raise Conflict(
-                "not_offered", f"Waitlist entry #{entry.pk} is {entry.get_status_display().lower()}, not offered; there is nothing to accept."
+                "not_offered",
+                f"Waitlist entry #{entry.pk} is {entry.get_status_display().lower()}, not offered; there "
+                "is nothing to accept.",
             )
         if entry.offer_expires_at is None or entry.offer_expires_at <= now:
-            raise Conflict("offer_expired", f"The offer for waitlist entry #{entry.pk} expired at {timezone.localtime(entry.offer_expires_at):%Y-%m-%d %H:%M}.")
+            raise Conflict(
+                "offer_expired",
+                f"The offer for waitlist entry #{entry.pk} expired at "
+                f"{timezone.localtime(entry.offer_expires_at):%Y-%m-%d %H:%M}.",
+            )
         booking = booking_request(
-            requester=user, instrument=entry.instrument, start=entry.start, end=entry.end,
-            purpose=purpose, splits=splits, now=now,
+            requester=user,
+            instrument=entry.instrument,
+            start=entry.start,
+            end=entry.end,
+            purpose=purpose,
+            splits=splits,
+            now=now,
         )
         entry.status = Status.ACCEPTED
         entry.save(update_fields=["status"])
@@ -190,7 +213,8 @@ def waitlist_withdraw(*, user: User, entry_id: int, now: dt.datetime | None = No
             raise Http404("No such waitlist entry, or it is not yours.")
         if entry.status not in OPEN_STATUSES:
             raise Conflict(
-                "invalid_transition", f"Waitlist entry #{entry.pk} is {entry.get_status_display().lower()} and cannot be withdrawn."
+                "invalid_transition",
+                f"Waitlist entry #{entry.pk} is {entry.get_status_display().lower()} and cannot be withdrawn.",
             )
         was_offered = entry.status == Status.OFFERED
         entry.status = Status.WITHDRAWN
@@ -207,7 +231,9 @@ def _offer_quietly(instrument_id: int, now: dt.datetime | None = None) -> None:
     try:
         offer_next(instrument_id=instrument_id, now=now)
     except Exception:
-        log.exception("Offering waitlisted slots on instrument %s failed; the periodic sweep will retry.", instrument_id)
+        log.exception(
+            "Offering waitlisted slots on instrument %s failed; the periodic sweep will retry.", instrument_id
+        )
 
 
 @receiver(booking_changed, dispatch_uid="waitlist_offer_on_free")

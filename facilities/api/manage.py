@@ -28,8 +28,14 @@ class ClosureInSerializer(serializers.Serializer):
     end = AwareDateTimeField()
     kind = serializers.ChoiceField(choices=Closure.Kind.choices, default=Closure.Kind.MAINTENANCE)
     reason = StrictTextField(max_length=200, allow_blank=True, required=False, default="")
-    instrument = StrictIntegerField(min_value=1, max_value=2**53, required=False, allow_null=True, default=None,
-                     help_text="Close one instrument only; omit to close the whole facility.")
+    instrument = StrictIntegerField(
+        min_value=1,
+        max_value=2**53,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Close one instrument only; omit to close the whole facility.",
+    )
 
 
 class ClosureOutSerializer(serializers.Serializer):
@@ -66,15 +72,22 @@ def _require_manager(user, facility_id: int) -> None:
 
 def closure_json(c: Closure) -> dict:
     return {
-        "id": c.pk, "facility": c.facility.code, "instrument": c.instrument_id, "start": iso_local(c.start),
-        "end": iso_local(c.end), "kind": c.kind, "reason": c.reason,
+        "id": c.pk,
+        "facility": c.facility.code,
+        "instrument": c.instrument_id,
+        "start": iso_local(c.start),
+        "end": iso_local(c.end),
+        "kind": c.kind,
+        "reason": c.reason,
     }
 
 
 def qualification_json(q: Qualification) -> dict:
     return {
-        "instrument": q.instrument_id, "username": q.user.username,
-        "granted_by": q.granted_by.username if q.granted_by else None, "granted_at": iso_local(q.granted_at),
+        "instrument": q.instrument_id,
+        "username": q.user.username,
+        "granted_by": q.granted_by.username if q.granted_by else None,
+        "granted_at": iso_local(q.granted_at),
     }
 
 
@@ -91,12 +104,19 @@ class FacilityClosures(APIView):
         if data["instrument"] is not None:
             instrument = Instrument.objects.filter(pk=data["instrument"], facility=facility).first()
             if instrument is None:
-                raise ValidationError({"instrument": f"{facility.code} has no instrument with the id {data['instrument']}."})
+                raise ValidationError(
+                    {"instrument": f"{facility.code} has no instrument with the id {data['instrument']}."}
+                )
         if data["end"] - data["start"] > dt.timedelta(days=3660):
             raise ValidationError({"end": "A closure may last at most ten years."})
         closure = services.closure_add(
-            actor=request.user, facility=facility, instrument=instrument, start=data["start"], end=data["end"],
-            kind=data["kind"], reason=data["reason"],
+            actor=request.user,
+            facility=facility,
+            instrument=instrument,
+            start=data["start"],
+            end=data["end"],
+            kind=data["kind"],
+            reason=data["reason"],
         )
         return Response(closure_json(closure), status=status.HTTP_201_CREATED)
 
@@ -137,7 +157,7 @@ class InstrumentQualifications(APIView):
 
     @extend_schema(
         request=UsernameSerializer,
-        parameters=[OpenApiParameter("username", str, description="Whom to revoke; or send {\"username\"} as the body.")],
+        parameters=[OpenApiParameter("username", str, description='Whom to revoke; or send {"username"} as the body.')],
         responses={204: None},
     )
     def delete(self, request, pk: int):

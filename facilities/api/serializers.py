@@ -20,9 +20,20 @@ class InstrumentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Instrument
         fields = [
-            "id", "code", "name", "facility", "category", "description",
-            "booking_unit_minutes", "min_minutes", "max_minutes", "lead_time_minutes",
-            "horizon_days", "buffer_minutes", "requires_approval", "requires_qualification",
+            "id",
+            "code",
+            "name",
+            "facility",
+            "category",
+            "description",
+            "booking_unit_minutes",
+            "min_minutes",
+            "max_minutes",
+            "lead_time_minutes",
+            "horizon_days",
+            "buffer_minutes",
+            "requires_approval",
+            "requires_qualification",
         ]
 
 
@@ -30,7 +41,13 @@ class FacilityDetailSerializer(FacilitySerializer):
     instruments = InstrumentSerializer(many=True, read_only=True)
 
     class Meta(FacilitySerializer.Meta):
-        fields = FacilitySerializer.Meta.fields + ["description", "website", "booked_as", "follows_office_calendar", "instruments"]
+        fields = FacilitySerializer.Meta.fields + [
+            "description",
+            "website",
+            "booked_as",
+            "follows_office_calendar",
+            "instruments",
+        ]
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -39,7 +56,18 @@ class AccountSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = FundingAccount
-        fields = ["id", "code", "title", "kind", "institution", "principal_investigator", "valid_from", "valid_until", "budget_cap", "active"]
+        fields = [
+            "id",
+            "code",
+            "title",
+            "kind",
+            "institution",
+            "principal_investigator",
+            "valid_from",
+            "valid_until",
+            "budget_cap",
+            "active",
+        ]
 
 
 class MeSerializer(serializers.Serializer):

@@ -14,254 +14,707 @@ import facilities.models.tenants
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Institution',
+            name="Institution",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(help_text='Short code, e.g. USTC.', max_length=32, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('name_zh', models.CharField(blank=True, max_length=200)),
-                ('kind', models.CharField(choices=[('university', 'University'), ('institute', 'Research institute'), ('company', 'Company'), ('agency', 'Government agency')], max_length=16)),
-                ('province', models.CharField(blank=True, choices=[('shanghai', 'Shanghai'), ('anhui', 'Anhui'), ('jiangsu', 'Jiangsu'), ('zhejiang', 'Zhejiang')], max_length=16)),
-                ('city', models.CharField(blank=True, max_length=64)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.SlugField(help_text="Short code, e.g. USTC.", max_length=32, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("name_zh", models.CharField(blank=True, max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("university", "University"),
+                            ("institute", "Research institute"),
+                            ("company", "Company"),
+                            ("agency", "Government agency"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "province",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("shanghai", "Shanghai"),
+                            ("anhui", "Anhui"),
+                            ("jiangsu", "Jiangsu"),
+                            ("zhejiang", "Zhejiang"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("city", models.CharField(blank=True, max_length=64)),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('language', models.CharField(choices=[('en', 'English'), ('zh-hans', 'Simplified Chinese')], default='en', max_length=8)),
-                ('calendar_token', models.CharField(default=facilities.models.tenants.new_calendar_token, max_length=64, unique=True)),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={"unique": "A user with that username already exists."},
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        unique=True,
+                        validators=[django.contrib.auth.validators.UnicodeUsernameValidator()],
+                        verbose_name="username",
+                    ),
+                ),
+                ("first_name", models.CharField(blank=True, max_length=150, verbose_name="first name")),
+                ("last_name", models.CharField(blank=True, max_length=150, verbose_name="last name")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email address")),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                ("date_joined", models.DateTimeField(default=django.utils.timezone.now, verbose_name="date joined")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("en", "English"), ("zh-hans", "Simplified Chinese")], default="en", max_length=8
+                    ),
+                ),
+                (
+                    "calendar_token",
+                    models.CharField(default=facilities.models.tenants.new_calendar_token, max_length=64, unique=True),
+                ),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'user',
-                'verbose_name_plural': 'users',
-                'abstract': False,
+                "verbose_name": "user",
+                "verbose_name_plural": "users",
+                "abstract": False,
             },
             managers=[
-                ('objects', django.contrib.auth.models.UserManager()),
+                ("objects", django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='FundingAccount',
+            name="FundingAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=48, unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('grant', 'Grant'), ('cost_centre', 'Cost centre')], default='grant', max_length=16)),
-                ('valid_from', models.DateField()),
-                ('valid_until', models.DateField()),
-                ('budget_cap', models.DecimalField(blank=True, decimal_places=2, help_text='CNY; empty for no cap.', max_digits=14, null=True)),
-                ('active', models.BooleanField(default=True)),
-                ('members', models.ManyToManyField(blank=True, help_text='Others who may charge it.', related_name='accounts_named_on', to=settings.AUTH_USER_MODEL)),
-                ('principal_investigator', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='accounts_led', to=settings.AUTH_USER_MODEL)),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='accounts', to='facilities.institution')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=48, unique=True)),
+                ("title", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("grant", "Grant"), ("cost_centre", "Cost centre")], default="grant", max_length=16
+                    ),
+                ),
+                ("valid_from", models.DateField()),
+                ("valid_until", models.DateField()),
+                (
+                    "budget_cap",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, help_text="CNY; empty for no cap.", max_digits=14, null=True
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "members",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Others who may charge it.",
+                        related_name="accounts_named_on",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "principal_investigator",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="accounts_led",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="accounts",
+                        to="facilities.institution",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.AddField(
-            model_name='user',
-            name='default_account',
-            field=models.ForeignKey(blank=True, help_text='Pays the whole booking when a request names no split.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='facilities.fundingaccount'),
+            model_name="user",
+            name="default_account",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Pays the whole booking when a request names no split.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="facilities.fundingaccount",
+            ),
         ),
         migrations.CreateModel(
-            name='Facility',
+            name="Facility",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, validators=[django.core.validators.RegexValidator('^[A-Z0-9-]+$')])),
-                ('name', models.CharField(max_length=200)),
-                ('name_zh', models.CharField(blank=True, max_length=200)),
-                ('province', models.CharField(choices=[('shanghai', 'Shanghai'), ('anhui', 'Anhui'), ('jiangsu', 'Jiangsu'), ('zhejiang', 'Zhejiang')], max_length=16)),
-                ('city', models.CharField(max_length=64)),
-                ('host_label', models.CharField(blank=True, help_text='The host as the facility names itself, when several share it.', max_length=200)),
-                ('category', models.CharField(choices=[('light_source', 'Light source'), ('free_electron_laser', 'Free-electron laser'), ('laser', 'Laser'), ('protein_science', 'Protein science'), ('supercomputer', 'Supercomputer'), ('radio_telescope', 'Radio telescope'), ('instrument_center', 'Instrument centre'), ('fusion', 'Fusion'), ('magnet', 'High magnetic field'), ('nanofabrication', 'Nanofabrication'), ('network_testbed', 'Network testbed'), ('materials', 'Materials'), ('hypergravity', 'Hypergravity'), ('computing', 'Computing')], max_length=32)),
-                ('status', models.CharField(choices=[('operating', 'Operating'), ('under_construction', 'Under construction'), ('suspended', 'Suspended')], default='operating', max_length=24)),
-                ('description', models.TextField(blank=True)),
-                ('website', models.URLField(blank=True)),
-                ('booked_as', models.CharField(blank=True, max_length=200)),
-                ('follows_office_calendar', models.BooleanField(default=False, help_text="Closed on China's public holidays and open on make-up workdays; off for round-the-clock facilities.")),
-                ('host', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='facilities', to='facilities.institution')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=32, unique=True, validators=[django.core.validators.RegexValidator("^[A-Z0-9-]+$")]
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("name_zh", models.CharField(blank=True, max_length=200)),
+                (
+                    "province",
+                    models.CharField(
+                        choices=[
+                            ("shanghai", "Shanghai"),
+                            ("anhui", "Anhui"),
+                            ("jiangsu", "Jiangsu"),
+                            ("zhejiang", "Zhejiang"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("city", models.CharField(max_length=64)),
+                (
+                    "host_label",
+                    models.CharField(
+                        blank=True,
+                        help_text="The host as the facility names itself, when several share it.",
+                        max_length=200,
+                    ),
+                ),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("light_source", "Light source"),
+                            ("free_electron_laser", "Free-electron laser"),
+                            ("laser", "Laser"),
+                            ("protein_science", "Protein science"),
+                            ("supercomputer", "Supercomputer"),
+                            ("radio_telescope", "Radio telescope"),
+                            ("instrument_center", "Instrument centre"),
+                            ("fusion", "Fusion"),
+                            ("magnet", "High magnetic field"),
+                            ("nanofabrication", "Nanofabrication"),
+                            ("network_testbed", "Network testbed"),
+                            ("materials", "Materials"),
+                            ("hypergravity", "Hypergravity"),
+                            ("computing", "Computing"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("operating", "Operating"),
+                            ("under_construction", "Under construction"),
+                            ("suspended", "Suspended"),
+                        ],
+                        default="operating",
+                        max_length=24,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("website", models.URLField(blank=True)),
+                ("booked_as", models.CharField(blank=True, max_length=200)),
+                (
+                    "follows_office_calendar",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Closed on China's public holidays and open on make-up workdays; off for round-the-clock facilities.",
+                    ),
+                ),
+                (
+                    "host",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="facilities",
+                        to="facilities.institution",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'facilities',
-                'ordering': ['province', 'code'],
+                "verbose_name_plural": "facilities",
+                "ordering": ["province", "code"],
             },
         ),
         migrations.CreateModel(
-            name='Instrument',
+            name="Instrument",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, validators=[django.core.validators.RegexValidator('^[A-Z0-9-]+$')])),
-                ('name', models.CharField(max_length=200)),
-                ('category', models.CharField(choices=[('beamline', 'Beamline'), ('end_station', 'End-station'), ('magnet', 'Magnet'), ('laser', 'Laser'), ('fel', 'Free-electron laser'), ('centrifuge', 'Centrifuge'), ('shaking_table', 'Shaking table'), ('telescope', 'Telescope'), ('compute', 'Compute'), ('microscope', 'Microscope'), ('spectrometer', 'Spectrometer'), ('diffractometer', 'Diffractometer'), ('cleanroom_tool', 'Cleanroom tool'), ('test_stand', 'Test stand'), ('testbed', 'Testbed'), ('other', 'Other')], default='other', max_length=24)),
-                ('description', models.TextField(blank=True)),
-                ('booking_unit_minutes', models.PositiveIntegerField(default=60, help_text='Bookings start and end on multiples of this, counted from local midnight.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(1440)])),
-                ('min_minutes', models.PositiveIntegerField(default=60)),
-                ('max_minutes', models.PositiveIntegerField(default=480)),
-                ('lead_time_minutes', models.PositiveIntegerField(default=0, help_text='How long before the start a booking must be made.')),
-                ('horizon_days', models.PositiveIntegerField(default=90, help_text='How far ahead bookings may be made.')),
-                ('buffer_minutes', models.PositiveIntegerField(default=0, help_text='Changeover kept free after each booking.')),
-                ('requires_approval', models.BooleanField(default=False)),
-                ('requires_qualification', models.BooleanField(default=False)),
-                ('auto_approve_qualified', models.BooleanField(default=False, help_text='Approve at once requests from users qualified on this instrument.')),
-                ('auto_approve_host', models.BooleanField(default=False, help_text='Approve at once requests from members of the host institution.')),
-                ('max_future_bookings', models.PositiveIntegerField(blank=True, help_text='Upcoming held bookings one user may have; empty for no limit.', null=True)),
-                ('active', models.BooleanField(default=True)),
-                ('availability_version', models.PositiveBigIntegerField(default=0, editable=False)),
-                ('facility', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='instruments', to='facilities.facility')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "code",
+                    models.CharField(max_length=32, validators=[django.core.validators.RegexValidator("^[A-Z0-9-]+$")]),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("beamline", "Beamline"),
+                            ("end_station", "End-station"),
+                            ("magnet", "Magnet"),
+                            ("laser", "Laser"),
+                            ("fel", "Free-electron laser"),
+                            ("centrifuge", "Centrifuge"),
+                            ("shaking_table", "Shaking table"),
+                            ("telescope", "Telescope"),
+                            ("compute", "Compute"),
+                            ("microscope", "Microscope"),
+                            ("spectrometer", "Spectrometer"),
+                            ("diffractometer", "Diffractometer"),
+                            ("cleanroom_tool", "Cleanroom tool"),
+                            ("test_stand", "Test stand"),
+                            ("testbed", "Testbed"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=24,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "booking_unit_minutes",
+                    models.PositiveIntegerField(
+                        default=60,
+                        help_text="Bookings start and end on multiples of this, counted from local midnight.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(1440),
+                        ],
+                    ),
+                ),
+                ("min_minutes", models.PositiveIntegerField(default=60)),
+                ("max_minutes", models.PositiveIntegerField(default=480)),
+                (
+                    "lead_time_minutes",
+                    models.PositiveIntegerField(
+                        default=0, help_text="How long before the start a booking must be made."
+                    ),
+                ),
+                (
+                    "horizon_days",
+                    models.PositiveIntegerField(default=90, help_text="How far ahead bookings may be made."),
+                ),
+                (
+                    "buffer_minutes",
+                    models.PositiveIntegerField(default=0, help_text="Changeover kept free after each booking."),
+                ),
+                ("requires_approval", models.BooleanField(default=False)),
+                ("requires_qualification", models.BooleanField(default=False)),
+                (
+                    "auto_approve_qualified",
+                    models.BooleanField(
+                        default=False, help_text="Approve at once requests from users qualified on this instrument."
+                    ),
+                ),
+                (
+                    "auto_approve_host",
+                    models.BooleanField(
+                        default=False, help_text="Approve at once requests from members of the host institution."
+                    ),
+                ),
+                (
+                    "max_future_bookings",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="Upcoming held bookings one user may have; empty for no limit.", null=True
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                ("availability_version", models.PositiveBigIntegerField(default=0, editable=False)),
+                (
+                    "facility",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="instruments",
+                        to="facilities.facility",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['facility__code', 'code'],
+                "ordering": ["facility__code", "code"],
             },
         ),
         migrations.CreateModel(
-            name='Closure',
+            name="Closure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
-                ('kind', models.CharField(choices=[('maintenance', 'Maintenance'), ('shutdown', 'Shutdown'), ('holiday', 'Holiday')], default='maintenance', max_length=16)),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('facility', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='closures', to='facilities.facility')),
-                ('instrument', models.ForeignKey(blank=True, help_text='Empty: the whole facility is closed.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='closures', to='facilities.instrument')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("maintenance", "Maintenance"), ("shutdown", "Shutdown"), ("holiday", "Holiday")],
+                        default="maintenance",
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                (
+                    "facility",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="closures", to="facilities.facility"
+                    ),
+                ),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: the whole facility is closed.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="closures",
+                        to="facilities.instrument",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['start'],
+                "ordering": ["start"],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('researcher', 'Researcher'), ('facility_manager', 'Facility manager'), ('finance', 'Finance'), ('institution_admin', 'Institution administrator')], max_length=24)),
-                ('facilities', models.ManyToManyField(blank=True, help_text='For facility managers: the facilities they manage.', related_name='manager_memberships', to='facilities.facility')),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='facilities.institution')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("researcher", "Researcher"),
+                            ("facility_manager", "Facility manager"),
+                            ("finance", "Finance"),
+                            ("institution_admin", "Institution administrator"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "facilities",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="For facility managers: the facilities they manage.",
+                        related_name="manager_memberships",
+                        to="facilities.facility",
+                    ),
+                ),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="facilities.institution",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='OperatingHours',
+            name="OperatingHours",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weekday', models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')])),
-                ('opens', models.TimeField()),
-                ('closes', models.TimeField()),
-                ('facility', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='operating_hours', to='facilities.facility')),
-                ('instrument', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='operating_hours', to='facilities.instrument')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "weekday",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (0, "Monday"),
+                            (1, "Tuesday"),
+                            (2, "Wednesday"),
+                            (3, "Thursday"),
+                            (4, "Friday"),
+                            (5, "Saturday"),
+                            (6, "Sunday"),
+                        ]
+                    ),
+                ),
+                ("opens", models.TimeField()),
+                ("closes", models.TimeField()),
+                (
+                    "facility",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="operating_hours",
+                        to="facilities.facility",
+                    ),
+                ),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="operating_hours",
+                        to="facilities.instrument",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'operating hours',
-                'ordering': ['facility', 'instrument', 'weekday', 'opens'],
+                "verbose_name_plural": "operating hours",
+                "ordering": ["facility", "instrument", "weekday", "opens"],
             },
         ),
         migrations.CreateModel(
-            name='Qualification',
+            name="Qualification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('granted_at', models.DateTimeField(auto_now_add=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('granted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='qualifications', to='facilities.instrument')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='qualifications', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("granted_at", models.DateTimeField(auto_now_add=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "granted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="qualifications",
+                        to="facilities.instrument",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="qualifications",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RateCard',
+            name="RateCard",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('user_class', models.CharField(choices=[('internal', 'Internal (host institution)'), ('external_academic', 'External academic'), ('industry', 'Industry')], max_length=24)),
-                ('hourly_rate', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('currency', models.CharField(default='CNY', editable=False, max_length=3)),
-                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rates', to='facilities.instrument')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "user_class",
+                    models.CharField(
+                        choices=[
+                            ("internal", "Internal (host institution)"),
+                            ("external_academic", "External academic"),
+                            ("industry", "Industry"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("hourly_rate", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("currency", models.CharField(default="CNY", editable=False, max_length=3)),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="rates", to="facilities.instrument"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['instrument', 'user_class'],
+                "ordering": ["instrument", "user_class"],
             },
         ),
         migrations.CreateModel(
-            name='TimeShare',
+            name="TimeShare",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('percent', models.DecimalField(decimal_places=2, max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0.01')), django.core.validators.MaxValueValidator(Decimal('100'))])),
-                ('institution', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='time_shares', to='facilities.institution')),
-                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='time_shares', to='facilities.instrument')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "percent",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.01")),
+                            django.core.validators.MaxValueValidator(Decimal("100")),
+                        ],
+                    ),
+                ),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="time_shares",
+                        to="facilities.institution",
+                    ),
+                ),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="time_shares",
+                        to="facilities.instrument",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='fundingaccount',
-            constraint=models.CheckConstraint(condition=models.Q(('valid_until__gte', models.F('valid_from'))), name='account_validity_ordered', violation_error_message="An account's validity must end on or after it starts."),
+            model_name="fundingaccount",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("valid_until__gte", models.F("valid_from"))),
+                name="account_validity_ordered",
+                violation_error_message="An account's validity must end on or after it starts.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='fundingaccount',
-            constraint=models.CheckConstraint(condition=models.Q(('budget_cap__isnull', True), ('budget_cap__gte', Decimal('0')), _connector='OR'), name='account_budget_cap_positive', violation_error_message='A budget cap cannot be negative.'),
+            model_name="fundingaccount",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("budget_cap__isnull", True), ("budget_cap__gte", Decimal("0")), _connector="OR"),
+                name="account_budget_cap_positive",
+                violation_error_message="A budget cap cannot be negative.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='instrument',
-            constraint=models.UniqueConstraint(fields=('facility', 'code'), name='instrument_code_unique_per_facility', violation_error_message='Another instrument of this facility already has this code.'),
+            model_name="instrument",
+            constraint=models.UniqueConstraint(
+                fields=("facility", "code"),
+                name="instrument_code_unique_per_facility",
+                violation_error_message="Another instrument of this facility already has this code.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='instrument',
-            constraint=models.CheckConstraint(condition=models.Q(('max_minutes__gte', models.F('min_minutes'))), name='instrument_max_not_below_min', violation_error_message='The maximum duration cannot be shorter than the minimum.'),
+            model_name="instrument",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_minutes__gte", models.F("min_minutes"))),
+                name="instrument_max_not_below_min",
+                violation_error_message="The maximum duration cannot be shorter than the minimum.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='closure',
-            index=models.Index(fields=['facility', 'start'], name='closure_facility_start'),
+            model_name="closure",
+            index=models.Index(fields=["facility", "start"], name="closure_facility_start"),
         ),
         migrations.AddConstraint(
-            model_name='closure',
-            constraint=models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='closure_end_after_start', violation_error_message='A closure must end after it starts.'),
+            model_name="closure",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end__gt", models.F("start"))),
+                name="closure_end_after_start",
+                violation_error_message="A closure must end after it starts.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('user', 'institution', 'role'), name='membership_unique_role', violation_error_message='This person already has that role at that institution.'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(
+                fields=("user", "institution", "role"),
+                name="membership_unique_role",
+                violation_error_message="This person already has that role at that institution.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='operatinghours',
-            constraint=models.CheckConstraint(condition=models.Q(('closes__gt', models.F('opens'))), name='hours_close_after_open', violation_error_message='Closing time must be after opening time.'),
+            model_name="operatinghours",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("closes__gt", models.F("opens"))),
+                name="hours_close_after_open",
+                violation_error_message="Closing time must be after opening time.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='qualification',
-            constraint=models.UniqueConstraint(condition=models.Q(('revoked_at__isnull', True)), fields=('user', 'instrument'), name='qualification_one_active', violation_error_message='This person is already qualified on this instrument.'),
+            model_name="qualification",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("revoked_at__isnull", True)),
+                fields=("user", "instrument"),
+                name="qualification_one_active",
+                violation_error_message="This person is already qualified on this instrument.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ratecard',
-            constraint=models.UniqueConstraint(fields=('instrument', 'user_class'), name='rate_unique_per_class', violation_error_message='This instrument already has a rate for that user class.'),
+            model_name="ratecard",
+            constraint=models.UniqueConstraint(
+                fields=("instrument", "user_class"),
+                name="rate_unique_per_class",
+                violation_error_message="This instrument already has a rate for that user class.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ratecard',
-            constraint=models.CheckConstraint(condition=models.Q(('hourly_rate__gte', Decimal('0'))), name='rate_not_negative', violation_error_message='A rate cannot be negative.'),
+            model_name="ratecard",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("hourly_rate__gte", Decimal("0"))),
+                name="rate_not_negative",
+                violation_error_message="A rate cannot be negative.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='timeshare',
-            constraint=models.UniqueConstraint(fields=('instrument', 'institution'), name='time_share_unique_partner', violation_error_message='This partner already has a share of this instrument.'),
+            model_name="timeshare",
+            constraint=models.UniqueConstraint(
+                fields=("instrument", "institution"),
+                name="time_share_unique_partner",
+                violation_error_message="This partner already has a share of this instrument.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='timeshare',
-            constraint=models.CheckConstraint(condition=models.Q(('percent__gt', 0), ('percent__lte', 100)), name='time_share_percent_range', violation_error_message='A share is a percent above 0 and at most 100.'),
+            model_name="timeshare",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("percent__gt", 0), ("percent__lte", 100)),
+                name="time_share_percent_range",
+                violation_error_message="A share is a percent above 0 and at most 100.",
+            ),
         ),
     ]

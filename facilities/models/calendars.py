@@ -59,7 +59,11 @@ class Closure(models.Model):
 
     facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="closures")
     instrument = models.ForeignKey(
-        Instrument, null=True, blank=True, on_delete=models.CASCADE, related_name="closures",
+        Instrument,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="closures",
         help_text=_("Empty: the whole facility is closed."),
     )
     start = models.DateTimeField()

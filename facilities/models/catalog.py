@@ -52,7 +52,9 @@ class Facility(models.Model):
     booked_as = models.CharField(max_length=200, blank=True)
     follows_office_calendar = models.BooleanField(
         default=False,
-        help_text=_("Closed on China's public holidays and open on make-up workdays; off for round-the-clock facilities."),
+        help_text=_(
+            "Closed on China's public holidays and open on make-up workdays; off for round-the-clock facilities."
+        ),
     )
 
     class Meta:
@@ -90,12 +92,15 @@ class Instrument(models.Model):
     category = models.CharField(max_length=24, choices=Category.choices, default=Category.OTHER)
     description = models.TextField(blank=True)
     booking_unit_minutes = models.PositiveIntegerField(
-        default=60, validators=[MinValueValidator(1), MaxValueValidator(1440)],
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(1440)],
         help_text=_("Bookings start and end on multiples of this, counted from local midnight."),
     )
     min_minutes = models.PositiveIntegerField(default=60)
     max_minutes = models.PositiveIntegerField(default=480)
-    lead_time_minutes = models.PositiveIntegerField(default=0, help_text=_("How long before the start a booking must be made."))
+    lead_time_minutes = models.PositiveIntegerField(
+        default=0, help_text=_("How long before the start a booking must be made.")
+    )
     horizon_days = models.PositiveIntegerField(default=90, help_text=_("How far ahead bookings may be made."))
     buffer_minutes = models.PositiveIntegerField(default=0, help_text=_("Changeover kept free after each booking."))
     requires_approval = models.BooleanField(default=False)
@@ -211,7 +216,9 @@ class TimeShare(models.Model):
     instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="time_shares")
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="time_shares")
     percent = models.DecimalField(
-        max_digits=5, decimal_places=2, validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))]
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100"))],
     )
 
     class Meta:

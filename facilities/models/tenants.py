@@ -112,9 +112,7 @@ class FundingAccount(models.Model):
     title = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.GRANT)
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="accounts")
-    principal_investigator = models.ForeignKey(
-        User, on_delete=models.PROTECT, related_name="accounts_led"
-    )
+    principal_investigator = models.ForeignKey(User, on_delete=models.PROTECT, related_name="accounts_led")
     members = models.ManyToManyField(
         User, blank=True, related_name="accounts_named_on", help_text=_("Others who may charge it.")
     )

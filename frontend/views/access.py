@@ -21,8 +21,10 @@ def role_required(*roles: str):
             have = roles_of(request.user)
             request._sanjiao_roles = have
             if not have & set(roles):
-                raise PermissionDenied(_("This page is for %(who)s; your account does not have that role.") % {
-                    "who": ", ".join(str(ROLE_WORDS.get(r, r)) for r in roles)})
+                raise PermissionDenied(
+                    _("This page is for %(who)s; your account does not have that role.")
+                    % {"who": ", ".join(str(ROLE_WORDS.get(r, r)) for r in roles)}
+                )
             return view(request, *args, **kwargs)
 
         return wrapped

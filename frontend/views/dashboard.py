@@ -21,8 +21,10 @@ PAGE = 50
 
 def my_bookings(user):
     return (
-        bookings_visible_to(user).filter(requester=user)
-        .select_related("instrument__facility").prefetch_related("splits__account")
+        bookings_visible_to(user)
+        .filter(requester=user)
+        .select_related("instrument__facility")
+        .prefetch_related("splits__account")
     )
 
 
@@ -42,9 +44,15 @@ def _tables(request):
     return {
         "upcoming": list(mine.filter(end__gt=now).order_by("start")[:PAGE]),
         "past": list(mine.filter(end__lte=now).order_by("-start")[:PAGE]),
-        "waitlist": list(entries_visible_to(request.user).filter(
-            user=request.user, status__in=[WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED], end__gt=now,
-        ).order_by("start")[:PAGE]),
+        "waitlist": list(
+            entries_visible_to(request.user)
+            .filter(
+                user=request.user,
+                status__in=[WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED],
+                end__gt=now,
+            )
+            .order_by("start")[:PAGE]
+        ),
     }
 
 
@@ -58,7 +66,9 @@ def dashboard(request):
 @role_required("researcher")
 def dashboard_bookings(request):
     """The tables alone, fetched again when the socket says something changed."""
-    return render(request, "frontend/researcher/bookings_tables.html", {**_tables(request), "cancel_form": DecisionForm()})
+    return render(
+        request, "frontend/researcher/bookings_tables.html", {**_tables(request), "cancel_form": DecisionForm()}
+    )
 
 
 @require_POST
@@ -89,8 +99,11 @@ def waitlist_action(request, pk: int, action: str):
     try:
         if action == "accept":
             _entry, booking = waitlist_accept(user=request.user, entry_id=pk)
-            messages.success(request, _("The offered time is yours: booking #%(id)s is %(status)s.") % {
-                "id": booking.pk, "status": booking.get_status_display().lower()})
+            messages.success(
+                request,
+                _("The offered time is yours: booking #%(id)s is %(status)s.")
+                % {"id": booking.pk, "status": booking.get_status_display().lower()},
+            )
         elif action == "withdraw":
             waitlist_withdraw(user=request.user, entry_id=pk)
             messages.success(request, _("You left the waitlist."))

@@ -37,7 +37,9 @@ def finance_available() -> bool:
 
 
 class RunForm(forms.Form):
-    period = forms.CharField(label=_l("Month"), max_length=7, widget=forms.TextInput(attrs={"type": "month", "placeholder": "2026-10"}))
+    period = forms.CharField(
+        label=_l("Month"), max_length=7, widget=forms.TextInput(attrs={"type": "month", "placeholder": "2026-10"})
+    )
 
 
 class ReasonForm(forms.Form):
@@ -80,10 +82,15 @@ def sharing_charts(user, period: str) -> dict:
     visible = invoices_visible_to(user).exclude(status="void").values("pk")
     lines = InvoiceLine.objects.filter(invoice__in=visible)
     months = _months_back(period, MONTHS_CHARTED)
-    by_payer = (lines.filter(invoice__period=period).values("invoice__payer__code")
-                .annotate(s=Sum("amount")).order_by("-s"))
-    by_facility = (lines.filter(invoice__period=period).values("charge_line__charge__facility__code")
-                   .annotate(s=Sum("amount")).order_by("-s"))
+    by_payer = (
+        lines.filter(invoice__period=period).values("invoice__payer__code").annotate(s=Sum("amount")).order_by("-s")
+    )
+    by_facility = (
+        lines.filter(invoice__period=period)
+        .values("charge_line__charge__facility__code")
+        .annotate(s=Sum("amount"))
+        .order_by("-s")
+    )
     by_month = dict(lines.filter(invoice__period__in=months).values_list("invoice__period").annotate(s=Sum("amount")))
     return {
         "payer": bars([(r["invoice__payer__code"], r["s"]) for r in by_payer]),
@@ -96,12 +103,20 @@ def _context(request, period: str, run_form=None):
     from billing.selectors import invoices_visible_to, runs_visible_to
 
     runs = list(runs_visible_to(request.user).order_by("-created_at")[:RUNS_SHOWN])
-    invoices = list(invoices_visible_to(request.user).filter(period=period).order_by("issuer__code", "payer__code", "kind", "id")[:INVOICES_SHOWN])
+    invoices = list(
+        invoices_visible_to(request.user)
+        .filter(period=period)
+        .order_by("issuer__code", "payer__code", "kind", "id")[:INVOICES_SHOWN]
+    )
     return {
-        "nav": "finance", "period": period, "runs": runs, "invoices": invoices,
+        "nav": "finance",
+        "period": period,
+        "runs": runs,
+        "invoices": invoices,
         "active": any(r.status in ("pending", "running") for r in runs),
         "run_form": run_form or RunForm(initial={"period": period}),
-        "charts": sharing_charts(request.user, period), "reason_form": ReasonForm(),
+        "charts": sharing_charts(request.user, period),
+        "reason_form": ReasonForm(),
         "mine": _my_institutions(request.user),
     }
 
@@ -131,8 +146,11 @@ def runs_fragment(request):
     from billing.selectors import runs_visible_to
 
     runs = list(runs_visible_to(request.user).order_by("-created_at")[:RUNS_SHOWN])
-    return render(request, "frontend/finance/runs.html", {
-        "runs": runs, "active": any(r.status in ("pending", "running") for r in runs)})
+    return render(
+        request,
+        "frontend/finance/runs.html",
+        {"runs": runs, "active": any(r.status in ("pending", "running") for r in runs)},
+    )
 
 
 @require_POST
@@ -161,11 +179,18 @@ def invoice_detail(request, pk: int):
     if invoice is None:
         raise Http404(_("No such invoice, or you may not see it."))
     lines = list(invoice_lines(invoice).select_related("booking__instrument__facility"))
-    return render(request, "frontend/finance/invoice.html", {
-        "nav": "finance", "invoice": invoice, "lines": lines, "reason_form": ReasonForm(),
-        "is_issuer": request.user.is_superuser or invoice.issuer_id in _my_institutions(request.user),
-        "credit_notes": list(invoice.credit_notes.all()),
-    })
+    return render(
+        request,
+        "frontend/finance/invoice.html",
+        {
+            "nav": "finance",
+            "invoice": invoice,
+            "lines": lines,
+            "reason_form": ReasonForm(),
+            "is_issuer": request.user.is_superuser or invoice.issuer_id in _my_institutions(request.user),
+            "credit_notes": list(invoice.credit_notes.all()),
+        },
+    )
 
 
 @require_POST
@@ -186,8 +211,11 @@ def invoice_action(request, pk: int, action: str):
             result = invoicing.invoice_void(actor=request.user, invoice_id=pk, reason=reason)
         else:
             result = invoicing.invoice_credit_note(actor=request.user, invoice_id=pk, reason=reason)
-        words = {"issue": _("Invoice %(n)s is issued."), "void": _("The invoice is void."),
-                 "credit-note": _("Credit note %(n)s is issued.")}[action]
+        words = {
+            "issue": _("Invoice %(n)s is issued."),
+            "void": _("The invoice is void."),
+            "credit-note": _("Credit note %(n)s is issued."),
+        }[action]
         messages.success(request, words % {"n": result.number or ""})
         target = result.pk
     except (ValidationError, Conflict) as exc:  # 403 and 404 pass on to their pages

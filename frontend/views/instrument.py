@@ -30,7 +30,9 @@ def _booker(user):
     """The researcher membership a booking would be made under, or None for who may not book."""
     if not user.is_authenticated:
         return None
-    return Membership.objects.filter(user=user, role=Role.RESEARCHER).select_related("institution").order_by("id").first()
+    return (
+        Membership.objects.filter(user=user, role=Role.RESEARCHER).select_related("institution").order_by("id").first()
+    )
 
 
 def _form_context(request, instrument, data=None, initial=None):
@@ -39,8 +41,13 @@ def _form_context(request, instrument, data=None, initial=None):
     if membership is None:
         return ctx
     accounts = list(selectors.accounts_chargeable_by(request.user).filter(active=True).order_by("code"))
-    form = BookingForm(data, initial=initial, instrument=instrument, accounts=accounts,
-                       default_account_id=request.user.default_account_id or (accounts[0].pk if accounts else None))
+    form = BookingForm(
+        data,
+        initial=initial,
+        instrument=instrument,
+        accounts=accounts,
+        default_account_id=request.user.default_account_id or (accounts[0].pk if accounts else None),
+    )
     klass = pricing.user_class(membership.institution, instrument)
     ctx.update(form=form, user_class=UserClass(klass).label, rate=pricing.hourly_rate(instrument, klass))
     return ctx
@@ -64,8 +71,11 @@ def _estimate_for(form, rate):
 
 def _prefill(request, instrument):
     initial = {}
-    form = BookingForm({"start": request.GET.get("start", ""), "end": request.GET.get("end", ""), "split_0": ""},
-                       instrument=instrument, accounts=[])
+    form = BookingForm(
+        {"start": request.GET.get("start", ""), "end": request.GET.get("end", ""), "split_0": ""},
+        instrument=instrument,
+        accounts=[],
+    )
     form.is_valid()
     for name in ("start", "end"):
         if form.cleaned_data.get(name):
@@ -104,16 +114,26 @@ def book(request, pk: int):
         try:
             if (d.get("repeat") or 1) > 1:
                 result = booking_series_request(
-                    requester=request.user, instrument=instrument, start=d["start"], end=d["end"], count=d["repeat"],
-                    interval_weeks=d.get("interval_weeks") or 1, purpose=d["purpose"], splits=form.splits(),
+                    requester=request.user,
+                    instrument=instrument,
+                    start=d["start"],
+                    end=d["end"],
+                    count=d["repeat"],
+                    interval_weeks=d.get("interval_weeks") or 1,
+                    purpose=d["purpose"],
+                    splits=form.splits(),
                     skip_conflicts=d.get("skip_taken", False),
                 )
                 ctx["series"] = result
             else:
                 # The service the API calls: the same rules in the same order, so the same first answer.
                 ctx["booking"] = booking_request(
-                    requester=request.user, instrument=instrument, start=d["start"], end=d["end"],
-                    purpose=d["purpose"], splits=form.splits(),
+                    requester=request.user,
+                    instrument=instrument,
+                    start=d["start"],
+                    end=d["end"],
+                    purpose=d["purpose"],
+                    splits=form.splits(),
                 )
         except REFUSALS as exc:
             attach(form, exc)
@@ -127,7 +147,9 @@ def book(request, pk: int):
     if request.htmx:
         # htmx swaps only 2xx answers by default; refusals are part of the page, so answer 200.
         return render(request, "frontend/partials/booking_form.html", ctx)
-    start = week_start(form.cleaned_data["start"].date() if form is not None and form.cleaned_data.get("start") else None)
+    start = week_start(
+        form.cleaned_data["start"].date() if form is not None and form.cleaned_data.get("start") else None
+    )
     avail = availability(instrument, start, start + dt.timedelta(days=7))
     ctx.update(week=build_week(instrument, avail, start), version=avail["version"], nav="catalog")
     return render(request, "frontend/instrument.html", ctx, status=status)
@@ -157,8 +179,9 @@ def join_waitlist(request, pk: int):
     status = 200
     if form.is_valid():
         try:
-            ctx["waiting"] = waitlist_join(user=request.user, instrument=instrument, start=form.cleaned_data["start"],
-                                           end=form.cleaned_data["end"])
+            ctx["waiting"] = waitlist_join(
+                user=request.user, instrument=instrument, start=form.cleaned_data["start"], end=form.cleaned_data["end"]
+            )
         except REFUSALS as exc:
             attach(form, exc)
             status = 400

@@ -43,7 +43,9 @@ def _queue_context(request):
         "queue": list(mine.filter(status=Booking.Status.REQUESTED).order_by("start")[:PAGE]),
         "to_record": list(mine.filter(status=Booking.Status.APPROVED, start__lte=now).order_by("start")[:PAGE]),
         "upcoming": list(mine.filter(status=Booking.Status.APPROVED, start__gt=now).order_by("start")[:PAGE]),
-        "approve_form": DecisionForm(), "reject_form": RejectForm(auto_id=False), "complete_form": CompleteForm(auto_id=False),
+        "approve_form": DecisionForm(),
+        "reject_form": RejectForm(auto_id=False),
+        "complete_form": CompleteForm(auto_id=False),
     }
 
 
@@ -73,7 +75,9 @@ def _report(request, exc):
 @role_required(*MANAGERS)
 def decide(request, pk: int, action: str):
     """Approve, reject, complete or mark a no-show; a refusal comes back as a message in words."""
-    form_class = {"approve": DecisionForm, "reject": RejectForm, "complete": CompleteForm, "no-show": DecisionForm}.get(action)
+    form_class = {"approve": DecisionForm, "reject": RejectForm, "complete": CompleteForm, "no-show": DecisionForm}.get(
+        action
+    )
     if form_class is None:
         raise Http404(_("No such action."))
     form = form_class(request.POST)
@@ -92,7 +96,9 @@ def decide(request, pk: int, action: str):
             b = booking_reject(actor=request.user, booking_id=pk, reason=data["reason"])
             messages.success(request, _("Booking #%(id)s is rejected.") % {"id": b.pk})
         elif action == "complete":
-            b = booking_complete(actor=request.user, booking_id=pk, actual_start=data["actual_start"], actual_end=data["actual_end"])
+            b = booking_complete(
+                actor=request.user, booking_id=pk, actual_start=data["actual_start"], actual_end=data["actual_end"]
+            )
             messages.success(request, _("Use of booking #%(id)s is recorded.") % {"id": b.pk})
         else:
             b = booking_no_show(actor=request.user, booking_id=pk, reason=data["reason"])
@@ -111,14 +117,20 @@ def _facility_for(request, code: str) -> Facility:
 
 def _facility_context(request, facility, closure_form=None, qualification_form=None):
     from .utilisation import utilisation_for
+
     instruments = list(facility.instruments.filter(active=True).order_by("code"))
     now = timezone.now()
     ctx = {
-        "facility": facility, "instruments": instruments, "nav": "console",
-        "closures": list(Closure.objects.filter(facility=facility, end__gt=now).select_related("instrument").order_by("start")[:PAGE]),
+        "facility": facility,
+        "instruments": instruments,
+        "nav": "console",
+        "closures": list(
+            Closure.objects.filter(facility=facility, end__gt=now).select_related("instrument").order_by("start")[:PAGE]
+        ),
         "qualifications": list(
             Qualification.objects.filter(instrument__facility=facility, revoked_at__isnull=True)
-            .select_related("user", "instrument").order_by("instrument__code", "user__username")[:PAGE * 5]
+            .select_related("user", "instrument")
+            .order_by("instrument__code", "user__username")[: PAGE * 5]
         ),
         "closure_form": closure_form or ClosureForm(instruments=instruments, prefix="closure"),
         "qualification_form": qualification_form or QualificationForm(instruments=instruments, prefix="qual"),
@@ -146,8 +158,15 @@ def closure_create(request, code: str):
     if form.is_valid():
         d = form.cleaned_data
         try:
-            closure_add(actor=request.user, facility=facility, instrument=d["instrument"], start=d["start"], end=d["end"],
-                        kind=d["kind"], reason=d["reason"])
+            closure_add(
+                actor=request.user,
+                facility=facility,
+                instrument=d["instrument"],
+                start=d["start"],
+                end=d["end"],
+                kind=d["kind"],
+                reason=d["reason"],
+            )
             messages.success(request, _("The closure is added; the calendars show it now."))
             return redirect("frontend:console_facility", code=facility.code)
         except ValidationError as exc:
@@ -183,10 +202,18 @@ def qualification_change(request, code: str, action: str):
             return redirect("frontend:console_facility", code=facility.code)
         elif action == "revoke":
             if qualification_revoke(actor=request.user, user=person, instrument=instrument):
-                messages.success(request, _("%(u)s is no longer qualified on %(i)s.") % {"u": person.username, "i": instrument.code})
+                messages.success(
+                    request, _("%(u)s is no longer qualified on %(i)s.") % {"u": person.username, "i": instrument.code}
+                )
                 return redirect("frontend:console_facility", code=facility.code)
-            form.add_error(None, _("%(u)s holds no qualification on %(i)s.") % {"u": person.username, "i": instrument.code})
+            form.add_error(
+                None, _("%(u)s holds no qualification on %(i)s.") % {"u": person.username, "i": instrument.code}
+            )
         else:
             raise Http404(_("No such action."))
-    return render(request, "frontend/manager/facility.html",
-                  _facility_context(request, facility, qualification_form=form), status=400)
+    return render(
+        request,
+        "frontend/manager/facility.html",
+        _facility_context(request, facility, qualification_form=form),
+        status=400,
+    )

@@ -21,7 +21,9 @@ MAX_WINDOWS_SHOWN = 60
 
 class SearchForm(forms.Form):
     instruments = forms.MultipleChoiceField(label=_l("Instruments"), widget=forms.SelectMultiple(attrs={"size": 10}))
-    duration_minutes = forms.IntegerField(label=_l("Duration (minutes)"), min_value=1, max_value=60 * 24 * 31, initial=240)
+    duration_minutes = forms.IntegerField(
+        label=_l("Duration (minutes)"), min_value=1, max_value=60 * 24 * 31, initial=240
+    )
     start = forms.DateField(label=_l("From (date)"), widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_l("Until (date, not included)"), widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -41,8 +43,10 @@ class SearchForm(forms.Form):
 
     def window(self) -> tuple[dt.datetime, dt.datetime]:
         tz = local_tz()
-        return (dt.datetime.combine(self.cleaned_data["start"], dt.time(0), tz),
-                dt.datetime.combine(self.cleaned_data["end"], dt.time(0), tz))
+        return (
+            dt.datetime.combine(self.cleaned_data["start"], dt.time(0), tz),
+            dt.datetime.combine(self.cleaned_data["end"], dt.time(0), tz),
+        )
 
 
 class BundleForm(forms.Form):
@@ -63,14 +67,24 @@ def _search(request, form):
         instruments = bookable_instruments([int(x) for x in form.cleaned_data["instruments"]])
         start, end = form.window()
         duration = form.cleaned_data["duration_minutes"]
-        windows = joint_windows(instruments=instruments, duration_minutes=duration, start=start, end=end, now=timezone.now())
+        windows = joint_windows(
+            instruments=instruments, duration_minutes=duration, start=start, end=end, now=timezone.now()
+        )
     except REFUSALS as exc:
         attach(form, exc)
         return ctx
     step = math.lcm(*(i.booking_unit_minutes for i in instruments))
-    ctx.update(instruments=instruments, duration=dt.timedelta(minutes=duration), step=step,
-               windows=[{"start": s, "end": e, "last_start": e - dt.timedelta(minutes=duration)} for s, e in windows[:MAX_WINDOWS_SHOWN]],
-               more=max(0, len(windows) - MAX_WINDOWS_SHOWN), may_book="researcher" in selectors.roles_of(request.user))
+    ctx.update(
+        instruments=instruments,
+        duration=dt.timedelta(minutes=duration),
+        step=step,
+        windows=[
+            {"start": s, "end": e, "last_start": e - dt.timedelta(minutes=duration)}
+            for s, e in windows[:MAX_WINDOWS_SHOWN]
+        ],
+        more=max(0, len(windows) - MAX_WINDOWS_SHOWN),
+        may_book="researcher" in selectors.roles_of(request.user),
+    )
     return ctx
 
 
@@ -106,7 +120,8 @@ def book_bundle(request):
             items = [{"instrument": i, "start": s, "end": s + ctx["duration"]} for i in ctx["instruments"]]
             try:
                 ctx["bundle"], ctx["bundle_bookings"] = booking_bundle_request(
-                    requester=request.user, items=items, purpose=bundle_form.cleaned_data["purpose"])
+                    requester=request.user, items=items, purpose=bundle_form.cleaned_data["purpose"]
+                )
                 status = 200
             except REFUSALS as exc:
                 attach(bundle_form, exc)

@@ -27,10 +27,23 @@ def utilisation_for(facility, period_label: str | None = None) -> dict | None:
     for n, item in enumerate(report.instruments):
         f = item.figures
         pct = (f.utilisation or Decimal(0)) * 100
-        rows.append({
-            "y": 24 * n + 4, "ty": 24 * n + 18, "code": item.instrument.code, "pk": item.instrument.pk, "pct": pct.quantize(Decimal("0.1")),
-            "width": round(float(pct / top) * 300, 1), "used": hours(f.used_minutes), "booked": hours(f.booked_minutes),
-            "available": hours(f.available_minutes), "shared": hours(f.shared_minutes),
-        })
-    return {"period": period.label, "rows": rows, "height": 24 * len(rows) + 30,
-            "total_pct": ((report.totals.utilisation or Decimal(0)) * 100).quantize(Decimal("0.1"))}
+        rows.append(
+            {
+                "y": 24 * n + 4,
+                "ty": 24 * n + 18,
+                "code": item.instrument.code,
+                "pk": item.instrument.pk,
+                "pct": pct.quantize(Decimal("0.1")),
+                "width": round(float(pct / top) * 300, 1),
+                "used": hours(f.used_minutes),
+                "booked": hours(f.booked_minutes),
+                "available": hours(f.available_minutes),
+                "shared": hours(f.shared_minutes),
+            }
+        )
+    return {
+        "period": period.label,
+        "rows": rows,
+        "height": 24 * len(rows) + 30,
+        "total_pct": ((report.totals.utilisation or Decimal(0)) * 100).quantize(Decimal("0.1")),
+    }

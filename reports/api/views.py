@@ -20,7 +20,9 @@ from ..periods import parse_period
 FORMATS = ("json", "csv", "xlsx")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-PERIOD = OpenApiParameter("period", str, required=True, description="A month (2026-10), quarter (2026-Q3) or year (2026).")
+PERIOD = OpenApiParameter(
+    "period", str, required=True, description="A month (2026-10), quarter (2026-Q3) or year (2026)."
+)
 FACILITY = OpenApiParameter("facility", str, required=True, description="A facility code, e.g. SSRF.")
 FORMAT = OpenApiParameter("format", str, enum=list(FORMATS), description="json (default), csv or xlsx.")
 
@@ -65,7 +67,9 @@ class SharingReport(ReportView):
         report = selectors.facility_report(facility, period)
         if fmt == "json":
             return Response(rows.facility_document(report))
-        body, content_type = (exports.as_csv(report), "text/csv; charset=utf-8") if fmt == "csv" else (exports.as_xlsx(report), XLSX)
+        body, content_type = (
+            (exports.as_csv(report), "text/csv; charset=utf-8") if fmt == "csv" else (exports.as_xlsx(report), XLSX)
+        )
         response = HttpResponse(body, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{exports.filename(report, fmt)}"'
         return response
@@ -96,7 +100,9 @@ class InstitutionRollUp(ReportView):
                 "administrators and platform administrators."
             )
         roll_up = selectors.institution_roll_up(institution, period)
-        return Response(rows.roll_up_document(roll_up, institution={"code": institution.code, "name": institution.name}))
+        return Response(
+            rows.roll_up_document(roll_up, institution={"code": institution.code, "name": institution.name})
+        )
 
 
 class ProvinceRollUp(ReportView):

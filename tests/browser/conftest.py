@@ -20,8 +20,14 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _missing() -> str | None:
@@ -38,7 +44,9 @@ def pytest_collection_modifyitems(config, items):
     reason = _missing()
     selected = "browser" in (config.getoption("-m") or "") or os.environ.get("SANJIAO_BROWSER_TESTS") == "1"
     if reason is None and not selected:
-        reason = "browser tests run with `pytest -m browser tests/browser` (CI's browser step) or SANJIAO_BROWSER_TESTS=1"
+        reason = (
+            "browser tests run with `pytest -m browser tests/browser` (CI's browser step) or SANJIAO_BROWSER_TESTS=1"
+        )
     if reason:
         for item in items:
             if "browser" in item.keywords:
@@ -52,8 +60,15 @@ def _free_port() -> int:
 
 
 def _manage(env, *args, timeout=600):
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, timeout=timeout,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=timeout,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -67,8 +82,13 @@ def live_server_url():
     _manage(env, "load_demo")
     port = _free_port()
     log = open(Path(var) / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "config.serve", "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "config.serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -78,7 +98,9 @@ def live_server_url():
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start: " + (Path(var) / "server.log").read_text(errors="replace")[-2000:]) from None
+                    raise RuntimeError(
+                        "the server did not start: " + (Path(var) / "server.log").read_text(errors="replace")[-2000:]
+                    ) from None
                 time.sleep(0.3)
         yield url
     finally:
@@ -107,8 +129,11 @@ def new_page(browser, live_server_url):
     contexts = []
 
     def make(username: str | None = None, lang: str = "en", width: int = 1280, height: int = 900):
-        ctx = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN" if lang == "zh-hans" else "en-US",
-                                  timezone_id="Asia/Shanghai")
+        ctx = browser.new_context(
+            viewport={"width": width, "height": height},
+            locale="zh-CN" if lang == "zh-hans" else "en-US",
+            timezone_id="Asia/Shanghai",
+        )
         ctx.set_default_timeout(15000)
         contexts.append(ctx)
         page = ctx.new_page()

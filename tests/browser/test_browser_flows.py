@@ -62,7 +62,9 @@ def test_booking_turns_busy_live_and_manager_approval_reaches_researcher(new_pag
     cell.click()
     # The clicked cell fills the form in place.
     expected = start[:16]
-    researcher.wait_for_function("e => document.querySelector('#id_start') && document.querySelector('#id_start').value === e", arg=expected)
+    researcher.wait_for_function(
+        "e => document.querySelector('#id_start') && document.querySelector('#id_start').value === e", arg=expected
+    )
     researcher.fill("#id_purpose", "Operando XAS of Pt single atoms")
     shot(researcher, "instrument", full_page=True)
     researcher.get_by_role("button", name="Request booking").click()
@@ -143,7 +145,7 @@ def test_chinese_instrument_page(new_page, live_server_url):
     page.select_option("#lang-select", "zh-hans")
     page.locator("form.lang button").click()
     page.wait_for_load_state("networkidle")
-    page.goto(instrument_url(page, live_server_url, "SSRF", "BL17U1")+ f"?week={next_week()}")
+    page.goto(instrument_url(page, live_server_url, "SSRF", "BL17U1") + f"?week={next_week()}")
     page.get_by_role("heading", name="空闲与占用时间").wait_for()
     page.wait_for_selector("#live-status[data-state=open]")
     shot(page, "instrument-zh", full_page=True)

@@ -53,8 +53,12 @@ def book(*, requester, instrument, start: dt.datetime, hours: int = 2, splits=No
     from booking.services import booking_approve, booking_request
 
     booking = booking_request(
-        requester=requester, instrument=instrument, start=start, end=start + dt.timedelta(hours=hours),
-        splits=splits, now=start - dt.timedelta(days=1),
+        requester=requester,
+        instrument=instrument,
+        start=start,
+        end=start + dt.timedelta(hours=hours),
+        splits=splits,
+        now=start - dt.timedelta(days=1),
     )
     if booking.status == "requested":
         booking = booking_approve(actor=None, booking_id=booking.pk)
@@ -65,6 +69,9 @@ def complete(booking, *, actual_start=None, actual_end=None):
     from booking.services import booking_complete
 
     return booking_complete(
-        actor=None, booking_id=booking.pk, actual_start=actual_start, actual_end=actual_end,
+        actor=None,
+        booking_id=booking.pk,
+        actual_start=actual_start,
+        actual_end=actual_end,
         now=booking.end + dt.timedelta(hours=1),
     )

@@ -35,13 +35,20 @@ class BookingFactory(factory.django.DjangoModelFactory):
             BookingSplit.objects.create(booking=obj, account=extracted, percent=Decimal("100"))
 
 
-def started_booking(world, *, requester=None, status=Booking.Status.APPROVED, hours_ago: int = 2, account=None) -> Booking:
+def started_booking(
+    world, *, requester=None, status=Booking.Status.APPROVED, hours_ago: int = 2, account=None
+) -> Booking:
     """A booking of the world's instrument that began `hours_ago` hours ago and lasts an hour."""
     requester = requester or world.researcher
     start = (timezone.localtime() - dt.timedelta(hours=hours_ago)).replace(minute=0, second=0, microsecond=0)
     institution = world.ustc if requester == world.researcher else world.zju
     account = account or (world.researcher_account if requester == world.researcher else world.outsider_account)
     return BookingFactory(
-        instrument=world.instrument, requester=requester, institution=institution, start=start,
-        end=start + dt.timedelta(hours=1), status=status, account=account,
+        instrument=world.instrument,
+        requester=requester,
+        institution=institution,
+        start=start,
+        end=start + dt.timedelta(hours=1),
+        status=status,
+        account=account,
     )

@@ -19,9 +19,16 @@ def past_booking(
     cancelled_at: dt.datetime | None = None,
 ) -> Booking:
     return Booking.objects.create(
-        instrument=instrument, requester=requester, institution=institution, start=start, end=end,
-        hold_end=end + dt.timedelta(minutes=instrument.buffer_minutes), status=status,
-        actual_start=actual_start, actual_end=actual_end, cancelled_at=cancelled_at,
+        instrument=instrument,
+        requester=requester,
+        institution=institution,
+        start=start,
+        end=end,
+        hold_end=end + dt.timedelta(minutes=instrument.buffer_minutes),
+        status=status,
+        actual_start=actual_start,
+        actual_end=actual_end,
+        cancelled_at=cancelled_at,
     )
 
 
@@ -40,9 +47,18 @@ def charge(booking: Booking, *, user_class: str, amount: str, kind: str = "usage
 
     facility = booking.instrument.facility
     return Charge.objects.create(
-        booking=booking, kind=kind, period=booking.start.astimezone(local_tz()).strftime("%Y-%m"),
-        instrument=booking.instrument, facility=facility, issuer=facility.host,
-        requester_institution=booking.institution, user_class=user_class, hourly_rate=Decimal("100.00"),
-        billing_model="booked", minutes=booking.duration_minutes,
-        gross=Decimal(amount) + Decimal(subsidy), subsidy=Decimal(subsidy), amount=Decimal(amount),
+        booking=booking,
+        kind=kind,
+        period=booking.start.astimezone(local_tz()).strftime("%Y-%m"),
+        instrument=booking.instrument,
+        facility=facility,
+        issuer=facility.host,
+        requester_institution=booking.institution,
+        user_class=user_class,
+        hourly_rate=Decimal("100.00"),
+        billing_model="booked",
+        minutes=booking.duration_minutes,
+        gross=Decimal(amount) + Decimal(subsidy),
+        subsidy=Decimal(subsidy),
+        amount=Decimal(amount),
     )

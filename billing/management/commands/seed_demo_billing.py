@@ -4,7 +4,9 @@ from billing.demo import load_demo_billing
 
 
 class Command(BaseCommand):
-    help = "Demo charge policies, a host subsidy, an innovation voucher and the past three months' invoices (idempotent)."
+    help = (
+        "Demo charge policies, a host subsidy, an innovation voucher and the past three months' invoices (idempotent)."
+    )
 
     def handle(self, *args, **options):
         counts = load_demo_billing()
