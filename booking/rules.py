@@ -38,13 +38,9 @@ def check_times(start: dt.datetime, end: dt.datetime) -> None:
 
 
 def check_static_rules(*, instrument: Instrument, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
-    """Rules that depend only on the instrument and the request, not on other bookings."""
-    check_request_rules(instrument=instrument, start=start, end=end, now=now)
-    check_open(instrument=instrument, start=start, end=end)
-
-
-def check_request_rules(*, instrument: Instrument, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
-    """The static rules that need no read beyond the instrument and its facility's status."""
+    """Rules that depend only on the instrument and the request, not on other bookings, in the order
+    docs/booking.md gives: open for booking, unit, duration, lead time, horizon, then operating hours
+    and closures (the only ones that read the calendar)."""
     check_times(start, end)
     if not instrument.active or instrument.facility.status != Facility.Status.OPERATING:
         raise ValidationError({"instrument": f"{instrument.code} is not open for booking."})
@@ -80,6 +76,7 @@ def check_request_rules(*, instrument: Instrument, start: dt.datetime, end: dt.d
         raise ValidationError(
             f"Booking horizon: {instrument.code} can be booked at most {instrument.horizon_days} days ahead."
         )
+    check_open(instrument=instrument, start=start, end=end)
 
 
 def check_open(*, instrument: Instrument, start: dt.datetime, end: dt.datetime) -> None:
