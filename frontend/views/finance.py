@@ -118,7 +118,17 @@ def _context(request, period: str, run_form=None):
         "charts": sharing_charts(request.user, period),
         "reason_form": ReasonForm(),
         "mine": _my_institutions(request.user),
+        "vouchers": voucher_report(request.user, int(period[:4])),
     }
+
+
+def voucher_report(user, year: int) -> dict:
+    """Voucher redemptions of the year the user may see, per issuing authority and facility province."""
+    from billing.exports.vouchers import redemption_summary
+    from billing.selectors import redemptions_visible_to
+
+    rows = redemption_summary(redemptions_visible_to(user).filter(year=year))
+    return {"year": year, "rows": rows, "total": sum((r["amount"] for r in rows), Decimal("0.00"))}
 
 
 def _my_institutions(user) -> set[int]:
