@@ -164,7 +164,7 @@ class RedemptionReportView(APIView):
     def get(self, request):
         year = _year(request, required=True)
         assert year is not None
-        fmt = _format(request, ("json", "xlsx"))
+        fmt = _format(request, ("json", "xlsx")) if request.query_params.get("format") else "json"
         qs = redemptions_visible_to(request.user).filter(year=year)
         if fmt == "xlsx":
             return redemptions_xlsx(year=year, redemptions=qs)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -35,6 +35,7 @@ class VoucherDraw:
     voucher: InnovationVoucher
     limit: Decimal
     year: int
+    use: VoucherYearUse | None = None  # the company's year on the voucher's scheme, row-locked
 
 
 def _year_use(*, scheme_id: int, holder_id: int, year: int) -> VoucherYearUse:
@@ -76,7 +77,7 @@ def lock_voucher(*, holder_ids: set[int], facility: Facility, day: dt.date) -> V
         use = _year_use(scheme_id=scheme.pk, holder_id=voucher.holder_id, year=day.year)
         left = scheme.cap_per_company_year - use.used
         if left > 0:
-            return VoucherDraw(voucher, min(voucher.balance, left), day.year)
+            return VoucherDraw(voucher, min(voucher.balance, left), day.year, use)
     return None
 
 
@@ -84,19 +85,22 @@ def draw(*, charge: Charge, taken: VoucherDraw, amount: Decimal) -> VoucherRedem
     """Take `amount` off the voucher (and the company's year) and record the redemption. The conditional
     updates are the last word: with the row locks they always match, and if anything ever bypassed the
     locks they would refuse rather than overdraw."""
-    voucher = taken.voucher
-    if InnovationVoucher.objects.filter(pk=voucher.pk, balance__gte=amount).update(balance=F("balance") - amount) != 1:
+    voucher, use = taken.voucher, taken.use
+    # New values are computed here from the rows read under the lock, not in SQL: SQLite would do the
+    # arithmetic in floating point (0.69 − 0.35 ≠ 0.34) and the next comparison would fail by a hair.
+    moved = InnovationVoucher.objects.filter(pk=voucher.pk, balance=voucher.balance, balance__gte=amount).update(
+        balance=voucher.balance - amount
+    )
+    if moved != 1 or amount > taken.limit:
         raise ValidationError(f"Voucher {voucher.code} no longer has {amount} CNY left.")
     scheme = voucher.scheme if voucher.scheme_id else None
     if scheme is not None:
-        room = scheme.cap_per_company_year - amount
-        updated = VoucherYearUse.objects.filter(
-            scheme_id=scheme.pk, holder_id=voucher.holder_id, year=taken.year, used__lte=room
-        ).update(used=F("used") + amount)
-        if updated != 1:
+        if use is None or use.used + amount > scheme.cap_per_company_year:
             raise ValidationError(
                 f"{voucher.holder} would exceed the {scheme.cap_per_company_year} CNY a year of scheme {scheme.code}."
             )
+        if VoucherYearUse.objects.filter(pk=use.pk, used=use.used).update(used=use.used + amount) != 1:
+            raise ValidationError(f"The yearly use of scheme {scheme.code} changed while it was locked.")
     mode = voucher.mode
     return VoucherRedemption.objects.create(
         charge=charge,
@@ -119,11 +123,11 @@ def give_back(*, voucher_id: int, scheme_id: int | None, holder_id: int, year: i
     the order a draw takes them: the voucher, then the year."""
     if not amount:
         return
-    InnovationVoucher.objects.select_for_update().filter(pk=voucher_id).update(balance=F("balance") + amount)
+    voucher = InnovationVoucher.objects.select_for_update().get(pk=voucher_id)
+    InnovationVoucher.objects.filter(pk=voucher_id).update(balance=voucher.balance + amount)
     if scheme_id is not None:
-        VoucherYearUse.objects.select_for_update().filter(scheme_id=scheme_id, holder_id=holder_id, year=year).update(
-            used=F("used") - amount
-        )
+        use = VoucherYearUse.objects.select_for_update().get(scheme_id=scheme_id, holder_id=holder_id, year=year)
+        VoucherYearUse.objects.filter(pk=use.pk).update(used=use.used - amount)
 
 
 def give_back_charge(charge: Charge) -> None:
