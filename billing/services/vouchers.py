@@ -151,9 +151,10 @@ def give_back_charge(charge: Charge) -> None:
 # --- 通用 claims ----------------------------------------------------------------------------------------
 
 
-def _lock_claim(actor: User, redemption_id: int) -> VoucherRedemption:
+def _lock_claim(actor: User | None, redemption_id: int) -> VoucherRedemption:
+    """The claim, row-locked, if the actor may see it (None: the system, e.g. the demo)."""
     claim = (
-        redemptions_visible_to(actor)
+        (redemptions_visible_to(actor) if actor is not None else VoucherRedemption.objects.all())
         .select_for_update(of=("self",))
         .filter(pk=redemption_id, mode=VoucherMode.TONGYONG)
         .first()
@@ -170,14 +171,14 @@ def _refuse(claim: VoucherRedemption, to: str) -> Conflict:
     )
 
 
-def claim_submit(*, actor: User, redemption_id: int) -> VoucherRedemption:
+def claim_submit(*, actor: User | None, redemption_id: int) -> VoucherRedemption:
     """The company (its finance staff) submits its claim with the evidence pack. The pack needs the
     issued invoice the company paid, so an uninvoiced or draft charge cannot be claimed yet."""
     from ..models import InvoiceLine
 
     with transaction.atomic():
         claim = _lock_claim(actor, redemption_id)
-        if not (actor.is_superuser or claim.holder_id in finance_institution_ids(actor)):
+        if actor is not None and not (actor.is_superuser or claim.holder_id in finance_institution_ids(actor)):
             raise PermissionDenied("Only the voucher holder's finance staff may submit its claim.")
         if not claim.can_transition(RedemptionStatus.SUBMITTED):
             raise _refuse(claim, "submitted")
@@ -195,10 +196,10 @@ def claim_submit(*, actor: User, redemption_id: int) -> VoucherRedemption:
     return claim
 
 
-def _decide(*, actor: User, redemption_id: int, to: str, reason: str = "") -> VoucherRedemption:
+def _decide(*, actor: User | None, redemption_id: int, to: str, reason: str = "") -> VoucherRedemption:
     with transaction.atomic():
         claim = _lock_claim(actor, redemption_id)
-        if not (actor.is_superuser or claim.agency_id in finance_institution_ids(actor)):
+        if actor is not None and not (actor.is_superuser or claim.agency_id in finance_institution_ids(actor)):
             raise PermissionDenied("Only the issuing authority's finance staff may decide on a voucher claim.")
         if not claim.can_transition(to):
             raise _refuse(claim, to)
@@ -229,13 +230,13 @@ def _decide(*, actor: User, redemption_id: int, to: str, reason: str = "") -> Vo
     return claim
 
 
-def claim_approve(*, actor: User, redemption_id: int) -> VoucherRedemption:
+def claim_approve(*, actor: User | None, redemption_id: int) -> VoucherRedemption:
     return _decide(actor=actor, redemption_id=redemption_id, to=RedemptionStatus.APPROVED)
 
 
-def claim_reimburse(*, actor: User, redemption_id: int) -> VoucherRedemption:
+def claim_reimburse(*, actor: User | None, redemption_id: int) -> VoucherRedemption:
     return _decide(actor=actor, redemption_id=redemption_id, to=RedemptionStatus.REIMBURSED)
 
 
-def claim_refuse(*, actor: User, redemption_id: int, reason: str) -> VoucherRedemption:
+def claim_refuse(*, actor: User | None, redemption_id: int, reason: str) -> VoucherRedemption:
     return _decide(actor=actor, redemption_id=redemption_id, to=RedemptionStatus.REFUSED, reason=reason)
