@@ -68,7 +68,7 @@ def redemption_summary(redemptions: QuerySet[VoucherRedemption]) -> list[dict]:
         .annotate(amount=Sum("amount"), count=Count("id"))
         .order_by("agency__code", "province", "mode")
     )
-    return list(rows)
+    return [dict(row) for row in rows]
 
 
 def redemptions_xlsx(*, year: int, redemptions: QuerySet[VoucherRedemption]):

@@ -243,8 +243,8 @@ class InnovationVoucher(models.Model):
             errors["agency"] = _("Vouchers are issued by government agencies.")
         if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
             errors["valid_until"] = _("The validity must end on or after it starts.")
-        if self.scheme_id:
-            scheme = self.scheme
+        scheme = self.scheme if self.scheme_id else None
+        if scheme is not None:
             if self.agency_id and self.agency_id != scheme.agency_id:
                 errors["scheme"] = _("The voucher's agency must be the scheme's.")
             if self.holder_id and self.holder.kind != "company":
