@@ -274,6 +274,9 @@ def test_the_report_per_issuer_and_province_in_json_xlsx_and_the_finance_console
     html = page.content.decode()
     assert "Innovation voucher redemptions in 2026" in html and "600.00" in html
     assert "/api/v1/vouchers/report/?year=2026&amp;format=xlsx" in html
+    assert "/api/v1/journal/?period=2026-09&amp;format=csv" in html, "the console links the internal journal"
+    client.force_login(d.engineer)
+    assert client.get("/finance/?period=2026-09").status_code in (302, 403), "researchers have no finance console"
 
 
 def test_who_may_see_and_decide_redemptions(delta):
@@ -296,3 +299,57 @@ def test_who_may_see_and_decide_redemptions(delta):
     assert d.w.client(d.sari_finance).post(f"{url}approve/").status_code == 403, "the facility does not decide"
     assert d.w.client(d.agency_finance).get("/api/v1/vouchers/redemptions/?status=nope").status_code == 400
     assert d.w.client(d.agency_finance).get("/api/v1/vouchers/redemptions/?mode=nope").status_code == 400
+
+
+def test_end_to_end_one_month_with_a_voucher_in_each_mode(delta, django_capture_on_commit_callbacks):
+    """The company uses a Hefei 通兑 voucher at SARI's facility in Shanghai and a Changzhou 通用 voucher at a
+    facility in Jiangsu in the same month; finance runs the month through the API."""
+    d = delta
+    nju = InstitutionFactory(code="NJU", province="jiangsu", city="Nanjing")
+    js_facility = FacilityFactory(code="JSFAC", host=nju, province="jiangsu", city="Nanjing")
+    js_instrument = InstrumentFactory(facility=js_facility, code="JS1")
+    RateCard.objects.create(instrument=js_instrument, user_class="industry", hourly_rate=D("333.33"))
+    hefei = VoucherSchemeFactory(agency=d.hefei, mode="tongdui", percent=D("50"), provinces=["anhui", "shanghai"])
+    changzhou = VoucherSchemeFactory(
+        agency=AgencyFactory(code="CZSTB", province="jiangsu"), mode="tongyong", percent=D("40"), provinces=["jiangsu"]
+    )
+    scheme_voucher(hefei, d.company, cap=D("30000.00"))
+    scheme_voucher(changzhou, d.company, cap=D("20000.00"))
+    cz_finance = UserFactory(username="czstb.fin")
+    member(cz_finance, changzhou.agency, Role.FINANCE)
+    nju_finance = UserFactory(username="nju.fin")
+    member(nju_finance, nju, Role.FINANCE)
+
+    shanghai = used(d, hours=3)  # 3000.00: Hefei covers 1500.00
+    jiangsu = used(d, start=SEPT + dt.timedelta(days=1), hours=3, instrument=js_instrument)  # 999.99: 399.99 claimed
+    assert (shanghai.voucher_amount, jiangsu.voucher_amount) == (D("1500.00"), D("399.99"))
+
+    with django_capture_on_commit_callbacks(execute=True):  # the run starts after its commit
+        r = d.w.client(d.sari_finance).post("/api/v1/invoices/runs/", {"period": "2026-09"}, format="json")
+    assert r.status_code == 202, r.content
+    run = d.w.client(d.sari_finance).get(f"/api/v1/invoices/runs/{r.json()['id']}/").json()
+    assert run["status"] == "done" and run["processed"] == run["total"] == 3
+    totals = {(i.issuer.code, i.payer.code): i.total for i in Invoice.objects.select_related("issuer", "payer")}
+    assert totals == {
+        ("SARI", "ACME"): D("1500.00"),  # the company's part of the 通兑 booking
+        ("SARI", "HFSTB"): D("1500.00"),  # the authority's part
+        ("NJU", "ACME"): D("999.99"),  # 通用: the company pays in full
+    }
+    nju_invoice = Invoice.objects.get(issuer=nju)
+    r = d.w.client(nju_finance).post(f"/api/v1/invoices/{nju_invoice.pk}/issue/")
+    assert r.status_code == 200, r.content
+    claim = VoucherRedemption.objects.get(mode="tongyong")
+    assert d.w.client(d.company_finance).post(f"/api/v1/vouchers/redemptions/{claim.pk}/submit/").status_code == 200
+    r = d.w.client(cz_finance).get(f"/api/v1/vouchers/redemptions/{claim.pk}/evidence/")
+    pack = zipfile.ZipFile(io.BytesIO(b"".join(r.streaming_content)))
+    nju_invoice.refresh_from_db()
+    assert f"3-invoice-{nju_invoice.number}.pdf" in pack.namelist() and nju_invoice.number.startswith("NJU-")
+    assert d.w.client(d.agency_finance).get(f"/api/v1/vouchers/redemptions/{claim.pk}/").status_code == 404, (
+        "Hefei's finance does not see Changzhou's claims"
+    )
+    assert d.w.client(cz_finance).post(f"/api/v1/vouchers/redemptions/{claim.pk}/approve/").status_code == 200
+    report = d.w.client(d.w.admin).get("/api/v1/vouchers/report/?year=2026").json()["results"]
+    assert [(r["agency"], r["province"], r["mode"], r["amount"]) for r in report] == [
+        ("CZSTB", "jiangsu", "tongyong", "399.99"),
+        ("HFSTB", "shanghai", "tongdui", "1500.00"),
+    ]
