@@ -296,6 +296,8 @@ def test_who_may_see_and_decide_redemptions(delta):
             assert d.w.client(user).post(f"{url}{action}/", {"reason": "x"}, format="json").status_code == 404
         assert d.w.client(user).get(f"{url}evidence/").status_code == 404
     assert d.w.client(None).get(url).status_code in (401, 403)
+    assert d.w.client(None).get("/api/v1/vouchers/report/?year=2026").status_code in (401, 403)
+    assert d.w.client(d.engineer).get("/api/v1/vouchers/report/?year=2026").json()["results"] == []
     assert d.w.client(d.sari_finance).post(f"{url}approve/").status_code == 403, "the facility does not decide"
     assert d.w.client(d.agency_finance).get("/api/v1/vouchers/redemptions/?status=nope").status_code == 400
     assert d.w.client(d.agency_finance).get("/api/v1/vouchers/redemptions/?mode=nope").status_code == 400
@@ -353,3 +355,31 @@ def test_end_to_end_one_month_with_a_voucher_in_each_mode(delta, django_capture_
         ("CZSTB", "jiangsu", "tongyong", "399.99"),
         ("HFSTB", "shanghai", "tongdui", "1500.00"),
     ]
+
+
+def test_redemption_list_queries_do_not_grow_with_redemptions(delta, django_assert_max_num_queries):
+    d = delta
+    scheme = VoucherSchemeFactory(agency=d.hefei, mode="tongyong", percent=D("10"))
+    scheme_voucher(scheme, d.company, cap=D("100000.00"))
+    for i in range(6):
+        used(d, start=SEPT + dt.timedelta(days=i))
+    client = d.w.client(d.agency_finance)
+    with django_assert_max_num_queries(6):
+        body = client.get("/api/v1/vouchers/redemptions/").json()
+    assert body["count"] == 6 and {r["status"] for r in body["results"]} == {"pending"}
+
+
+def test_the_new_endpoints_are_in_the_openapi_schema(world):
+    schema = world.client(None).get("/api/v1/schema/?format=json").json()
+    for path in (
+        "/api/v1/journal/",
+        "/api/v1/vouchers/redemptions/",
+        "/api/v1/vouchers/redemptions/{id}/",
+        "/api/v1/vouchers/redemptions/{id}/submit/",
+        "/api/v1/vouchers/redemptions/{id}/approve/",
+        "/api/v1/vouchers/redemptions/{id}/reimburse/",
+        "/api/v1/vouchers/redemptions/{id}/refuse/",
+        "/api/v1/vouchers/redemptions/{id}/evidence/",
+        "/api/v1/vouchers/report/",
+    ):
+        assert path in schema["paths"], path
