@@ -383,3 +383,30 @@ def test_the_new_endpoints_are_in_the_openapi_schema(world):
         "/api/v1/vouchers/report/",
     ):
         assert path in schema["paths"], path
+
+
+def test_claims_move_through_the_finance_console(delta, client):
+    d = delta
+    scheme = VoucherSchemeFactory(agency=d.hefei, mode="tongyong", percent=D("30"))
+    scheme_voucher(scheme, d.company)
+    used(d)
+    run_period(period="2026-09")
+    invoice_issue(actor=None, invoice_id=Invoice.objects.get().pk)
+    claim = VoucherRedemption.objects.get()
+    client.force_login(d.company_finance)
+    html = client.get("/finance/?period=2026-09").content.decode()
+    assert f"/finance/claims/{claim.pk}/submit/" in html and f"/finance/claims/{claim.pk}/approve/" not in html
+    assert client.post(f"/finance/claims/{claim.pk}/approve/").status_code == 403, "the company does not decide"
+    r = client.post(f"/finance/claims/{claim.pk}/submit/")
+    assert r.status_code == 302 and r["Location"].startswith("/finance/?period=2026-09")
+    client.force_login(d.agency_finance)
+    html = client.get("/finance/?period=2026-09").content.decode()
+    assert f"/finance/claims/{claim.pk}/approve/" in html and f"/finance/claims/{claim.pk}/submit/" not in html
+    client.post(f"/finance/claims/{claim.pk}/refuse/", {"reason": "Stamp missing"})
+    claim.refresh_from_db()
+    assert (claim.status, claim.reason) == ("refused", "Stamp missing")
+    r = client.post(f"/finance/claims/{claim.pk}/approve/", follow=True)
+    assert "cannot become approved" in r.content.decode(), "a refused claim stays refused, and the page says why"
+    assert client.post(f"/finance/claims/{claim.pk}/fly/").status_code == 404
+    client.force_login(d.w.finance)
+    assert client.post(f"/finance/claims/{claim.pk}/submit/").status_code == 404, "USTC finance cannot see it"
