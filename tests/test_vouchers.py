@@ -410,3 +410,15 @@ def test_claims_move_through_the_finance_console(delta, client):
     assert client.post(f"/finance/claims/{claim.pk}/fly/").status_code == 404
     client.force_login(d.w.finance)
     assert client.post(f"/finance/claims/{claim.pk}/submit/").status_code == 404, "USTC finance cannot see it"
+
+
+def test_the_console_voucher_section_queries_do_not_grow(delta, client, django_assert_max_num_queries):
+    d = delta
+    scheme = VoucherSchemeFactory(agency=d.hefei, mode="tongyong", percent=D("10"))
+    scheme_voucher(scheme, d.company, cap=D("100000.00"))
+    for i in range(8):
+        used(d, start=SEPT + dt.timedelta(days=i))
+    client.force_login(d.agency_finance)
+    with django_assert_max_num_queries(16):
+        html = client.get("/finance/?period=2026-09").content.decode()
+    assert html.count("data-claim=") == 8
