@@ -422,3 +422,25 @@ def test_the_console_voucher_section_queries_do_not_grow(delta, client, django_a
     with django_assert_max_num_queries(16):
         html = client.get("/finance/?period=2026-09").content.decode()
     assert html.count("data-claim=") == 8
+
+
+def test_draws_made_before_redemptions_existed_are_backfilled(delta):
+    import importlib
+
+    from django.apps import apps
+
+    d = delta
+    scheme_voucher(VoucherSchemeFactory(agency=d.hefei, percent=D("25")), d.company, cap=D("5000.00"))
+    charge = used(d)
+    VoucherRedemption.objects.all().delete()  # as before this release
+    migration = importlib.import_module("billing.migrations.0005_redemptions_of_earlier_voucher_draws")
+    migration.backfill(apps, None)
+    migration.backfill(apps, None)  # twice: still one each
+    redemption = VoucherRedemption.objects.get()
+    assert (redemption.charge_id, redemption.amount, redemption.mode, redemption.status) == (
+        charge.pk,
+        D("500.00"),
+        "tongdui",
+        "invoiced",
+    )
+    assert (redemption.province, redemption.year, redemption.agency_id) == ("shanghai", 2026, d.hefei.pk)
