@@ -19,6 +19,7 @@ from .models import (
     ChargePolicy,
     HostSubsidy,
     InnovationVoucher,
+    InternalTransfer,
     Invoice,
     InvoiceLine,
     VoucherRedemption,
@@ -195,6 +196,7 @@ def load_demo_billing(now: dt.datetime | None = None) -> dict[str, int]:
     pending = (
         Charge.objects.filter(period__in=periods)
         .exclude(pk__in=InvoiceLine.objects.values("charge_line__charge_id"))
+        .exclude(pk__in=InternalTransfer.objects.values("charge_line__charge_id"))
         .values_list("booking_id", flat=True)
     )
     for booking_id in list(pending):

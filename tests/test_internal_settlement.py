@@ -151,3 +151,17 @@ def test_transfers_and_invoice_lines_together_are_the_charge_to_the_fen(sari, ra
         assert settled + invoiced == b.charge.amount
         assert settled == sum(ChargeLine.objects.filter(booking=b, payer=w.sari).values_list("amount", flat=True), D(0))
         transaction.set_rollback(True)
+
+
+def test_a_settled_charge_is_not_recomputed(sari):
+    from django.core.exceptions import ValidationError
+
+    from billing.services.charges import charge_recompute
+
+    w = sari
+    b = complete(book(requester=w.scientist, instrument=w.instrument, start=SEPT))
+    charge_recompute(booking_id=b.pk)  # before the run: computed again
+    run_period(period="2026-09")
+    with pytest.raises(ValidationError, match="already invoiced or settled"):
+        charge_recompute(booking_id=b.pk)
+    assert InternalTransfer.objects.filter(booking=b).count() == 1

@@ -13,7 +13,16 @@ from django.utils import timezone
 from booking.models import Booking
 from common.time import local_tz
 
-from ..models import Charge, ChargeKind, ChargeLine, ChargePolicy, HostSubsidy, InvoiceLine, VoucherMode
+from ..models import (
+    Charge,
+    ChargeKind,
+    ChargeLine,
+    ChargePolicy,
+    HostSubsidy,
+    InternalTransfer,
+    InvoiceLine,
+    VoucherMode,
+)
 from ..periods import period_of
 from .allocation import Share, VoucherTerms, allocate
 from .fees import fee_for, subsidy_for
@@ -144,7 +153,11 @@ def charge_booking(*, booking: Booking, kind: str) -> Charge | None:
 
 
 def is_invoiced(charge: Charge) -> bool:
-    return InvoiceLine.objects.filter(charge_line__charge=charge).exists()
+    """Whether any line of the charge is on an invoice or was settled by internal transfer."""
+    return (
+        InvoiceLine.objects.filter(charge_line__charge=charge).exists()
+        or InternalTransfer.objects.filter(charge_line__charge=charge).exists()
+    )
 
 
 def charge_recompute(*, booking_id: int) -> Charge | None:
@@ -162,7 +175,8 @@ def charge_recompute(*, booking_id: int) -> Charge | None:
             return charge_booking(booking=booking, kind=kind) if kind else None
         if is_invoiced(charge):
             raise ValidationError(
-                f"The charge of booking #{booking.pk} is already invoiced; correct it with a credit note instead."
+                f"The charge of booking #{booking.pk} is already invoiced or settled; "
+                "correct it with a credit note or in the institution's books instead."
             )
         kind = charge.kind
         give_back_charge(charge)
