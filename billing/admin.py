@@ -7,11 +7,15 @@ from .models import (
     BillingProfile,
     Charge,
     ChargePolicy,
+    FacilityIncomeAccount,
     HostSubsidy,
     InnovationVoucher,
+    InternalTransfer,
     Invoice,
     InvoiceRun,
     StripeEvent,
+    VoucherRedemption,
+    VoucherScheme,
 )
 
 
@@ -38,14 +42,37 @@ class HostSubsidyAdmin(admin.ModelAdmin):
 
 @admin.register(InnovationVoucher)
 class InnovationVoucherAdmin(admin.ModelAdmin):
-    list_display = ("code", "agency", "holder", "percent", "cap", "balance", "valid_from", "valid_until", "active")
-    list_filter = ("agency", "active")
+    list_display = (
+        "code",
+        "agency",
+        "holder",
+        "scheme",
+        "percent",
+        "cap",
+        "balance",
+        "valid_from",
+        "valid_until",
+        "active",
+    )
+    list_filter = ("agency", "scheme", "active")
     readonly_fields = ("balance",)
 
     def save_model(self, request, obj, form, change):
         if not change:
             obj.balance = obj.cap  # a new voucher starts full; afterwards only charges draw on it
         super().save_model(request, obj, form, change)
+
+
+@admin.register(VoucherScheme)
+class VoucherSchemeAdmin(admin.ModelAdmin):
+    list_display = ("code", "agency", "mode", "percent", "cap_per_company_year", "provinces", "valid_until")
+    list_filter = ("agency", "mode")
+    filter_horizontal = ("facilities",)
+
+
+@admin.register(FacilityIncomeAccount)
+class FacilityIncomeAccountAdmin(admin.ModelAdmin):
+    list_display = ("facility", "code")
 
 
 @admin.register(BillingProfile)
@@ -94,3 +121,15 @@ class InvoiceRunAdmin(ReadOnlyAdmin):
 @admin.register(StripeEvent)
 class StripeEventAdmin(ReadOnlyAdmin):
     list_display = ("event_id", "type", "invoice", "outcome", "received_at")
+
+
+@admin.register(VoucherRedemption)
+class VoucherRedemptionAdmin(ReadOnlyAdmin):
+    list_display = ("id", "voucher", "mode", "agency", "holder", "facility", "province", "period", "amount", "status")
+    list_filter = ("mode", "status", "agency", "province", "year")
+
+
+@admin.register(InternalTransfer)
+class InternalTransferAdmin(ReadOnlyAdmin):
+    list_display = ("reference", "institution", "date", "debit_account", "credit_account", "amount", "booking")
+    list_filter = ("period", "institution")

@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 from facilities.models import Membership
 from facilities.models.tenants import Role
 
-from .models import Invoice, InvoiceLine, InvoiceRun
+from .models import InternalTransfer, Invoice, InvoiceLine, InvoiceRun, VoucherRedemption
 
 
 def finance_institution_ids(user) -> set[int]:
@@ -50,4 +50,27 @@ def ledger_lines(*, institution_id: int, period: str) -> QuerySet[InvoiceLine]:
         .filter(Q(invoice__issuer_id=institution_id) | Q(invoice__payer_id=institution_id))
         .exclude(invoice__status="void")
         .order_by("invoice_id", "booking_id", "id")
+    )
+
+
+def redemptions_visible_to(user) -> QuerySet[VoucherRedemption]:
+    """Voucher redemptions (and 通用 claims) the user may see: finance staff of the issuing authority, of
+    the company holding the voucher, or of the facility's host; platform administrators all."""
+    if not getattr(user, "is_authenticated", False):
+        return VoucherRedemption.objects.none()
+    qs = VoucherRedemption.objects.select_related("voucher", "scheme", "agency", "holder", "facility", "charge")
+    if user.is_superuser:
+        return qs
+    mine = finance_institution_ids(user)
+    if not mine:
+        return VoucherRedemption.objects.none()
+    return qs.filter(Q(agency_id__in=mine) | Q(holder_id__in=mine) | Q(facility__host_id__in=mine))
+
+
+def journal_lines(*, institution_id: int, period: str) -> QuerySet[InternalTransfer]:
+    """The month's internal transfers of one institution, in journal order."""
+    return (
+        InternalTransfer.objects.filter(institution_id=institution_id, period=period)
+        .select_related("debit_account", "facility")
+        .order_by("date", "booking_id", "id")
     )

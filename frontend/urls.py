@@ -37,4 +37,5 @@ urlpatterns = [
     path("finance/runs/start/", finance.run_invoices, name="run_invoices"),
     path("finance/invoices/<int:pk>/", finance.invoice_detail, name="invoice"),
     path("finance/invoices/<int:pk>/<str:action>/", finance.invoice_action, name="invoice_action"),
+    path("finance/claims/<int:pk>/<str:action>/", finance.claim_action, name="claim_action"),
 ]

@@ -105,3 +105,18 @@ def test_seeding_again_changes_nothing(demo):
     counts = load_demo_billing()
     assert counts["lines_added"] == counts["recomputed"] == counts["invoices_issued"] == 0
     assert _state() == before
+
+
+def test_demo_vouchers_in_both_modes_follow_their_schemes(demo):
+    from billing.models import VoucherRedemption, VoucherYearUse
+
+    redemptions = VoucherRedemption.objects.select_related("agency", "facility")
+    hefei = {(r.mode, r.facility.code, r.province) for r in redemptions if r.agency.code == "HEFEI-STB"}
+    changzhou = {(r.mode, r.facility.code) for r in redemptions if r.agency.code == "CZ-STB"}
+    assert ("tongdui", "NFPS", "shanghai") in hefei, "a Hefei voucher is spent at a facility in Shanghai"
+    assert changzhou == {("tongyong", "SHMFF")}, "the Changzhou scheme allows SHMFF only"
+    statuses = set(redemptions.filter(mode="tongyong").values_list("status", flat=True))
+    assert {"reimbursed", "submitted", "pending"} <= statuses
+    for use in VoucherYearUse.objects.all():
+        drawn = redemptions.filter(scheme=use.scheme, holder=use.holder, year=use.year).exclude(status="refused")
+        assert use.used == (drawn.aggregate(s=Sum("amount"))["s"] or D(0)) <= use.scheme.cap_per_company_year

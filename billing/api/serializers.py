@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from common.time import iso_local
 
-from ..models import Invoice, InvoiceLine, InvoiceRun
+from ..models import Invoice, InvoiceLine, InvoiceRun, VoucherRedemption
 
 
 def money(value) -> str:
@@ -104,3 +104,63 @@ class PeriodSerializer(serializers.Serializer):
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class RedemptionSerializer(serializers.ModelSerializer):
+    """A voucher redemption; for a 通用 voucher, the company's reimbursement claim."""
+
+    voucher = serializers.CharField(source="voucher.code")
+    scheme = serializers.SerializerMethodField()
+    agency = serializers.CharField(source="agency.code")
+    holder = serializers.CharField(source="holder.code")
+    facility = serializers.CharField(source="facility.code")
+    booking = serializers.IntegerField(source="charge.booking_id")
+    amount = serializers.SerializerMethodField()
+    submitted_at = serializers.SerializerMethodField()
+    decided_at = serializers.SerializerMethodField()
+    reimbursed_at = serializers.SerializerMethodField()
+
+    class Meta:
+        model = VoucherRedemption
+        fields = [
+            "id",
+            "voucher",
+            "scheme",
+            "mode",
+            "agency",
+            "holder",
+            "facility",
+            "province",
+            "year",
+            "period",
+            "booking",
+            "amount",
+            "status",
+            "submitted_at",
+            "decided_at",
+            "reimbursed_at",
+            "reason",
+        ]
+
+    def get_scheme(self, obj) -> str | None:
+        return obj.scheme.code if obj.scheme_id else None
+
+    def get_amount(self, obj) -> str:
+        return money(obj.amount)
+
+    def get_submitted_at(self, obj) -> str | None:
+        return iso_local(obj.submitted_at) if obj.submitted_at else None
+
+    def get_decided_at(self, obj) -> str | None:
+        return iso_local(obj.decided_at) if obj.decided_at else None
+
+    def get_reimbursed_at(self, obj) -> str | None:
+        return iso_local(obj.reimbursed_at) if obj.reimbursed_at else None
+
+
+class RedemptionSummarySerializer(serializers.Serializer):
+    agency = serializers.CharField()
+    province = serializers.CharField()
+    mode = serializers.CharField()
+    count = serializers.IntegerField()
+    amount = serializers.CharField(help_text="Yuan, two decimals")

@@ -46,6 +46,23 @@ def _with_lines(qs):
     )
 
 
+def books_of(request, what: str) -> Institution:
+    """The institution whose books (`what`: ledger, journal) the finance user asks for: `?institution=`,
+    or their only one."""
+    mine = finance_institution_ids(request.user)
+    code = request.query_params.get("institution")
+    if code:
+        institution = Institution.objects.filter(code__iexact=code).first()
+        if institution is None or not (request.user.is_superuser or institution.pk in mine):
+            raise Http404("No such institution, or you do not keep its books.")
+        return institution
+    if len(mine) == 1:
+        return Institution.objects.get(pk=next(iter(mine)))
+    if not mine and not request.user.is_superuser:
+        raise PermissionDenied(f"Only finance staff may export a {what}.")
+    raise ValidationError({"institution": f"Name the institution (its code) whose {what} you want."})
+
+
 class InvoiceRunCreateView(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -173,18 +190,7 @@ class LedgerView(APIView):
     def get(self, request):
         period = parse_period(request.query_params.get("period"))
         fmt = _format(request, ("csv", "xlsx"))
-        mine = finance_institution_ids(request.user)
-        code = request.query_params.get("institution")
-        if code:
-            institution = Institution.objects.filter(code__iexact=code).first()
-            if institution is None or not (request.user.is_superuser or institution.pk in mine):
-                raise Http404("No such institution, or you do not keep its books.")
-        elif len(mine) == 1:
-            institution = Institution.objects.get(pk=next(iter(mine)))
-        elif not mine and not request.user.is_superuser:
-            raise PermissionDenied("Only finance staff may export a ledger.")
-        else:
-            raise ValidationError({"institution": "Name the institution (its code) whose ledger you want."})
+        institution = books_of(request, "ledger")
         return ledger_export(
             institution=institution,
             period=period,

@@ -15,7 +15,7 @@ FORMATS = ("csv", "xlsx", "pdf")
 TAX_FIELDS = ["Tax rate 税率", "Tax amount 税额", "Fapiao number 发票号码", "Issuer tax ID 开票方纳税人识别号"]
 
 
-def _party(inst: Institution) -> str:
+def party(inst: Institution) -> str:
     return f"{inst.name} {inst.name_zh}".strip() + f" ({inst.code})"
 
 
@@ -26,8 +26,8 @@ def _title(invoice: Invoice) -> str:
 
 def _parties(invoice: Invoice) -> list[tuple[str, str]]:
     out = [
-        ("Issuer 开票方", _party(invoice.issuer)),
-        ("Payer 付款方", _party(invoice.payer)),
+        ("Issuer 开票方", party(invoice.issuer)),
+        ("Payer 付款方", party(invoice.payer)),
         ("Period 账期", invoice.period),
         ("Status 状态", invoice.get_status_display()),
         ("Currency 币种", "CNY 人民币"),
@@ -41,7 +41,6 @@ def invoice_export(invoice: Invoice, fmt: str):
     filename = f"{invoice_label(invoice)}.{fmt}"
     if fmt == "csv":
         return csv_response(filename, [c[0] for c in INVOICE_COLUMNS], invoice_rows(invoice))
-    total = f"{invoice.total:.2f}"
     if fmt == "xlsx":
         handle = write_xlsx(
             title=invoice_label(invoice),
@@ -55,18 +54,22 @@ def invoice_export(invoice: Invoice, fmt: str):
             footer=[["Total 合计 (CNY)", invoice.total]],
         )
         return xlsx_response(filename, handle)
+    return pdf_response(filename, invoice_pdf(invoice))
+
+
+def invoice_pdf(invoice: Invoice):
+    """The invoice as a PDF in a temporary file (also a part of a voucher claim's evidence pack)."""
     rows = (
         [r[4], r[5], r[6], r[8] or (f"voucher {r[9]}" if r[9] else ""), f"{r[10]}%", f"{r[11]:.2f}"]
         for r in invoice_rows(invoice)
     )
-    handle = write_pdf(
+    return write_pdf(
         title=_title(invoice),
         parties=_parties(invoice),
         tax_fields=TAX_FIELDS,
         rows=rows,
-        totals=[("Total 合计（元）", total)],
+        totals=[("Total 合计（元）", f"{invoice.total:.2f}")],
     )
-    return pdf_response(filename, handle)
 
 
 def ledger_export(*, institution: Institution, period: str, lines, fmt: str):
@@ -92,7 +95,7 @@ def ledger_export(*, institution: Institution, period: str, lines, fmt: str):
 
     handle = write_xlsx(
         title=f"Ledger {period}",
-        preamble=[[f"Ledger 台账 {period}"], ["Institution 单位", _party(institution)]],
+        preamble=[[f"Ledger 台账 {period}"], ["Institution 单位", party(institution)]],
         columns=LEDGER_COLUMNS,
         rows=rows,
         footer=_LazyFooter(),

@@ -3,11 +3,14 @@ and the billing details an institution invoices or is invoiced with."""
 
 from decimal import Decimal
 
+from auditlog.registry import auditlog
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+
+from facilities.models.tenants import Province
 
 PERCENT_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
@@ -103,6 +106,83 @@ class HostSubsidy(models.Model):
             raise ValidationError({"valid_until": _("The validity must end on or after it starts.")})
 
 
+class VoucherMode(models.TextChoices):
+    """The two ways Delta cities honour an innovation voucher (创新券)."""
+
+    TONGDUI = "tongdui", _("Redeemed by the facility (通兑)")
+    TONGYONG = "tongyong", _("Reimbursed to the company (通用)")
+
+
+class VoucherScheme(models.Model):
+    """An issuing authority's voucher rules, as data: the mode, the subsidy rate, the cap per company and
+    calendar year, where vouchers may be spent (facility provinces, facilities) and until when."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    agency = models.ForeignKey("facilities.Institution", on_delete=models.PROTECT, related_name="voucher_schemes")
+    name = models.CharField(max_length=200)
+    name_zh = models.CharField(max_length=200, blank=True)
+    mode = models.CharField(max_length=12, choices=VoucherMode.choices)
+    percent = models.DecimalField(
+        max_digits=5, decimal_places=2, validators=PERCENT_VALIDATORS, help_text=_("The subsidy rate, in percent.")
+    )
+    cap_per_company_year = models.DecimalField(
+        max_digits=14, decimal_places=2, help_text=_("CNY one company may draw in one calendar year, all vouchers.")
+    )
+    provinces = models.JSONField(
+        default=list, blank=True, help_text=_("Provinces whose facilities accept the vouchers; empty: all.")
+    )
+    facilities = models.ManyToManyField(
+        "facilities.Facility",
+        blank=True,
+        related_name="voucher_schemes",
+        help_text=_("Facilities that accept the vouchers; empty: every facility of the provinces."),
+    )
+    valid_from = models.DateField()
+    valid_until = models.DateField(help_text=_("No voucher of the scheme is drawn on for service after this day."))
+
+    class Meta:
+        ordering = ["agency", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(percent__gt=0) & Q(percent__lte=100),
+                name="scheme_percent_range",
+                violation_error_message=_("A voucher scheme covers a percent above 0 and at most 100."),
+            ),
+            models.CheckConstraint(
+                condition=Q(cap_per_company_year__gte=Decimal("0")),
+                name="scheme_cap_not_negative",
+                violation_error_message=_("A scheme's cap per company and year cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__gte=F("valid_from")),
+                name="scheme_validity_ordered",
+                violation_error_message=_("A scheme's validity must end on or after it starts."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.get_mode_display()})"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.agency_id and self.agency.kind != "agency":
+            errors["agency"] = _("Voucher schemes belong to government agencies.")
+        if not isinstance(self.provinces, list) or any(p not in Province.values for p in self.provinces):
+            errors["provinces"] = _("List provinces among: shanghai, anhui, jiangsu, zhejiang.")
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            errors["valid_until"] = _("The validity must end on or after it starts.")
+        if errors:
+            raise ValidationError(errors)
+
+    def accepts(self, *, facility_id: int, province: str, facility_ids: set[int], day) -> bool:
+        """Whether service at this facility on this day may be paid with the scheme's vouchers."""
+        return (
+            self.valid_from <= day <= self.valid_until
+            and (not self.provinces or province in self.provinces)
+            and (not facility_ids or facility_id in facility_ids)
+        )
+
+
 class InnovationVoucher(models.Model):
     """Issued by a government agency to an institution: covers `percent` of that institution's share of
     a fee, until `balance` is used up or the validity ends. The agency is invoiced for what it covered.
@@ -125,6 +205,14 @@ class InnovationVoucher(models.Model):
         help_text=_("Empty: usable at every facility."),
     )
     active = models.BooleanField(default=True)
+    scheme = models.ForeignKey(
+        VoucherScheme,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="vouchers",
+        help_text=_("The issuer's rules; empty: the voucher's own terms only, redeemed by the facility (通兑)."),
+    )
 
     class Meta:
         ordering = ["valid_until", "code"]
@@ -155,8 +243,48 @@ class InnovationVoucher(models.Model):
             errors["agency"] = _("Vouchers are issued by government agencies.")
         if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
             errors["valid_until"] = _("The validity must end on or after it starts.")
+        scheme = self.scheme if self.scheme_id else None
+        if scheme is not None:
+            if self.agency_id and self.agency_id != scheme.agency_id:
+                errors["scheme"] = _("The voucher's agency must be the scheme's.")
+            if self.holder_id and self.holder.kind != "company":
+                errors["holder"] = _("Vouchers of a scheme are held by companies.")
+            if self.percent is not None and self.percent > scheme.percent:
+                errors["percent"] = _("A voucher cannot cover more than its scheme's rate.")
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def mode(self) -> str:
+        return self.scheme.mode if self.scheme_id and self.scheme else VoucherMode.TONGDUI
+
+    @property
+    def rate(self) -> Decimal:
+        """The percent actually covered: the voucher's, never above its scheme's."""
+        return min(self.percent, self.scheme.percent) if self.scheme_id and self.scheme else self.percent
+
+
+class VoucherYearUse(models.Model):
+    """What one company drew on one scheme's vouchers in one calendar year. The row is locked while a
+    draw is added, and the draw is a conditional update, so the cap per company and year holds."""
+
+    scheme = models.ForeignKey(VoucherScheme, on_delete=models.PROTECT, related_name="year_uses")
+    holder = models.ForeignKey("facilities.Institution", on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    used = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "holder", "year"], name="voucher_year_use_unique"),
+            models.CheckConstraint(
+                condition=Q(used__gte=Decimal("0")),
+                name="voucher_year_use_not_negative",
+                violation_error_message=_("What a company drew in a year cannot be negative."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.holder_id} on {self.scheme_id} in {self.year}: {self.used} CNY"
 
 
 class BillingProfile(models.Model):
@@ -175,3 +303,7 @@ class BillingProfile(models.Model):
 
     def __str__(self) -> str:
         return f"Billing profile of {self.institution.code}"
+
+
+auditlog.register(VoucherScheme)
+auditlog.register(InnovationVoucher)

@@ -8,17 +8,26 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from booking.models import Booking
 from common.time import local_tz
 
-from ..models import Charge, ChargeKind, ChargeLine, ChargePolicy, HostSubsidy, InnovationVoucher, InvoiceLine
+from ..models import (
+    Charge,
+    ChargeKind,
+    ChargeLine,
+    ChargePolicy,
+    HostSubsidy,
+    InternalTransfer,
+    InvoiceLine,
+    VoucherMode,
+)
 from ..periods import period_of
 from .allocation import Share, VoucherTerms, allocate
 from .fees import fee_for, subsidy_for
 from .rates import snapshot_rate
+from .vouchers import draw, give_back_charge, lock_voucher
 
 log = logging.getLogger(__name__)
 
@@ -40,24 +49,6 @@ def subsidy_percent(*, facility_id: int, partner_id: int, day: dt.date) -> Decim
         facility_id=facility_id, partner_id=partner_id, valid_from__lte=day, valid_until__gte=day
     ).values_list("percent", flat=True)
     return max(percents, default=Decimal("0"))
-
-
-def lock_voucher(*, holder_ids: set[int], facility_id: int, day: dt.date) -> InnovationVoucher | None:
-    """The voucher to draw on, row-locked so concurrent charges see each other's draws: the one of the
-    payers' institutions that expires first and still has money."""
-    return (
-        InnovationVoucher.objects.select_for_update()
-        .filter(
-            Q(facility__isnull=True) | Q(facility_id=facility_id),
-            holder_id__in=holder_ids,
-            active=True,
-            valid_from__lte=day,
-            valid_until__gte=day,
-            balance__gt=0,
-        )
-        .order_by("valid_until", "id")
-        .first()
-    )
 
 
 def _shares(booking: Booking) -> list[Share]:
@@ -96,13 +87,16 @@ def charge_booking(*, booking: Booking, kind: str) -> Charge | None:
     sub_pct = subsidy_percent(facility_id=facility.pk, partner_id=booking.institution_id, day=day)
     subsidy = subsidy_for(fee.gross, sub_pct)
     amount = fee.gross - subsidy
-    voucher = (
-        lock_voucher(holder_ids={s.institution_id for s in shares}, facility_id=facility.pk, day=day)
-        if amount > 0
-        else None
+    taken = (
+        lock_voucher(holder_ids={s.institution_id for s in shares}, facility=facility, day=day) if amount > 0 else None
     )
-    terms = VoucherTerms(voucher.holder_id, voucher.percent, voucher.balance) if voucher else None
+    voucher = taken.voucher if taken else None
+    terms = VoucherTerms(voucher.holder_id, voucher.rate, taken.limit) if taken and voucher else None
     allocation = allocate(amount, shares, terms)
+    # 通兑: the authority is invoiced for the covered part. 通用: the company pays its shares in full and
+    # claims the covered part back from the authority (a VoucherRedemption, no charge line).
+    billed_to_agency = voucher is not None and voucher.mode == VoucherMode.TONGDUI
+    account_amounts = allocation.account_amounts if billed_to_agency else allocate(amount, shares).account_amounts
     period = period_of(booking.start)
     charge = Charge.objects.create(
         booking=booking,
@@ -136,16 +130,11 @@ def charge_booking(*, booking: Booking, kind: str) -> Charge | None:
             percent=s.percent,
             amount=part,
         )
-        for s, part in zip(shares, allocation.account_amounts, strict=True)
+        for s, part in zip(shares, account_amounts, strict=True)
     ]
-    if voucher is not None and allocation.voucher_amount:
-        # The conditional update is the last word: with the row lock it always matches, and if anything
-        # ever bypassed the lock it would refuse rather than overdraw.
-        drawn = InnovationVoucher.objects.filter(pk=voucher.pk, balance__gte=allocation.voucher_amount).update(
-            balance=F("balance") - allocation.voucher_amount
-        )
-        if drawn != 1:
-            raise ValidationError(f"Voucher {voucher.code} no longer has {allocation.voucher_amount} CNY left.")
+    if taken is not None and voucher is not None and allocation.voucher_amount:
+        draw(charge=charge, taken=taken, amount=allocation.voucher_amount)
+    if billed_to_agency and voucher is not None and allocation.voucher_amount:
         lines.append(
             ChargeLine(
                 charge=charge,
@@ -155,7 +144,7 @@ def charge_booking(*, booking: Booking, kind: str) -> Charge | None:
                 issuer_id=facility.host_id,
                 period=period,
                 user_class=snapshot.user_class,
-                percent=voucher.percent,
+                percent=voucher.rate,
                 amount=allocation.voucher_amount,
             )
         )
@@ -164,7 +153,11 @@ def charge_booking(*, booking: Booking, kind: str) -> Charge | None:
 
 
 def is_invoiced(charge: Charge) -> bool:
-    return InvoiceLine.objects.filter(charge_line__charge=charge).exists()
+    """Whether any line of the charge is on an invoice or was settled by internal transfer."""
+    return (
+        InvoiceLine.objects.filter(charge_line__charge=charge).exists()
+        or InternalTransfer.objects.filter(charge_line__charge=charge).exists()
+    )
 
 
 def charge_recompute(*, booking_id: int) -> Charge | None:
@@ -182,13 +175,11 @@ def charge_recompute(*, booking_id: int) -> Charge | None:
             return charge_booking(booking=booking, kind=kind) if kind else None
         if is_invoiced(charge):
             raise ValidationError(
-                f"The charge of booking #{booking.pk} is already invoiced; correct it with a credit note instead."
+                f"The charge of booking #{booking.pk} is already invoiced or settled; "
+                "correct it with a credit note or in the institution's books instead."
             )
         kind = charge.kind
-        if charge.voucher_id and charge.voucher_amount:
-            InnovationVoucher.objects.select_for_update().filter(pk=charge.voucher_id).update(
-                balance=F("balance") + charge.voucher_amount
-            )
+        give_back_charge(charge)
         charge.lines.all().delete()
         charge.delete()
         return charge_booking(booking=booking, kind=kind)

@@ -4,6 +4,8 @@ A run for a month places every charge line of that month not yet on an invoice o
 of its (issuer, payer, month), creating the draft when needed. A charge line is billed at most once
 (a unique constraint says so), so running again, or two runs at once, never bill anything twice.
 Lines that arrive after their month's invoice was issued go onto a new draft for the same parties.
+Lines an institution owes itself (its researchers at its own facility) are not invoiced: they become
+internal transfers, exported as journal lines (docs/vouchers.md#internal-settlement).
 """
 
 import logging
@@ -20,7 +22,16 @@ from common.time import local_tz
 from facilities.models import Membership, User
 from facilities.models.tenants import Role
 
-from ..models import ChargeLine, Invoice, InvoiceKind, InvoiceLine, InvoiceRun, InvoiceStatus
+from ..models import (
+    ChargeLine,
+    InternalTransfer,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceRun,
+    InvoiceStatus,
+    default_income_code,
+)
 from ..money import ZERO
 from ..periods import parse_period, period_bounds
 from ..selectors import invoices_visible_to
@@ -72,8 +83,49 @@ def _charge_missing(run: InvoiceRun) -> None:
 
 
 def unbilled_lines(period: str):
+    """Charge lines of the month neither on an invoice nor settled internally."""
     billed = InvoiceLine.objects.filter(charge_line=OuterRef("pk"), is_credit=False)
-    return ChargeLine.objects.filter(period=period).exclude(Exists(billed))
+    settled = InternalTransfer.objects.filter(charge_line=OuterRef("pk"))
+    return ChargeLine.objects.filter(period=period).exclude(Exists(billed)).exclude(Exists(settled))
+
+
+def _settle_group(*, run: InvoiceRun, institution_id: int) -> int:
+    """Charge lines an institution owes itself are not invoiced: each becomes an internal transfer from
+    the paying funding account to the facility's income account. A line is settled once (unique), so a
+    second or concurrent run adds nothing."""
+    lines = list(
+        unbilled_lines(run.period)
+        .filter(issuer_id=institution_id, payer_id=institution_id, account__isnull=False)
+        .select_related("booking", "charge__facility__income_account")
+        .order_by("booking_id", "id")
+    )
+    tz = local_tz()
+    transfers = []
+    for line in lines:
+        facility = line.charge.facility
+        income = getattr(facility, "income_account", None)
+        transfers.append(
+            InternalTransfer(
+                charge_line=line,
+                run=run,
+                institution_id=institution_id,
+                period=run.period,
+                date=timezone.localtime(line.booking.start, tz).date(),
+                debit_account_id=line.account_id,
+                credit_account=income.code if income else default_income_code(facility.code),
+                facility=facility,
+                booking_id=line.booking_id,
+                amount=line.amount,
+            )
+        )
+    with transaction.atomic():
+        before = InternalTransfer.objects.filter(run=run).count()
+        InternalTransfer.objects.bulk_create(transfers, batch_size=BATCH, ignore_conflicts=True)
+        added = InternalTransfer.objects.filter(run=run).count() - before  # a concurrent run's are not ours
+        run.processed += added
+        run.lines_added += added
+        run.save(update_fields=["processed", "lines_added"])
+    return added
 
 
 def _draft_for(*, issuer_id: int, payer_id: int, period: str, run: InvoiceRun) -> Invoice:
@@ -140,6 +192,9 @@ def invoice_run_execute(*, run_id: int) -> InvoiceRun:
             unbilled_lines(run.period).values_list("issuer_id", "payer_id").distinct().order_by("issuer_id", "payer_id")
         )
         for issuer_id, payer_id in list(groups):
+            if issuer_id == payer_id:  # one institution pays itself: an internal transfer, no invoice
+                _settle_group(run=run, institution_id=issuer_id)
+                continue
             try:
                 _bill_group(run=run, issuer_id=issuer_id, payer_id=payer_id)
             except IntegrityError:

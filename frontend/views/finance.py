@@ -24,6 +24,7 @@ FINANCE = ("finance", "platform_admin")
 RUNS_SHOWN = 10
 INVOICES_SHOWN = 200
 MONTHS_CHARTED = 6
+CLAIMS_SHOWN = 100
 
 
 def finance_available() -> bool:
@@ -118,7 +119,56 @@ def _context(request, period: str, run_form=None):
         "charts": sharing_charts(request.user, period),
         "reason_form": ReasonForm(),
         "mine": _my_institutions(request.user),
+        "vouchers": voucher_report(request.user, int(period[:4])),
     }
+
+
+def voucher_report(user, year: int) -> dict:
+    """Voucher redemptions of the year the user may see, per issuing authority and facility province."""
+    from billing.exports.vouchers import redemption_summary
+    from billing.selectors import redemptions_visible_to
+
+    visible = redemptions_visible_to(user).filter(year=year)
+    rows = redemption_summary(visible)
+    mine = _my_institutions(user)
+    claims = [
+        {
+            "claim": claim,
+            "may_submit": (user.is_superuser or claim.holder_id in mine) and claim.status == "pending",
+            "may_decide": (user.is_superuser or claim.agency_id in mine) and claim.status in ("submitted", "approved"),
+        }
+        for claim in visible.filter(mode="tongyong").order_by("-period", "id")[:CLAIMS_SHOWN]
+    ]
+    return {"year": year, "rows": rows, "total": sum((r["amount"] for r in rows), Decimal("0.00")), "claims": claims}
+
+
+@require_POST
+@role_required(*FINANCE)
+def claim_action(request, pk: int, action: str):
+    """Submit, approve, mark reimbursed or refuse a 通用 voucher claim (billing's services decide who may)."""
+    from django.http import Http404
+
+    from billing.services import vouchers
+
+    steps = {
+        "submit": lambda: vouchers.claim_submit(actor=request.user, redemption_id=pk),
+        "approve": lambda: vouchers.claim_approve(actor=request.user, redemption_id=pk),
+        "reimburse": lambda: vouchers.claim_reimburse(actor=request.user, redemption_id=pk),
+        "refuse": lambda: vouchers.claim_refuse(
+            actor=request.user, redemption_id=pk, reason=str(request.POST.get("reason", ""))[:2000]
+        ),
+    }
+    if action not in steps:
+        raise Http404(_("No such action."))
+    try:
+        claim = steps[action]()
+        messages.success(request, _("Voucher claim #%(n)s: %(s)s.") % {"n": claim.pk, "s": claim.get_status_display()})
+        period = claim.period
+    except (ValidationError, Conflict) as exc:  # 403 and 404 pass on to their pages
+        for _field, text in messages_of(exc):
+            messages.error(request, text)
+        period = _period(request)
+    return redirect(reverse("frontend:finance") + f"?period={period}#vouchers-h")
 
 
 def _my_institutions(user) -> set[int]:

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import factory
 
-from billing.models import ChargePolicy, HostSubsidy, InnovationVoucher
+from billing.models import ChargePolicy, HostSubsidy, InnovationVoucher, VoucherScheme
 from facilities.models import Institution
 
 from .facilities import FacilityFactory, InstitutionFactory, InstrumentFactory
@@ -75,3 +75,24 @@ def complete(booking, *, actual_start=None, actual_end=None):
         actual_end=actual_end,
         now=booking.end + dt.timedelta(hours=1),
     )
+
+
+class VoucherSchemeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = VoucherScheme
+
+    code = factory.Sequence(lambda n: f"scheme-{n}")
+    agency = factory.SubFactory(AgencyFactory)
+    name = factory.LazyAttribute(lambda o: f"Vouchers of {o.agency.code}")
+    mode = "tongdui"
+    percent = Decimal("50")
+    cap_per_company_year = Decimal("100000.00")
+    provinces = factory.LazyFunction(list)
+    valid_from = dt.date(2020, 1, 1)
+    valid_until = dt.date(2099, 12, 31)
+
+
+def scheme_voucher(scheme: VoucherScheme, holder, **kwargs) -> InnovationVoucher:
+    """A voucher of the scheme: its agency, at most its rate."""
+    kwargs.setdefault("percent", scheme.percent)
+    return InnovationVoucherFactory(scheme=scheme, agency=scheme.agency, holder=holder, **kwargs)
