@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import receivables, views
 from .webhook import stripe_webhook
 
 urlpatterns = [
@@ -13,5 +13,16 @@ urlpatterns = [
     path("invoices/<int:pk>/credit-note/", views.InvoiceCreditNoteView.as_view(), name="invoice-credit-note"),
     path("invoices/<int:pk>/export/", views.InvoiceExportView.as_view(), name="invoice-export"),
     path("ledger/", views.LedgerView.as_view(), name="ledger"),
+    # receivables (docs/receivables.md)
+    path("invoices/<int:pk>/fapiao/", receivables.FapiaoView.as_view(), name="invoice-fapiao"),
+    path("invoices/<int:pk>/fapiao/file/", receivables.FapiaoFileView.as_view(), name="invoice-fapiao-file"),
+    path("invoices/<int:pk>/fapiao/issue/", receivables.FapiaoIssueView.as_view(), name="invoice-fapiao-issue"),
+    path("invoices/<int:pk>/red-letter/", receivables.RedLetterView.as_view(), name="invoice-red-letter"),
+    path("invoices/<int:pk>/balance/", receivables.BalanceView.as_view(), name="invoice-balance"),
+    path("fapiao/batch/", receivables.FapiaoBatchView.as_view(), name="fapiao-batch"),
+    path("bank-statements/", receivables.StatementListView.as_view(), name="bank-statements"),
+    path("payments/", receivables.PaymentListView.as_view(), name="payments"),
+    path("payments/<int:pk>/assign/", receivables.PaymentAssignView.as_view(), name="payment-assign"),
+    path("receivables/", receivables.ReceivablesView.as_view(), name="receivables"),
     path("stripe/webhook/", stripe_webhook, name="stripe-webhook"),
 ]
