@@ -35,6 +35,7 @@ class StatementRow:
     payer_account: str
     memo: str
     reference: str
+    balance: str = ""  # the account's balance after the row, as printed: tells equal transfers apart
 
 
 @lru_cache(maxsize=1)
@@ -213,6 +214,7 @@ def parse_statement(data: bytes, *, bank: str | None = None) -> tuple[str, list[
                 payer_account=get(row, "payer_account")[:64],
                 memo=memo[:500],
                 reference=get(row, "reference")[:64],
+                balance=get(row, "balance")[:32],
             )
         )
     if errors:

@@ -61,8 +61,9 @@ def _account_for(actor: User | None, bank_account_id: int | None) -> BankAccount
 
 
 def fingerprint(row: StatementRow, occurrence: int) -> str:
-    """The bank's transaction id when the layout has one; else the row's content and how many identical
-    rows came before it in the file (two equal transfers on one day stay two payments)."""
+    """The bank's transaction id when the layout has one; else the row's content with the balance after
+    it, and how many identical rows came before it in the file (two equal transfers on one day stay two
+    payments)."""
     if row.reference:
         key = f"ref|{row.reference}"
     else:
@@ -74,6 +75,7 @@ def fingerprint(row: StatementRow, occurrence: int) -> str:
                 row.payer_account,
                 row.payer_name,
                 row.memo,
+                row.balance,
                 str(occurrence),
             ]
         )
