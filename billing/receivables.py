@@ -117,14 +117,19 @@ class PayerRow:
     buckets: dict[str, Decimal] = field(default_factory=lambda: {b: ZERO for b in BUCKETS})
 
 
-def receivables_by_payer(*, institution_ids, today: dt.date | None = None) -> tuple[list[PayerRow], PayerRow]:
+def receivables_by_payer(
+    *, institution_ids, today: dt.date | None = None, open_list: list | None = None, open_limit: int = 0
+) -> tuple[list[PayerRow], PayerRow]:
     """One row per payer of the institutions' invoices, and the totals. `outstanding` is the sum of
     the balances; the ageing buckets split what is owed (an overpaid invoice counts in outstanding as
-    a negative balance but in no bucket)."""
+    a negative balance but in no bucket). With `open_list`, the first `open_limit` invoices still owed
+    are appended to it as (invoice, balance), from the same read."""
     rows: dict[int, PayerRow] = {}
     total = PayerRow("", "")
     for invoice in receivable_invoices(institution_ids).iterator(chunk_size=2000):
         b = balance_of(invoice, today=today)
+        if open_list is not None and b.balance > 0 and len(open_list) < open_limit:
+            open_list.append((invoice, b))
         row = rows.setdefault(invoice.payer_id, PayerRow(invoice.payer.code, invoice.payer.name))
         for target in (row, total):
             target.invoices += 1
@@ -138,23 +143,18 @@ def receivables_by_payer(*, institution_ids, today: dt.date | None = None) -> tu
     return sorted(rows.values(), key=lambda r: (-r.outstanding, r.payer_code)), total
 
 
-def open_invoices(*, institution_ids, limit: int = 200) -> list[tuple[Invoice, Balance]]:
-    today = timezone.localdate(timezone.now(), local_tz())
-    out = []
-    for invoice in receivable_invoices(institution_ids).filter(status=InvoiceStatus.ISSUED)[:limit]:
-        b = balance_of(invoice, today=today)
-        out.append((invoice, b))
-    return out
-
-
-def payments_visible_to(user) -> QuerySet[BankPayment]:
+def payments_visible_to(user, institution_ids=None) -> QuerySet[BankPayment]:
     """Bank payments of the accounts of the institutions the user keeps the books of."""
-    ids = receivable_institutions(user)
+    ids = receivable_institutions(user) if institution_ids is None else institution_ids
     return BankPayment.objects.filter(bank_account__institution_id__in=ids).select_related("bank_account", "statement")
 
 
-def unmatched_payments(user) -> QuerySet[BankPayment]:
-    return payments_visible_to(user).filter(~Q(status=BankPayment.Status.APPLIED)).order_by("value_date", "id")
+def unmatched_payments(user, institution_ids=None) -> QuerySet[BankPayment]:
+    return (
+        payments_visible_to(user, institution_ids)
+        .filter(~Q(status=BankPayment.Status.APPLIED))
+        .order_by("value_date", "id")
+    )
 
 
 def active_bank_account(institution_id: int) -> BankAccount | None:

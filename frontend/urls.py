@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import catalog, dashboard, finance, home, instrument, language, manager, search
+from .views import catalog, dashboard, finance, home, instrument, language, manager, receivables, search
 
 app_name = "frontend"
 
@@ -37,4 +37,6 @@ urlpatterns = [
     path("finance/runs/start/", finance.run_invoices, name="run_invoices"),
     path("finance/invoices/<int:pk>/", finance.invoice_detail, name="invoice"),
     path("finance/invoices/<int:pk>/<str:action>/", finance.invoice_action, name="invoice_action"),
+    path("finance/receivables/statements/", receivables.statement_upload, name="statement_upload"),
+    path("finance/receivables/payments/<int:pk>/assign/", receivables.payment_assign, name="payment_assign"),
 ]

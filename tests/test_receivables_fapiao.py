@@ -84,7 +84,9 @@ def test_invalid_unified_social_credit_codes_are_refused_with_the_reason(code, w
     assert words in exc.value.messages[0]
 
 
-@given(st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=17, max_size=17).map(lambda s: "91" + "310000" + s[8:]))
+@given(
+    st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=17, max_size=17).map(lambda s: "91" + "310000" + s[8:])
+)
 def test_exactly_one_check_character_makes_a_code_valid(body):
     valid = [c for c in "0123456789ABCDEFGHJKLMNPQRTUWXY" if _ok(body + c)]
     assert valid == [uscc.calc_check_digit(body)]
@@ -265,7 +267,9 @@ def test_fapiao_batch_export_matches_the_golden_file(world, sari_fin):
     )
     issued_invoice(issuer=world.sari, payer=world.ustc, total="1200.00", number="SARI-2026-0001", pk=7000001)
     issued_invoice(issuer=world.sari, payer=world.zju, total="345.60", number="SARI-2026-0002", pk=7000002)
-    issued_invoice(issuer=world.sari, payer=world.zju, total="5.00", number="SARI-2026-0003", pk=7000003, period="2026-09")
+    issued_invoice(
+        issuer=world.sari, payer=world.zju, total="5.00", number="SARI-2026-0003", pk=7000003, period="2026-09"
+    )
     r = world.client(sari_fin).get("/api/v1/fapiao/batch/?period=2026-10")
     assert r.status_code == 200
     assert r["Content-Type"].startswith("application/vnd.openxmlformats")

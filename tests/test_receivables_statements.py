@@ -140,9 +140,7 @@ def test_unreadable_statements_are_refused_with_the_reason(content, words):
 
 def test_unmatched_payment_is_assigned_by_a_person_and_audited(golden):
     account, invoices, sari_fin = golden
-    statement_import(
-        actor=sari_fin, filename="icbc.csv", content=(GOLDEN / "icbc_statement_2026-11.csv").read_bytes()
-    )
+    statement_import(actor=sari_fin, filename="icbc.csv", content=(GOLDEN / "icbc_statement_2026-11.csv").read_bytes())
     payment = BankPayment.objects.get(payer_name="中国科学技术大学财务处")
     assert payment.status == "unmatched" and "No payment reference" in payment.note
     part = payment_assign(actor=sari_fin, payment_id=payment.pk, invoice_id=7000005, amount=D("40.00"))
@@ -162,9 +160,7 @@ def test_unmatched_payment_is_assigned_by_a_person_and_audited(golden):
 
 def test_assigning_more_than_is_left_is_refused(golden):
     account, invoices, sari_fin = golden
-    statement_import(
-        actor=sari_fin, filename="icbc.csv", content=(GOLDEN / "icbc_statement_2026-11.csv").read_bytes()
-    )
+    statement_import(actor=sari_fin, filename="icbc.csv", content=(GOLDEN / "icbc_statement_2026-11.csv").read_bytes())
     payment = BankPayment.objects.get(payer_name="上海某某仪器有限公司")
     with pytest.raises(ValidationError) as exc:
         payment_assign(actor=sari_fin, payment_id=payment.pk, invoice_id=7000005, amount=D("88.01"))
@@ -228,7 +224,10 @@ def test_statement_endpoints_refuse_who_may_not_touch_them(golden, world):
         assert _upload(api).status_code == 403
         assert api.get("/api/v1/bank-statements/").status_code == 403
         assert api.get("/api/v1/payments/").status_code == 403
-        assert api.post(f"/api/v1/payments/{pid}/assign/", {"invoice": 7000005}, format="json").status_code in (403, 404)
+        assert api.post(f"/api/v1/payments/{pid}/assign/", {"invoice": 7000005}, format="json").status_code in (
+            403,
+            404,
+        )
     anonymous = world.client(None)
     assert anonymous.get("/api/v1/payments/").status_code in (401, 403)
     payer_fin = world.client(world.finance)  # USTC finance: sees no SARI payment, assigns none

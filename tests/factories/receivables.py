@@ -41,7 +41,11 @@ def finance_of(institution, username: str):
 
 def golden_world(world):
     """SARI issues five October invoices (ids 7000001…7000005) to USTC and ZJU; SARI has one bank account."""
-    for inst, zh in ((world.ustc, "中国科学技术大学"), (world.zju, "浙江大学"), (world.sari, "中国科学院上海高等研究院")):
+    for inst, zh in (
+        (world.ustc, "中国科学技术大学"),
+        (world.zju, "浙江大学"),
+        (world.sari, "中国科学院上海高等研究院"),
+    ):
         inst.name_zh = zh
         inst.save(update_fields=["name_zh"])
     account = bank_account(world.sari)
