@@ -90,10 +90,10 @@ def read_rows(data: bytes) -> list[list[str]]:
         dialect = csv.excel
     rows = []
     try:
-        for i, row in enumerate(csv.reader(io.StringIO(text), dialect)):
+        for i, record in enumerate(csv.reader(io.StringIO(text), dialect)):
             if i > MAX_ROWS:
                 raise ValidationError(_("A statement may have at most %(n)d rows.") % {"n": MAX_ROWS})
-            rows.append([_clean(v) for v in row])
+            rows.append([_clean(v) for v in record])
     except csv.Error as exc:
         raise ValidationError(_("The statement is not readable CSV: %(e)s") % {"e": exc}) from None
     return rows

@@ -170,8 +170,7 @@ def _candidate(payment: BankPayment, issuer_id: int) -> tuple[Invoice | None, st
         open_ones = [
             inv
             for inv in with_balances(invoices.filter(status=InvoiceStatus.ISSUED).select_related("payer"))
-            if payer in (_norm(inv.payer.name), _norm(inv.payer.name_zh))
-            and inv.total + inv.credited - inv.received == payment.amount
+            if payer in (_norm(inv.payer.name), _norm(inv.payer.name_zh)) and balance_of(inv).balance == payment.amount
         ]
         if len(open_ones) == 1:
             return open_ones[0], MatchMethod.AMOUNT, ""

@@ -93,7 +93,7 @@ def statement_upload(request):
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return _back()
     upload = form.cleaned_data["file"]
     try:
