@@ -165,3 +165,10 @@ def test_ageing_buckets_count_days_since_issue(world, issued, bucket):
     inv = issued_invoice(issuer=world.sari, payer=world.ustc, total="10.00", number="SARI-2026-0001", issued_at=at)
     b = balance_of(inv, today=dt.date(2026, 12, 4))
     assert b.bucket == bucket and b.state == "unpaid"
+
+
+def test_console_receivables_speak_chinese(books):
+    world, invoices, sari_fin, c = books
+    c.cookies["django_language"] = "zh-hans"
+    page = c.get(reverse("frontend:finance"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "应收账款" in page and "待核销付款" in page and "部分付款" in page
