@@ -284,6 +284,8 @@ FAPIAO_PROVIDER = env_str("FAPIAO_PROVIDER", "")
 FAPIAO_ITEM_TAX_CODE = env_str("FAPIAO_ITEM_TAX_CODE", "3040101000000000000")
 FAPIAO_ITEM_NAME = env_str("FAPIAO_ITEM_NAME", "科研仪器共享使用服务")
 FAPIAO_TAX_RATE = env_str("FAPIAO_TAX_RATE", "0.06")
+# A JSON file of a deployment's own bank statement layouts, added to billing/data/bank_formats.json.
+BANK_FORMATS_FILE = env_str("BANK_FORMATS_FILE", "")
 
 # --- calendar feeds, notifications, Celery beat ---------------------------------------------------
 # Where mails and calendar events link a booking to: pages of the web front end, wired here so the
