@@ -284,6 +284,12 @@ FAPIAO_PROVIDER = env_str("FAPIAO_PROVIDER", "")
 FAPIAO_ITEM_TAX_CODE = env_str("FAPIAO_ITEM_TAX_CODE", "3040101000000000000")
 FAPIAO_ITEM_NAME = env_str("FAPIAO_ITEM_NAME", "科研仪器共享使用服务")
 FAPIAO_TAX_RATE = env_str("FAPIAO_TAX_RATE", "0.06")
+if FAPIAO_TAX_RATE not in ("0", "0.01", "0.03", "0.05", "0.06", "0.09", "0.13"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"FAPIAO_TAX_RATE={FAPIAO_TAX_RATE!r} is not one of 0, 0.01, 0.03, 0.05, 0.06, 0.09, 0.13."
+    )
 # A JSON file of a deployment's own bank statement layouts, added to billing/data/bank_formats.json.
 BANK_FORMATS_FILE = env_str("BANK_FORMATS_FILE", "")
 

@@ -323,7 +323,9 @@ class StatementSerializer(serializers.ModelSerializer):
 class StatementUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV (GBK or UTF-8) or XLSX as exported by the bank")
     bank = serializers.CharField(required=False, help_text="Layout code (icbc, boc…); default: recognised")
-    account = serializers.IntegerField(required=False, min_value=1, help_text="Bank account id; default: the only one")
+    account = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**53, help_text="Bank account id; default: the only one"
+    )
 
 
 class StatementListView(generics.ListCreateAPIView):
@@ -415,7 +417,7 @@ class PaymentListView(generics.ListAPIView):
 
 
 class AssignSerializer(serializers.Serializer):
-    invoice = serializers.IntegerField(min_value=1)
+    invoice = serializers.IntegerField(min_value=1, max_value=2**53)
     amount = serializers.DecimalField(
         max_digits=16, decimal_places=2, required=False, help_text="default: all that is left"
     )
