@@ -249,3 +249,27 @@ def test_a_large_statement_is_accepted_on_its_path_only(golden, world, settings)
     assert r.json()["payments_new"] == 200
     r = api.post("/api/v1/invoices/runs/", {"period": "2026-10", "pad": "x" * 2000}, format="json")
     assert r.status_code == 413
+
+
+def test_every_receivables_endpoint_is_in_the_schema(client, db):
+    import yaml
+
+    schema = yaml.safe_load(client.get("/api/v1/schema/").content)
+    paths = schema["paths"]
+    for path, method in [
+        ("/api/v1/invoices/{id}/fapiao/", "get"),
+        ("/api/v1/invoices/{id}/fapiao/", "post"),
+        ("/api/v1/invoices/{id}/fapiao/file/", "get"),
+        ("/api/v1/invoices/{id}/fapiao/issue/", "post"),
+        ("/api/v1/invoices/{id}/red-letter/", "post"),
+        ("/api/v1/invoices/{id}/balance/", "get"),
+        ("/api/v1/fapiao/batch/", "get"),
+        ("/api/v1/bank-statements/", "get"),
+        ("/api/v1/bank-statements/", "post"),
+        ("/api/v1/payments/", "get"),
+        ("/api/v1/payments/{id}/assign/", "post"),
+        ("/api/v1/receivables/", "get"),
+    ]:
+        assert method in paths[path], (path, method)
+    upload = paths["/api/v1/bank-statements/"]["post"]["requestBody"]["content"]
+    assert "multipart/form-data" in upload

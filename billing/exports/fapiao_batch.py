@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from ..models import BankAccount, BuyerTaxInfo, FapiaoKind, Invoice, InvoiceKind
 from ..payment_reference import payment_reference
@@ -95,6 +96,13 @@ def batch_rows(invoices: list[Invoice]) -> tuple[list[list], list[list]]:
     return headers, items
 
 
+def _money(sheet, value: Decimal) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet)
+    cell.value = value  # a Decimal, stored as an exact number (the stub says float)
+    cell.number_format = "0.00"
+    return cell
+
+
 def write_batch(invoices: list[Invoice]):
     headers, items = batch_rows(invoices)
     workbook = Workbook(write_only=True)
@@ -102,7 +110,7 @@ def write_batch(invoices: list[Invoice]):
         sheet = workbook.create_sheet(title)
         sheet.append(columns)
         for row in rows:
-            sheet.append(row)
+            sheet.append([_money(sheet, v) if isinstance(v, Decimal) else v for v in row])
     handle = tempfile.TemporaryFile(suffix=".xlsx")
     workbook.save(handle)
     handle.seek(0)
