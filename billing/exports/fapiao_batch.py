@@ -96,7 +96,7 @@ def batch_rows(invoices: list[Invoice]) -> tuple[list[list], list[list]]:
     return headers, items
 
 
-def _money(sheet, value: Decimal) -> WriteOnlyCell:
+def _money(sheet, value: Decimal):
     cell = WriteOnlyCell(sheet)
     cell.value = value  # a Decimal, stored as an exact number (the stub says float)
     cell.number_format = "0.00"
