@@ -273,3 +273,14 @@ def test_every_receivables_endpoint_is_in_the_schema(client, db):
         assert method in paths[path], (path, method)
     upload = paths["/api/v1/bank-statements/"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in upload
+
+
+def test_an_invoice_with_payments_applied_cannot_be_voided(golden):
+    from billing.services.invoicing import invoice_void
+
+    account, invoices, sari_fin = golden
+    statement_import(actor=sari_fin, filename="icbc.csv", content=(GOLDEN / "icbc_statement_2026-11.csv").read_bytes())
+    with pytest.raises(Conflict) as exc:
+        invoice_void(actor=sari_fin, invoice_id=7000002)  # 300 of 800 received
+    assert exc.value.code == "has_payments"
+    assert invoice_void(actor=sari_fin, invoice_id=7000005).status == "void"  # nothing received yet

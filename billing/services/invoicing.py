@@ -212,6 +212,11 @@ def invoice_void(*, actor: User | None, invoice_id: int, reason: str = "") -> In
         invoice = _lock_for_issuer(actor, invoice_id)
         if not invoice.can_transition(InvoiceStatus.VOID):
             raise _refuse(invoice, "voided")
+        if invoice.payment_matches.exists():
+            raise Conflict(
+                "has_payments",
+                f"{invoice.number} has bank payments applied to it; correct it with a credit note instead.",
+            )
         if invoice.status == InvoiceStatus.DRAFT:
             invoice.lines.all().delete()
             invoice.total = ZERO
