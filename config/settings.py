@@ -275,7 +275,8 @@ RECEIVABLES_UPLOAD_MAX_BYTES = env_int("RECEIVABLES_UPLOAD_MAX_BYTES", 5 * 1024 
 UPLOAD_LIMITS = [
     (r"^/api/v1/bank-statements/$", RECEIVABLES_UPLOAD_MAX_BYTES),
     (r"^/api/v1/invoices/\d+/fapiao/$", RECEIVABLES_UPLOAD_MAX_BYTES),
-    (r"^/(en/|zh-hans/)?finance/receivables/statements/$", RECEIVABLES_UPLOAD_MAX_BYTES),
+    (r"^/finance/receivables/statements/$", RECEIVABLES_UPLOAD_MAX_BYTES),
+    (r"^/finance/invoices/\d+/fapiao/$", RECEIVABLES_UPLOAD_MAX_BYTES),
 ]
 # Dotted path of a fapiao service provider's adapter (billing/fapiao_providers.py); empty: fapiao are
 # recorded by hand from the tax system's files.

@@ -172,3 +172,45 @@ def test_console_receivables_speak_chinese(books):
     c.cookies["django_language"] = "zh-hans"
     page = c.get(reverse("frontend:finance"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "应收账款" in page and "待核销付款" in page and "部分付款" in page
+
+
+def test_issuer_finance_records_red_letter_and_fapiao_on_the_page(world, settings, tmp_path):
+    from billing.models import Fapiao, Invoice, InvoiceSequence, RedLetterConfirmation
+    from billing.services.invoicing import invoice_credit_note
+
+    settings.MEDIA_ROOT = tmp_path
+    golden_world(world)
+    InvoiceSequence.objects.create(issuer=world.sari, year=dt.date.today().year, last=5)
+    sari_fin = finance_of(world.sari, "sari.fin")
+    note = invoice_credit_note(actor=None, invoice_id=7000005, reason="wrong month")
+    c = client_for(sari_fin)
+    page = c.get(reverse("frontend:invoice", args=[note.pk])).content.decode()
+    assert "does not count until it is" in page
+    r = c.post(
+        reverse("frontend:red_letter_record", args=[note.pk]),
+        {"number": "31000026110000000001", "confirmed_on": "2026-11-09"},
+        follow=True,
+    )
+    assert "is recorded" in r.content.decode()
+    assert RedLetterConfirmation.objects.filter(credit_note=note).exists()
+    body = {
+        "number": "26312000000000000123",
+        "kind": "normal",
+        "issued_on": "2026-11-05",
+        "buyer_name": "中国科学技术大学",
+        "buyer_tax_id": "12100000400012345P",
+        "tax_rate": "0.06",
+        "tax_amount": "67.92",
+        "file": SimpleUploadedFile("fp.pdf", b"%PDF-1.7 x", "application/pdf"),
+    }
+    r = c.post(reverse("frontend:fapiao_record", args=[7000001]), body, follow=True)
+    assert "Fapiao 26312000000000000123 is recorded" in r.content.decode()
+    assert Fapiao.objects.get(invoice_id=7000001).file_type == "pdf"
+    bad = dict(body, number="26312000000000000124", tax_amount="1.00")
+    bad["file"] = SimpleUploadedFile("fp.pdf", b"%PDF-1.7 x", "application/pdf")
+    r = c.post(reverse("frontend:fapiao_record", args=[7000002]), bad, follow=True)
+    assert "differs by more than" in r.content.decode()
+    # The payer's finance sees the invoice, but records nothing on it.
+    payer = client_for(world.finance)
+    assert payer.post(reverse("frontend:fapiao_record", args=[7000002]), dict(body, file="")).status_code == 403
+    assert Invoice.objects.get(pk=7000002).kind == "invoice" and not Fapiao.objects.filter(invoice_id=7000002).exists()
