@@ -117,3 +117,12 @@ def test_matching_never_applies_a_payment_twice_and_balances_add_up(world, total
             received_total += received
         assert received_total == BankPayment.objects.aggregate(s=Sum("applied"))["s"]
         transaction.set_rollback(True)
+
+
+@given(fen_amount=st.integers(min_value=1, max_value=10**14 - 1), style=st.sampled_from(["plain", "comma", "yuan"]))
+def test_statement_amounts_read_back_to_the_fen(fen_amount, style):
+    from billing.bank_statements import parse_amount
+
+    value = Decimal(fen_amount) / 100
+    text = {"plain": f"{value:.2f}", "comma": f"{value:,.2f}", "yuan": f"¥{value:,.2f}"}[style]
+    assert parse_amount(text) == value
