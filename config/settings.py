@@ -200,6 +200,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"FapiaoKindEnum": "billing.models.fapiao.FapiaoKind.choices"},
 }
 
 # --- Email ----------------------------------------------------------------------------------------
@@ -232,7 +233,13 @@ if CELERY_TASK_ALWAYS_EAGER:
     LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}
 
 # `manage.py load_demo` runs these, in order; each app owns its own step.
-SANJIAO_DEMO_COMMANDS = ["seed_catalog", "seed_demo_people", "seed_demo_history", "seed_demo_billing"]
+SANJIAO_DEMO_COMMANDS = [
+    "seed_catalog",
+    "seed_demo_people",
+    "seed_demo_history",
+    "seed_demo_billing",
+    "seed_demo_receivables",
+]
 
 # --- booking engine (rules, series, waitlist, bundles) ---------------------------------------------
 # How long a waitlisted user may take to accept a slot that came free before it passes to the next.
@@ -257,6 +264,35 @@ LIVE_RESYNC_SECONDS = env_float("LIVE_RESYNC_SECONDS", 10.0 if REDIS_URL else 0.
 # --- billing and Stripe --------------------------------------------------------------------------
 # Payment term printed on Stripe invoices (days after sending).
 BILLING_DAYS_UNTIL_DUE = env_int("BILLING_DAYS_UNTIL_DUE", 30)
+
+# --- receivables: fapiao, bank transfers ---------------------------------------------------------
+# Uploaded fapiao files live here (never served directly: a permission-checked view hands them out).
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+# The largest fapiao file or bank statement accepted, in bytes; only the upload endpoints take bodies
+# this large (common/limits.py), every other request keeps DATA_UPLOAD_MAX_MEMORY_SIZE.
+RECEIVABLES_UPLOAD_MAX_BYTES = env_int("RECEIVABLES_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+UPLOAD_LIMITS = [
+    (r"^/api/v1/bank-statements/$", RECEIVABLES_UPLOAD_MAX_BYTES),
+    (r"^/api/v1/invoices/\d+/fapiao/$", RECEIVABLES_UPLOAD_MAX_BYTES),
+    (r"^/finance/receivables/statements/$", RECEIVABLES_UPLOAD_MAX_BYTES),
+    (r"^/finance/invoices/\d+/fapiao/$", RECEIVABLES_UPLOAD_MAX_BYTES),
+]
+# Dotted path of a fapiao service provider's adapter (billing/fapiao_providers.py); empty: fapiao are
+# recorded by hand from the tax system's files.
+FAPIAO_PROVIDER = env_str("FAPIAO_PROVIDER", "")
+# Goods-and-services tax classification code and item name of the batch-import file's detail rows.
+FAPIAO_ITEM_TAX_CODE = env_str("FAPIAO_ITEM_TAX_CODE", "3040101000000000000")
+FAPIAO_ITEM_NAME = env_str("FAPIAO_ITEM_NAME", "科研仪器共享使用服务")
+FAPIAO_TAX_RATE = env_str("FAPIAO_TAX_RATE", "0.06")
+if FAPIAO_TAX_RATE not in ("0", "0.01", "0.03", "0.05", "0.06", "0.09", "0.13"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"FAPIAO_TAX_RATE={FAPIAO_TAX_RATE!r} is not one of 0, 0.01, 0.03, 0.05, 0.06, 0.09, 0.13."
+    )
+# A JSON file of a deployment's own bank statement layouts, added to billing/data/bank_formats.json.
+BANK_FORMATS_FILE = env_str("BANK_FORMATS_FILE", "")
 
 # --- calendar feeds, notifications, Celery beat ---------------------------------------------------
 # Where mails and calendar events link a booking to: pages of the web front end, wired here so the

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import catalog, dashboard, finance, home, instrument, language, manager, search
+from .views import catalog, dashboard, finance, home, instrument, language, manager, receivables, search
 
 app_name = "frontend"
 
@@ -36,6 +36,11 @@ urlpatterns = [
     path("finance/runs/", finance.runs_fragment, name="finance_runs"),
     path("finance/runs/start/", finance.run_invoices, name="run_invoices"),
     path("finance/invoices/<int:pk>/", finance.invoice_detail, name="invoice"),
+    # before the catch-all invoice actions below
+    path("finance/invoices/<int:pk>/fapiao/", receivables.fapiao_record, name="fapiao_record"),
+    path("finance/invoices/<int:pk>/red-letter/", receivables.red_letter_record, name="red_letter_record"),
     path("finance/invoices/<int:pk>/<str:action>/", finance.invoice_action, name="invoice_action"),
     path("finance/claims/<int:pk>/<str:action>/", finance.claim_action, name="claim_action"),
+    path("finance/receivables/statements/", receivables.statement_upload, name="statement_upload"),
+    path("finance/receivables/payments/<int:pk>/assign/", receivables.payment_assign, name="payment_assign"),
 ]

@@ -34,7 +34,7 @@ from ..models import (
 )
 from ..money import ZERO
 from ..periods import parse_period, period_bounds
-from ..selectors import invoices_visible_to
+from ..selectors import finance_institution_ids, invoices_visible_to
 from .background import EXECUTE_INVOICE_RUN, enqueue_on_commit
 from .charges import charge_booking, kind_for_status
 from .collection import schedule_collection, schedule_remote_void
@@ -222,18 +222,12 @@ def run_period(*, period: str, actor: User | None = None) -> InvoiceRun:
 # --- the life of an invoice ------------------------------------------------------------------------------
 
 
-def finance_of(user) -> set[int]:
-    if not (user and user.is_authenticated):
-        return set()
-    return set(Membership.objects.filter(user=user, role=Role.FINANCE).values_list("institution_id", flat=True))
-
-
 def _lock_for_issuer(actor: User | None, invoice_id: int) -> Invoice:
     qs = Invoice.objects.all() if actor is None else invoices_visible_to(actor)
     invoice = qs.select_for_update(of=("self",)).filter(pk=invoice_id).first()
     if invoice is None:
         raise Http404("No such invoice, or you may not see it.")
-    if actor is not None and not actor.is_superuser and invoice.issuer_id not in finance_of(actor):
+    if actor is not None and not actor.is_superuser and invoice.issuer_id not in finance_institution_ids(actor):
         raise PermissionDenied("Only the issuer's finance staff may change this invoice.")
     return invoice
 
@@ -267,6 +261,11 @@ def invoice_void(*, actor: User | None, invoice_id: int, reason: str = "") -> In
         invoice = _lock_for_issuer(actor, invoice_id)
         if not invoice.can_transition(InvoiceStatus.VOID):
             raise _refuse(invoice, "voided")
+        if invoice.payment_matches.exists():
+            raise Conflict(
+                "has_payments",
+                f"{invoice.number} has bank payments applied to it; correct it with a credit note instead.",
+            )
         if invoice.status == InvoiceStatus.DRAFT:
             invoice.lines.all().delete()
             invoice.total = ZERO
