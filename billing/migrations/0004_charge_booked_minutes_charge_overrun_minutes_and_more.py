@@ -4,45 +4,64 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0003_invoice_line_copies_unchecked'),
+        ("billing", "0003_invoice_line_copies_unchecked"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='charge',
-            name='booked_minutes',
+            model_name="charge",
+            name="booked_minutes",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='charge',
-            name='overrun_minutes',
-            field=models.PositiveIntegerField(default=0, help_text='Use after the booked end, charged too.'),
+            model_name="charge",
+            name="overrun_minutes",
+            field=models.PositiveIntegerField(default=0, help_text="Use after the booked end, charged too."),
         ),
         migrations.AddField(
-            model_name='charge',
-            name='used_minutes',
-            field=models.PositiveIntegerField(blank=True, help_text='Empty: no use was recorded.', null=True),
+            model_name="charge",
+            name="used_minutes",
+            field=models.PositiveIntegerField(blank=True, help_text="Empty: no use was recorded.", null=True),
         ),
         migrations.AddField(
-            model_name='chargepolicy',
-            name='minimum_minutes',
-            field=models.PositiveIntegerField(default=0, help_text='With “used time, at least a minimum”: the fewest minutes a used booking is charged.'),
+            model_name="chargepolicy",
+            name="minimum_minutes",
+            field=models.PositiveIntegerField(
+                default=0,
+                help_text="With “used time, at least a minimum”: the fewest minutes a used booking is charged.",
+            ),
         ),
         migrations.AlterField(
-            model_name='charge',
-            name='billing_model',
-            field=models.CharField(choices=[('booked', 'Booked time'), ('actual', 'Actual time used'), ('greater', 'Booked or used time, whichever is greater'), ('used_min', 'Used time, at least a minimum')], max_length=8),
+            model_name="charge",
+            name="billing_model",
+            field=models.CharField(
+                choices=[
+                    ("booked", "Booked time"),
+                    ("actual", "Actual time used"),
+                    ("greater", "Booked or used time, whichever is greater"),
+                    ("used_min", "Used time, at least a minimum"),
+                ],
+                max_length=8,
+            ),
         ),
         migrations.AlterField(
-            model_name='charge',
-            name='minutes',
-            field=models.PositiveIntegerField(help_text='Minutes charged for, per the billing model.'),
+            model_name="charge",
+            name="minutes",
+            field=models.PositiveIntegerField(help_text="Minutes charged for, per the billing model."),
         ),
         migrations.AlterField(
-            model_name='chargepolicy',
-            name='billing_model',
-            field=models.CharField(choices=[('booked', 'Booked time'), ('actual', 'Actual time used'), ('greater', 'Booked or used time, whichever is greater'), ('used_min', 'Used time, at least a minimum')], default='booked', max_length=8),
+            model_name="chargepolicy",
+            name="billing_model",
+            field=models.CharField(
+                choices=[
+                    ("booked", "Booked time"),
+                    ("actual", "Actual time used"),
+                    ("greater", "Booked or used time, whichever is greater"),
+                    ("used_min", "Used time, at least a minimum"),
+                ],
+                default="booked",
+                max_length=8,
+            ),
         ),
     ]

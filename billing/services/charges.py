@@ -28,8 +28,6 @@ def _minutes(start: dt.datetime, end: dt.datetime) -> int:
     return int((end - start).total_seconds() // 60)
 
 
-
-
 def subsidy_percent(*, facility_id: int, partner_id: int, day: dt.date) -> Decimal:
     """The largest subsidy the facility grants the partner on that day (0 when none)."""
     percents = HostSubsidy.objects.filter(

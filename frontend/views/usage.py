@@ -19,7 +19,6 @@ from usage.selectors import open_session
 from usage.services import checkin_start, checkin_stop
 from usage.services.sessions import booking_for_checkin, may_manage
 
-
 REFUSALS = {  # the services' refusals, in the page's language
     "in_use": _l("Someone else is using this instrument now."),
     "slot_held": _l("Someone else has booked this time; you may start only within your own booking."),
@@ -88,4 +87,5 @@ def use_action(request, pk: int, action: str):
 @require_GET
 def usage_badge(request, pk: int):
     instrument = _instrument(pk)
-    return render(request, "frontend/partials/usage_badge.html", {"instrument": instrument, "current": open_session(pk)})
+    ctx = {"instrument": instrument, "current": open_session(pk)}
+    return render(request, "frontend/partials/usage_badge.html", ctx)

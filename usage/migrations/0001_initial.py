@@ -6,84 +6,227 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('booking', '0006_declared_no_overlap_constraint'),
-        ('facilities', '0001_initial'),
+        ("booking", "0006_declared_no_overlap_constraint"),
+        ("facilities", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AgentEvent',
+            name="AgentEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=64)),
-                ('kind', models.CharField(choices=[('start', 'Start'), ('heartbeat', 'Heartbeat'), ('stop', 'Stop')], max_length=12)),
-                ('at', models.DateTimeField()),
-                ('username', models.CharField(blank=True, max_length=150)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='agent_events', to='facilities.instrument')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("event_id", models.CharField(max_length=64)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("start", "Start"), ("heartbeat", "Heartbeat"), ("stop", "Stop")], max_length=12
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("username", models.CharField(blank=True, max_length=150)),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="agent_events",
+                        to="facilities.instrument",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
-                'indexes': [models.Index(fields=['instrument', 'at'], name='agent_event_instrument_at')],
-                'constraints': [models.UniqueConstraint(fields=('instrument', 'event_id'), name='agent_event_once', violation_error_message='An event id is used once per instrument.')],
+                "ordering": ["at", "id"],
+                "indexes": [models.Index(fields=["instrument", "at"], name="agent_event_instrument_at")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("instrument", "event_id"),
+                        name="agent_event_once",
+                        violation_error_message="An event id is used once per instrument.",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AgentNonce',
+            name="AgentNonce",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('nonce', models.CharField(max_length=64)),
-                ('received_at', models.DateTimeField()),
-                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='facilities.instrument')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("nonce", models.CharField(max_length=64)),
+                ("received_at", models.DateTimeField()),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="facilities.instrument"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('instrument', 'nonce'), name='agent_nonce_once', violation_error_message='A nonce is used once.')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("instrument", "nonce"),
+                        name="agent_nonce_once",
+                        violation_error_message="A nonce is used once.",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='UsageSession',
+            name="UsageSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField(blank=True, help_text='Empty while in use.', null=True)),
-                ('last_seen', models.DateTimeField(help_text='The last sign of use: the start, a heartbeat or the end.')),
-                ('source', models.CharField(choices=[('qr', 'QR check-in'), ('agent', 'Instrument PC or interlock'), ('manual', 'Recorded by a manager')], max_length=8)),
-                ('ended_by', models.CharField(blank=True, choices=[('stop', 'Stopped'), ('heartbeat', 'Heartbeats stopped'), ('manager', 'Recorded by a manager')], max_length=12)),
-                ('corrected_at', models.DateTimeField(blank=True, null=True)),
-                ('reason', models.TextField(blank=True, max_length=2000)),
-                ('validated_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('booking', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='usage_sessions', to='booking.booking')),
-                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='usage_sessions', to='facilities.instrument')),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(blank=True, help_text='Empty when an interlock reported use without naming anyone.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='usage_sessions', to=settings.AUTH_USER_MODEL)),
-                ('validated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField(blank=True, help_text="Empty while in use.", null=True)),
+                (
+                    "last_seen",
+                    models.DateTimeField(help_text="The last sign of use: the start, a heartbeat or the end."),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("qr", "QR check-in"),
+                            ("agent", "Instrument PC or interlock"),
+                            ("manual", "Recorded by a manager"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "ended_by",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("stop", "Stopped"),
+                            ("heartbeat", "Heartbeats stopped"),
+                            ("manager", "Recorded by a manager"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("corrected_at", models.DateTimeField(blank=True, null=True)),
+                ("reason", models.TextField(blank=True, max_length=2000)),
+                ("validated_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "booking",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="usage_sessions",
+                        to="booking.booking",
+                    ),
+                ),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="usage_sessions",
+                        to="facilities.instrument",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty when an interlock reported use without naming anyone.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="usage_sessions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "validated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['start', 'id'],
-                'indexes': [models.Index(fields=['instrument', 'start'], name='usage_instrument_start'), models.Index(fields=['booking'], name='usage_booking'), models.Index(fields=['user', 'start'], name='usage_user_start')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('end__isnull', True), ('end__gte', models.F('start')), _connector='OR'), name='usage_end_after_start', violation_error_message='Use cannot end before it starts.'), models.CheckConstraint(condition=models.Q(('last_seen__gte', models.F('start'))), name='usage_seen_after_start', violation_error_message='Use cannot be seen before it starts.')],
+                "ordering": ["start", "id"],
+                "indexes": [
+                    models.Index(fields=["instrument", "start"], name="usage_instrument_start"),
+                    models.Index(fields=["booking"], name="usage_booking"),
+                    models.Index(fields=["user", "start"], name="usage_user_start"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("end__isnull", True), ("end__gte", models.F("start")), _connector="OR"),
+                        name="usage_end_after_start",
+                        violation_error_message="Use cannot end before it starts.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("last_seen__gte", models.F("start"))),
+                        name="usage_seen_after_start",
+                        violation_error_message="Use cannot be seen before it starts.",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='UsageSettings',
+            name="UsageSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('checkin_early_minutes', models.PositiveIntegerField(default=15, help_text='Check-in for a booking is allowed from this many minutes before its start.')),
-                ('no_show_after_minutes', models.PositiveIntegerField(blank=True, help_text='Empty: never. Otherwise a booking nobody checked in to this long after its start is a no-show.', null=True)),
-                ('heartbeat_timeout_minutes', models.PositiveIntegerField(default=10, help_text='An agent session with no heartbeat for this long is closed at its last heartbeat.')),
-                ('agent_key_encrypted', models.TextField(blank=True, editable=False)),
-                ('agent_key_rotated_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('instrument', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='usage_settings', to='facilities.instrument')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "checkin_early_minutes",
+                    models.PositiveIntegerField(
+                        default=15,
+                        help_text="Check-in for a booking is allowed from this many minutes before its start.",
+                    ),
+                ),
+                (
+                    "no_show_after_minutes",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Empty: never. Otherwise a booking nobody checked in to this long after its start is a no-show.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "heartbeat_timeout_minutes",
+                    models.PositiveIntegerField(
+                        default=10,
+                        help_text="An agent session with no heartbeat for this long is closed at its last heartbeat.",
+                    ),
+                ),
+                ("agent_key_encrypted", models.TextField(blank=True, editable=False)),
+                ("agent_key_rotated_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "instrument",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="usage_settings",
+                        to="facilities.instrument",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'usage settings',
-                'constraints': [models.CheckConstraint(condition=models.Q(('heartbeat_timeout_minutes__gte', 1)), name='usage_heartbeat_timeout_positive', violation_error_message='The heartbeat timeout is at least one minute.')],
+                "verbose_name_plural": "usage settings",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("heartbeat_timeout_minutes__gte", 1)),
+                        name="usage_heartbeat_timeout_positive",
+                        violation_error_message="The heartbeat timeout is at least one minute.",
+                    )
+                ],
             },
         ),
     ]

@@ -119,7 +119,7 @@ def parse_body(body: bytes, now: dt.datetime) -> tuple[str, list[Incoming]]:
             raise ValidationError({where: "The event lies in the future; check the instrument PC's clock."})
         if at < now - max_event_age():
             raise ValidationError(
-                {where: f"The event is older than {settings.USAGE_AGENT_MAX_EVENT_AGE_DAYS} days; a manager records it."}
+                {where: f"The event is older than {max_event_age().days} days; a manager records it."}
             )
         parsed.append(Incoming(event_id, kind, at, user))
     return nonce, parsed
@@ -135,7 +135,8 @@ def agent_events_ingest(*, instrument: Instrument, body: bytes, now: dt.datetime
             raise PermissionDenied("This request was already received (its nonce was used): a replay is refused.")
         AgentNonce.objects.create(instrument=instrument, nonce=nonce, received_at=now)
         ids = [e.event_id for e in events]
-        seen = set(AgentEvent.objects.filter(instrument=instrument, event_id__in=ids).values_list("event_id", flat=True))
+        known = AgentEvent.objects.filter(instrument=instrument, event_id__in=ids)
+        seen = set(known.values_list("event_id", flat=True))
         fresh: dict[str, Incoming] = {}
         for e in events:
             if e.event_id not in seen:
@@ -209,9 +210,8 @@ def rebuild(*, instrument: Instrument, since: dt.datetime, now: dt.datetime) -> 
     early = dt.timedelta(minutes=cfg.checkin_early_minutes)
     derived = UsageSession.objects.filter(instrument=instrument, source=Source.AGENT, corrected_at__isnull=True)
     # A session that ended within `timeout` before `since` could be extended by the new events.
-    touched = list(
-        derived.filter(Q(last_seen__gte=since - timeout) | Q(end__isnull=True)).select_for_update().order_by("start", "id")
-    )
+    reach = Q(last_seen__gte=since - timeout) | Q(end__isnull=True)
+    touched = list(derived.filter(reach).select_for_update().order_by("start", "id"))
     start_from = min([since, *(s.start for s in touched)])
     events = list(AgentEvent.objects.filter(instrument=instrument, at__gte=start_from))
     spans = derive(events, timeout=timeout, now=now)

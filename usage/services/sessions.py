@@ -18,8 +18,7 @@ from facilities.models import Instrument, User
 from facilities.selectors import is_manager_of
 from facilities.services import bump_versions
 
-from ..models import Source, UsageSession, UsageSettings
-from ..models import EndedBy
+from ..models import EndedBy, Source, UsageSession, UsageSettings
 
 MAX_REASON_LENGTH = 2000
 MAX_SESSION = dt.timedelta(days=31)
