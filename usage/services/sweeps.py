@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from booking.holds import lock_for_booking
@@ -50,22 +50,30 @@ def close_silent_sessions(*, now: dt.datetime | None = None) -> int:
     return closed
 
 
-def no_show_candidates(now: dt.datetime) -> list[tuple[int, int, int]]:
+def no_show_candidates(now: dt.datetime, booking_id: int | None = None) -> list[tuple[int, int, int]]:
     """(booking id, instrument id, minutes) of approved bookings, on instruments that release no-shows, whose grace time
     has passed with no use recorded."""
     settings_rows = UsageSettings.objects.filter(no_show_after_minutes__isnull=False).values_list(
         "instrument_id", "no_show_after_minutes"
     )
     found: list[tuple[int, int, int]] = []
+    # Checked in: use linked to the booking, or the requester's own use of the instrument that ran into
+    # the booking's start (a walk-up begun before the check-in window opened).
     used = UsageSession.objects.filter(booking_id=OuterRef("pk"))
+    ran_into = UsageSession.objects.filter(
+        instrument_id=OuterRef("instrument_id"),
+        user_id=OuterRef("requester_id"),
+        start__lte=OuterRef("start"),
+    ).filter(Q(end__isnull=True) | Q(end__gt=OuterRef("start")))
     for instrument_id, minutes in settings_rows:
+        bookings = Booking.objects.all() if booking_id is None else Booking.objects.filter(pk=booking_id)
         ids = (
-            Booking.objects.filter(
+            bookings.filter(
                 instrument_id=instrument_id,
                 status=Booking.Status.APPROVED,
                 start__lte=now - dt.timedelta(minutes=minutes),
             )
-            .filter(~Exists(used))
+            .filter(~Exists(used), ~Exists(ran_into))
             .order_by("start", "pk")
             .values_list("pk", flat=True)
         )
@@ -84,7 +92,7 @@ def release_no_shows(*, now: dt.datetime | None = None) -> int:
             with transaction.atomic():
                 # The lock a check-in takes: a check-in and the release cannot interleave.
                 lock_for_booking(instrument_ids=[instrument_id])
-                if UsageSession.objects.filter(booking_id=pk).exists():
+                if not no_show_candidates(now, booking_id=pk):
                     continue  # checked in since the query
                 booking_no_show(actor=None, booking_id=pk, reason=NO_SHOW_REASON.format(minutes=minutes), now=now)
             released += 1
