@@ -6,11 +6,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from billing.models import Charge, ChargePolicy
 from billing.services.fees import charged_minutes
+from billing.services.invoicing import run_period
 from booking.services import booking_complete, booking_request
 from facilities.models import RateCard
 from usage.models import Source, UsageSession
@@ -125,7 +128,7 @@ def test_a_completed_booking_is_charged_by_its_sessions_exactly(
     assert sum(line.amount for line in charge.lines.all()) == charge.amount
 
 
-def test_overrun_is_charged_and_shown_on_the_invoice_line_api(priced):
+def test_overrun_is_charged_and_shown_on_the_invoice_line(priced):
     w = priced
     start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
     booking = book(requester=w.researcher, instrument=w.instrument, start=start, hours=2)
@@ -142,3 +145,19 @@ def test_overrun_is_charged_and_shown_on_the_invoice_line_api(priced):
     charge = Charge.objects.get(booking=booking)
     assert (charge.billing_model, charge.minutes, charge.overrun_minutes) == ("booked", 165, 45)
     assert charge.gross == Decimal("872.77")  # 317.37 × 165 / 60 = 872.7675
+    # The invoice line says what it charged for.
+    run_period(period="2026-03")
+    (invoice,) = w.client(w.finance).get("/api/v1/invoices/?period=2026-03").json()["results"]
+    (line,) = invoice["lines"]
+    assert line["charged_for"] == {
+        "kind": "usage",
+        "billing_model": "booked",
+        "minutes": 165,
+        "booked_minutes": 120,
+        "used_minutes": 165,
+        "overrun_minutes": 45,
+    }
+    page = Client()
+    page.force_login(w.finance)
+    html = page.get(reverse("frontend:invoice", args=[invoice["id"]])).content.decode()
+    assert "Booked time: 165 minutes (incl. 45 minutes overrun)" in html, html[-3000:]
