@@ -92,7 +92,12 @@ def test_an_instrument_without_a_key_refuses_and_another_instruments_key_does_no
 
     other = InstrumentFactory(facility=world.facility, code="BL2")
     assert signed_post(other, key, [ev("start", timezone.now())]).status_code == 403
-    assert APIClient().post("/api/v1/instruments/999999/usage/agent-events/", data=b"{}", content_type="application/json").status_code == 404
+    assert (
+        APIClient()
+        .post("/api/v1/instruments/999999/usage/agent-events/", data=b"{}", content_type="application/json")
+        .status_code
+        == 404
+    )
 
 
 def test_stale_timestamp_and_replayed_request_are_refused(world, key):

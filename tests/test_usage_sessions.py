@@ -195,7 +195,9 @@ def test_api_manual_record_correct_validate_and_refusals(world):
     ):
         assert world.client(world.manager).post("/api/v1/usage/sessions/", bad, format="json").status_code == 400
     patch = {"end": (now - 20 * M).isoformat(), "reason": "the log said 20"}
-    assert world.client(world.researcher).patch(f"/api/v1/usage/sessions/{sid}/", patch, format="json").status_code == 403
+    assert (
+        world.client(world.researcher).patch(f"/api/v1/usage/sessions/{sid}/", patch, format="json").status_code == 403
+    )
     assert world.client(world.outsider).patch(f"/api/v1/usage/sessions/{sid}/", patch, format="json").status_code == 404
     fixed = world.client(world.manager).patch(f"/api/v1/usage/sessions/{sid}/", patch, format="json")
     assert fixed.status_code == 200 and fixed.json()["corrected"] is True
@@ -246,7 +248,9 @@ def test_qr_page_for_managers_only_and_the_check_in_page(world):
     m = Client()
     m.force_login(world.manager)
     page = m.get(qr)
-    assert page.status_code == 200 and b"<svg" in page.content and f"/use/{world.instrument.pk}/".encode() in page.content
+    assert (
+        page.status_code == 200 and b"<svg" in page.content and f"/use/{world.instrument.pk}/".encode() in page.content
+    )
 
     use = reverse("frontend:use", args=[world.instrument.pk])
     assert Client().get(use).status_code == 302
@@ -262,6 +266,8 @@ def test_qr_page_for_managers_only_and_the_check_in_page(world):
     badge = Client().get(reverse("frontend:usage_badge", args=[world.instrument.pk])).content.decode()
     assert 'data-in-use="yes"' in badge and world.researcher.username + "<" not in badge
     r.post(reverse("frontend:use_action", args=[world.instrument.pk, "stop"]))
-    assert 'data-in-use="no"' in Client().get(reverse("frontend:usage_badge", args=[world.instrument.pk])).content.decode()
+    assert (
+        'data-in-use="no"' in Client().get(reverse("frontend:usage_badge", args=[world.instrument.pk])).content.decode()
+    )
     assert r.get(reverse("frontend:use", args=[999999])).status_code == 404
     assert r.post(reverse("frontend:use_action", args=[world.instrument.pk, "explode"])).status_code == 302

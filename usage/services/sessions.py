@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
+from booking import rules
 from booking.holds import held_span, lock_for_booking
 from booking.models import Booking
 from common.errors import Conflict
@@ -87,11 +88,9 @@ def checkin_start(*, user: User, instrument: Instrument, now: dt.datetime | None
                     f"{instrument.code} is booked by someone else until "
                     f"{timezone.localtime(others.hold_end):%H:%M}; you may start only within your own booking.",
                 )
-            mine_later = Booking.objects.filter(
-                instrument=instrument, requester=user, status=Booking.Status.APPROVED, start__gt=now
-            ).exists()
-            if not instrument.active and not mine_later:
+            if not instrument.active:
                 raise ValidationError(f"{instrument.code} is not open for use.")
+            rules.check_qualification(instrument=instrument, requester=user)  # as for a booking
         session = UsageSession.objects.create(
             instrument=instrument,
             user=user,

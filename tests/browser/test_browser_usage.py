@@ -1,0 +1,53 @@
+"""Actual use on a phone (390×844): the manager's printable QR code leads to the check-in page; the
+researcher starts and stops use there, and an open instrument page shows "in use" without a reload."""
+
+import datetime as dt
+import json
+import re
+
+import pytest
+
+from .conftest import shot
+
+pytestmark = pytest.mark.browser
+PHONE = {"width": 390, "height": 844}
+
+
+def free_instrument_now(page, base: str) -> int:
+    """An SHMFF instrument nobody holds at this moment (the demo books some of them)."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    window = f"start={now.isoformat().replace('+00:00', 'Z')}&end={(now + dt.timedelta(minutes=5)).isoformat().replace('+00:00', 'Z')}"
+    listed = json.loads(page.request.get(f"{base}/api/v1/instruments/?facility=SHMFF&page_size=50").text())
+    for item in listed["results"]:
+        avail = json.loads(page.request.get(f"{base}/api/v1/instruments/{item['id']}/availability/?{window}").text())
+        if not avail["busy"]:
+            return item["id"]
+    raise AssertionError("every SHMFF instrument is held now")
+
+
+def test_qr_check_in_on_a_phone_and_in_use_shown_live(new_page, live_server_url):
+    manager = new_page("hmfl.manager", **PHONE)
+    instrument = free_instrument_now(manager, live_server_url)
+    manager.goto(f"{live_server_url}/instruments/{instrument}/qr/")
+    assert manager.locator("#qr svg").is_visible()
+    link = manager.locator(".qr-sheet p.small").inner_text().strip()
+    assert re.search(rf"/use/{instrument}/$", link)
+    shot(manager, "usage-qr-phone")
+
+    watcher = new_page()  # anyone: the public instrument page
+    watcher.goto(f"{live_server_url}/instruments/{instrument}/")
+    watcher.wait_for_selector("#live-status[data-state=open]")
+    assert watcher.locator("#usage-badge").get_attribute("data-in-use") == "no"
+
+    phone = new_page("yu.sun", **PHONE)
+    phone.goto(link)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # fits the phone
+    phone.get_by_role("button", name="Start use").click()
+    phone.wait_for_selector("#use-state[data-state=mine]")
+    assert phone.get_by_role("button", name="Stop use").is_visible()
+    shot(phone, "usage-check-in-phone")
+    watcher.wait_for_selector("#usage-badge[data-in-use=yes]")  # live, no reload
+
+    phone.get_by_role("button", name="Stop use").click()
+    phone.wait_for_selector("#use-state[data-state=free]")
+    watcher.wait_for_selector("#usage-badge[data-in-use=no]")
