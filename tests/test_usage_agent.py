@@ -204,7 +204,8 @@ def test_agent_use_is_linked_to_the_booking_and_its_user(world, key):
         b'{"nonce": "12345678", "events": [{"id": "", "type": "start", "at": "2026-12-01T09:00:00+08:00"}]}',
         b'{"nonce": "12345678", "events": [{"id": "x", "type": "start", "at": "2999-12-01T09:00:00+08:00"}]}',
         b'{"nonce": "12345678", "events": [{"id": "x", "type": "start", "at": "2001-12-01T09:00:00+08:00"}]}',
-        b'{"nonce": "12345678", "events": [{"id": "x", "type": "start", "at": "2026-12-01T09:00:00+08:00", "user": 5}]}',
+        b'{"nonce": "12345678", "events": [{"id": "x", "type": "start", "at": "2026-12-01T09:00:00+08:00", '
+        b'"user": 5}]}',
     ],
 )
 def test_malformed_bodies_are_400_not_500(world, key, body):

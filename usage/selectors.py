@@ -82,9 +82,10 @@ def used_minutes_by_booking(booking_ids: Iterable[int]) -> dict[int, int]:
     rest = Booking.objects.filter(pk__in=ids, actual_start__isnull=False, actual_end__isnull=False).exclude(
         pk__in=list(seconds)
     )
-    for pk, start, end in rest.values_list("pk", "actual_start", "actual_end"):
-        seconds[pk] += _seconds(start, end)
-    return {pk: int(s // 60) for pk, s in seconds.items()}
+    for pk, a_start, a_end in rest.values_list("pk", "actual_start", "actual_end"):
+        if a_start is not None and a_end is not None:
+            seconds[pk] += _seconds(a_start, a_end)
+    return {pk: int(v // 60) for pk, v in seconds.items()}
 
 
 def used_minutes_by_instrument(
@@ -104,6 +105,7 @@ def used_minutes_by_instrument(
         bookings = bookings.filter(instrument_id__in=ids)
     for instrument_id, s, e in sessions.values_list("instrument_id", "start", "end"):
         seconds[instrument_id] += _seconds(max(s, start), min(e or now, end))
-    for instrument_id, s, e in bookings.values_list("instrument_id", "actual_start", "actual_end"):
-        seconds[instrument_id] += _seconds(max(s, start), min(e, end))
+    for instrument_id, a_start, a_end in bookings.values_list("instrument_id", "actual_start", "actual_end"):
+        if a_start is not None and a_end is not None:
+            seconds[instrument_id] += _seconds(max(a_start, start), min(a_end, end))
     return {pk: int(v // 60) for pk, v in seconds.items()}

@@ -16,7 +16,11 @@ PHONE = {"width": 390, "height": 844}
 def free_instrument_now(page, base: str) -> int:
     """An SHMFF instrument nobody holds at this moment (the demo books some of them)."""
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    window = f"start={now.isoformat().replace('+00:00', 'Z')}&end={(now + dt.timedelta(minutes=5)).isoformat().replace('+00:00', 'Z')}"
+
+    def z(t: dt.datetime) -> str:
+        return t.isoformat().replace("+00:00", "Z")
+
+    window = f"start={z(now)}&end={z(now + dt.timedelta(minutes=5))}"
     listed = json.loads(page.request.get(f"{base}/api/v1/instruments/?facility=SHMFF&page_size=50").text())
     for item in listed["results"]:
         avail = json.loads(page.request.get(f"{base}/api/v1/instruments/{item['id']}/availability/?{window}").text())

@@ -34,7 +34,7 @@ from ..models import AgentEvent, AgentNonce, EndedBy, Source, UsageSession, Usag
 from .sessions import may_manage
 
 MAX_EVENTS = 500
-KIND_ORDER = {AgentEvent.Kind.START: 0, AgentEvent.Kind.HEARTBEAT: 1, AgentEvent.Kind.STOP: 2}
+KIND_ORDER: dict[str, int] = {AgentEvent.Kind.START: 0, AgentEvent.Kind.HEARTBEAT: 1, AgentEvent.Kind.STOP: 2}
 
 
 def max_skew() -> dt.timedelta:

@@ -220,7 +220,7 @@ def session_correct(
         new_end = end or session.end
         _check_span(new_start, new_end, now)
         if booking_id is not _UNSET:
-            session.booking = _booking_of(session.instrument, booking_id, session.user)  # type: ignore[arg-type]
+            session.booking = _booking_of(session.instrument, booking_id, session.user)
         session.start, session.end = new_start, new_end
         session.last_seen = max(new_end or session.last_seen, new_start)
         if new_end is not None and not session.ended_by:

@@ -65,7 +65,8 @@ def no_show_candidates(now: dt.datetime, booking_id: int | None = None) -> list[
         user_id=OuterRef("requester_id"),
         start__lte=OuterRef("start"),
     ).filter(Q(end__isnull=True) | Q(end__gt=OuterRef("start")))
-    for instrument_id, minutes in settings_rows:
+    for instrument_id, grace in settings_rows:
+        minutes = int(grace or 0)
         bookings = Booking.objects.all() if booking_id is None else Booking.objects.filter(pk=booking_id)
         ids = (
             bookings.filter(
