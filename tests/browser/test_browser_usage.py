@@ -14,7 +14,8 @@ PHONE = {"width": 390, "height": 844}
 
 
 def free_instrument_now(page, base: str) -> int:
-    """An SHMFF instrument nobody holds at this moment (the demo books some of them)."""
+    """An SHMFF instrument that needs no qualification and nobody holds at this moment (the demo books
+    some of them)."""
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
     def z(t: dt.datetime) -> str:
@@ -23,6 +24,8 @@ def free_instrument_now(page, base: str) -> int:
     window = f"start={z(now)}&end={z(now + dt.timedelta(minutes=5))}"
     listed = json.loads(page.request.get(f"{base}/api/v1/instruments/?facility=SHMFF&page_size=50").text())
     for item in listed["results"]:
+        if item["requires_qualification"]:
+            continue
         avail = json.loads(page.request.get(f"{base}/api/v1/instruments/{item['id']}/availability/?{window}").text())
         if not avail["busy"]:
             return item["id"]
@@ -47,7 +50,8 @@ def test_qr_check_in_on_a_phone_and_in_use_shown_live(new_page, live_server_url)
     phone.goto(link)
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # fits the phone
     phone.get_by_role("button", name="Start use").click()
-    phone.wait_for_selector("#use-state[data-state=mine]")
+    phone.wait_for_load_state("networkidle")
+    assert phone.locator("#use-state").get_attribute("data-state") == "mine", phone.locator("main").inner_text()
     assert phone.get_by_role("button", name="Stop use").is_visible()
     shot(phone, "usage-check-in-phone")
     watcher.wait_for_selector("#usage-badge[data-in-use=yes]")  # live, no reload
