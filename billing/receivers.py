@@ -4,6 +4,8 @@ from django.utils import timezone
 
 from booking.models import Booking
 from facilities.selectors import is_manager_of
+from usage.models import ViolationKind
+from usage.services.violations import violation_record
 
 from .models import ChargeKind
 from .services.budget import check_splits
@@ -49,3 +51,5 @@ def on_booking_transitioned(
         and is_late_cancellation(booking=booking, cancelled_at=booking.cancelled_at or timezone.now())
     ):
         charge_booking(booking=booking, kind=ChargeKind.LATE_CANCELLATION)
+        # Late by billing's policy, so billing tells usage, which counts violations.
+        violation_record(booking=booking, kind=ViolationKind.LATE_CANCELLATION)

@@ -175,3 +175,115 @@ from auditlog.registry import auditlog  # noqa: E402
 
 auditlog.register(UsageSettings, exclude_fields=["agent_key_encrypted"])
 auditlog.register(UsageSession)
+
+
+class ViolationKind(models.TextChoices):
+    NO_SHOW = "no_show", _("No-show")
+    LATE_CANCELLATION = "late_cancellation", _("Late cancellation")
+    SHORT_USE = "short_use", _("Use far shorter than booked")
+
+
+class ViolationPolicy(models.Model):
+    """A facility's consequences: `max_violations` within `window_days` suspend booking there for
+    `suspension_days`. A facility without a row (or inactive) suspends nobody."""
+
+    facility = models.OneToOneField("facilities.Facility", on_delete=models.CASCADE, related_name="violation_policy")
+    active = models.BooleanField(default=True)
+    max_violations = models.PositiveIntegerField(default=3)
+    window_days = models.PositiveIntegerField(default=90)
+    suspension_days = models.PositiveIntegerField(default=30)
+    short_use_percent = models.PositiveIntegerField(
+        default=50, help_text=_("Use below this percent of the booked time counts as a violation; 0: never.")
+    )
+
+    class Meta:
+        verbose_name_plural = "violation policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_violations__gte=1) & Q(window_days__gte=1) & Q(suspension_days__gte=1),
+                name="violation_policy_positive",
+                violation_error_message=_("Violations, window and suspension are at least one."),
+            ),
+            models.CheckConstraint(
+                condition=Q(short_use_percent__lte=100),
+                name="violation_policy_short_use_percent",
+                violation_error_message=_("The short-use percent is at most 100."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.max_violations} in {self.window_days} days → {self.suspension_days} days"
+
+
+class Violation(models.Model):
+    """A no-show, a late cancellation or use far shorter than booked, counted against its user."""
+
+    Kind = ViolationKind
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="violations")
+    facility = models.ForeignKey("facilities.Facility", on_delete=models.PROTECT, related_name="violations")
+    booking = models.ForeignKey("booking.Booking", on_delete=models.PROTECT, related_name="violations")
+    kind = models.CharField(max_length=20, choices=ViolationKind.choices)
+    occurred_at = models.DateTimeField()
+    detail = models.CharField(max_length=300, blank=True)
+    # Set when an appeal against the suspension it caused was granted: it no longer counts.
+    waived = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["user", "facility", "occurred_at"], name="violation_user_facility_at")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking", "kind"],
+                name="violation_once_per_booking",
+                violation_error_message=_("A booking counts once for each kind of violation."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.user_id} at {self.facility_id} (booking #{self.booking_id})"
+
+
+class Suspension(models.Model):
+    """Booking at a facility suspended for a user; the user may appeal once, a manager decides."""
+
+    class Appeal(models.TextChoices):
+        NONE = "none", _("No appeal")
+        PENDING = "pending", _("Appeal pending")
+        GRANTED = "granted", _("Appeal granted")
+        REJECTED = "rejected", _("Appeal rejected")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="suspensions")
+    facility = models.ForeignKey("facilities.Facility", on_delete=models.PROTECT, related_name="suspensions")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=300)
+    violations = models.ManyToManyField(Violation, related_name="suspensions", blank=True)
+    appeal = models.CharField(max_length=10, choices=Appeal.choices, default=Appeal.NONE)
+    appeal_text = models.TextField(blank=True, max_length=2000)
+    appealed_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at", "id"]
+        indexes = [models.Index(fields=["user", "facility", "ends_at"], name="suspension_user_facility_end")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gte=F("starts_at")),
+                name="suspension_ends_after_start",
+                violation_error_message=_("A suspension ends after it starts."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"suspension of {self.user_id} at {self.facility_id} until {self.ends_at:%Y-%m-%d}"
+
+
+auditlog.register(ViolationPolicy)
+auditlog.register(Violation)
+auditlog.register(Suspension, m2m_fields={"violations"})

@@ -109,3 +109,26 @@ def used_minutes_by_instrument(
         if a_start is not None and a_end is not None:
             seconds[instrument_id] += _seconds(max(a_start, start), min(a_end, end))
     return {pk: int(v // 60) for pk, v in seconds.items()}
+
+
+def violations_visible_to(user) -> QuerySet:
+    """One's own violations; a manager's facilities'; platform admins all."""
+    from .models import Violation
+
+    if not getattr(user, "is_authenticated", False):
+        return Violation.objects.none()
+    qs = Violation.objects.select_related("facility", "user")
+    if user.is_superuser:
+        return qs
+    return qs.filter(Q(user=user) | Q(facility_id__in=managed_facility_ids(user)))
+
+
+def suspensions_visible_to(user) -> QuerySet:
+    from .models import Suspension
+
+    if not getattr(user, "is_authenticated", False):
+        return Suspension.objects.none()
+    qs = Suspension.objects.select_related("facility", "user", "decided_by")
+    if user.is_superuser:
+        return qs
+    return qs.filter(Q(user=user) | Q(facility_id__in=managed_facility_ids(user)))

@@ -25,3 +25,33 @@ def close_silent_sessions_task(now: str | None = None) -> int:
 @shared_task(name="usage.tasks.release_no_shows")
 def release_no_shows_task(now: str | None = None) -> int:
     return release_no_shows(now=_now(now))
+
+
+@shared_task(name="usage.tasks.send_suspension_notice")
+def send_suspension_notice(suspension_id: int, event: str) -> bool:
+    """Tell the user their booking at a facility is suspended, or how their appeal was decided."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.utils.translation import gettext as _
+
+    from .models import Suspension
+
+    s = Suspension.objects.select_related("user", "facility").filter(pk=suspension_id).first()
+    if s is None or not s.user.email:
+        return False
+    until = timezone.localtime(s.ends_at).strftime("%Y-%m-%d %H:%M")
+    if event == "suspended":
+        subject = _("Booking at %(facility)s suspended") % {"facility": s.facility.code}
+        body = _(
+            "Booking at %(facility)s is suspended for you until %(until)s (%(reason)s). "
+            "You may appeal to the facility's managers."
+        ) % {"facility": s.facility.code, "until": until, "reason": s.reason}
+    else:
+        subject = _("Your appeal at %(facility)s was decided") % {"facility": s.facility.code}
+        body = _("Decision: %(decision)s. %(reason)s Booking is suspended until %(until)s.") % {
+            "decision": s.get_appeal_display(),
+            "reason": s.decision_reason,
+            "until": until,
+        }
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [s.user.email])
+    return True

@@ -13,9 +13,13 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 
 
-def free_instrument_now(page, base: str) -> int:
-    """An SHMFF instrument that needs no qualification and nobody holds at this moment (the demo books
-    some of them)."""
+# Demo researchers and an SHMFF instrument each is qualified for (booking/demo.py qualifies them).
+CANDIDATES = [("yu.sun", "WM1"), ("hao.zhou", "SCM3"), ("qing.wu", "SMA"), ("wei.zhang", "WM2"), ("lin.chen", "SCM1")]
+
+
+def free_instrument_now(page, base: str) -> tuple[str, int]:
+    """(researcher, instrument id): an SHMFF instrument the researcher may use that nobody holds at this
+    moment (the demo books some of them); closed hours do not stop a walk-up."""
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
     def z(t: dt.datetime) -> str:
@@ -23,18 +27,17 @@ def free_instrument_now(page, base: str) -> int:
 
     window = f"start={z(now)}&end={z(now + dt.timedelta(minutes=5))}"
     listed = json.loads(page.request.get(f"{base}/api/v1/instruments/?facility=SHMFF&page_size=50").text())
-    for item in listed["results"]:
-        if item["requires_qualification"]:
-            continue
-        avail = json.loads(page.request.get(f"{base}/api/v1/instruments/{item['id']}/availability/?{window}").text())
-        if not avail["busy"]:
-            return item["id"]
-    raise AssertionError("every SHMFF instrument is held now")
+    ids = {item["code"]: item["id"] for item in listed["results"]}
+    for username, code in CANDIDATES:
+        avail = json.loads(page.request.get(f"{base}/api/v1/instruments/{ids[code]}/availability/?{window}").text())
+        if not [b for b in avail["busy"] if b["kind"] == "booking"]:
+            return username, ids[code]
+    raise AssertionError("every candidate instrument is held now")
 
 
 def test_qr_check_in_on_a_phone_and_in_use_shown_live(new_page, live_server_url):
     manager = new_page("hmfl.manager", **PHONE)
-    instrument = free_instrument_now(manager, live_server_url)
+    username, instrument = free_instrument_now(manager, live_server_url)
     manager.goto(f"{live_server_url}/instruments/{instrument}/qr/")
     assert manager.locator("#qr svg").is_visible()
     link = manager.locator(".qr-sheet p.small").inner_text().strip()
@@ -46,7 +49,7 @@ def test_qr_check_in_on_a_phone_and_in_use_shown_live(new_page, live_server_url)
     watcher.wait_for_selector("#live-status[data-state=open]")
     assert watcher.locator("#usage-badge").get_attribute("data-in-use") == "no"
 
-    phone = new_page("yu.sun", **PHONE)
+    phone = new_page(username, **PHONE)
     phone.goto(link)
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # fits the phone
     phone.get_by_role("button", name="Start use").click()

@@ -93,3 +93,73 @@ class UsageSettingsSerializer(serializers.Serializer):
     no_show_after_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, allow_null=True)
     heartbeat_timeout_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60)
     agent_key_rotated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+def violation_json(v) -> dict:
+    return {
+        "id": v.pk,
+        "user": v.user.username,
+        "facility": v.facility.code,
+        "booking": v.booking_id,
+        "kind": v.kind,
+        "occurred_at": iso_local(v.occurred_at),
+        "detail": v.detail,
+        "waived": v.waived,
+    }
+
+
+def suspension_json(s) -> dict:
+    return {
+        "id": s.pk,
+        "user": s.user.username,
+        "facility": s.facility.code,
+        "starts_at": iso_local(s.starts_at),
+        "ends_at": iso_local(s.ends_at),
+        "reason": s.reason,
+        "appeal": s.appeal,
+        "appeal_text": s.appeal_text,
+        "decided_by": s.decided_by.username if s.decided_by_id and s.decided_by else None,
+        "decision_reason": s.decision_reason,
+    }
+
+
+class ViolationOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    user = serializers.CharField()
+    facility = serializers.CharField()
+    booking = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["no_show", "late_cancellation", "short_use"])
+    occurred_at = serializers.DateTimeField()
+    detail = serializers.CharField()
+    waived = serializers.BooleanField()
+
+
+class SuspensionOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    user = serializers.CharField()
+    facility = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    reason = serializers.CharField()
+    appeal = serializers.ChoiceField(choices=["none", "pending", "granted", "rejected"])
+    appeal_text = serializers.CharField()
+    decided_by = serializers.CharField(allow_null=True)
+    decision_reason = serializers.CharField()
+
+
+class AppealSerializer(serializers.Serializer):
+    text = serializers.CharField()
+
+
+class DecideSerializer(serializers.Serializer):
+    grant = serializers.BooleanField()
+    reason = serializers.CharField()
+
+
+class ViolationPolicySerializer(serializers.Serializer):
+    facility = serializers.CharField(read_only=True)
+    active = serializers.BooleanField()
+    max_violations = serializers.IntegerField(min_value=1)
+    window_days = serializers.IntegerField(min_value=1)
+    suspension_days = serializers.IntegerField(min_value=1)
+    short_use_percent = serializers.IntegerField(min_value=0, max_value=100)
