@@ -129,7 +129,7 @@ def test_appeal_and_decision(world, policy, tomorrow_9, committed):
         )
     bad = world.client(world.manager).post(f"/api/v1/usage/suspensions/{s.pk}/decide/", {"grant": "yes"}, format="json")
     assert bad.status_code == 400
-    decided = world.client(world.manager).post(f"/api/v1/usage/suspensions/{s.pk}/decide/", body, format="json")
+    decided = world.client(world.manager).post(decide, body, format="json")
     assert decided.status_code == 200 and decided.json()["appeal"] == "granted"
     assert not Violation.objects.filter(waived=False).exists()
     with pytest.raises(Conflict):
