@@ -123,11 +123,10 @@ def test_appeal_and_decision(world, policy, tomorrow_9, committed):
     again = c.post(f"/api/v1/usage/suspensions/{s.pk}/appeal/", {"text": "again"}, format="json")
     assert again.status_code == 409
     body = {"grant": True, "reason": "medical certificate seen"}
+    decide = f"/api/v1/usage/suspensions/{s.pk}/decide/"
     for who in (world.researcher, world.outsider, world.finance):
-        assert (
-            world.client(who).post(f"/api/v1/usage/suspensions/{s.pk}/decide/", body, format="json").status_code == 403
-        )
-    bad = world.client(world.manager).post(f"/api/v1/usage/suspensions/{s.pk}/decide/", {"grant": "yes"}, format="json")
+        assert world.client(who).post(decide, body, format="json").status_code == 403
+    bad = world.client(world.manager).post(decide, {"grant": "yes"}, format="json")
     assert bad.status_code == 400
     decided = world.client(world.manager).post(decide, body, format="json")
     assert decided.status_code == 200 and decided.json()["appeal"] == "granted"
