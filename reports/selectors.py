@@ -10,7 +10,10 @@ Definitions (per instrument, over a period):
 - available: the period's minutes minus the spans the catalog closes it (outside operating hours, public
   holidays for facilities that follow the office calendar, closures), as `facilities.calendar` computes them.
 - booked: bookings that are held (requested, approved), completed or no-show, booked times.
-- used: completed bookings, from actual_start to actual_end where recorded, else the booked times.
+- used: effective machine time, from the usage app (`usage.selectors.use_in_period`, the one source):
+  usage sessions (a booking's and walk-ups), and completed bookings without sessions from actual_start to
+  actual_end where recorded, else the booked times.
+- idle: booked but not used — ended bookings' booked time their use did not cover (no-shows entirely).
 - utilisation: used / available (None when nothing was available).
 - host / shared / company: used minutes by the facility's host institution / by every other institution
   ("shared hours") / by company institutions other than the host (part of shared).
@@ -42,7 +45,9 @@ from facilities.models import Facility, Institution, Instrument, TimeShare
 from .periods import Period
 from .policy import late_cancellation_windows
 from .revenue import revenue_by_instrument
-from .sums import booked_by_institution, booking_sums, longest_booking, outside_users
+from usage.selectors import idle_minutes_by_instrument, use_in_period
+
+from .sums import booked_by_institution, booking_sums, longest_booking
 
 DECISIONS = (Booking.Status.APPROVED, Booking.Status.REJECTED)
 TWO_PLACES = Decimal("0.01")
@@ -76,6 +81,7 @@ class Figures:
     company_minutes: int = 0
     no_show_minutes: int = 0
     late_cancel_minutes: int = 0
+    idle_minutes: int = 0
     outside_institution_ids: set[int] = field(default_factory=set)
     outside_user_ids: set[int] = field(default_factory=set)
     revenue: dict[str, Decimal] = field(default_factory=dict)
@@ -98,6 +104,7 @@ class Figures:
             "company_minutes",
             "no_show_minutes",
             "late_cancel_minutes",
+            "idle_minutes",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.outside_institution_ids |= other.outside_institution_ids
@@ -159,7 +166,7 @@ def instrument_reports(instruments: QuerySet[Instrument] | list[Instrument], per
     for ts in share_rows:
         shares[ts.instrument_id][ts.institution_id] = PartnerShare(ts.institution, ts.percent, 0)
 
-    for inst_id, who, kind, status, booked, used in booking_sums(
+    for inst_id, who, _kind, status, booked, _used in booking_sums(
         ids, period, late_windows, longest_booking(instruments)
     ):
         f = figures[inst_id]
@@ -170,21 +177,28 @@ def instrument_reports(instruments: QuerySet[Instrument] | list[Instrument], per
         f.booked_minutes += booked
         if partner:
             partner.booked_minutes += booked
-            partner.used_minutes += used
         if status == Booking.Status.NO_SHOW:
             f.no_show_minutes += booked
-        if used <= 0:
-            continue
-        f.used_minutes += used
-        if who == by_id[inst_id].facility.host_id:
-            f.host_minutes += used
+    # Used time has one source, the usage app: sessions, and completed bookings recorded without them.
+    for row in use_in_period(instrument_ids=ids, start=period.start, end=period.end):
+        f = figures[row.instrument_id]
+        f.used_minutes += row.minutes
+        partner = shares[row.instrument_id].get(row.institution_id) if row.instrument_id in shares else None
+        if partner:
+            partner.used_minutes += row.minutes
+        if row.institution_id is None:
+            continue  # use nobody was named for: counted as used, for no institution
+        if row.institution_id == by_id[row.instrument_id].facility.host_id:
+            f.host_minutes += row.minutes
         else:
-            f.shared_minutes += used
-            f.outside_institution_ids.add(who)
-            if kind == Institution.Kind.COMPANY:
-                f.company_minutes += used
-    for inst_id, requester in outside_users(ids, period, longest_booking(instruments)):
-        figures[inst_id].outside_user_ids.add(requester)
+            f.shared_minutes += row.minutes
+            f.outside_institution_ids.add(row.institution_id)
+            if row.requester_id is not None:
+                f.outside_user_ids.add(row.requester_id)
+            if row.institution_kind == Institution.Kind.COMPANY:
+                f.company_minutes += row.minutes
+    for pk, idle in idle_minutes_by_instrument(instrument_ids=ids, start=period.start, end=period.end).items():
+        figures[pk].idle_minutes = idle
 
     closed = closed_spans_many(instruments, period.start, period.end)
     for pk in ids:

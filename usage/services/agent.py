@@ -27,11 +27,10 @@ from booking.holds import lock_for_booking
 from booking.models import Booking
 from common.parsing import parse_aware
 from facilities.models import Instrument, User
-from facilities.services import bump_versions
 
 from .. import keys
 from ..models import AgentEvent, AgentNonce, EndedBy, Source, UsageSession, UsageSettings
-from .sessions import may_manage
+from .sessions import announce_use, may_manage
 
 MAX_EVENTS = 500
 KIND_ORDER: dict[str, int] = {AgentEvent.Kind.START: 0, AgentEvent.Kind.HEARTBEAT: 1, AgentEvent.Kind.STOP: 2}
@@ -245,7 +244,7 @@ def rebuild(*, instrument: Instrument, since: dt.datetime, now: dt.datetime) -> 
         surplus.delete()
         changed = True
     if changed:
-        bump_versions(instrument_ids=[instrument.pk], reason="usage_agent")
+        announce_use(instrument_id=instrument.pk, reason="usage_agent")
 
 
 def instrument_for_agent(instrument_id: int) -> Instrument:

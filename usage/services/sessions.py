@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from booking import rules
 from booking.holds import held_span, lock_for_booking
+from booking.live.receivers import note_touched
 from booking.models import Booking
 from common.errors import Conflict
 from facilities.models import Instrument, User
@@ -22,6 +23,17 @@ from facilities.services import bump_versions
 from ..models import EndedBy, Source, UsageSession, UsageSettings
 
 MAX_REASON_LENGTH = 2000
+
+
+def announce_use(*, instrument_id: int, reason: str) -> None:
+    """Inside the transaction: raise the instrument's availability version and mark the present moment as
+    touched, so that every open calendar of this week is sent an update (the busy time itself does not
+    change) and fetches its "in use" badge again."""
+    now = timezone.now()
+    note_touched(instrument_id, now, now + WALK_UP_PROBE)
+    bump_versions(instrument_ids=[instrument_id], reason=reason)
+
+
 MAX_SESSION = dt.timedelta(days=31)
 # A walk-up check-in asks whether anyone else holds this moment: [now, now + this).
 WALK_UP_PROBE = dt.timedelta(minutes=1)
@@ -100,7 +112,7 @@ def checkin_start(*, user: User, instrument: Instrument, now: dt.datetime | None
             source=Source.QR,
             recorded_by=user,
         )
-        bump_versions(instrument_ids=[instrument.pk], reason="usage_started")
+        announce_use(instrument_id=instrument.pk, reason="usage_started")
     return session
 
 
@@ -121,7 +133,7 @@ def checkin_stop(*, user: User, instrument: Instrument, now: dt.datetime | None 
         session.last_seen = session.end
         session.ended_by = EndedBy.STOP
         session.save(update_fields=["end", "last_seen", "ended_by"])
-        bump_versions(instrument_ids=[instrument.pk], reason="usage_stopped")
+        announce_use(instrument_id=instrument.pk, reason="usage_stopped")
     return session
 
 
@@ -184,7 +196,7 @@ def session_record(
             validated_by=actor,
             validated_at=now,
         )
-        bump_versions(instrument_ids=[instrument.pk], reason="usage_recorded")
+        announce_use(instrument_id=instrument.pk, reason="usage_recorded")
     return session
 
 
@@ -228,7 +240,7 @@ def session_correct(
         session.reason, session.corrected_at = reason, now
         session.validated_by, session.validated_at = actor, now
         session.save()
-        bump_versions(instrument_ids=[session.instrument_id], reason="usage_corrected")
+        announce_use(instrument_id=session.instrument_id, reason="usage_corrected")
     return session
 
 

@@ -13,10 +13,10 @@ from booking.holds import lock_for_booking
 from booking.models import Booking
 from booking.services import booking_no_show
 from common.errors import Conflict
-from facilities.services import bump_versions
 
 from ..models import AgentNonce, EndedBy, Source, UsageSession, UsageSettings
 from .agent import max_skew
+from .sessions import announce_use
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def close_silent_sessions(*, now: dt.datetime | None = None) -> int:
                 end=F("last_seen"), ended_by=EndedBy.HEARTBEAT
             )
             if done:
-                bump_versions(instrument_ids=[instrument_id], reason="usage_stopped")
+                announce_use(instrument_id=instrument_id, reason="usage_stopped")
                 closed += done
     # Nonces are needed only while their request's timestamp would still be accepted.
     AgentNonce.objects.filter(received_at__lt=now - 2 * max_skew()).delete()
