@@ -41,12 +41,11 @@ from django.db.models import Q, QuerySet
 from booking.models import Booking
 from facilities.calendar import closed_spans_many
 from facilities.models import Facility, Institution, Instrument, TimeShare
+from usage.selectors import idle_minutes_by_instrument, use_in_period
 
 from .periods import Period
 from .policy import late_cancellation_windows
 from .revenue import revenue_by_instrument
-from usage.selectors import idle_minutes_by_instrument, use_in_period
-
 from .sums import booked_by_institution, booking_sums, longest_booking
 
 DECISIONS = (Booking.Status.APPROVED, Booking.Status.REJECTED)
