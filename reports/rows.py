@@ -118,6 +118,7 @@ def fairness_document(report: FairnessReport) -> dict:
                         "internal": e.internal,
                         "bookings": e.bookings,
                         "booked_hours": str(hours(e.booked_minutes)),
+                        "used_hours": str(hours(e.used_minutes)),
                         "share": _str(e.share),
                     }
                     for e in entries

@@ -13,6 +13,7 @@ Definitions (per instrument, over a period):
 - used: effective machine time, from the usage app (`usage.selectors.use_in_period`, the one source):
   usage sessions (a booking's and walk-ups), and completed bookings without sessions from actual_start to
   actual_end where recorded, else the booked times.
+  Use an interlock reported without naming anyone, outside bookings, counts as the host's.
 - idle: booked but not used — ended bookings' booked time their use did not cover (no-shows entirely).
 - utilisation: used / available (None when nothing was available).
 - host / shared / company: used minutes by the facility's host institution / by every other institution
@@ -182,12 +183,15 @@ def instrument_reports(instruments: QuerySet[Instrument] | list[Instrument], per
     for row in use_in_period(instrument_ids=ids, start=period.start, end=period.end):
         f = figures[row.instrument_id]
         f.used_minutes += row.minutes
-        partner = shares[row.instrument_id].get(row.institution_id) if row.instrument_id in shares else None
+        partner = (
+            shares[row.instrument_id].get(row.institution_id)
+            if row.instrument_id in shares and row.institution_id is not None
+            else None
+        )
         if partner:
             partner.used_minutes += row.minutes
-        if row.institution_id is None:
-            continue  # use nobody was named for: counted as used, for no institution
-        if row.institution_id == by_id[row.instrument_id].facility.host_id:
+        # Use nobody was named for, with no booking (an interlock's): the facility's own, so host + shared = used.
+        if row.institution_id is None or row.institution_id == by_id[row.instrument_id].facility.host_id:
             f.host_minutes += row.minutes
         else:
             f.shared_minutes += row.minutes
@@ -274,6 +278,7 @@ class InstitutionShare:
     booked_minutes: int = 0
     bookings: int = 0
     share: Decimal | None = None  # of the instrument's booked minutes
+    used_minutes: int = 0  # effective machine time (usage), against the booked minutes
 
 
 @dataclass
@@ -327,7 +332,7 @@ def fairness_report(facility: Facility, period: Period) -> FairnessReport:
     (BookingEvent '' → requested), the time to the decision (requested → approved or rejected), by
     institution and internal (the host) against outside; bookings approved at once never waited and are
     not counted, nor are requests withdrawn before a decision; requests still undecided are `pending`.
-    At most five queries."""
+    Used minutes per institution come from the usage app (walk-ups included). A fixed number of queries."""
     from booking.models import BookingEvent  # the audit trail, read only here
 
     host = facility.host_id
@@ -338,6 +343,19 @@ def fairness_report(facility: Facility, period: Period) -> FairnessReport:
     institutions.update(Institution.objects.in_bulk({who for _, who, _, _ in sums}))
     for inst_id, who, booked, count in sums:
         per_instrument[inst_id][who] = InstitutionShare(institutions[who], who == host, booked, count)
+    used_rows = [
+        (r.instrument_id, r.institution_id, r.minutes)
+        for r in use_in_period(instrument_ids=list(per_instrument), start=period.start, end=period.end)
+        if r.institution_id is not None
+    ]
+    walk_up_only = {who for _, who, _ in used_rows} - set(institutions)
+    if walk_up_only:
+        institutions.update(Institution.objects.in_bulk(walk_up_only))
+    for inst_id, who, minutes in used_rows:
+        entry = per_instrument[inst_id].get(who)
+        if entry is None:  # used without booking (walk-up)
+            entry = per_instrument[inst_id][who] = InstitutionShare(institutions[who], who == host)
+        entry.used_minutes += minutes
     shares_out = []
     for inst in instruments:
         entries = sorted(per_instrument[inst.pk].values(), key=lambda e: (-e.booked_minutes, e.institution.code))
