@@ -161,3 +161,29 @@ def test_overrun_is_charged_and_shown_on_the_invoice_line(priced):
     page.force_login(w.finance)
     html = page.get(reverse("frontend:invoice", args=[invoice["id"]])).content.decode()
     assert "Booked time: 165 minutes (incl. 45 minutes overrun)" in html, html[-3000:]
+
+
+def test_a_correction_by_hand_charges_again_until_invoiced(priced):
+    from usage.services import session_correct
+
+    w = priced
+    ChargePolicy.objects.create(instrument=w.instrument, billing_model="actual")
+    start = dt.datetime(2026, 4, 6, 9, 0, tzinfo=TZ)
+    booking = book(requester=w.researcher, instrument=w.instrument, start=start, hours=2)
+    s = UsageSession.objects.create(
+        instrument=w.instrument,
+        user=w.researcher,
+        booking=booking,
+        start=start,
+        end=start + 30 * M,
+        last_seen=start + 30 * M,
+        source=Source.QR,
+    )
+    booking_complete(actor=None, booking_id=booking.pk, now=booking.end + dt.timedelta(hours=1))
+    assert Charge.objects.get(booking=booking).minutes == 30
+    session_correct(actor=w.manager, session_id=s.pk, end=start + 90 * M, reason="forgot to stop; log says 10:30")
+    charge = Charge.objects.get(booking=booking)
+    assert (charge.minutes, charge.gross) == (90, fen_exact(Decimal("317.37"), 90))
+    run_period(period="2026-04")
+    session_correct(actor=w.manager, session_id=s.pk, end=start + 100 * M, reason="one more correction")
+    assert Charge.objects.get(booking=booking).minutes == 90  # invoiced: finance issues a credit note

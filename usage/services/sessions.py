@@ -21,6 +21,7 @@ from facilities.selectors import is_manager_of
 from facilities.services import bump_versions
 
 from ..models import EndedBy, Source, UsageSession, UsageSettings
+from ..signals import use_corrected
 
 MAX_REASON_LENGTH = 2000
 
@@ -197,6 +198,8 @@ def session_record(
             validated_at=now,
         )
         announce_use(instrument_id=instrument.pk, reason="usage_recorded")
+        if booking is not None:
+            use_corrected.send(sender=UsageSession, booking_ids=[booking.pk])
     return session
 
 
@@ -228,6 +231,7 @@ def session_correct(
     reason = _reason(reason)
     with transaction.atomic():
         session = _lock_session(actor, session_id)
+        booking_before = session.booking_id
         new_start = start or session.start
         new_end = end or session.end
         _check_span(new_start, new_end, now)
@@ -241,6 +245,9 @@ def session_correct(
         session.validated_by, session.validated_at = actor, now
         session.save()
         announce_use(instrument_id=session.instrument_id, reason="usage_corrected")
+        touched = sorted({b for b in (booking_before, session.booking_id) if b is not None})
+        if touched:
+            use_corrected.send(sender=UsageSession, booking_ids=touched)
     return session
 
 
