@@ -271,3 +271,18 @@ def test_qr_page_for_managers_only_and_the_check_in_page(world):
     )
     assert r.get(reverse("frontend:use", args=[999999])).status_code == 404
     assert r.post(reverse("frontend:use_action", args=[world.instrument.pk, "explode"])).status_code == 302
+
+
+def test_a_forgotten_check_in_gives_way_to_the_next_booked_user(world):
+    now = timezone.now().replace(microsecond=0)
+    forgotten = checkin_start(user=world.outsider, instrument=world.instrument, now=now - 90 * M)  # walk-up
+    booking_at(world, now - 5 * M, 60)
+    with pytest.raises(Conflict):  # the booking has not begun for someone without one
+        checkin_start(user=world.finance, instrument=world.instrument, now=now)
+    mine = checkin_start(user=world.researcher, instrument=world.instrument, now=now)
+    forgotten.refresh_from_db()
+    assert (forgotten.end, forgotten.ended_by) == (now, "next_user") and mine.booking_id is not None
+    # But nobody takes over use that is inside its own booking.
+    with pytest.raises(Conflict) as busy:
+        checkin_start(user=world.outsider, instrument=world.instrument, now=now + M)
+    assert busy.value.code == "in_use"

@@ -17,6 +17,7 @@ class EndedBy(models.TextChoices):
     STOP = "stop", _("Stopped")
     HEARTBEAT = "heartbeat", _("Heartbeats stopped")
     MANAGER = "manager", _("Recorded by a manager")
+    NEXT_USER = "next_user", _("Closed when the next booked user checked in")
 
 
 class UsageSettings(models.Model):

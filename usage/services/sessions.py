@@ -75,18 +75,37 @@ def booking_for_checkin(*, user: User, instrument: Instrument, now: dt.datetime)
     )
 
 
+def _may_take_over(current: UsageSession, booking: Booking | None, now: dt.datetime) -> bool:
+    """A QR check-in left open gives way to someone whose booking has begun, unless it is itself still
+    within a booking of its own user that holds this moment."""
+    if booking is None or booking.start > now or current.source != Source.QR:
+        return False
+    return not Booking.objects.filter(
+        pk=current.booking_id, status=Booking.Status.APPROVED, start__lte=now, end__gt=now
+    ).exists()
+
+
 def checkin_start(*, user: User, instrument: Instrument, now: dt.datetime | None = None) -> UsageSession:
     """Start using the instrument: within one's own booking (from the set minutes before it), or walk-up
     when nobody else holds the time. Starting again while one's own use is open returns that use."""
     now = now or timezone.now()
     with transaction.atomic():
         lock_for_booking(instrument_ids=[instrument.pk])
-        current = UsageSession.objects.filter(instrument=instrument, end__isnull=True).order_by("-start").first()
-        if current is not None:
-            if current.user_id == user.pk:
-                return current
-            raise Conflict("in_use", f"{instrument.code} is in use by someone else; stop their use first.")
+        current = (
+            UsageSession.objects.select_for_update()
+            .filter(instrument=instrument, end__isnull=True)
+            .order_by("-start")
+            .first()
+        )
+        if current is not None and current.user_id == user.pk:
+            return current
         booking = booking_for_checkin(user=user, instrument=instrument, now=now)
+        if current is not None:
+            if not _may_take_over(current, booking, now):
+                raise Conflict("in_use", f"{instrument.code} is in use by someone else; stop their use first.")
+            # A check-in someone forgot to stop gives way to the next booked user: it ends now.
+            current.end, current.last_seen, current.ended_by = now, max(now, current.last_seen), EndedBy.NEXT_USER
+            current.save(update_fields=["end", "last_seen", "ended_by"])
         if booking is None:
             # Walk-up: the one conflict query says whether anyone else holds this moment.
             others = (
