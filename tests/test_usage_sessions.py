@@ -231,6 +231,11 @@ def test_openapi_lists_the_usage_endpoints(world):
         "/api/v1/instruments/{id}/usage/settings/",
         "/api/v1/instruments/{id}/usage/agent-key/",
         "/api/v1/instruments/{id}/usage/agent-events/",
+        "/api/v1/usage/violations/",
+        "/api/v1/usage/suspensions/",
+        "/api/v1/usage/suspensions/{id}/appeal/",
+        "/api/v1/usage/suspensions/{id}/decide/",
+        "/api/v1/facilities/{code}/violation-policy/",
     ):
         assert path in schema["paths"], path
 

@@ -118,8 +118,13 @@ def test_appeal_and_decision(world, policy, tomorrow_9, committed):
 
     with pytest.raises(Http404):
         suspension_appeal(user=world.outsider, suspension_id=s.pk, text="not mine")
+    appeal = f"/api/v1/usage/suspensions/{s.pk}/appeal/"
+    for who in (world.outsider, world.manager, world.finance):  # only the suspended user appeals
+        assert world.client(who).post(appeal, {"text": "let them book"}, format="json").status_code == 404
+    assert world.client(None).post(appeal, {"text": "x"}, format="json").status_code in (401, 403)
     c = world.client(world.researcher)
-    assert c.post(f"/api/v1/usage/suspensions/{s.pk}/appeal/", {"text": "I was ill"}, format="json").status_code == 200
+    assert c.post(appeal, {"text": 5}, format="json").status_code == 400
+    assert c.post(appeal, {"text": "I was ill"}, format="json").status_code == 200
     again = c.post(f"/api/v1/usage/suspensions/{s.pk}/appeal/", {"text": "again"}, format="json")
     assert again.status_code == 409
     body = {"grant": True, "reason": "medical certificate seen"}
