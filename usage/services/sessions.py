@@ -80,6 +80,8 @@ def _may_take_over(current: UsageSession, booking: Booking | None, now: dt.datet
     within a booking of its own user that holds this moment."""
     if booking is None or booking.start > now or current.source != Source.QR:
         return False
+    if current.booking_id is None:
+        return True
     return not Booking.objects.filter(
         pk=current.booking_id, status=Booking.Status.APPROVED, start__lte=now, end__gt=now
     ).exists()
