@@ -32,6 +32,7 @@ class ChargePolicyAdmin(admin.ModelAdmin):
         "instrument",
         "billing_model",
         "minimum_charge",
+        "minimum_minutes",
         "no_show_percent",
         "late_cancel_hours",
         "late_cancel_percent",

@@ -8,6 +8,9 @@ Sent inside the booking's transaction, so a receiver's writes commit or roll bac
   (`institution` is the one the requester books for; `replacing_booking_id` when a booking is being
   moved, so that its own estimate is not counted twice); a receiver raises
   django.core.exceptions.ValidationError to refuse (e.g. a budget cap that would be exceeded).
+- `validate_requester(requester, instrument)`: in the order of checks right after qualification
+  (booking.rules.check_qualification, which every path that books calls); a receiver raises
+  django.core.exceptions.ValidationError to refuse (e.g. a suspension after violations).
 
 Sent after the transaction committed (never from inside it):
 - `booking_changed(booking_id, instrument_id, facility_id, requester_id, event, status, sequence)` where
@@ -22,5 +25,6 @@ from django.dispatch import Signal
 booking_created = Signal()
 booking_transitioned = Signal()
 validate_splits = Signal()
+validate_requester = Signal()
 booking_changed = Signal()
 waitlist_offered = Signal()

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "auditlog",
     "facilities",
     "booking",
+    "usage",
     "billing",
     "reports",
     "frontend",
@@ -239,6 +240,7 @@ SANJIAO_DEMO_COMMANDS = [
     "seed_demo_history",
     "seed_demo_billing",
     "seed_demo_receivables",
+    "seed_demo_usage",
 ]
 
 # --- booking engine (rules, series, waitlist, bundles) ---------------------------------------------
@@ -331,6 +333,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/10"),
     },
     "expire-idempotency-records": {"task": "booking.tasks.expire_idempotency_records", "schedule": crontab(minute=17)},
+    "close-silent-usage": {"task": "usage.tasks.close_silent_sessions", "schedule": crontab(minute="*")},
+    "release-no-shows": {"task": "usage.tasks.release_no_shows", "schedule": crontab(minute="*")},
     # Last month's invoices on the 1st; the run is idempotent, so repeating it on the next days only
     # makes up for a beat that was down on the 1st.
     "monthly-invoices": {
@@ -338,6 +342,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(day_of_month="1-3", hour=2, minute=30),
     },
 }
+
+# --- actual use (docs/usage.md) ------------------------------------------------------------------
+# A signed agent request is accepted this many seconds either side of the server's clock.
+USAGE_AGENT_MAX_SKEW_SECONDS = env_int("USAGE_AGENT_MAX_SKEW_SECONDS", 300)
+# Events an agent queued while offline are accepted up to this many days late.
+USAGE_AGENT_MAX_EVENT_AGE_DAYS = env_int("USAGE_AGENT_MAX_EVENT_AGE_DAYS", 7)
 
 # --- reports ---------------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import catalog, dashboard, finance, home, instrument, language, manager, receivables, search
+from .views import catalog, dashboard, finance, home, instrument, language, manager, receivables, search, usage
 
 app_name = "frontend"
 
@@ -17,6 +17,10 @@ urlpatterns = [
     path("instruments/<int:pk>/book/", instrument.book, name="book"),
     path("instruments/<int:pk>/estimate/", instrument.estimate_view, name="estimate"),
     path("instruments/<int:pk>/waitlist/", instrument.join_waitlist, name="waitlist_join"),
+    path("instruments/<int:pk>/qr/", usage.qr_page, name="qr"),
+    path("instruments/<int:pk>/in-use/", usage.usage_badge, name="usage_badge"),
+    path("use/<int:pk>/", usage.use_page, name="use"),
+    path("use/<int:pk>/<str:action>/", usage.use_action, name="use_action"),
     path("search/", search.joint_search, name="search"),
     path("search/book/", search.book_bundle, name="book_bundle"),
     path("me/", dashboard.dashboard, name="dashboard"),

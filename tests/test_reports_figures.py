@@ -281,7 +281,7 @@ def test_queries_do_not_grow_with_facilities_or_bookings(world, october, office_
             )
     with CaptureQueriesContext(connection) as many:
         reports = facility_reports([world.facility, office_facility[0], *more], period)
-    assert len(many) == len(one) <= 8
+    assert len(many) == len(one) <= 12  # 8, plus used and idle time read from the usage app
     assert reports[4].totals.used_minutes == 10 * 3 * 60
 
 

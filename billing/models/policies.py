@@ -16,8 +16,13 @@ PERCENT_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal
 
 
 class BillingModel(models.TextChoices):
+    """What time a use is charged for (billing.services.fees.charged_minutes). Every model adds the
+    overrun, the use after the booked end."""
+
     BOOKED = "booked", _("Booked time")
     ACTUAL = "actual", _("Actual time used")
+    GREATER = "greater", _("Booked or used time, whichever is greater")
+    USED_MINIMUM = "used_min", _("Used time, at least a minimum")
 
 
 class ChargePolicy(models.Model):
@@ -27,6 +32,9 @@ class ChargePolicy(models.Model):
     billing_model = models.CharField(max_length=8, choices=BillingModel.choices, default=BillingModel.BOOKED)
     minimum_charge = models.DecimalField(
         max_digits=12, decimal_places=2, default=Decimal("0"), help_text=_("CNY; a used booking costs at least this.")
+    )
+    minimum_minutes = models.PositiveIntegerField(
+        default=0, help_text=_("With “used time, at least a minimum”: the fewest minutes a used booking is charged.")
     )
     no_show_percent = models.DecimalField(
         max_digits=5,

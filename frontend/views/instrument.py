@@ -15,6 +15,8 @@ from facilities import selectors
 from facilities.models import Instrument, Membership
 from facilities.models.catalog import UserClass
 from facilities.models.tenants import Role
+from usage.selectors import open_session
+from usage.services.sessions import may_manage
 
 from .. import pricing
 from ..errors import REFUSALS, attach
@@ -91,7 +93,13 @@ def instrument_page(request, pk: int):
     ctx = _form_context(request, instrument, initial=_prefill(request, instrument))
     if ctx.get("form") is not None:
         ctx["estimate"] = _estimate_for(ctx["form"], ctx["rate"])
-    ctx.update(week=build_week(instrument, avail, start), version=avail["version"], nav="catalog")
+    ctx.update(
+        week=build_week(instrument, avail, start),
+        version=avail["version"],
+        nav="catalog",
+        in_use=open_session(instrument.pk),
+        manages=request.user.is_authenticated and may_manage(request.user, instrument),
+    )
     return render(request, "frontend/instrument.html", ctx)
 
 
@@ -151,7 +159,13 @@ def book(request, pk: int):
         form.cleaned_data["start"].date() if form is not None and form.cleaned_data.get("start") else None
     )
     avail = availability(instrument, start, start + dt.timedelta(days=7))
-    ctx.update(week=build_week(instrument, avail, start), version=avail["version"], nav="catalog")
+    ctx.update(
+        week=build_week(instrument, avail, start),
+        version=avail["version"],
+        nav="catalog",
+        in_use=open_session(instrument.pk),
+        manages=request.user.is_authenticated and may_manage(request.user, instrument),
+    )
     return render(request, "frontend/instrument.html", ctx, status=status)
 
 

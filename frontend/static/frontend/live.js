@@ -80,6 +80,14 @@
     }
   }
 
+  /* The "in use" badge: its instrument's version rises when use starts or stops, so it is fetched again
+     with every snapshot and update of the week. */
+  function refreshBadge() {
+    var badge = document.getElementById("usage-badge");
+    if (!badge || !window.htmx) return;
+    window.htmx.ajax("GET", badge.dataset.refresh, { target: "#usage-badge", swap: "outerHTML" });
+  }
+
   function liveWeek(table) {
     var id = parseInt(table.dataset.instrument, 10);
     var version = parseInt(table.dataset.version, 10);
@@ -95,12 +103,14 @@
           paint(table, msg.busy || []);
           table.dataset.version = String(version);
           setStatus("open", table.dataset.msgOpen);
+          refreshBadge();
         } else if (msg.type === "update") {
           if (msg.version <= version) return;          // already seen
           if (msg.version > version + 1) { subscribe(socket); return; }  // missed one: start afresh
           version = msg.version;
           table.dataset.version = String(version);
           paint(table, msg.busy || []);
+          refreshBadge();
         }
       },
       close: function () { setStatus("closed", table.dataset.msgClosed); }
