@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import catalog, dashboard, finance, home, instrument, language, manager, search
+from .views import audit, catalog, dashboard, finance, home, instrument, language, manager, search
 
 app_name = "frontend"
 
@@ -37,4 +37,9 @@ urlpatterns = [
     path("finance/runs/start/", finance.run_invoices, name="run_invoices"),
     path("finance/invoices/<int:pk>/", finance.invoice_detail, name="invoice"),
     path("finance/invoices/<int:pk>/<str:action>/", finance.invoice_action, name="invoice_action"),
+    path("audit/", audit.trail, name="audit"),
+    path("audit/export.csv", audit.trail_export, name="audit_export"),
+    path("me/data/", audit.my_data, name="my_data"),
+    path("me/data/personal-data.json", audit.my_data_json, name="my_data_json"),
+    path("me/data/personal-data.zip", audit.my_data_zip, name="my_data_zip"),
 ]

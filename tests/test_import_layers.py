@@ -10,8 +10,18 @@ from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
 # Lower rank never imports higher rank.
-RANK = {"common": 0, "facilities": 1, "booking": 2, "billing": 3, "reports": 4, "frontend": 5, "config": 6}
-DOMAIN_APPS = {"facilities", "booking", "billing", "reports", "frontend"}
+# audit (the trail's pages, API and the personal-data export) reads every app below it; frontend shows it.
+RANK = {
+    "common": 0,
+    "facilities": 1,
+    "booking": 2,
+    "billing": 3,
+    "audit": 3.5,
+    "reports": 4,
+    "frontend": 5,
+    "config": 6,
+}
+DOMAIN_APPS = {"facilities", "booking", "billing", "audit", "reports", "frontend"}
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:

@@ -3,11 +3,14 @@ and the billing details an institution invoices or is invoiced with."""
 
 from decimal import Decimal
 
+from auditlog.registry import auditlog
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+
+from common.audit import attributed_to
 
 PERCENT_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
@@ -64,6 +67,9 @@ class ChargePolicy(models.Model):
     def __str__(self) -> str:
         return f"{self.instrument} · {self.get_billing_model_display()}"
 
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.instrument.facility.host_id)
+
     @classmethod
     def for_instrument(cls, instrument_id: int) -> "ChargePolicy":
         return cls.objects.filter(instrument_id=instrument_id).first() or cls(instrument_id=instrument_id)
@@ -97,6 +103,9 @@ class HostSubsidy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.facility.code} covers {self.percent}% for {self.partner.code}"
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.facility.host_id, self.partner_id)
 
     def clean(self) -> None:
         if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
@@ -149,6 +158,9 @@ class InnovationVoucher(models.Model):
     def __str__(self) -> str:
         return f"{self.code}: {self.agency.code} → {self.holder.code}, {self.percent}% up to {self.cap} CNY"
 
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.agency_id, self.holder_id, self.facility.host_id if self.facility_id else None)
+
     def clean(self) -> None:
         errors = {}
         if self.agency_id and self.agency.kind != "agency":
@@ -175,3 +187,14 @@ class BillingProfile(models.Model):
 
     def __str__(self) -> str:
         return f"Billing profile of {self.institution.code}"
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.institution_id)
+
+
+# The audit trail (docs/audit.md): what a use costs and who helps pay. A voucher's balance is drawn down
+# with an UPDATE under a lock when charges are made (the charges record each draw), so only edits show here.
+auditlog.register(ChargePolicy)
+auditlog.register(HostSubsidy)
+auditlog.register(InnovationVoucher)
+auditlog.register(BillingProfile, exclude_fields=["stripe_customer_id"])
