@@ -45,7 +45,7 @@ def institutions_of(entry: LogEntry) -> set[str]:
 
 def admin_change(client: Client, obj, **changes):
     """POST the admin's change form of `obj` as it stands, with `changes`, as a person would."""
-    model_admin = admin.site._registry[type(obj)]
+    model_admin = admin.site.get_model_admin(type(obj))
     request = RequestFactory().get("/")
     request.user = User.objects.get(username="root")
     form = model_admin.get_form(request, obj, change=True)(instance=obj)
@@ -448,5 +448,5 @@ def test_entries_cannot_be_changed_or_deleted(trail, admin_client_):
 
 
 def test_instrument_model_admin_is_registered_for_the_helper():
-    assert Instrument in admin.site._registry and InnovationVoucher in admin.site._registry
-    assert HostSubsidy in admin.site._registry
+    assert admin.site.is_registered(Instrument) and admin.site.is_registered(InnovationVoucher)
+    assert admin.site.is_registered(HostSubsidy)

@@ -159,7 +159,9 @@ class InnovationVoucher(models.Model):
         return f"{self.code}: {self.agency.code} → {self.holder.code}, {self.percent}% up to {self.cap} CNY"
 
     def get_additional_data(self) -> dict:
-        return attributed_to(self.agency_id, self.holder_id, self.facility.host_id if self.facility_id else None)
+        return attributed_to(
+            self.agency_id, self.holder_id, self.facility.host_id if self.facility is not None else None
+        )
 
     def clean(self) -> None:
         errors = {}
