@@ -13,6 +13,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.test import Client, RequestFactory
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -373,7 +376,7 @@ def test_filters(trail, tomorrow_9):
 
 def test_csv_export(trail):
     w = trail
-    r = w.client(w.sari_admin).get("/api/v1/audit/export/?model=facilities.closure")
+    r = w.client(w.sari_admin).get("/api/v1/audit/export/?model=facilities.closure", HTTP_ACCEPT="text/csv")
     assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
     import csv
     import io
@@ -450,3 +453,36 @@ def test_entries_cannot_be_changed_or_deleted(trail, admin_client_):
 def test_instrument_model_admin_is_registered_for_the_helper():
     assert admin.site.is_registered(Instrument) and admin.site.is_registered(InnovationVoucher)
     assert admin.site.is_registered(HostSubsidy)
+
+
+# --- the date range, over any moment: local days, both ends included -------------------------------------
+
+START = dt.datetime(2026, 1, 1, tzinfo=TZ)
+
+
+@given(
+    offsets=st.lists(st.integers(min_value=0, max_value=10 * 24 * 3600 - 1), min_size=1, max_size=6),
+    first=st.integers(min_value=0, max_value=9),
+    span=st.integers(min_value=0, max_value=9),
+)
+@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_since_and_until_are_local_days_both_included(world, offsets, first, span):
+    from django.contrib.contenttypes.models import ContentType
+
+    from audit.selectors import TrailFilter, entries_visible_to
+
+    with transaction.atomic():
+        sid = transaction.savepoint()
+        ct = ContentType.objects.get_for_model(Closure)
+        made = {}
+        for n, offset in enumerate(offsets):
+            moment = START + dt.timedelta(seconds=offset)
+            entry = LogEntry.objects.create(
+                content_type=ct, object_pk=str(n), object_repr="c", action=LogEntry.Action.CREATE, timestamp=moment
+            )
+            made[entry.pk] = moment.astimezone(TZ).date()
+        since = START.date() + dt.timedelta(days=first)
+        until = since + dt.timedelta(days=span)
+        got = set(entries_visible_to(world.admin, TrailFilter(since=since, until=until)).values_list("pk", flat=True))
+        assert got & set(made) == {pk for pk, day in made.items() if since <= day <= until}
+        transaction.savepoint_rollback(sid)

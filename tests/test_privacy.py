@@ -112,7 +112,7 @@ def test_a_person_downloads_their_own_data_as_json(life):
 
 def test_the_zip_holds_json_and_csv(life):
     w = life
-    r = w.client(w.researcher).get("/api/v1/me/data/zip/")
+    r = w.client(w.researcher).get("/api/v1/me/data/zip/", HTTP_ACCEPT="application/zip")
     assert r.status_code == 200 and r["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(r.content))
     names = set(archive.namelist())

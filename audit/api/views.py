@@ -6,6 +6,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing.api.views import FileNegotiation
 from billing.exports.csv_export import csv_response
 from facilities.services import person_anonymise
 
@@ -40,6 +41,7 @@ class AuditEntryExport(APIView):
     """The same entries as CSV: one row per changed field."""
 
     permission_classes = [IsAuthenticated]
+    content_negotiation_class = FileNegotiation  # any Accept: the answer is a file
 
     @extend_schema(parameters=FILTERS, responses={(200, "text/csv"): bytes})
     def get(self, request):
@@ -71,6 +73,7 @@ class MyDataZipView(APIView):
     """The same as a ZIP: personal-data.json and one CSV per list."""
 
     permission_classes = [IsAuthenticated]
+    content_negotiation_class = FileNegotiation
 
     @extend_schema(responses={(200, "application/zip"): bytes})
     def get(self, request):
