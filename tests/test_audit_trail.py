@@ -191,6 +191,14 @@ def test_invoice_actions_name_finance_and_the_system(world, tasks_in_process, dj
     assert r.status_code in (200, 201)
     note = Invoice.objects.get(kind="credit_note")
     assert entries_for(note)[0].actor == sari_fin
+    unpaid = Invoice.objects.create(
+        issuer=world.sari, payer=world.ustc, period="2026-07", status="issued", number="X-0", total=Decimal("7")
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert c.post(f"/api/v1/invoices/{unpaid.pk}/void/", {"reason": "sent twice"}, format="json").status_code == 200
+    voided = entries_for(unpaid, LogEntry.Action.UPDATE)[-1]
+    assert voided.actor == sari_fin and voided.changes_dict["status"] == ["issued", "void"]
+    assert voided.changes_dict["reason"] == ["", "sent twice"]
     other = Invoice.objects.create(
         issuer=world.sari, payer=world.ustc, period="2026-08", status="issued", number="X-1", total=Decimal("5")
     )
@@ -265,10 +273,14 @@ def test_admin_changes_to_instrument_rules_rates_policies_and_people(world, admi
     entry = entries_for(profile, LogEntry.Action.UPDATE)[-1]
     assert entry.changes_dict["tax_id"] == ["91340100", "91340199"] and institutions_of(entry) == {"USTC"}
 
-    admin_change(admin_client_, world.outsider, is_active=False, is_staff=True)
+    admin_change(admin_client_, world.outsider, is_active=False, is_staff=True, is_superuser=True)
     entry = entries_for(world.outsider, LogEntry.Action.UPDATE)[-1]
     assert entry.actor == world.admin and institutions_of(entry) == {"ZJU"}
-    assert entry.changes_dict == {"is_active": ["True", "False"], "is_staff": ["False", "True"]}
+    assert entry.changes_dict == {
+        "is_active": ["True", "False"],
+        "is_staff": ["False", "True"],
+        "is_superuser": ["False", "True"],
+    }  # and nothing about names, e-mail or password
 
     membership = Membership.objects.get(user=world.manager)
     admin_change(admin_client_, membership, role=Role.INSTITUTION_ADMIN)
