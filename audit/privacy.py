@@ -15,7 +15,7 @@ from booking.models import Booking, NotificationLog
 from common.time import local_tz
 from facilities.models import Membership, Qualification, User
 
-from .selectors import entries_by, entry_row
+from .selectors import entries_by, entry_row, spreadsheet_safe
 
 
 def _when(value) -> str | None:
@@ -117,7 +117,7 @@ def _flat(value) -> str:
         )
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)
-    return "" if value is None else str(value)
+    return spreadsheet_safe(value)
 
 
 def personal_data_zip(user: User) -> bytes:

@@ -187,18 +187,18 @@ def csv_rows(entries) -> Iterator[list[str]]:
     yield CSV_HEADER
     for entry in entries:
         row = entry_row(entry)
-        head = [_cell(row[k]) for k in CSV_HEADER[:8]] + [";".join(row["institutions"])]
+        head = [spreadsheet_safe(row[k]) for k in CSV_HEADER[:8]] + [";".join(row["institutions"])]
         if not row["changes"]:
             yield head + ["", "", ""]
         for field, change in row["changes"].items():
             if "before" in change:
-                yield head + [field, _cell(change["before"]), _cell(change["after"])]
+                yield head + [field, spreadsheet_safe(change["before"]), spreadsheet_safe(change["after"])]
             else:
                 verb = "added" if "added" in change else "removed"
-                yield head + [field, "", _cell(f"{verb}: " + "; ".join(change[verb]))]
+                yield head + [field, "", spreadsheet_safe(f"{verb}: " + "; ".join(change[verb]))]
 
 
-def _cell(value) -> str:
+def spreadsheet_safe(value) -> str:
     """Text a spreadsheet will not run as a formula (what people typed ends up here)."""
     text = "" if value is None else str(value)
     if text[:1] in ("=", "+", "-", "@", "\t", "\r"):

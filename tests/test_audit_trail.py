@@ -117,7 +117,7 @@ def test_qualification_grant_and_revoke_through_the_service(world):
     revoked = entries_for(q, LogEntry.Action.UPDATE)[0]
     before, after = revoked.changes_dict["revoked_at"]
     assert before == "None" and after.startswith(str(timezone.now().year))
-    assert revoked.actor == world.manager and institutions_of(revoked) == {"SARI"}
+    assert revoked.actor == world.manager and institutions_of(revoked) == {"SARI", "USTC"}
 
 
 # --- the API path: DRF authenticates inside the view, after the middleware -------------------------------

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("facilities", "0002_user_anonymised_at"),
+        ("facilities", "0001_initial"),
         migrations.swappable_dependency(settings.AUDITLOG_LOGENTRY_MODEL),
     ]
 

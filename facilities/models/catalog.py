@@ -222,7 +222,9 @@ class Qualification(models.Model):
         return f"{self.user} on {self.instrument}"
 
     def get_additional_data(self) -> dict:
-        return attributed_to(self.instrument.facility.host_id)
+        # The host decides; the person's own institutions see what their people may use.
+        people = self.user.memberships.values_list("institution_id", flat=True)
+        return attributed_to(self.instrument.facility.host_id, *people)
 
 
 class TimeShare(models.Model):
