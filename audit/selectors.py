@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from auditlog.models import LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import DateTimeField, Exists, OuterRef, Prefetch, QuerySet
 
 from common.time import local_tz
 from facilities.models import Membership
@@ -145,19 +145,43 @@ def actor_name(entry: LogEntry) -> str:
 
 
 def changes_of(entry: LogEntry) -> dict[str, dict]:
-    """{field: {"before", "after"}}; a many-to-many field: {field: {"added" | "removed": [objects]}}."""
+    """{field: {"before", "after"}}; a many-to-many field: {field: {"added" | "removed": [objects]}}.
+    Moments are shown like every other time here: ISO 8601 in China Standard Time."""
     out: dict[str, dict] = {}
+    moments = _moment_fields(entry)
     for field, change in (entry.changes_dict or {}).items():
         if isinstance(change, dict) and change.get("type") == "m2m":
             verb = "added" if change.get("operation") == "add" else "removed"
             out[field] = {verb: list(change.get("objects") or [])}
         elif isinstance(change, list | tuple) and len(change) == 2:
-            out[field] = {"before": _none(change[0]), "after": _none(change[1])}
+            shown = _local if field in moments else _none
+            out[field] = {"before": shown(change[0]), "after": shown(change[1])}
     return out
+
+
+def _moment_fields(entry: LogEntry) -> set[str]:
+    model = entry.content_type.model_class()
+    if model is None:
+        return set()
+    return {f.name for f in model._meta.concrete_fields if isinstance(f, DateTimeField)}
 
 
 def _none(value):
     return None if value == "None" else value
+
+
+def _local(value):
+    """django-auditlog records a moment as naive UTC text ("2026-12-05 01:00:00")."""
+    value = _none(value)
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(local_tz()).isoformat()
 
 
 def entry_row(entry: LogEntry) -> dict:

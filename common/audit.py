@@ -18,6 +18,12 @@ R = TypeVar("R")
 _acting: ContextVar[Any] = ContextVar("audit_acting_as", default=None)
 
 
+def own_fields(model: Any, *, exclude: tuple[str, ...] = ()) -> list[str]:
+    """The fields an audited model records: its own columns, without its id. (django-auditlog would also
+    list the reverse relations other models declare, as noise like "booking.BookingSplit.None".)"""
+    return [f.name for f in model._meta.local_fields if f.name != "id" and f.name not in exclude]
+
+
 def attributed_to(*institution_ids: int | None) -> dict:
     return {"institutions": sorted({pk for pk in institution_ids if pk})}
 

@@ -22,7 +22,17 @@ from rest_framework.test import APIClient
 
 from billing.models import BillingProfile, ChargePolicy, HostSubsidy, InnovationVoucher, Invoice
 from billing.services.invoicing import invoice_mark_paid, run_period
-from facilities.models import Closure, Instrument, Membership, OperatingHours, Qualification, RateCard, TimeShare, User
+from facilities.models import (
+    Closure,
+    FundingAccount,
+    Instrument,
+    Membership,
+    OperatingHours,
+    Qualification,
+    RateCard,
+    TimeShare,
+    User,
+)
 from facilities.models.tenants import Role
 from facilities.services import closure_add, closure_remove, qualification_grant, qualification_revoke
 
@@ -140,6 +150,9 @@ def test_api_changes_with_a_token_name_the_token_holder(world, tomorrow_9):
     entry = entries_for(Closure.objects.get())[0]
     assert entry.actor == world.manager and entry.additional_data["via"] == "api"
     assert entry.changes_dict["reason"] == ["None", "cryo refill"]
+    funding = entries_for(world.researcher_account)[0]  # no noise from other models' relations to it
+    assert {"code", "institution", "valid_until"} <= set(funding.changes_dict)
+    assert set(funding.changes_dict) <= {f.name for f in FundingAccount._meta.local_fields} - {"id"}
     url = f"/api/v1/instruments/{world.instrument.pk}/qualifications/"
     assert c.post(url, {"username": "res"}, format="json").status_code == 201
     assert c.delete(f"{url}?username=res").status_code == 204
@@ -337,7 +350,7 @@ def trail(world, tomorrow_9):
     return world
 
 
-def test_institution_admins_read_their_institution_and_platform_admins_all(trail):
+def test_institution_admins_read_their_institution_and_platform_admins_all(trail, tomorrow_9):
     w = trail
     sari = w.client(w.sari_admin).get("/api/v1/audit/").json()
     models = {row["model"] for row in sari["results"]}
@@ -346,6 +359,8 @@ def test_institution_admins_read_their_institution_and_platform_admins_all(trail
     closure_row = next(row for row in sari["results"] if row["model"] == "facilities.closure")
     assert closure_row["actor"] == "mgr" and closure_row["action"] == "create"
     assert closure_row["changes"]["reason"] == {"before": None, "after": "=1+1"}
+    assert set(closure_row["changes"]) == {"facility", "instrument", "start", "end", "kind", "reason"}
+    assert closure_row["changes"]["start"] == {"before": None, "after": tomorrow_9.isoformat()}  # +08:00
     zju = w.client(w.zju_admin).get("/api/v1/audit/").json()
     assert {row["model"] for row in zju["results"]} >= {"facilities.user"}
     assert all("ZJU" in row["institutions"] for row in zju["results"])

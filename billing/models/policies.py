@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from common.audit import attributed_to
+from common.audit import attributed_to, own_fields
 
 PERCENT_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
@@ -196,7 +196,7 @@ class BillingProfile(models.Model):
 
 # The audit trail (docs/audit.md): what a use costs and who helps pay. A voucher's balance is drawn down
 # with an UPDATE under a lock when charges are made (the charges record each draw), so only edits show here.
-auditlog.register(ChargePolicy)
-auditlog.register(HostSubsidy)
-auditlog.register(InnovationVoucher)
-auditlog.register(BillingProfile, exclude_fields=["stripe_customer_id"])
+auditlog.register(ChargePolicy, include_fields=own_fields(ChargePolicy))
+auditlog.register(HostSubsidy, include_fields=own_fields(HostSubsidy))
+auditlog.register(InnovationVoucher, include_fields=own_fields(InnovationVoucher))
+auditlog.register(BillingProfile, include_fields=own_fields(BillingProfile, exclude=("stripe_customer_id",)))

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from common.audit import attributed_to
+from common.audit import attributed_to, own_fields
 
 from .catalog import Facility, Instrument
 
@@ -102,5 +102,5 @@ class Closure(models.Model):
 
 
 # The audit trail (docs/audit.md): when an instrument can be booked at all.
-auditlog.register(OperatingHours)
-auditlog.register(Closure)
+auditlog.register(OperatingHours, include_fields=own_fields(OperatingHours))
+auditlog.register(Closure, include_fields=own_fields(Closure))

@@ -11,7 +11,7 @@ from django.db.models import F, Q
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from common.audit import attributed_to
+from common.audit import attributed_to, own_fields
 
 from .tenants import Institution, Province
 
@@ -260,8 +260,8 @@ class TimeShare(models.Model):
 
 
 # The audit trail (docs/audit.md): the rules and rates that decide who may book what, and what it costs.
-auditlog.register(Facility)
-auditlog.register(Instrument, exclude_fields=["availability_version"])
-auditlog.register(RateCard)
-auditlog.register(Qualification)
-auditlog.register(TimeShare)
+auditlog.register(Facility, include_fields=own_fields(Facility))
+auditlog.register(Instrument, include_fields=own_fields(Instrument, exclude=("availability_version",)))
+auditlog.register(RateCard, include_fields=own_fields(RateCard))
+auditlog.register(Qualification, include_fields=own_fields(Qualification))
+auditlog.register(TimeShare, include_fields=own_fields(TimeShare))

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from common.audit import attributed_to
+from common.audit import attributed_to, own_fields
 
 
 class Province(models.TextChoices):
@@ -168,5 +168,5 @@ class FundingAccount(models.Model):
 
 # The audit trail (docs/audit.md): who may do what, and who pays. A person's name and e-mail stay out of it.
 auditlog.register(User, include_fields=["is_active", "is_staff", "is_superuser", "anonymised_at"])
-auditlog.register(Membership, m2m_fields={"facilities"})
-auditlog.register(FundingAccount, m2m_fields={"members"})
+auditlog.register(Membership, include_fields=own_fields(Membership), m2m_fields={"facilities"})
+auditlog.register(FundingAccount, include_fields=own_fields(FundingAccount), m2m_fields={"members"})
