@@ -255,6 +255,27 @@ def test_page_changes_name_the_signed_in_person(world):
     assert {e.additional_data["via"] for e in (granted, revoked)} == {"web"}
 
 
+@pytest.mark.parametrize(
+    "forwarded,recorded",
+    [
+        ("not-an-address", None),  # PostgreSQL's inet would refuse it: never a 500
+        ("203.0.113.9, 198.51.100.7", "198.51.100.7"),  # the hop the proxy appended, not the client's claim
+        ("203.0.113.9, [::1]:80", None),
+        ("", "127.0.0.1"),
+    ],
+)
+def test_the_recorded_address_cannot_be_forged_or_break_a_change(world, tomorrow_9, forwarded, recorded):
+    headers = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {}
+    r = world.client(world.manager).post(
+        "/api/v1/facilities/FAC/closures/",
+        {"start": tomorrow_9.isoformat(), "end": (tomorrow_9 + H).isoformat()},
+        format="json",
+        **headers,
+    )
+    assert r.status_code == 201, r.content
+    assert entries_for(Closure.objects.get())[0].remote_addr == recorded
+
+
 # --- the admin path -------------------------------------------------------------------------------------
 
 
