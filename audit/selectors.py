@@ -65,6 +65,8 @@ def _text(params, name: str) -> str | None:
     raw = (params.get(name) or "").strip()
     if len(raw) > 150:
         raise ValidationError({name: ["At most 150 characters."]})
+    if "\x00" in raw:
+        raise ValidationError({name: ["A NUL character is not allowed."]})
     return raw or None
 
 

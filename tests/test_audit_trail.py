@@ -433,6 +433,8 @@ def test_filters(trail, tomorrow_9):
         {"until": "2026-13-01"},
         {"model": "closure"},
         {"since": today, "until": "2000-01-01"},
+        {"actor": "a\x00b"},
+        {"object": "1\x00"},
     ):
         r = c.get("/api/v1/audit/", bad)
         assert r.status_code == 400, bad
