@@ -81,6 +81,15 @@ def _refuse_delete(sender, instance: LogEntry, **kwargs) -> None:
     raise PermissionDenied(APPEND_ONLY)
 
 
+@receiver(pre_delete, sender=User)
+def _keep_authors(sender, instance: User, **kwargs) -> None:
+    """Deleting a person would leave their entries without an author; a departed person is anonymised."""
+    if LogEntry.objects.filter(actor=instance).exists():
+        raise PermissionDenied(
+            f"{instance.username} made changes recorded in the audit trail: anonymise them instead of deleting."
+        )
+
+
 @receiver(task_prerun)
 def _task_started(sender=None, task=None, **kwargs) -> None:
     current_task.set(getattr(task, "name", None) or "task")

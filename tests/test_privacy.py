@@ -250,3 +250,16 @@ def test_the_admin_action_and_the_service(world):
         403,
     )
     assert User.objects.get(pk=world.manager.pk).username == "mgr"
+
+
+def test_an_author_in_the_trail_is_anonymised_not_deleted(world, tomorrow_9):
+    from django.core.exceptions import PermissionDenied
+    from django.db import transaction
+
+    qualification_grant(actor=world.manager, user=world.researcher, instrument=world.instrument)
+    with pytest.raises(PermissionDenied, match="anonymise"), transaction.atomic():
+        User.objects.get(pk=world.manager.pk).delete()
+    assert LogEntry.objects.filter(actor=world.manager).exists()
+    nobody = UserFactory(username="never-acted")
+    nobody.delete()  # someone who never changed anything may still be deleted
+    assert not User.objects.filter(username="never-acted").exists()
