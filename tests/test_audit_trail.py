@@ -2,7 +2,9 @@
 through what, before → after — whether it came through the admin, the API, a page or a service; entries
 are filed under institutions; the trail is append-only."""
 
+import csv
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
@@ -239,6 +241,18 @@ def test_a_celery_task_is_the_system(world, tasks_in_process):
     assert "invoice" in drafted.additional_data["task"]
 
 
+def test_a_management_command_is_the_system(world, tasks_in_process):
+    from django.core.management import call_command
+
+    RateCard.objects.create(instrument=world.instrument, user_class="external_academic", hourly_rate=Decimal("100"))
+    complete(book(requester=world.researcher, instrument=world.instrument, start=SEPT))
+    call_command("run_invoices", "2026-09", stdout=io.StringIO())
+    drafted = entries_for(Invoice.objects.get())[0]
+    assert drafted.actor is None and drafted.additional_data["via"] in ("system", "task")
+    row = world.client(world.admin).get("/api/v1/audit/", {"model": "billing.invoice"}).json()["results"][-1]
+    assert row["actor"] == "system" and row["institutions"] == ["SARI", "USTC"]
+
+
 # --- the pages: the signed-in person of the session --------------------------------------------------------
 
 
@@ -445,8 +459,6 @@ def test_csv_export(trail):
     w = trail
     r = w.client(w.sari_admin).get("/api/v1/audit/export/?model=facilities.closure", HTTP_ACCEPT="text/csv")
     assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
-    import csv
-    import io
 
     rows = list(csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode())))
     assert list(rows[0]) == [
