@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "booking",
     "usage",
     "billing",
+    "audit",
     "reports",
     "frontend",
 ]
@@ -57,8 +58,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Who made a change, for the audit trail (django-auditlog); API requests set it after DRF authenticates.
-    "auditlog.middleware.AuditlogMiddleware",
+    # Who made a change, for the audit trail (django-auditlog); API requests are read after DRF authenticates.
+    "audit.context.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -1,5 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 
 from .models import (
     Closure,
@@ -14,6 +17,7 @@ from .models import (
     TimeShare,
     User,
 )
+from .services import person_anonymise
 
 
 class MembershipInline(admin.TabularInline):
@@ -27,10 +31,29 @@ class UserAdmin(BaseUserAdmin):
     inlines = [MembershipInline]
     fieldsets = (
         *(BaseUserAdmin.fieldsets or ()),
-        ("Sanjiao", {"fields": ("language", "default_account", "calendar_token")}),
+        ("Sanjiao", {"fields": ("language", "default_account", "calendar_token", "anonymised_at")}),
     )
-    readonly_fields = ["calendar_token"]
-    list_display = ["username", "email", "first_name", "last_name", "is_superuser"]
+    readonly_fields = ["calendar_token", "anonymised_at"]
+    list_display = ["username", "email", "first_name", "last_name", "is_superuser", "is_active"]
+    actions = ["anonymise"]
+
+    @admin.action(
+        description=_l("Anonymise the selected departed people (PIPL; cannot be undone)"), permissions=["anonymise"]
+    )
+    def anonymise(self, request, queryset):
+        done = 0
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                person_anonymise(actor=request.user, user_id=pk)
+            except (PermissionDenied, ValidationError) as exc:
+                self.message_user(request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, _("%(n)d people anonymised.") % {"n": done}, messages.SUCCESS)
+
+    def has_anonymise_permission(self, request) -> bool:
+        return request.user.is_superuser
 
 
 @admin.register(Institution)

@@ -218,6 +218,9 @@ DEMO_PEOPLE = [
     ("chmfl.finance", "Tao", "He", Role.FINANCE, "CHMFL", []),
     ("zju.manager", "Rui", "Qian", Role.FACILITY_MANAGER, "ZJU", ["CHIEF", "ZJU-LIP"]),
     ("nfps.manager", "Ning", "Gao", Role.FACILITY_MANAGER, "CAS-SH", ["NFPS"]),
+    # Institution administrators: read their institution's audit trail and the reports of the facilities it hosts.
+    ("ustc.admin", "Qiang", "Zhao", Role.INSTITUTION_ADMIN, "USTC", []),
+    ("zju.admin", "Yan", "Lu", Role.INSTITUTION_ADMIN, "ZJU", []),
 ]
 
 # code, title, institution, principal investigator, members, budget cap

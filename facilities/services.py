@@ -7,11 +7,16 @@ from functools import partial
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F
+from django.http import Http404
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from common.audit import records_actor
 
 from .models import Closure, Facility, Instrument, Qualification, User
+from .models.tenants import new_calendar_token
 from .selectors import is_manager_of
-from .signals import availability_changed
+from .signals import availability_changed, person_anonymised
 
 
 def bump_versions(*, instrument_ids: list[int], reason: str) -> dict[int, int]:
@@ -55,6 +60,7 @@ def _require_manager(user: User, facility: Facility) -> None:
         raise PermissionDenied("Only this facility's managers may change its calendar.")
 
 
+@records_actor
 def closure_add(
     *,
     actor: User,
@@ -76,6 +82,7 @@ def closure_add(
     return closure
 
 
+@records_actor
 def closure_remove(*, actor: User, closure: Closure) -> None:
     _require_manager(actor, closure.facility)
     with transaction.atomic():
@@ -84,6 +91,7 @@ def closure_remove(*, actor: User, closure: Closure) -> None:
         bump_versions(instrument_ids=affected, reason="closure_removed")
 
 
+@records_actor
 def qualification_grant(*, actor: User, user: User, instrument: Instrument) -> Qualification:
     _require_manager(actor, instrument.facility)
     with transaction.atomic():
@@ -93,8 +101,59 @@ def qualification_grant(*, actor: User, user: User, instrument: Instrument) -> Q
         return Qualification.objects.create(user=user, instrument=instrument, granted_by=actor)
 
 
+@records_actor
 def qualification_revoke(*, actor: User, user: User, instrument: Instrument) -> int:
     _require_manager(actor, instrument.facility)
-    return Qualification.objects.filter(user=user, instrument=instrument, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    # Row by row, not one UPDATE, so that each revocation reaches the audit trail.
+    with transaction.atomic():
+        active = list(
+            Qualification.objects.select_for_update().filter(user=user, instrument=instrument, revoked_at__isnull=True)
+        )
+        now = timezone.now()
+        for qualification in active:
+            qualification.revoked_at = now
+            qualification.save(update_fields=["revoked_at"])
+    return len(active)
+
+
+def pseudonym_for(user: User) -> str:
+    """Stable: the same person always gets the same pseudonym, and no two people share one."""
+    return f"former-user-{user.pk}"
+
+
+@records_actor
+def person_anonymise(*, actor: User, user_id: int) -> User:
+    """PIPL: a platform administrator anonymises a departed person (docs/audit.md#anonymising-a-person).
+
+    Name, e-mail and username become a stable pseudonym; the password becomes unusable; the account is
+    deactivated and loses staff and administrator rights; API tokens are revoked and the calendar feed's
+    token is replaced. Bookings, splits, charges, invoices and memberships stay, so totals do not move;
+    each layer scrubs the rest on `person_anonymised` (purposes of bookings, the audit trail's names).
+    Anonymising someone twice changes nothing."""
+    if not getattr(actor, "is_superuser", False):
+        raise PermissionDenied("Only platform administrators may anonymise a person.")
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=user_id).first()
+        if user is None:
+            raise Http404("No such person.")
+        if user.pk == actor.pk:
+            raise ValidationError("You cannot anonymise your own account.")
+        if user.anonymised_at is not None:
+            return user
+        former_username = user.username
+        pseudonym = pseudonym_for(user)
+        user.username = pseudonym
+        user.first_name = pseudonym
+        user.last_name = ""
+        user.email = f"{pseudonym}@anonymised.invalid"
+        user.set_unusable_password()
+        user.is_active = False
+        user.is_staff = False
+        user.is_superuser = False
+        user.calendar_token = new_calendar_token()
+        user.anonymised_at = timezone.now()
+        user.save()
+        for token in Token.objects.filter(user=user):
+            token.delete()  # one by one, so that each revocation is in the audit trail
+        person_anonymised.send(sender=User, user=user, former_username=former_username)
+    return user

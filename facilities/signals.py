@@ -8,3 +8,7 @@ sends it too, so one receiver (live updates) hears about closures and bookings a
 from django.dispatch import Signal
 
 availability_changed = Signal()
+
+# Sent inside the transaction that anonymised a departed person (facilities.services.person_anonymise),
+# with `user` (already renamed) and `former_username`, so that each layer scrubs what it holds about them.
+person_anonymised = Signal()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import catalog, dashboard, finance, home, instrument, language, manager, receivables, search, usage
+from .views import audit, catalog, dashboard, finance, home, instrument, language, manager, receivables, search, usage
 
 app_name = "frontend"
 
@@ -47,4 +47,9 @@ urlpatterns = [
     path("finance/claims/<int:pk>/<str:action>/", finance.claim_action, name="claim_action"),
     path("finance/receivables/statements/", receivables.statement_upload, name="statement_upload"),
     path("finance/receivables/payments/<int:pk>/assign/", receivables.payment_assign, name="payment_assign"),
+    path("audit/", audit.trail, name="audit"),
+    path("audit/export.csv", audit.trail_export, name="audit_export"),
+    path("me/data/", audit.my_data, name="my_data"),
+    path("me/data/personal-data.json", audit.my_data_json, name="my_data_json"),
+    path("me/data/personal-data.zip", audit.my_data_zip, name="my_data_zip"),
 ]

@@ -153,3 +153,15 @@ def test_schema_and_docs_need_no_external_url(seeded, client):
         from django.contrib.staticfiles import finders
 
         assert finders.find(asset.removeprefix("/static/").split("?")[0]), asset
+
+
+def test_demo_institution_admins_read_their_trail(seeded, client):
+    for username, code in (("ustc.admin", "USTC"), ("zju.admin", "ZJU")):
+        token = client.post(
+            "/api/v1/auth/token/", {"username": username, "password": DEMO_PASSWORD}, content_type="application/json"
+        ).json()["token"]
+        me = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {token}").json()
+        assert me["institution"] == code and me["roles"] == ["institution_admin"]
+        trail = client.get("/api/v1/audit/", HTTP_AUTHORIZATION=f"Token {token}")
+        assert trail.status_code == 200
+        assert all(code in row["institutions"] for row in trail.json()["results"])

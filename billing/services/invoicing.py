@@ -17,6 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from booking.models import Booking
+from common.audit import records_actor
 from common.errors import Conflict
 from common.time import local_tz
 from facilities.models import Membership, User
@@ -50,6 +51,7 @@ def may_run_invoices(user) -> bool:
     )
 
 
+@records_actor
 def invoice_run_start(*, period: str, actor: User | None) -> InvoiceRun:
     """Record a run and hand it to a worker once this transaction commits."""
     period = parse_period(period)
@@ -237,6 +239,7 @@ def _refuse(invoice: Invoice, verb: str) -> Conflict:
     return Conflict("invalid_transition", f"{label} is {invoice.get_status_display().lower()} and cannot be {verb}.")
 
 
+@records_actor
 def invoice_issue(*, actor: User | None, invoice_id: int) -> Invoice:
     """Number and issue a draft; from now on it is never edited. Collect through Stripe when the issuer does."""
     with transaction.atomic():
@@ -254,6 +257,7 @@ def invoice_issue(*, actor: User | None, invoice_id: int) -> Invoice:
     return invoice
 
 
+@records_actor
 def invoice_void(*, actor: User | None, invoice_id: int, reason: str = "") -> Invoice:
     """Void a draft (its lines are freed for the next run) or an unpaid issued invoice (kept as it is,
     number included, for the record). A paid invoice is corrected with a credit note instead."""
@@ -277,6 +281,7 @@ def invoice_void(*, actor: User | None, invoice_id: int, reason: str = "") -> In
     return invoice
 
 
+@records_actor
 def invoice_credit_note(*, actor: User | None, invoice_id: int, reason: str = "") -> Invoice:
     """Reverse an issued or paid invoice in full with a numbered credit note (negative lines)."""
     with transaction.atomic():

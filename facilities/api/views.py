@@ -6,6 +6,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.audit import acting_as
+
 from .. import selectors
 from ..models.catalog import FacilityCategory, Instrument
 from ..models.tenants import Province
@@ -32,7 +34,8 @@ class TokenView(APIView):
         user = authenticate(request, username=body.validated_data["username"], password=body.validated_data["password"])
         if user is None or not user.is_active:
             raise ValidationError("Unknown username or wrong password.")
-        token, _ = Token.objects.get_or_create(user=user)
+        with acting_as(user):  # no one is signed in yet: the trail names the person the token is for
+            token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
 

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from auditlog.registry import auditlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -9,6 +10,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from common.audit import attributed_to, own_fields
 
 from .tenants import Institution, Province
 
@@ -63,6 +66,9 @@ class Facility(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} — {self.name}"
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.host_id)
 
 
 class Instrument(models.Model):
@@ -151,6 +157,9 @@ class Instrument(models.Model):
         if errors:
             raise ValidationError(errors)
 
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.facility.host_id)
+
 
 class UserClass(models.TextChoices):
     INTERNAL = "internal", _("Internal (host institution)")
@@ -184,6 +193,9 @@ class RateCard(models.Model):
     def __str__(self) -> str:
         return f"{self.instrument} · {self.get_user_class_display()} · {self.hourly_rate} CNY/h"
 
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.instrument.facility.host_id)
+
 
 class Qualification(models.Model):
     """A user cleared by a facility manager to use an instrument; revoked ones are kept for the record."""
@@ -208,6 +220,11 @@ class Qualification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.instrument}"
+
+    def get_additional_data(self) -> dict:
+        # The host decides; the person's own institutions see what their people may use.
+        people = self.user.memberships.values_list("institution_id", flat=True)
+        return attributed_to(self.instrument.facility.host_id, *people)
 
 
 class TimeShare(models.Model):
@@ -237,3 +254,14 @@ class TimeShare(models.Model):
 
     def __str__(self) -> str:
         return f"{self.institution.code} keeps {self.percent}% of {self.instrument}"
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.instrument.facility.host_id, self.institution_id)
+
+
+# The audit trail (docs/audit.md): the rules and rates that decide who may book what, and what it costs.
+auditlog.register(Facility, include_fields=own_fields(Facility))
+auditlog.register(Instrument, include_fields=own_fields(Instrument, exclude=("availability_version",)))
+auditlog.register(RateCard, include_fields=own_fields(RateCard))
+auditlog.register(Qualification, include_fields=own_fields(Qualification))
+auditlog.register(TimeShare, include_fields=own_fields(TimeShare))
