@@ -20,9 +20,7 @@ USED_END = "used_end"
 
 def with_used_span(bookings: QuerySet[Booking]) -> QuerySet[Booking]:
     """The bookings annotated with the span they were used, `used_start` to `used_end` (half-open)."""
-    return bookings.annotate(
-        **{USED_START: Coalesce("actual_start", "start"), USED_END: Coalesce("actual_end", "end")}
-    )
+    return bookings.annotate(**{USED_START: Coalesce("actual_start", "start"), USED_END: Coalesce("actual_end", "end")})
 
 
 def used_in(period: Period) -> Q:
