@@ -19,15 +19,20 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+from billing.models import Charge
+from booking.models import Booking
 from facilities.models import InstrumentRegistration, RateCard
 from reports.national import catalog_entries, service_records
 from reports.national_exports import catalog_file, records_file
 from reports.periods import parse_period
 from reports.selectors import facility_report, hours
 
-from .factories.reports import charge
+from .factories.reports import charge, past_booking
 from .test_reports_figures import october_scene
 
 pytestmark = pytest.mark.django_db
@@ -229,3 +234,63 @@ def test_actual_times_to_the_second_reconcile_as_the_report_rounds(world, scene)
         service_records([world.facility], period).used_minutes
         == facility_report(world.facility, period).totals.used_minutes
     )
+
+
+TZ = dt.timezone(dt.timedelta(hours=8))
+STATUSES = ["completed", "completed", "no_show", "approved", "cancelled"]
+record_specs = st.lists(
+    st.tuples(
+        st.integers(min_value=-72, max_value=31 * 24 + 48),  # start, hours from 1 October (some outside)
+        st.integers(min_value=1, max_value=30),  # hours long
+        st.sampled_from(STATUSES),
+        st.integers(min_value=-5400, max_value=5400),  # actual start shift, seconds
+        st.integers(min_value=-5400, max_value=5400),  # actual end shift, seconds
+        st.booleans(),  # the host's booking, or the outsider's
+        st.one_of(st.none(), st.decimals(min_value=0, max_value=99999, places=2)),  # its charge
+    ),
+    max_size=10,
+)
+
+
+@hypothesis_settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=record_specs)
+def test_records_always_reconcile_with_the_report(world, specs):
+    """Whatever the bookings, their actual times (to the second) and charges: the records' hours are the
+    report's used hours, and their fees are its revenue less the no-show and late-cancellation fees."""
+    Charge.objects.all().delete()
+    Booking.objects.all().delete()
+    start_of_october = dt.datetime(2026, 10, 1, tzinfo=TZ)
+    cursor = start_of_october - dt.timedelta(days=10)
+    not_service = Decimal("0.00")
+    for offset, length, status, shift_a, shift_b, by_host, amount in specs:
+        start = max(start_of_october + dt.timedelta(hours=offset), cursor)
+        end = start + dt.timedelta(hours=length)
+        cursor = end + dt.timedelta(hours=3)
+        actual = {}
+        if status == "completed":
+            a_start = start + dt.timedelta(seconds=shift_a)
+            a_end = max(end + dt.timedelta(seconds=shift_b), a_start + dt.timedelta(minutes=1))
+            actual = {"actual_start": a_start, "actual_end": a_end}
+        booking = past_booking(
+            instrument=world.instrument,
+            requester=world.manager if by_host else world.outsider,
+            institution=world.sari if by_host else world.zju,
+            start=start,
+            end=end,
+            status=status,
+            cancelled_at=start - dt.timedelta(hours=1) if status == "cancelled" else None,
+            **actual,
+        )
+        if amount is not None and status in ("completed", "no_show", "cancelled"):
+            kind = {"completed": "usage", "no_show": "no_show", "cancelled": "late_cancellation"}[status]
+            charge(booking, user_class="external_academic", amount=str(amount), kind=kind)
+            if kind != "usage" and booking.start.astimezone(TZ).month == 10 and booking.start.year == 2026:
+                not_service += amount
+    for label in ("2026-10", "2026-Q4"):
+        period = parse_period(label)
+        report = facility_report(world.facility, period)
+        records = service_records([world.facility], period)
+        assert records.used_minutes == report.totals.used_minutes
+        if label == "2026-10":
+            assert records.fees == report.totals.revenue_total - not_service
+        assert all(r.used_seconds >= 0 for r in records.records)
