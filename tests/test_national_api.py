@@ -207,3 +207,27 @@ def test_schema_lists_both_endpoints(world):
     r = world.client(None).get("/api/v1/schema/", HTTP_ACCEPT="application/json")
     paths = r.json()["paths"] if r["Content-Type"].startswith("application/json") else r.content.decode()
     assert CATALOG in paths and RECORDS in paths
+
+
+def test_the_manager_console_links_the_platform_files_and_they_download_in_the_browser(world, scene):
+    import html
+    import re
+
+    from django.test import Client
+    from django.urls import reverse
+
+    browser = Client()
+    browser.force_login(world.manager)
+    page = browser.get(reverse("frontend:console_facility", args=["FAC"]), {"period": "2026-10"}).content.decode()
+    links = [html.unescape(h) for h in re.findall(r'href="(/api/v1/reports/national/[^"]+)"', page)]
+    assert links == [
+        f"{CATALOG}?facility=FAC&format=xlsx",
+        f"{RECORDS}?facility=FAC&period=2026-10&format=xlsx",
+        f"{RECORDS}?facility=FAC&period=2026-10&format=xlsx&template=zhejiang",
+    ]
+    for link in links:
+        r = browser.get(link)  # the browser's session is enough
+        assert r.status_code == 200 and r["Content-Disposition"].endswith('.xlsx"'), link
+    outsider = Client()
+    outsider.force_login(world.outsider)
+    assert outsider.get(links[1]).status_code == 403
