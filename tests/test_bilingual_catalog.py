@@ -111,3 +111,30 @@ def test_pages_show_the_readers_language(seeded):
     catalog = chinese.get(reverse("frontend:catalog")).content.decode()
     assert "稳态强磁场实验装置" in catalog and "中国科学技术大学" in catalog
     assert "University of Science and Technology of China" in english.get(reverse("frontend:catalog")).content.decode()
+
+
+def test_mail_in_chinese_names_the_instrument_in_chinese(
+    world, tomorrow_9, django_capture_on_commit_callbacks, mailoutbox
+):
+    from booking.services import booking_request
+    from config.celery import app
+
+    world.instrument.name, world.instrument.name_zh = "BL1 Diffraction beamline", "BL1 衍射线站"
+    world.instrument.save()
+    world.facility.name_zh = "测试光源"
+    world.facility.save()
+    world.researcher.language = "zh-hans"
+    world.researcher.save()
+    eager, app.conf.task_always_eager = app.conf.task_always_eager, True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            booking_request(
+                requester=world.researcher,
+                instrument=world.instrument,
+                start=tomorrow_9,
+                end=tomorrow_9 + dt.timedelta(hours=1),
+            )
+    finally:
+        app.conf.task_always_eager = eager
+    [mine] = [m for m in mailoutbox if m.to == [world.researcher.email]]
+    assert "BL1 衍射线站（测试光源）" in mine.body and "Diffraction" not in mine.body
