@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.urls import reverse
 
 from billing.models import Charge
@@ -152,7 +152,13 @@ def service_records(facilities: Iterable[Facility], period: Period) -> ServiceRe
     bookings = (
         with_used_span(Booking.objects.filter(window, instrument_id__in=ids))
         .filter(used_in(period) | charged_in)
-        .annotate(seconds=clipped_seconds(F(USED_START), F(USED_END), period))
+        .annotate(
+            seconds=Case(
+                When(used_in(period), then=clipped_seconds(F(USED_START), F(USED_END), period)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        )
         .select_related("instrument__facility__host", "instrument__registration", "requester", "institution")
         .order_by("instrument__facility__code", "instrument__code", USED_START, "pk")
     )
@@ -160,7 +166,7 @@ def service_records(facilities: Iterable[Facility], period: Period) -> ServiceRe
     per_group: dict[tuple[int, int], int] = defaultdict(int)
     for b in bookings:
         start, end = getattr(b, USED_START), getattr(b, USED_END)
-        seconds = max(int(b.seconds or 0), 0) if start < period.end and end > period.start else 0
+        seconds = int(b.seconds or 0)
         per_group[(b.instrument_id, b.institution_id)] += seconds
         amount, user_class = charges.get(b.pk, (Decimal("0.00"), ""))
         if not user_class:
