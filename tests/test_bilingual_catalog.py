@@ -138,3 +138,28 @@ def test_mail_in_chinese_names_the_instrument_in_chinese(
         app.conf.task_always_eager = eager
     [mine] = [m for m in mailoutbox if m.to == [world.researcher.email]]
     assert "BL1 衍射线站（测试光源）" in mine.body and "Diffraction" not in mine.body
+
+
+def test_calendar_feed_in_chinese_names_the_instrument_in_chinese(world, tomorrow_9, client):
+    import icalendar
+
+    from booking.services import booking_request
+
+    world.instrument.name, world.instrument.name_zh = "BL1 Diffraction beamline", "BL1 衍射线站"
+    world.instrument.save()
+    world.facility.name, world.facility.name_zh, world.facility.city_zh = "Test light source", "测试光源", "上海"
+    world.facility.save()
+    booking_request(
+        requester=world.researcher,
+        instrument=world.instrument,
+        start=tomorrow_9,
+        end=tomorrow_9 + dt.timedelta(hours=1),
+    )
+    english = icalendar.Calendar.from_ical(client.get(f"/calendar/{world.researcher.calendar_token}.ics").content)
+    assert str(english.walk("VEVENT")[0]["location"]) == "Test light source — BL1 Diffraction beamline (Shanghai)"
+    world.researcher.language = "zh-hans"
+    world.researcher.save()
+    chinese = icalendar.Calendar.from_ical(client.get(f"/calendar/{world.researcher.calendar_token}.ics").content)
+    event = chinese.walk("VEVENT")[0]
+    assert str(event["location"]) == "测试光源 — BL1 衍射线站 (上海)"
+    assert str(event["description"]).startswith("BL1 衍射线站 (FAC BL1)")
