@@ -231,3 +231,14 @@ def test_the_manager_console_links_the_platform_files_and_they_download_in_the_b
     outsider = Client()
     outsider.force_login(world.outsider)
     assert outsider.get(links[1]).status_code == 403
+
+
+def test_the_sharing_report_file_carries_the_chinese_names(world, scene):
+    r = world.client(world.manager).get(
+        "/api/v1/reports/sharing/", {"facility": "FAC", "period": "2026-10", "format": "csv"}
+    )
+    head, bl1, bl2 = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert dict(zip(head, bl1, strict=True))["Instrument name in Chinese / 仪器中文名称"] == "BL1 X射线衍射线站"
+    assert dict(zip(head, bl2, strict=True))["Instrument name in Chinese / 仪器中文名称"] == ""
+    body = world.client(world.manager).get("/api/v1/reports/sharing/", {"facility": "FAC", "period": "2026-10"}).json()
+    assert body["instruments"][0]["name_zh"] == "BL1 X射线衍射线站"
