@@ -58,9 +58,13 @@ def _time(moment) -> str:
 
 
 def user_name(record: ServiceRecord) -> str:
+    """Family name first: 张伟 written together, Zhang Wei with a space; the username when no name is known."""
     user = record.booking.requester
-    full = f"{user.last_name}{user.first_name}" if user.last_name or user.first_name else ""
-    return full or user.username
+    family, given = user.last_name.strip(), user.first_name.strip()
+    if not (family or given):
+        return user.username
+    separator = " " if (family + given).isascii() else ""
+    return separator.join(part for part in (family, given) if part)
 
 
 def _institution_province(institution: Institution) -> str:

@@ -294,3 +294,16 @@ def test_records_always_reconcile_with_the_report(world, specs):
         if label == "2026-10":
             assert records.fees == report.totals.revenue_total - not_service
         assert all(r.used_seconds >= 0 for r in records.records)
+
+
+@pytest.mark.parametrize(
+    "first,last,expected",
+    [("伟", "张", "张伟"), ("Lin", "Chen", "Chen Lin"), ("", "", "res"), ("Wei", "", "Wei")],
+)
+def test_user_names_family_name_first(world, first, last, expected):
+    from types import SimpleNamespace
+
+    from reports.national_exports import user_name
+
+    world.researcher.first_name, world.researcher.last_name = first, last
+    assert user_name(SimpleNamespace(booking=SimpleNamespace(requester=world.researcher))) == expected
