@@ -242,8 +242,9 @@ def load_catalog() -> dict[str, int]:
         )
         for user_class, rate in item["rates"].items():
             _upsert(RateCard, {"instrument": instrument, "user_class": user_class}, {"hourly_rate": Decimal(rate)})
-        if "national" in item:
-            _upsert(InstrumentRegistration, {"instrument": instrument}, _registration(item["national"]))
+        if "national" in item and not InstrumentRegistration.objects.filter(instrument=instrument).exists():
+            # Written once: what a facility has filed since (registry numbers, real values) is theirs.
+            InstrumentRegistration.objects.create(instrument=instrument, **_registration(item["national"]))
     # A co-built instrument: the Hefei Light Source's partner beamline keeps 35% of its hours for ZJU.
     partner = Instrument.objects.filter(facility__code="NSRL").order_by("code").first()
     if partner:

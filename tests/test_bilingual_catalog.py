@@ -163,3 +163,16 @@ def test_calendar_feed_in_chinese_names_the_instrument_in_chinese(world, tomorro
     event = chinese.walk("VEVENT")[0]
     assert str(event["location"]) == "测试光源 — BL1 衍射线站 (上海)"
     assert str(event["description"]).startswith("BL1 衍射线站 (FAC BL1)")
+
+
+def test_seeding_again_keeps_what_a_facility_filed_since(seeded):
+    filed = InstrumentRegistration.objects.get(instrument__facility__code="SSRF", instrument__code="BL14W1")
+    filed.registry_number, filed.original_value, filed.illustrative = "31000000SSRF14", Decimal("41234567.00"), ""
+    filed.save()
+    call_command("seed_catalog", verbosity=0)
+    filed.refresh_from_db()
+    assert (filed.registry_number, filed.original_value, filed.illustrative) == (
+        "31000000SSRF14",
+        Decimal("41234567.00"),
+        "",
+    )
