@@ -10,6 +10,7 @@ from .models import (
     FundingAccount,
     Institution,
     Instrument,
+    InstrumentRegistration,
     Membership,
     OperatingHours,
     Qualification,
@@ -126,13 +127,21 @@ class TimeShareInline(admin.TabularInline):
     extra = 0
 
 
+class RegistrationInline(admin.StackedInline):
+    """The national platform's fields (docs/sharing-reports.md)."""
+
+    model = InstrumentRegistration
+    extra = 0
+    max_num = 1
+
+
 @admin.register(Instrument)
 class InstrumentAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "facility", "category", "booking_unit_minutes", "requires_approval", "active"]
     list_filter = ["facility", "category", "requires_approval", "active"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name", "name_zh"]
     readonly_fields = ["availability_version"]
-    inlines = [RateCardInline, TimeShareInline]
+    inlines = [RateCardInline, TimeShareInline, RegistrationInline]
 
 
 @admin.register(Closure)

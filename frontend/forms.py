@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from common.parsing import MAX_YEAR, MIN_YEAR
 from facilities.models import Closure
 
+from .templatetags.sanjiao import zh_or_en
+
 LOCAL_INPUT = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 
@@ -129,7 +131,7 @@ class ClosureForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.instruments = {str(i.pk): i for i in instruments}
         field = cast(forms.ChoiceField, self.fields["instrument"])  # declared as one above
-        field.choices = [("", _("Whole facility"))] + [(str(i.pk), f"{i.code} — {i.name}") for i in instruments]
+        field.choices = [("", _("Whole facility"))] + [(str(i.pk), f"{i.code} — {zh_or_en(i)}") for i in instruments]
 
     def clean_instrument(self):
         value = self.cleaned_data.get("instrument")
@@ -144,7 +146,7 @@ class QualificationForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.instruments = {str(i.pk): i for i in instruments}
         field = cast(forms.ChoiceField, self.fields["instrument"])  # declared as one above
-        field.choices = [(str(i.pk), f"{i.code} — {i.name}") for i in instruments]
+        field.choices = [(str(i.pk), f"{i.code} — {zh_or_en(i)}") for i in instruments]
 
     def clean_instrument(self):
         return self.instruments[self.cleaned_data["instrument"]]

@@ -52,6 +52,7 @@ def instrument_row(r: InstrumentReport) -> dict:
         "id": i.pk,
         "code": i.code,
         "name": i.name,
+        "name_zh": i.name_zh,
         "active": i.active,
         **figures_row(r.figures),
         "time_shares": [share_row(p) for p in r.time_shares],

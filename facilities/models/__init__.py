@@ -1,5 +1,6 @@
 from .calendars import Closure, OperatingHours
 from .catalog import Facility, Instrument, Qualification, RateCard, TimeShare
+from .sharing import InstrumentRegistration, SharingMode
 from .tenants import FundingAccount, Institution, Membership, User
 
 __all__ = [
@@ -8,10 +9,12 @@ __all__ = [
     "FundingAccount",
     "Institution",
     "Instrument",
+    "InstrumentRegistration",
     "Membership",
     "OperatingHours",
     "Qualification",
     "RateCard",
+    "SharingMode",
     "TimeShare",
     "User",
 ]

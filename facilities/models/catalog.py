@@ -44,13 +44,16 @@ class Facility(models.Model):
     name_zh = models.CharField(max_length=200, blank=True)
     province = models.CharField(max_length=16, choices=Province.choices)
     city = models.CharField(max_length=64)
+    city_zh = models.CharField(max_length=64, blank=True)
     host = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="facilities")
     host_label = models.CharField(
         max_length=200, blank=True, help_text=_("The host as the facility names itself, when several share it.")
     )
+    host_label_zh = models.CharField(max_length=200, blank=True)
     category = models.CharField(max_length=32, choices=FacilityCategory.choices)
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.OPERATING)
     description = models.TextField(blank=True)
+    description_zh = models.TextField(blank=True)
     website = models.URLField(blank=True)
     booked_as = models.CharField(max_length=200, blank=True)
     follows_office_calendar = models.BooleanField(
@@ -95,8 +98,10 @@ class Instrument(models.Model):
     facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="instruments")
     code = models.CharField(max_length=32, validators=[RegexValidator(r"^[A-Z0-9-]+$")])
     name = models.CharField(max_length=200)
+    name_zh = models.CharField(max_length=200, blank=True)
     category = models.CharField(max_length=24, choices=Category.choices, default=Category.OTHER)
     description = models.TextField(blank=True)
+    description_zh = models.TextField(blank=True)
     booking_unit_minutes = models.PositiveIntegerField(
         default=60,
         validators=[MinValueValidator(1), MaxValueValidator(1440)],

@@ -35,6 +35,7 @@ class Institution(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     province = models.CharField(max_length=16, choices=Province.choices, blank=True)
     city = models.CharField(max_length=64, blank=True)
+    city_zh = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["code"]
