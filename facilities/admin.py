@@ -1,5 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import (
     Closure,
@@ -31,6 +34,24 @@ class UserAdmin(BaseUserAdmin):
     )
     readonly_fields = ["calendar_token"]
     list_display = ["username", "email", "first_name", "last_name", "is_superuser"]
+    actions = ["unlock_sign_in"]
+
+    @admin.action(description=_("Unlock sign-in (forget failed sign-ins)"))
+    def unlock_sign_in(self, request, queryset):
+        from .signin import unlock_sign_in
+
+        try:
+            for user in queryset:
+                unlock_sign_in(by=request.user, username=user.get_username())
+        except PermissionDenied as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("Unlocked sign-in of %(count)d user.", "Unlocked sign-in of %(count)d users.", count)
+            % {"count": count},
+        )
 
 
 @admin.register(Institution)

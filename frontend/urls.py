@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import catalog, dashboard, finance, home, instrument, language, manager, search
+from .views import account, catalog, dashboard, finance, home, instrument, language, manager, search
 
 app_name = "frontend"
 
@@ -10,6 +10,12 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("login/", home.LoginView.as_view(), name="login"),
     path("logout/", home.LogoutView.as_view(), name="logout"),
+    path("password/reset/", account.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/sent/", account.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("password/reset/<uidb64>/<token>/", account.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("password/reset/done/", account.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("password/change/", account.PasswordChangeView.as_view(), name="password_change"),
+    path("password/change/done/", account.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("language/", language.switch_language, name="language"),
     path("catalog/", catalog.catalog, name="catalog"),
     path("facilities/<str:code>/", catalog.facility_detail, name="facility"),

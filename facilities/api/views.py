@@ -1,4 +1,4 @@
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, user_logged_in
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions
@@ -29,9 +29,15 @@ class TokenView(APIView):
     def post(self, request):
         body = TokenRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        user = authenticate(request, username=body.validated_data["username"], password=body.validated_data["password"])
+        # Django's request, not DRF's: the sign-in defences mark a locked-out request on it, and their
+        # middleware answers it with 429 (facilities/signin.py).
+        user = authenticate(
+            request._request, username=body.validated_data["username"], password=body.validated_data["password"]
+        )
         if user is None or not user.is_active:
             raise ValidationError("Unknown username or wrong password.")
+        # A token is a sign-in: last_login moves, and the defences forgive this person's failures here.
+        user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
