@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .models import (
+    ApiToken,
     Closure,
     Facility,
     FundingAccount,
@@ -166,3 +167,58 @@ class OperatingHoursAdmin(admin.ModelAdmin):
 class QualificationAdmin(admin.ModelAdmin):
     list_display = ["user", "instrument", "granted_by", "granted_at", "revoked_at"]
     list_filter = ["instrument__facility"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Platform administrators see and revoke tokens; nobody makes one here (its key is shown only to its
+    owner, once)."""
+
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+        "revoked_because",
+    ]
+    list_filter = ["revoked_because"]
+    search_fields = ["user__username", "name", "prefix"]
+    readonly_fields = [f.name for f in ApiToken._meta.fields if f.name != "id"]
+    exclude = ["digest"]
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f for f in self.readonly_fields if f != "digest"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoked tokens stay, for the record
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    @admin.action(description=_("Revoke the selected tokens"))
+    def revoke(self, request, queryset):
+        from .credentials import revoke_token
+
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        count = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            revoke_token(by=request.user, token_id=token.pk)
+            count += 1
+        self.message_user(
+            request,
+            ngettext("Revoked %(count)d token.", "Revoked %(count)d tokens.", count) % {"count": count},
+        )

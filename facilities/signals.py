@@ -8,3 +8,8 @@ sends it too, so one receiver (live updates) hears about closures and bookings a
 from django.dispatch import Signal
 
 availability_changed = Signal()
+
+# Sent after commit when a person's credentials stop being what they were: `user_id`, `reason`
+# ("password_changed", "deactivated", "signed_out") and `session_key` (the one session that ended, or None
+# for all of them). The live layer closes that person's sockets (booking/live/receivers.py).
+credentials_changed = Signal()

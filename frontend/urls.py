@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import account, catalog, dashboard, finance, home, instrument, language, manager, search
+from .views import account, catalog, dashboard, finance, home, instrument, language, manager, search, tokens
 
 app_name = "frontend"
 
@@ -26,6 +26,8 @@ urlpatterns = [
     path("search/", search.joint_search, name="search"),
     path("search/book/", search.book_bundle, name="book_bundle"),
     path("me/", dashboard.dashboard, name="dashboard"),
+    path("me/tokens/", tokens.tokens, name="tokens"),
+    path("me/tokens/<int:pk>/<str:action>/", tokens.token_action, name="token_action"),
     path("me/bookings/", dashboard.dashboard_bookings, name="dashboard_bookings"),
     path("bookings/<int:pk>/cancel/", dashboard.cancel, name="cancel"),
     path("waitlist/<int:pk>/<str:action>/", dashboard.waitlist_action, name="waitlist_action"),

@@ -22,11 +22,11 @@ import httpx
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from booking.models import Booking, BookingEvent
 from booking.tasks import expire_stale_requests
 from common.time import iso_local
+from facilities.credentials import create_token
 
 from .factories.booking import BookingFactory
 from .servers import MakeRunServer, database_url
@@ -276,7 +276,7 @@ def test_embedded_default_change_over_http_reaches_a_socket_of_the_same_server(w
     import websockets
 
     inst = world.instrument
-    token = Token.objects.create(user=world.researcher).key
+    token = create_token(user=world.researcher, name="test")[1]
     # A database check far slower than the test: only the layer can deliver in time.
     server = MakeRunServer(process_env(redis=False, LIVE_RESYNC_SECONDS="60")).wait_ready()
     try:
@@ -334,7 +334,7 @@ def test_with_redis_changes_from_every_process_reach_sockets_within_a_second(wor
 
     inst = world.instrument
     to_cancel, to_expire = two_requests(world, tomorrow_9)
-    token = Token.objects.create(user=world.researcher).key
+    token = create_token(user=world.researcher, name="test")[1]
     client = Client()
     client.force_login(world.researcher)
     cookie = f"sessionid={client.cookies['sessionid'].value}"
@@ -448,7 +448,7 @@ def test_booking_on_server_a_reaches_client_of_server_b(world, tomorrow_9):
     inst = world.instrument
     inst.requires_approval = True
     inst.save()
-    token = Token.objects.create(user=world.researcher).key
+    token = create_token(user=world.researcher, name="test")[1]
     env = process_env(redis=True, CELERY_TASK_ALWAYS_EAGER="1", LIVE_RESYNC_SECONDS="60")
     servers = []
     try:

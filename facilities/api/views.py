@@ -2,11 +2,11 @@ from django.contrib.auth import authenticate, user_logged_in
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions
-from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors
+from ..credentials import create_token
 from ..models.catalog import FacilityCategory, Instrument
 from ..models.tenants import Province
 from .filters import choice_param, text_param
@@ -19,6 +19,9 @@ from .serializers import (
     TokenRequestSerializer,
     TokenSerializer,
 )
+
+# Not translated: it names the token in the owner's list, whatever language the script spoke.
+SIGN_IN_TOKEN_NAME = "API sign-in"
 
 
 class TokenView(APIView):
@@ -38,8 +41,9 @@ class TokenView(APIView):
             raise ValidationError("Unknown username or wrong password.")
         # A token is a sign-in: last_login moves, and the defences forgive this person's failures here.
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        # Each sign-in makes a new token (only digests are stored, so an old key cannot be handed out again).
+        _, key = create_token(user=user, name=SIGN_IN_TOKEN_NAME, from_sign_in=True)
+        return Response({"token": key})
 
 
 class MeView(APIView):
