@@ -117,6 +117,11 @@ class Server:
     def url(self, path: str) -> str:
         return f"ws://127.0.0.1:{self.port}{path}"
 
+    @property
+    def origin(self) -> str:
+        """What a page served through this port sends as Origin: sockets accept only their own origin."""
+        return f"http://127.0.0.1:{self.port}"
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -248,7 +253,7 @@ def test_embedded_default_shell_and_beat_changes_reach_sockets_within_a_second(w
     try:
 
         async def scenario():
-            async with websockets.connect(server.ws("/ws/availability/"), origin="http://127.0.0.1") as ws:
+            async with websockets.connect(server.ws("/ws/availability/"), origin=server.origin) as ws:
                 await ws.send(subscribe_message(inst, tomorrow_9))
                 snap, _ = await next_message(ws, 10)
                 assert snap["busy"] == busy_of(to_cancel, to_expire)
@@ -282,7 +287,7 @@ def test_embedded_default_change_over_http_reaches_a_socket_of_the_same_server(w
     try:
 
         async def scenario():
-            async with websockets.connect(server.ws("/ws/availability/"), origin="http://127.0.0.1") as ws:
+            async with websockets.connect(server.ws("/ws/availability/"), origin=server.origin) as ws:
                 await ws.send(subscribe_message(inst, tomorrow_9))
                 snap, _ = await next_message(ws, 10)
                 async with httpx.AsyncClient(base_url=server.http) as http:
@@ -367,9 +372,9 @@ def test_with_redis_changes_from_every_process_reach_sockets_within_a_second(wor
 
         async def scenario():
             async with (
-                websockets.connect(server.url("/ws/availability/"), origin="http://127.0.0.1") as calendar,
+                websockets.connect(server.url("/ws/availability/"), origin=server.origin) as calendar,
                 websockets.connect(
-                    server.url("/ws/me/"), origin="http://127.0.0.1", additional_headers={"Cookie": cookie}
+                    server.url("/ws/me/"), origin=server.origin, additional_headers={"Cookie": cookie}
                 ) as mine,
             ):
                 await calendar.send(subscribe_message(inst, tomorrow_9, hours=6))
@@ -456,7 +461,7 @@ def test_booking_on_server_a_reaches_client_of_server_b(world, tomorrow_9):
         a, b = servers
 
         async def scenario():
-            async with websockets.connect(b.url("/ws/availability/"), origin="http://127.0.0.1", open_timeout=10) as ws:
+            async with websockets.connect(b.url("/ws/availability/"), origin=b.origin, open_timeout=10) as ws:
                 await ws.send(subscribe_message(inst, tomorrow_9))
                 snap, _ = await next_message(ws, 10)
                 assert (snap["type"], snap["busy"]) == ("snapshot", [])
