@@ -158,9 +158,13 @@ def _note_credentials_change(sender, instance: User, update_fields=None, raw=Fal
     stored = User.objects.filter(pk=instance.pk).values("password", "is_active").first()
     if stored is None:
         return
+    # Django upgrades a stored hash at sign-in (check_password's setter) by saving only the password with
+    # `_password` cleared: the same password, so no change of credentials.
+    only_password = update_fields is not None and set(update_fields) == {"password"}
+    upgrade = only_password and getattr(instance, "_password", None) is None
     if stored["is_active"] and not instance.is_active:
         instance._credentials_change = ApiToken.RevokedBecause.DEACTIVATED  # type: ignore[attr-defined]
-    elif stored["password"] != instance.password:
+    elif stored["password"] != instance.password and not upgrade:
         instance._credentials_change = ApiToken.RevokedBecause.PASSWORD_CHANGED  # type: ignore[attr-defined]
 
 

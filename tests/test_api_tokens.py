@@ -174,6 +174,21 @@ def test_a_password_set_anywhere_and_a_deactivation_revoke_every_token(world):
     assert not works(key)  # reactivating does not bring a revoked token back
 
 
+def test_a_stronger_hash_of_the_same_password_revokes_nothing(world, settings):
+    _, key = create_token(user=world.researcher, name="one")
+    # The stored hash is an old, weaker one; signing in upgrades it (Django's check_password setter).
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    old_hash = world.researcher.password
+    r = APIClient().post("/api/v1/auth/token/", {"username": "res", "password": "pw-123456"}, format="json")
+    assert r.status_code == 200
+    world.researcher.refresh_from_db()
+    assert world.researcher.password != old_hash and world.researcher.password.startswith("pbkdf2_")
+    assert works(key)
+
+
 def test_a_platform_admin_revokes_in_the_admin_and_others_may_not(world):
     token, key = create_token(user=world.researcher, name="script")
     admin = page_client(world.admin)
@@ -183,8 +198,11 @@ def test_a_platform_admin_revokes_in_the_admin_and_others_may_not(world):
     token.refresh_from_db()
     assert token.revoked_because == ApiToken.RevokedBecause.ADMIN and token.revoked_by == world.admin
     assert not works(key)
-    # No key is ever made or shown in the admin.
+    # No key is ever made or shown in the admin; a token's page shows its record, not its digest.
     assert admin.get("/admin/facilities/apitoken/add/").status_code == 403
+    detail = admin.get(f"/admin/facilities/apitoken/{token.pk}/change/")
+    assert detail.status_code == 200 and token.digest not in detail.content.decode()
+    assert "script" in detail.content.decode()
 
     staff = world.manager
     staff.is_staff = True
