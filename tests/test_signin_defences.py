@@ -210,3 +210,24 @@ def test_password_reset_for_an_unknown_address_sends_nothing_and_says_the_same(w
     r = Client().post("/password/reset/", {"email": "nobody@example.org"})
     assert r.status_code == 302 and r["Location"] == "/password/reset/sent/"
     assert mail.outbox == []
+
+
+def test_a_lockout_is_logged_with_the_username_address_and_path(world, caplog):
+    with caplog.at_level("WARNING", logger="sanjiao.signin"):
+        for _ in range(LIMIT):
+            sign_in("api", "res", "wrong-password")
+    refused = [r for r in caplog.records if r.name == "sanjiao.signin"]
+    assert refused and "'res'" in refused[-1].getMessage() and ADDRESS in refused[-1].getMessage()
+    assert "/api/v1/auth/token/" in refused[-1].getMessage()
+
+
+def test_staff_who_are_not_platform_admins_cannot_unlock(world):
+    for _ in range(LIMIT):
+        sign_in("page", "res", "wrong-password")
+    world.manager.is_staff = True
+    world.manager.save()
+    staff = Client()
+    staff.force_login(world.manager)
+    staff.post("/admin/facilities/user/", {"action": "unlock_sign_in", "_selected_action": [world.researcher.pk]})
+    assert AccessAttempt.objects.filter(username="res").exists()
+    assert sign_in("page", "res", PASSWORD).status_code == 429
