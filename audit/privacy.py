@@ -9,11 +9,10 @@ import zipfile
 
 from django.http import HttpResponse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from booking.models import Booking, NotificationLog
 from common.time import local_tz
-from facilities.models import Membership, Qualification, User
+from facilities.models import ApiToken, Membership, Qualification, User
 
 from .selectors import entries_by, entry_row, spreadsheet_safe
 
@@ -89,8 +88,13 @@ def personal_data(user: User) -> dict:
             for n in NotificationLog.objects.filter(recipient=user).order_by("claimed_at", "pk")
         ],
         "api_tokens": [
-            {"name": "API token", "created": _when(t.created)}
-            for t in Token.objects.filter(user=user).order_by("created")
+            {
+                "name": t.name,
+                "created": _when(t.created_at),
+                "expires": _when(t.expires_at),
+                "revoked": _when(t.revoked_at),
+            }
+            for t in ApiToken.objects.filter(user=user).order_by("created_at", "pk")
         ],
         "audit_entries": [entry_row(e) for e in entries_by(user)],
     }

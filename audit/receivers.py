@@ -3,10 +3,7 @@ authenticated; nobody means "system"), through what (web page, admin, API, task,
 institutions it is filed. Keeps the trail append-only, and scrubs a person's details from it when a platform
 administrator anonymises them."""
 
-from contextvars import ContextVar
-
 from auditlog.models import LogEntry
-from auditlog.signals import pre_log
 from celery.signals import task_postrun, task_prerun
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
@@ -14,9 +11,8 @@ from django.db.models import Value
 from django.db.models.functions import Concat, Substr
 from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import receiver
-from rest_framework.authtoken.models import Token
 
-from common.audit import acting_user, attributed_to
+from common.audit import acting_user
 from facilities.models import Membership, Qualification, User
 from facilities.signals import person_anonymised
 
@@ -24,30 +20,6 @@ from .context import current_request, current_task, via
 from .models import EntryInstitution
 
 APPEND_ONLY = "Audit entries are append-only: they cannot be changed or deleted."
-
-_token_being_logged: ContextVar[Token | None] = ContextVar("audit_token_being_logged", default=None)
-
-
-@receiver(pre_log)
-def _remember_token(sender, instance, **kwargs) -> None:
-    if isinstance(instance, Token):
-        _token_being_logged.set(instance)
-
-
-def token_repr(username: str) -> str:
-    return f"API token of {username}"
-
-
-def _describe_token(entry: LogEntry, data: dict) -> None:
-    """A token's primary key is its secret: file the entry under the holder instead."""
-    token = _token_being_logged.get()
-    holder = token.user if token is not None else None
-    entry.object_pk = str(holder.pk) if holder else ""
-    entry.object_id = holder.pk if holder else None
-    entry.object_repr = token_repr(holder.username if holder else "?")
-    entry.serialized_data = None
-    if holder is not None:
-        data.update(attributed_to(*Membership.objects.filter(user=holder).values_list("institution_id", flat=True)))
 
 
 @receiver(pre_save, sender=LogEntry)
@@ -63,8 +35,6 @@ def _complete_entry(sender, instance: LogEntry, **kwargs) -> None:
     data["via"] = via(request)
     if request is None and (task := current_task.get()):
         data["task"] = task
-    if instance.content_type_id == ContentType.objects.get_for_model(Token).pk:
-        _describe_token(instance, data)
     instance.additional_data = data
 
 
@@ -105,11 +75,8 @@ def _scrub_person(sender, user: User, former_username: str, **kwargs) -> None:
     """Entries stay; what named the person now names the pseudonym. The recorded before → after values
     never held a name or an e-mail (see the registrations), so only these columns change, by UPDATE."""
     LogEntry.objects.filter(actor=user).update(actor_email=user.email, remote_addr=None, remote_port=None)
-    types = ContentType.objects.get_for_models(User, Membership, Qualification, Token)
+    types = ContentType.objects.get_for_models(User, Membership, Qualification)
     LogEntry.objects.filter(content_type=types[User], object_pk=str(user.pk)).update(object_repr=user.username)
     LogEntry.objects.filter(
         content_type__in=[types[Membership], types[Qualification]], object_repr__startswith=f"{former_username} "
     ).update(object_repr=Concat(Value(user.username), Substr("object_repr", len(former_username) + 1)))
-    LogEntry.objects.filter(content_type=types[Token], object_pk=str(user.pk)).update(
-        object_repr=token_repr(user.username)
-    )

@@ -35,11 +35,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
     "auditlog",
+    "axes",
     "facilities",
     "booking",
     "usage",
@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a sign-in refused for too many failures into a 429 page or JSON (facilities/signin.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -147,12 +149,42 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The guard first: it refuses every sign-in (right password or not) of a locked-out account or address.
+AUTHENTICATION_BACKENDS = [
+    "facilities.signin.SignInGuardBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in defences (django-axes; docs/security.md). Failures are counted per username and, separately,
+# per client address; either reaching the limit locks it for the cool-off, which doubles with every
+# further limit's worth of failures (facilities/signin.py).
+SIGNIN_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5)
+SIGNIN_COOLOFF_MINUTES = env_int("SIGNIN_COOLOFF_MINUTES", 15)
+SIGNIN_COOLOFF_MAX_HOURS = env_int("SIGNIN_COOLOFF_MAX_HOURS", 24)
+# Behind a proxy: the request header (e.g. X-Real-IP, X-Forwarded-For) the proxy overwrites with the
+# client address. Empty: the connection's own address. Never set it without a proxy that sets the header.
+CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "")
+AXES_HANDLER = "facilities.signin.SignInHandler"
+AXES_FAILURE_LIMIT = SIGNIN_FAILURE_LIMIT
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = "facilities.signin.cool_off"
+AXES_CLIENT_IP_CALLABLE = "common.client.client_ip"
+AXES_LOCKOUT_CALLABLE = "facilities.signin.lockout_response"
+# Not reset on success: a sign-in from an address would otherwise wipe the failures it made on others.
+AXES_RESET_ON_SUCCESS = False
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+
+# API tokens (docs/security.md): how long a new one lasts unless its owner says, the longest allowed,
+# and how many live ones a person may hold (a sign-in token beyond that replaces the oldest sign-in token).
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365)
+API_TOKEN_MAX_ACTIVE = env_int("API_TOKEN_MAX_ACTIVE", 20)
 
 # --- I18N / time ----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -177,7 +209,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024)
 # --- REST API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Hashed, named, expiring tokens behind DRF's `Authorization: Token <key>` (facilities/authentication.py).
+        "facilities.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -227,7 +260,8 @@ LOGGING: dict[str, Any] = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    # axes says at INFO what it does on every sign-in; failures and lockouts stay at WARNING.
+    "loggers": {"django.request": {"level": "ERROR"}, "axes": {"level": "WARNING"}},
 }
 if CELERY_TASK_ALWAYS_EAGER:
     # Tasks run in the web process: a "Task … succeeded" line per mail would flood its console. Failures

@@ -3,8 +3,10 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import ngettext
 
 from .models import (
+    ApiToken,
     Closure,
     Facility,
     FundingAccount,
@@ -36,7 +38,7 @@ class UserAdmin(BaseUserAdmin):
     )
     readonly_fields = ["calendar_token", "anonymised_at"]
     list_display = ["username", "email", "first_name", "last_name", "is_superuser", "is_active"]
-    actions = ["anonymise"]
+    actions = ["anonymise", "unlock_sign_in"]
 
     @admin.action(
         description=_l("Anonymise the selected departed people (PIPL; cannot be undone)"), permissions=["anonymise"]
@@ -55,6 +57,23 @@ class UserAdmin(BaseUserAdmin):
 
     def has_anonymise_permission(self, request) -> bool:
         return request.user.is_superuser
+
+    @admin.action(description=_l("Unlock sign-in (forget failed sign-ins)"))
+    def unlock_sign_in(self, request, queryset):
+        from .signin import unlock_sign_in
+
+        try:
+            for user in queryset:
+                unlock_sign_in(by=request.user, username=user.get_username())
+        except PermissionDenied as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("Unlocked sign-in of %(count)d user.", "Unlocked sign-in of %(count)d users.", count)
+            % {"count": count},
+        )
 
 
 @admin.register(Institution)
@@ -177,3 +196,58 @@ class OperatingHoursAdmin(admin.ModelAdmin):
 class QualificationAdmin(admin.ModelAdmin):
     list_display = ["user", "instrument", "granted_by", "granted_at", "revoked_at"]
     list_filter = ["instrument__facility"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Platform administrators see and revoke tokens; nobody makes one here (its key is shown only to its
+    owner, once)."""
+
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+        "revoked_because",
+    ]
+    list_filter = ["revoked_because"]
+    search_fields = ["user__username", "name", "prefix"]
+    readonly_fields = [f.name for f in ApiToken._meta.fields if f.name != "id"]
+    exclude = ["digest"]
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f for f in self.readonly_fields if f != "digest"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoked tokens stay, for the record
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    @admin.action(description=_l("Revoke the selected tokens"))
+    def revoke(self, request, queryset):
+        from .credentials import revoke_token
+
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        count = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            revoke_token(by=request.user, token_id=token.pk)
+            count += 1
+        self.message_user(
+            request,
+            ngettext("Revoked %(count)d token.", "Revoked %(count)d tokens.", count) % {"count": count},
+        )

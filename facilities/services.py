@@ -9,11 +9,11 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from common.audit import records_actor
 
-from .models import Closure, Facility, Instrument, Qualification, User
+from .credentials import revoke_all_tokens
+from .models import ApiToken, Closure, Facility, Instrument, Qualification, User
 from .models.tenants import new_calendar_token
 from .selectors import is_manager_of
 from .signals import availability_changed, person_anonymised
@@ -153,7 +153,8 @@ def person_anonymise(*, actor: User, user_id: int) -> User:
         user.calendar_token = new_calendar_token()
         user.anonymised_at = timezone.now()
         user.save()
-        for token in Token.objects.filter(user=user):
-            token.delete()  # one by one, so that each revocation is in the audit trail
+        # Deactivation revokes the tokens too (facilities.credentials); said here so anonymising never
+        # depends on that hook. Each revocation is in the audit trail.
+        revoke_all_tokens(user_id=user.pk, because=ApiToken.RevokedBecause.DEACTIVATED, by=actor)
         person_anonymised.send(sender=User, user=user, former_username=former_username)
     return user

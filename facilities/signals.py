@@ -12,3 +12,7 @@ availability_changed = Signal()
 # Sent inside the transaction that anonymised a departed person (facilities.services.person_anonymise),
 # with `user` (already renamed) and `former_username`, so that each layer scrubs what it holds about them.
 person_anonymised = Signal()
+# Sent after commit when a person's credentials stop being what they were: `user_id`, `reason`
+# ("password_changed", "deactivated", "signed_out") and `session_key` (the one session that ended, or None
+# for all of them). The live layer closes that person's sockets (booking/live/receivers.py).
+credentials_changed = Signal()

@@ -2,7 +2,21 @@
 
 from django.urls import path
 
-from .views import audit, catalog, dashboard, finance, home, instrument, language, manager, receivables, search, usage
+from .views import (
+    account,
+    audit,
+    catalog,
+    dashboard,
+    finance,
+    home,
+    instrument,
+    language,
+    manager,
+    receivables,
+    search,
+    tokens,
+    usage,
+)
 
 app_name = "frontend"
 
@@ -10,6 +24,12 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("login/", home.LoginView.as_view(), name="login"),
     path("logout/", home.LogoutView.as_view(), name="logout"),
+    path("password/reset/", account.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/sent/", account.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("password/reset/<uidb64>/<token>/", account.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("password/reset/done/", account.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("password/change/", account.PasswordChangeView.as_view(), name="password_change"),
+    path("password/change/done/", account.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("language/", language.switch_language, name="language"),
     path("catalog/", catalog.catalog, name="catalog"),
     path("facilities/<str:code>/", catalog.facility_detail, name="facility"),
@@ -24,6 +44,8 @@ urlpatterns = [
     path("search/", search.joint_search, name="search"),
     path("search/book/", search.book_bundle, name="book_bundle"),
     path("me/", dashboard.dashboard, name="dashboard"),
+    path("me/tokens/", tokens.tokens, name="tokens"),
+    path("me/tokens/<int:pk>/<str:action>/", tokens.token_action, name="token_action"),
     path("me/bookings/", dashboard.dashboard_bookings, name="dashboard_bookings"),
     path("bookings/<int:pk>/cancel/", dashboard.cancel, name="cancel"),
     path("waitlist/<int:pk>/<str:action>/", dashboard.waitlist_action, name="waitlist_action"),

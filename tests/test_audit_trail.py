@@ -19,12 +19,13 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from billing.models import BillingProfile, ChargePolicy, HostSubsidy, InnovationVoucher, Invoice
 from billing.services.invoicing import invoice_mark_paid, run_period
+from facilities.credentials import create_token
 from facilities.models import (
+    ApiToken,
     Closure,
     FundingAccount,
     Instrument,
@@ -137,7 +138,7 @@ def test_qualification_grant_and_revoke_through_the_service(world):
 
 def token_client(user: User) -> APIClient:
     c = APIClient()
-    c.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    c.credentials(HTTP_AUTHORIZATION=f"Token {create_token(user=user, name='tests')[1]}")
     return c
 
 
@@ -167,18 +168,25 @@ def test_token_creation_and_revocation_never_record_the_key(world, admin_client_
     r = APIClient().post("/api/v1/auth/token/", {"username": "res", "password": "pw-123456"}, format="json")
     assert r.status_code == 200
     key = r.json()["token"]
-    created = last_entry(Token)
+    token = ApiToken.objects.get(user=world.researcher)
+    created = last_entry(ApiToken)
     assert created.action == LogEntry.Action.CREATE and created.actor == world.researcher
-    assert created.object_pk == str(world.researcher.pk) and created.object_repr == "API token of res"
+    assert created.object_pk == str(token.pk)
     assert institutions_of(created) == {"USTC"}
     # Revoked through the admin: the platform administrator is the author.
-    r = admin_client_.post(f"/admin/authtoken/tokenproxy/{world.researcher.pk}/delete/", {"post": "yes"})
-    assert r.status_code == 302 and not Token.objects.filter(key=key).exists()
-    revoked = last_entry(Token)
-    assert revoked.action == LogEntry.Action.DELETE and revoked.object_pk == str(world.researcher.pk)
+    r = admin_client_.post(
+        "/admin/facilities/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}, follow=True
+    )
+    assert r.status_code == 200
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    revoked = last_entry(ApiToken)
+    assert revoked.action == LogEntry.Action.UPDATE and revoked.object_pk == str(token.pk)
     assert revoked.actor == world.admin and revoked.additional_data["via"] == "admin"
-    for entry in LogEntry.objects.get_for_model(Token):
-        assert key not in f"{entry.object_pk} {entry.object_repr} {entry.changes} {entry.serialized_data}"
+    assert "revoked_at" in revoked.changes_dict
+    for entry in LogEntry.objects.get_for_model(ApiToken):
+        text = f"{entry.object_pk} {entry.object_repr} {entry.changes} {entry.serialized_data}"
+        assert key not in text and token.digest not in text
 
 
 def test_invoice_actions_name_finance_and_the_system(world, tasks_in_process, django_capture_on_commit_callbacks):

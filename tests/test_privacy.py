@@ -11,13 +11,12 @@ from decimal import Decimal
 import pytest
 from auditlog.models import LogEntry
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from billing.models import Invoice, InvoiceLine
 from billing.services.invoicing import invoice_issue, run_period
 from booking.models import Booking, NotificationLog
-from facilities.models import Membership, Qualification, RateCard, User
+from facilities.models import ApiToken, Membership, Qualification, RateCard, User
 from facilities.models.tenants import Role
 from facilities.services import person_anonymise, qualification_grant
 
@@ -101,8 +100,9 @@ def test_a_person_downloads_their_own_data_as_json(life):
     ]
     assert data["qualifications"][0]["instrument"] == "FAC/BL1" and data["qualifications"][0]["granted_by"] == "mgr"
     assert any(n["kind"] == "approved" and n["status"] == "sent" for n in data["notifications"])
-    assert data["api_tokens"] == [{"name": "API token", "created": data["api_tokens"][0]["created"]}]
-    assert any(e["model"] == "authtoken.token" and e["actor"] == "res" for e in data["audit_entries"])
+    [token] = data["api_tokens"]
+    assert token["created"] and token["expires"] and token["revoked"] is None and token["name"]
+    assert any(e["model"] == "facilities.apitoken" and e["actor"] == "res" for e in data["audit_entries"])
     assert all(e["actor"] == "res" for e in data["audit_entries"])
     text = json.dumps(data)
     user = User.objects.get(pk=w.researcher.pk)
@@ -183,7 +183,7 @@ def test_anonymising_keeps_invoices_reports_and_the_trail_and_locks_the_person_o
     assert person.email == f"{pseudonym}@anonymised.invalid" and not person.has_usable_password()
     assert not person.is_active and not person.is_staff and person.anonymised_at is not None
     assert person.calendar_token != old_calendar
-    assert not Token.objects.filter(user=person).exists()
+    assert not ApiToken.objects.filter(user=person, revoked_at__isnull=True).exists()
     assert Booking.objects.get(pk=w.booking.pk).purpose == ""
     assert Membership.objects.filter(user=person).exists() and Qualification.objects.filter(user=person).exists()
 
@@ -203,7 +203,11 @@ def test_anonymising_keeps_invoices_reports_and_the_trail_and_locks_the_person_o
     assert not LogEntry.objects.filter(actor_email="res@example.org").exists()
     about = LogEntry.objects.filter(object_repr__contains="res ").exclude(object_repr__contains=pseudonym)
     assert not [e.object_repr for e in about if e.object_repr.startswith("res ")]
-    assert LogEntry.objects.filter(object_repr=f"API token of {pseudonym}").exists()
+    token_ids = [str(pk) for pk in ApiToken.objects.filter(user=person).values_list("pk", flat=True)]
+    revocations = LogEntry.objects.get_for_model(ApiToken).filter(
+        object_pk__in=token_ids, action=LogEntry.Action.UPDATE
+    )
+    assert token_ids and all("revoked_at" in e.changes_dict for e in revocations) and revocations.exists()
     deactivated = LogEntry.objects.get_for_object(person).order_by("-pk").first()
     assert deactivated.actor == w.admin and deactivated.changes_dict["is_active"] == ["True", "False"]
 

@@ -1,14 +1,14 @@
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, user_logged_in
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, permissions
-from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.audit import acting_as
 
 from .. import selectors
+from ..credentials import create_token
 from ..models.catalog import FacilityCategory, Instrument
 from ..models.tenants import Province
 from .filters import choice_param, text_param
@@ -22,21 +22,41 @@ from .serializers import (
     TokenSerializer,
 )
 
+# Not translated: it names the token in the owner's list, whatever language the script spoke.
+SIGN_IN_TOKEN_NAME = "API sign-in"
+
 
 class TokenView(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
 
-    @extend_schema(request=TokenRequestSerializer, responses=TokenSerializer)
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={
+            200: TokenSerializer,
+            400: OpenApiResponse(description="Unknown username or wrong password."),
+            429: OpenApiResponse(
+                description="Too many failed sign-ins for this username or from this address; `Retry-After` "
+                "says when to try again (docs/security.md)."
+            ),
+        },
+    )
     def post(self, request):
         body = TokenRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        user = authenticate(request, username=body.validated_data["username"], password=body.validated_data["password"])
+        # Django's request, not DRF's: the sign-in defences mark a locked-out request on it, and their
+        # middleware answers it with 429 (facilities/signin.py).
+        user = authenticate(
+            request._request, username=body.validated_data["username"], password=body.validated_data["password"]
+        )
         if user is None or not user.is_active:
             raise ValidationError("Unknown username or wrong password.")
+        # A token is a sign-in: last_login moves, and the defences forgive this person's failures here.
+        user_logged_in.send(sender=user.__class__, request=request._request, user=user)
+        # Each sign-in makes a new token (only digests are stored, so an old key cannot be handed out again).
         with acting_as(user):  # no one is signed in yet: the trail names the person the token is for
-            token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+            _, key = create_token(user=user, name=SIGN_IN_TOKEN_NAME, from_sign_in=True)
+        return Response({"token": key})
 
 
 class MeView(APIView):

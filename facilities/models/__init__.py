@@ -2,8 +2,10 @@ from .calendars import Closure, OperatingHours
 from .catalog import Facility, Instrument, Qualification, RateCard, TimeShare
 from .sharing import InstrumentRegistration, SharingMode
 from .tenants import FundingAccount, Institution, Membership, User
+from .tokens import ApiToken
 
 __all__ = [
+    "ApiToken",
     "Closure",
     "Facility",
     "FundingAccount",

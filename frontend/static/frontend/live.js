@@ -4,7 +4,8 @@
       means something was missed, so it subscribes again for a fresh snapshot.
    2. A region marked data-live-socket="/ws/me/" (or /ws/queue/) fetches its fragment again
       (data-live-refresh) whenever the socket says something changed.
-   Both reconnect with a growing delay when the connection drops. */
+   Both reconnect with a growing delay when the connection drops, except after 4401/4403 (signed out,
+   password changed: docs/security.md), when the page stays as it is until it is loaded again. */
 (function () {
   "use strict";
 
@@ -29,8 +30,10 @@
         try { msg = JSON.parse(ev.data); } catch (e) { return; }
         handlers.message(msg, socket);
       });
-      socket.addEventListener("close", function () {
+      socket.addEventListener("close", function (ev) {
         handlers.close();
+        // 4401/4403: the session ended or never allowed this socket; trying again would change nothing.
+        if (ev.code === 4401 || ev.code === 4403) return;
         setTimeout(open, delay);
         delay = Math.min(delay * 2, 15000);
       });
@@ -126,7 +129,7 @@
     }
     connect(region.dataset.liveSocket, {
       open: function () { setStatus("open", status && status.dataset.msgOpen); refresh(); },
-      message: function (msg) { if (msg.type !== "error") refresh(); },
+      message: function (msg) { if (msg.type !== "error" && msg.type !== "closed") refresh(); },
       close: function () { setStatus("closed", status && status.dataset.msgClosed); }
     });
   }
