@@ -151,3 +151,15 @@ def _facility_or_instrument(instruments: Sequence[Instrument]) -> Q:
     (no instrument) and the instruments' rows."""
     facility_ids = sorted({i.facility_id for i in instruments})
     return Q(instrument__isnull=True, facility_id__in=facility_ids) | Q(instrument_id__in=[i.pk for i in instruments])
+
+
+def public_holidays(instrument: Instrument, start: dt.datetime, end: dt.datetime) -> list[dict]:
+    """The public holidays and make-up workdays that shape the instrument's calendar within [start, end):
+    `{"date", "kind" ('holiday' | 'makeup'), "festival", "name", "provisional"}` in date order; empty for
+    a facility that does not follow the office calendar."""
+    if not instrument.facility.follows_office_calendar:
+        return []
+    return [
+        {"date": day, "kind": info.kind, "festival": info.festival, "name": info.name, "provisional": info.provisional}
+        for day, info in office_days(*_local_days(start, end)).items()
+    ]

@@ -128,6 +128,12 @@ def office_day(day: dt.date) -> OfficeDay:
     return office_days(day, day).get(day, NORMAL)
 
 
+def provisional_years(years: list[int]) -> set[int]:
+    """Which of `years` have no published schedule (their statutory holidays apply provisionally)."""
+    known = set(HolidaySchedule.objects.filter(year__in=years).values_list("year", flat=True))
+    return {y for y in years if FIRST_YEAR <= y <= LAST_YEAR and y not in known}
+
+
 def year_days(year: int) -> tuple[bool, list[tuple[dt.date, OfficeDay]]]:
     """(provisional, the year's holidays and make-up workdays in date order)."""
     days = office_days(dt.date(year, 1, 1), dt.date(year, 12, 31))
