@@ -9,4 +9,4 @@ class BookingConfig(AppConfig):
     def ready(self) -> None:
         from .live import receivers as live_receivers  # noqa: F401  publishes changes to /ws/ clients
         from .notifications import receivers  # noqa: F401  registers the mail receivers
-        from .services import waitlist  # noqa: F401  offers freed slots to the first in line
+        from .services import flags, waitlist  # noqa: F401  flags bookings in closed time; offers freed slots

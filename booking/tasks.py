@@ -43,6 +43,11 @@ def send_booking_notification(kind: str, booking_id: int, sequence: int, recipie
     )
 
 
+@shared_task(name="booking.tasks.send_calendar_flag_notification")
+def send_calendar_flag_notification(flag_id: int) -> dict:
+    return notify.deliver_flag_notification(flag_id=flag_id)
+
+
 @shared_task(name="booking.tasks.send_waitlist_offer")
 def send_waitlist_offer(entry_id: int) -> dict:
     return notify.deliver_waitlist_offer(entry_id=entry_id)

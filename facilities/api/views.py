@@ -1,7 +1,7 @@
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, permissions, serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
@@ -141,14 +141,19 @@ class HolidayDaySerializer(serializers.Serializer):
     name = serializers.CharField(help_text="The festival's name in the request's language.")
 
 
-class HolidayYearSerializer(serializers.Serializer):
-    year = serializers.IntegerField()
-    provisional = serializers.BooleanField(
-        help_text="True: no schedule is published yet; the statutory holidays are applied and may still change."
-    )
-    source = serializers.CharField(allow_null=True, help_text="package, official, or null when provisional")
-    notice = serializers.CharField()
-    days = HolidayDaySerializer(many=True)
+# `source` would shadow Field.source on a serializer class: the schema is declared inline instead.
+HOLIDAY_YEAR_SCHEMA = inline_serializer(
+    "HolidayYear",
+    {
+        "year": serializers.IntegerField(),
+        "provisional": serializers.BooleanField(
+            help_text="True: no schedule is published yet; the statutory holidays are applied and may still change."
+        ),
+        "source": serializers.CharField(allow_null=True, help_text="package, official, or null when provisional"),
+        "notice": serializers.CharField(),
+        "days": HolidayDaySerializer(many=True),
+    },
+)
 
 
 class HolidayYear(APIView):
@@ -157,7 +162,7 @@ class HolidayYear(APIView):
 
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(responses=HolidayYearSerializer)
+    @extend_schema(responses=HOLIDAY_YEAR_SCHEMA)
     def get(self, request, year: int):
         if not FIRST_YEAR <= year <= LAST_YEAR:
             raise Http404(f"Public holidays are kept for {FIRST_YEAR}–{LAST_YEAR}.")
