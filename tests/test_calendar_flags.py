@@ -280,3 +280,41 @@ def test_the_endpoints_are_in_the_schema(world):
     schema = world.client(None).get("/api/v1/schema/?format=json").json()
     for path in ("/api/v1/calendar-flags/", "/api/v1/calendar-flags/{id}/move/", "/api/v1/holidays/{year}/"):
         assert path in schema["paths"], path
+
+
+# --- the manager's console --------------------------------------------------------------------------
+
+
+def test_the_console_lists_flags_and_acts_on_them(client, world, held, committed, other_manager):
+    day, approved, requested, later = held
+    close_day(world, day, committed, reason="magnet quench")
+    flags = {f.booking_id: f for f in CalendarFlag.objects.all()}
+    client.force_login(world.manager)
+    page = client.get("/console/").content.decode()
+    assert f'id="flag-{flags[approved.pk].pk}"' in page and "magnet quench" in page
+    # Keep one, move the other to the next day.
+    client.post(f"/console/flags/{flags[approved.pk].pk}/keep/", {"reason": "served anyway"})
+    new = day + dt.timedelta(days=1)
+    client.post(
+        f"/console/flags/{flags[requested.pk].pk}/move/",
+        {"start": new.strftime("%Y-%m-%dT%H:%M"), "end": (new + H).strftime("%Y-%m-%dT%H:%M")},
+    )
+    assert dict(CalendarFlag.objects.values_list("booking_id", "status")) == {
+        approved.pk: "kept",
+        requested.pk: "moved",
+    }
+    assert "flag-" not in client.get("/console/").content.decode()
+    # A manager of another facility cannot act through the page either.
+    close_day(world, day + dt.timedelta(days=2), committed)
+    flag = CalendarFlag.objects.get(booking=later)
+    client.force_login(other_manager)
+    response = client.post(f"/console/flags/{flag.pk}/cancel/", {"reason": "x"})
+    assert response.status_code == 404
+    client.force_login(world.researcher)
+    assert client.post(f"/console/flags/{flag.pk}/cancel/", {"reason": "x"}).status_code in (302, 403)
+    flag.refresh_from_db()
+    assert flag.status == "open"
+    client.force_login(world.manager)
+    client.post(f"/console/flags/{flag.pk}/cancel/", {"reason": "shutdown"})
+    flag.refresh_from_db()
+    assert flag.status == "cancelled"
