@@ -318,3 +318,12 @@ def test_the_console_lists_flags_and_acts_on_them(client, world, held, committed
     client.post(f"/console/flags/{flag.pk}/cancel/", {"reason": "shutdown"})
     flag.refresh_from_db()
     assert flag.status == "cancelled"
+
+
+def test_my_bookings_say_which_are_in_closed_time(client, world, held, committed):
+    day, approved, requested, later = held
+    client.force_login(world.researcher)
+    assert "in-closed-time" not in client.get("/me/").content.decode()
+    close_day(world, day, committed)
+    page = client.get("/me/").content.decode()
+    assert page.count('class="small notice in-closed-time"') == 2
