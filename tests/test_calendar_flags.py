@@ -327,3 +327,32 @@ def test_my_bookings_say_which_are_in_closed_time(client, world, held, committed
     close_day(world, day, committed)
     page = client.get("/me/").content.decode()
     assert page.count('class="small notice in-closed-time"') == 2
+
+
+def test_a_failed_flag_mail_is_retried_and_sent_once(world, held, settings):
+    from booking.notifications.services import retry_failed_notifications
+    from booking.tasks import send_calendar_flag_notification
+
+    day, approved, requested, later = held
+    flag = CalendarFlag.objects.create(booking=approved, cause="closure_added", reason="of a closure (x)")
+    settings.EMAIL_BACKEND = "tests.test_notifications.BrokenBackend"
+    result = send_calendar_flag_notification.delay(flag_id=flag.pk).get()
+    assert result["failed"] == 2  # the requester and the one manager
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox.clear()
+    assert retry_failed_notifications() == 2
+    assert retry_failed_notifications() == 0
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([world.researcher.email, world.manager.email])
+    assert set(NotificationLog.objects.filter(kind__startswith="flag").values_list("status", flat=True)) == {"sent"}
+
+
+def test_mail_and_pages_speak_chinese(client, world, held, committed):
+    world.researcher.language = "zh-hans"
+    world.researcher.save()
+    day, approved, requested, later = held
+    close_day(world, day, committed, reason="检修")
+    [first, *_] = to(world.researcher)
+    assert first.subject.startswith("您的预约落在关闭时段")
+    client.force_login(world.manager)
+    page = client.get("/console/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "落在关闭时段的预约" in page and "保留" in page and "改期" in page
