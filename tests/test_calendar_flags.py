@@ -356,3 +356,30 @@ def test_mail_and_pages_speak_chinese(client, world, held, committed):
     client.force_login(world.manager)
     page = client.get("/console/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "落在关闭时段的预约" in page and "保留" in page and "改期" in page
+
+
+def test_bookings_still_open_cost_no_queries_each(world, tomorrow_9, django_assert_max_num_queries):
+    from booking.models import Booking as B
+
+    start = tomorrow_9 + dt.timedelta(days=3)
+    for n in range(20):
+        s = start + dt.timedelta(days=n)
+        B.objects.create(
+            instrument=world.instrument,
+            requester=world.researcher,
+            institution=world.ustc,
+            start=s,
+            end=s + H,
+            hold_end=s + H,
+            status="approved",
+        )
+    # A closure at night, between the bookings: none of them meets it.
+    night = start + dt.timedelta(hours=14)
+    from facilities.models import Closure
+
+    Closure.objects.create(facility=world.facility, start=night, end=night + 2 * H)
+    with django_assert_max_num_queries(5):
+        flagged = flag_held_bookings(
+            instrument_ids=[world.instrument.pk], start=start, end=start + dt.timedelta(days=30), cause="closure_added"
+        )
+    assert flagged == []

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from common.errors import Conflict
 from common.intervals import overlaps
-from facilities.calendar import closure_reasons
+from facilities.calendar import closed_spans_many, closure_reasons
 from facilities.models import User
 from facilities.selectors import is_manager_of
 from facilities.signals import calendar_changed
@@ -67,8 +67,17 @@ def flag_held_bookings(
         .select_related("instrument", "instrument__facility")
         .order_by("start", "pk")
     )
+    bookings = list(candidates)
+    if not bookings:
+        return []
+    # Where each instrument is closed, read once for the span the bookings cover (a few queries whatever
+    # their number); the reason in words is worked out only for the bookings that meet closed time.
+    instruments = list({b.instrument_id: b.instrument for b in bookings}.values())
+    closed = closed_spans_many(instruments, min(b.start for b in bookings), max(b.end for b in bookings))
     flags = []
-    for booking in candidates:
+    for booking in bookings:
+        if not any(overlaps(span, (booking.start, booking.end)) for span in closed[booking.instrument_id]):
+            continue
         reason = closed_reason(booking)
         if reason is None:
             continue
