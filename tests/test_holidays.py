@@ -261,6 +261,13 @@ def test_the_admin_import_page(client, world):
     assert done.status_code == 302
     assert HolidaySchedule.objects.get(year=2027).entered_by == world.admin
     assert client.get("/admin/facilities/holidayschedule/").status_code == 200
+    schedule = HolidaySchedule.objects.get(year=2027)
+    page = client.get(f"/admin/facilities/holidayschedule/{schedule.pk}/change/")
+    assert page.status_code == 200 and "2027-02-14" in page.content.decode()
+    # Deleting the year in the admin goes through the service: provisional again.
+    client.post(f"/admin/facilities/holidayschedule/{schedule.pk}/delete/", {"post": "yes"})
+    assert not HolidaySchedule.objects.filter(year=2027).exists()
+    assert office_day(dt.date(2027, 1, 1)).provisional is True
 
 
 @pytest.mark.django_db
