@@ -67,7 +67,7 @@ class InstrumentAvailability(APIView):
                     "PublicHoliday",
                     {
                         "date": serializers.DateField(),
-                        "kind": serializers.ChoiceField(choices=["holiday", "makeup"]),
+                        "kind": serializers.CharField(help_text="holiday (closed) or makeup (a weekend day worked)"),
                         "festival": serializers.ChoiceField(choices=Festival.values),
                         "provisional": serializers.BooleanField(
                             help_text="True while the State Council has not published the year's schedule: the "

@@ -134,9 +134,7 @@ class AccountList(generics.ListAPIView):
 
 class HolidayDaySerializer(serializers.Serializer):
     date = serializers.DateField()
-    kind = serializers.ChoiceField(
-        choices=["holiday", "makeup"], help_text="holiday: closed; makeup: a weekend day worked"
-    )
+    kind = serializers.CharField(help_text="holiday (closed) or makeup (a weekend day worked)")
     festival = serializers.ChoiceField(choices=Festival.values)
     name = serializers.CharField(help_text="The festival's name in the request's language.")
 
