@@ -309,3 +309,22 @@ def test_statutory_days_are_thirteen_in_their_year(year):
     # the year before (never: the lunar new year is 21 January at the earliest).
     assert len(days) in (12, 13)
     assert sum(1 for f in days.values() if f == Festival.SPRING_FESTIVAL) == 4
+
+
+def test_no_second_path_to_the_holiday_packages():
+    """Only the loader (and the data migration) read chinesecalendar; only the statutory-day computation
+    reads lunar-python. Every rule asks `office_days`, which reads the database."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readers = {}
+    for app in ("common", "facilities", "booking", "billing", "reports", "frontend", "config"):
+        for path in (root / app).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            for package in ("chinese_calendar", "lunar_python"):
+                if f"import {package}" in text or f"from {package}" in text:
+                    readers.setdefault(package, set()).add(str(path.relative_to(root)))
+    assert readers == {
+        "chinese_calendar": {"facilities/holidays.py", "facilities/migrations/0003_load_package_holidays.py"},
+        "lunar_python": {"facilities/holidays.py"},
+    }
