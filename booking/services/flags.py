@@ -16,7 +16,6 @@ UPDATE on `status='open'`, so two managers deciding at once cannot both win).
 """
 
 import datetime as dt
-import logging
 from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -40,7 +39,6 @@ from .moves import booking_move
 from .taking import announce
 from .transitions import MAX_REASON_LENGTH, booking_cancel
 
-log = logging.getLogger(__name__)
 Status = CalendarFlag.Status
 
 
@@ -105,12 +103,19 @@ def _announce_flag(booking: Booking, flag_id: int, event: str) -> None:
 
 @receiver(calendar_changed, dispatch_uid="booking_flags_on_calendar_changed")
 def _on_calendar_changed(sender, instrument_ids, start, end, reason="", **kwargs) -> None:
-    # Sent after the calendar change committed: a failure here must not turn it into an error. The
-    # change stays; flagging runs again with the next change of these instruments.
-    try:
-        flag_held_bookings(instrument_ids=list(instrument_ids), start=start, end=end, cause=reason)
-    except Exception:
-        log.exception("Could not flag the held bookings of instruments %s after %s", instrument_ids, reason)
+    """Sent after the calendar change committed: the flagging is a task (in-process on the embedded
+    default, a worker's with Redis), so a large change (a year's holidays) does not hold up the request
+    that made it. Nothing here may raise: the change has happened."""
+    from ..notifications.receivers import enqueue
+    from ..tasks import flag_calendar_change
+
+    enqueue(
+        flag_calendar_change,
+        instrument_ids=sorted(instrument_ids),
+        start=start.isoformat(),
+        end=end.isoformat(),
+        cause=reason,
+    )
 
 
 @receiver(booking_transitioned, dispatch_uid="booking_flags_settled")
