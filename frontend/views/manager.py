@@ -206,7 +206,13 @@ def closure_create(request, code: str):
                 kind=d["kind"],
                 reason=d["reason"],
             )
-            messages.success(request, _("The closure is added; the calendars show it now."))
+            messages.success(
+                request,
+                _(
+                    "The closure is added; the calendars show it now. Held bookings it covers are listed on "
+                    "the console, to keep, move or cancel."
+                ),
+            )
             return redirect("frontend:console_facility", code=facility.code)
         except ValidationError as exc:
             attach(form, exc)
