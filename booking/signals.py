@@ -16,6 +16,8 @@ Sent after the transaction committed (never from inside it):
   sequence are the booking's as committed.
 - `waitlist_offered(entry_id, user_id, instrument_id, start, end, expires_at)`: a waiting user was
   offered a slot that freed up; they may accept it until `expires_at` (notifications listen).
+- `calendar_flag_changed(flag_id, booking_id, event)`: a calendar change put a held booking in closed
+  time (event `flagged`), or the facility kept it despite that (`kept`); notifications listen.
 """
 
 from django.dispatch import Signal
@@ -25,3 +27,4 @@ booking_transitioned = Signal()
 validate_splits = Signal()
 booking_changed = Signal()
 waitlist_offered = Signal()
+calendar_flag_changed = Signal()

@@ -1,7 +1,8 @@
 """Held bookings put in closed time by a change of the catalog's calendar.
 
 facilities sends `calendar_changed` after a closure, new operating hours or a year's public holidays
-have committed; this module listens (booking may know facilities, never the reverse). Every held
+have committed; booking/calendar_receivers.py hears it and runs `flag_held_bookings` as a task
+(booking may know facilities, never the reverse). Every held
 booking of those instruments in the changed span whose time is now (partly) closed is flagged, once,
 and its requester and the facility's managers are told (mail, and the booking event `flagged` on
 /ws/me/ and /ws/queue/). Nothing else happens to the booking until a manager decides:
@@ -29,12 +30,11 @@ from common.intervals import overlaps
 from facilities.calendar import closed_spans_many, closure_reasons
 from facilities.models import User
 from facilities.selectors import is_manager_of
-from facilities.signals import calendar_changed
 
 from ..holds import HELD_STATUSES
 from ..models import Booking, BookingEvent, CalendarFlag
 from ..selectors import bookings_visible_to
-from ..signals import booking_transitioned
+from ..signals import booking_transitioned, calendar_flag_changed
 from .moves import booking_move
 from .taking import announce
 from .transitions import MAX_REASON_LENGTH, booking_cancel
@@ -92,30 +92,10 @@ def flag_held_bookings(
 
 
 def _announce_flag(booking: Booking, flag_id: int, event: str) -> None:
-    """After commit: the booking event on the live channels, and the mail (flagged: to the requester and
-    the managers; kept: to the requester)."""
-    from ..notifications.receivers import enqueue
-    from ..tasks import send_calendar_flag_notification
-
+    """After commit: the booking event on the live channels (booking_changed), and calendar_flag_changed,
+    on which the notifications mail the requester and the managers (flagged) or the requester (kept)."""
     announce(booking, event)
-    enqueue(send_calendar_flag_notification, flag_id=flag_id)
-
-
-@receiver(calendar_changed, dispatch_uid="booking_flags_on_calendar_changed")
-def _on_calendar_changed(sender, instrument_ids, start, end, reason="", **kwargs) -> None:
-    """Sent after the calendar change committed: the flagging is a task (in-process on the embedded
-    default, a worker's with Redis), so a large change (a year's holidays) does not hold up the request
-    that made it. Nothing here may raise: the change has happened."""
-    from ..notifications.receivers import enqueue
-    from ..tasks import flag_calendar_change
-
-    enqueue(
-        flag_calendar_change,
-        instrument_ids=sorted(instrument_ids),
-        start=start.isoformat(),
-        end=end.isoformat(),
-        cause=reason,
-    )
+    calendar_flag_changed.send(sender=CalendarFlag, flag_id=flag_id, booking_id=booking.pk, event=event)
 
 
 @receiver(booking_transitioned, dispatch_uid="booking_flags_settled")
