@@ -8,6 +8,7 @@ from decimal import Decimal as D
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from billing.models import Charge, ChargePolicy
 from booking.live.consumers import MyBookingsConsumer
@@ -354,7 +355,10 @@ def test_mail_and_pages_speak_chinese(client, world, held, committed):
     [first, *_] = to(world.researcher)
     assert first.subject.startswith("您的预约落在关闭时段")
     client.force_login(world.manager)
-    page = client.get("/console/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    try:
+        page = client.get("/console/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    finally:
+        translation.activate("en")  # the locale middleware leaves the request's language active
     assert "落在关闭时段的预约" in page and "保留" in page and "改期" in page
 
 
