@@ -120,6 +120,12 @@ class CompleteForm(forms.Form):
     actual_end = local_datetime_field(_("Actual end"), required=False)
 
 
+class FlagMoveForm(forms.Form):
+    start = local_datetime_field(_("New start"))
+    end = local_datetime_field(_("New end"))
+    reason = forms.CharField(label=_("Note (optional)"), required=False, max_length=2000)
+
+
 class ClosureForm(forms.Form):
     instrument = forms.ChoiceField(label=_("Instrument"), required=False)
     start = local_datetime_field(_("From"))

@@ -52,6 +52,7 @@ urlpatterns = [
     path("console/", manager.console, name="console"),
     path("console/queue/", manager.console_queue, name="console_queue"),
     path("console/bookings/<int:pk>/<str:action>/", manager.decide, name="decide"),
+    path("console/flags/<int:pk>/<str:action>/", manager.flag_decide, name="flag_decide"),
     path("console/facilities/<str:code>/", manager.console_facility, name="console_facility"),
     path("console/facilities/<str:code>/closures/", manager.closure_create, name="closure_create"),
     path("console/facilities/<str:code>/closures/<int:pk>/remove/", manager.closure_delete, name="closure_delete"),

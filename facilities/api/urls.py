@@ -12,6 +12,7 @@ urlpatterns = [
     path("facilities/<str:code>/", views.FacilityDetail.as_view(), name="api-facility"),
     path("instruments/", views.InstrumentList.as_view(), name="api-instruments"),
     path("instruments/<int:pk>/", views.InstrumentDetail.as_view(), name="api-instrument"),
+    path("holidays/<int:year>/", views.HolidayYear.as_view(), name="api-holidays"),
     path("accounts/", views.AccountList.as_view(), name="api-accounts"),
     # Managers' controls (facilities/api/manage.py).
     path("facilities/<str:code>/closures/", manage.FacilityClosures.as_view(), name="api-facility-closures"),

@@ -1,7 +1,8 @@
 from django.contrib.auth import authenticate, user_logged_in
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, permissions
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import generics, permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -9,6 +10,8 @@ from common.audit import acting_as
 
 from .. import selectors
 from ..credentials import create_token
+from ..holidays import FIRST_YEAR, LAST_YEAR, year_days
+from ..models import Festival, HolidaySchedule
 from ..models.catalog import FacilityCategory, Instrument
 from ..models.tenants import Province
 from .filters import choice_param, text_param
@@ -150,3 +153,51 @@ class AccountList(generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.accounts_visible_to(self.request.user)
+
+
+class HolidayDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    kind = serializers.CharField(help_text="holiday (closed) or makeup (a weekend day worked)")
+    festival = serializers.ChoiceField(choices=Festival.values)
+    name = serializers.CharField(help_text="The festival's name in the request's language.")
+
+
+# `source` would shadow Field.source on a serializer class: the schema is declared inline instead.
+HOLIDAY_YEAR_SCHEMA = inline_serializer(
+    "HolidayYear",
+    {
+        "year": serializers.IntegerField(),
+        "provisional": serializers.BooleanField(
+            help_text="True: no schedule is published yet; the statutory holidays are applied and may still change."
+        ),
+        "source": serializers.CharField(allow_null=True, help_text="package, official, or null when provisional"),
+        "notice": serializers.CharField(),
+        "days": HolidayDaySerializer(many=True),
+    },
+)
+
+
+class HolidayYear(APIView):
+    """China's public holidays and make-up workdays of one year, as facilities that follow the office
+    calendar apply them."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses=HOLIDAY_YEAR_SCHEMA)
+    def get(self, request, year: int):
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise Http404(f"Public holidays are kept for {FIRST_YEAR}–{LAST_YEAR}.")
+        provisional, days = year_days(year)
+        schedule = HolidaySchedule.objects.filter(year=year).first()
+        return Response(
+            {
+                "year": year,
+                "provisional": provisional,
+                "source": schedule.source if schedule else None,
+                "notice": schedule.notice if schedule else "",
+                "days": [
+                    {"date": day.isoformat(), "kind": info.kind, "festival": info.festival, "name": info.name}
+                    for day, info in days
+                ],
+            }
+        )

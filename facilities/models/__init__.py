@@ -1,5 +1,6 @@
 from .calendars import Closure, OperatingHours
 from .catalog import Facility, Instrument, Qualification, RateCard, TimeShare
+from .holidays import Festival, HolidayDay, HolidaySchedule
 from .sharing import InstrumentRegistration, SharingMode
 from .tenants import FundingAccount, Institution, Membership, User
 from .tokens import ApiToken
@@ -8,6 +9,9 @@ __all__ = [
     "ApiToken",
     "Closure",
     "Facility",
+    "Festival",
+    "HolidayDay",
+    "HolidaySchedule",
     "FundingAccount",
     "Institution",
     "Instrument",

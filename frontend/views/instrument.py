@@ -12,6 +12,7 @@ from booking.services import booking_request
 from booking.services.series import booking_series_request
 from common.errors import Conflict
 from facilities import selectors
+from facilities.holidays import provisional_years
 from facilities.models import Instrument, Membership
 from facilities.models.catalog import UserClass
 from facilities.models.tenants import Role
@@ -55,6 +56,16 @@ def _form_context(request, instrument, data=None, initial=None):
     return ctx
 
 
+def _provisional_year(instrument, form) -> int | None:
+    """The year of the time in the form, when the instrument closes on public holidays and that year's
+    schedule is not published yet (its holidays are provisional)."""
+    if form is None or not instrument.facility.follows_office_calendar:
+        return None
+    start = getattr(form, "cleaned_data", {}).get("start") if form.is_bound else form.initial.get("start")
+    day = timezone.localtime(start).date() if start else timezone.localdate()
+    return day.year if provisional_years([day.year]) else None
+
+
 def _estimate_for(form, rate):
     """The cost estimate for what the form holds now, with each named account's share."""
     if form.is_bound:
@@ -93,6 +104,7 @@ def instrument_page(request, pk: int):
     ctx = _form_context(request, instrument, initial=_prefill(request, instrument))
     if ctx.get("form") is not None:
         ctx["estimate"] = _estimate_for(ctx["form"], ctx["rate"])
+        ctx["provisional_year"] = _provisional_year(instrument, ctx["form"])
     ctx.update(
         week=build_week(instrument, avail, start),
         version=avail["version"],
@@ -111,6 +123,7 @@ def book(request, pk: int):
         ctx = _form_context(request, instrument, initial=_prefill(request, instrument))
         if ctx.get("form") is not None:
             ctx["estimate"] = _estimate_for(ctx["form"], ctx["rate"])
+            ctx["provisional_year"] = _provisional_year(instrument, ctx["form"])
         return render(request, "frontend/partials/booking_form.html", ctx)
     ctx = _form_context(request, instrument, data=request.POST)
     form = ctx.get("form")
@@ -152,6 +165,7 @@ def book(request, pk: int):
         status = 400
     if form is not None:
         ctx["estimate"] = _estimate_for(form, ctx["rate"])
+        ctx["provisional_year"] = _provisional_year(instrument, form)
     if request.htmx:
         # htmx swaps only 2xx answers by default; refusals are part of the page, so answer 200.
         return render(request, "frontend/partials/booking_form.html", ctx)
