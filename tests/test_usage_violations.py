@@ -63,9 +63,10 @@ def test_three_violations_in_90_days_suspend_booking_with_a_notice(world, policy
     assert set(Violation.objects.values_list("kind", flat=True)) == {"no_show", "short_use"}
     assert not Suspension.objects.exists()
     # A late cancellation by the requester (billing's policy: within 24 h of the start) is the third.
-    late = booking_request(
-        requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
-    )
+    # Within 24 h of now, whatever the time of day the test runs (tomorrow at 09:00 is more than a day away
+    # after 09:00 local time).
+    soon = (timezone.localtime() + 2 * H).replace(minute=0, second=0, microsecond=0)
+    late = booking_request(requester=world.researcher, instrument=world.instrument, start=soon, end=soon + H)
     committed(booking_cancel, actor=world.researcher, booking_id=late.pk, reason="plans changed")
     assert Violation.objects.filter(kind="late_cancellation").count() == 1
     (s,) = Suspension.objects.all()
