@@ -257,6 +257,9 @@ LIVE_RESYNC_SECONDS = env_float("LIVE_RESYNC_SECONDS", 10.0 if REDIS_URL else 0.
 # --- billing and Stripe --------------------------------------------------------------------------
 # Payment term printed on Stripe invoices (days after sending).
 BILLING_DAYS_UNTIL_DUE = env_int("BILLING_DAYS_UNTIL_DUE", 30)
+# An invoice run renews its lease (a heartbeat) while it works; one silent for this long has lost its process
+# and is marked failed, for finance to resume (billing/services/runs.py, docs/security.md).
+INVOICE_RUN_LEASE_SECONDS = env_int("INVOICE_RUN_LEASE_SECONDS", 300)
 
 # --- calendar feeds, notifications, Celery beat ---------------------------------------------------
 # Where mails and calendar events link a booking to: pages of the web front end, wired here so the
@@ -297,6 +300,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-idempotency-records": {"task": "booking.tasks.expire_idempotency_records", "schedule": crontab(minute=17)},
     # Last month's invoices on the 1st; the run is idempotent, so repeating it on the next days only
     # makes up for a beat that was down on the 1st.
+    "fail-stale-invoice-runs": {"task": "billing.fail_stale_invoice_runs", "schedule": crontab(minute="*/5")},
     "monthly-invoices": {
         "task": "billing.run_monthly_invoices",
         "schedule": crontab(day_of_month="1-3", hour=2, minute=30),

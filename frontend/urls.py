@@ -35,6 +35,7 @@ urlpatterns = [
     path("finance/", finance.finance, name="finance"),
     path("finance/runs/", finance.runs_fragment, name="finance_runs"),
     path("finance/runs/start/", finance.run_invoices, name="run_invoices"),
+    path("finance/runs/<int:pk>/resume/", finance.resume_run, name="resume_run"),
     path("finance/invoices/<int:pk>/", finance.invoice_detail, name="invoice"),
     path("finance/invoices/<int:pk>/<str:action>/", finance.invoice_action, name="invoice_action"),
 ]
