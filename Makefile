@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+VAR_DIR := $(or $(SANJIAO_VAR_DIR),var)
 
-.PHONY: run test setup migrate demo serve worker beat check-python clean
+.PHONY: run test setup migrate demo serve worker beat check-python clean fuzz
 
 check-python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Sanjiao needs Python 3.11 or newer; found " + sys.version.split()[0]'
@@ -18,7 +19,12 @@ $(BIN)/.installed: pyproject.toml | check-python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-setup: $(BIN)/.installed
+# Without SECRET_KEY in the environment, a random key kept in var/ (made once, never committed): the
+# settings refuse to start with no key at all (config/secret.py).
+$(VAR_DIR)/secret_key: | $(BIN)/.installed
+	$(BIN)/python -m config.secret
+
+setup: $(BIN)/.installed $(VAR_DIR)/secret_key
 
 migrate: setup
 	$(BIN)/python manage.py migrate --noinput
