@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+FUZZ_EXAMPLES ?= 120
 VAR_DIR := $(or $(SANJIAO_VAR_DIR),var)
 
 .PHONY: run test setup migrate demo serve worker beat check-python clean fuzz
@@ -52,6 +53,11 @@ run: demo
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Every operation of the API schema fuzzed with schemathesis against make run's server, anonymous and as a
+# researcher; no case may give a 5xx (benchmarks/fuzz.sh, docs/security.md). FUZZ_EXAMPLES per operation.
+fuzz: setup
+	PYTHON=$(BIN)/python benchmarks/fuzz.sh $(FUZZ_EXAMPLES)
 
 worker: setup
 	$(BIN)/celery -A config worker --loglevel=INFO --concurrency=2

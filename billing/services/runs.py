@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.errors import Conflict
-from common.time import iso_local
+from common.time import local_tz
 from facilities.models import User
 
 from ..models import InvoiceRun
@@ -89,15 +89,19 @@ class Lease:
         self.last = time.monotonic()
 
 
+def _when(moment: dt.datetime) -> str:
+    return timezone.localtime(moment, local_tz()).strftime("%Y-%m-%d %H:%M")
+
+
 def stale_reason(run: InvoiceRun) -> str:
     if run.status == Status.PENDING:
         return _("No worker took this run up since %(t)s; it may have been lost. Resume it to carry it out.") % {
-            "t": iso_local(run.heartbeat_at)
+            "t": _when(run.heartbeat_at)
         }
     return _(
         "The process carrying out this run stopped (no sign of life since %(t)s). What it billed stays billed; "
         "resume the run to bill the rest."
-    ) % {"t": iso_local(run.heartbeat_at)}
+    ) % {"t": _when(run.heartbeat_at)}
 
 
 def invoice_runs_fail_stale(*, now: dt.datetime | None = None) -> int:
@@ -132,7 +136,7 @@ def invoice_run_resume(*, run_id: int, actor: User | None) -> InvoiceRun:
             raise Conflict(
                 "run_in_progress",
                 _("This invoice run is still %(status)s (last sign of life %(t)s); it cannot be resumed now.")
-                % {"status": run.get_status_display().lower(), "t": iso_local(run.heartbeat_at)},
+                % {"status": run.get_status_display().lower(), "t": _when(run.heartbeat_at)},
             )
         run.status = Status.PENDING
         run.lease = ""
