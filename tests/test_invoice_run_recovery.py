@@ -163,6 +163,11 @@ def test_only_finance_and_admins_may_resume(two_payers, persona, django_capture_
     user = getattr(w, persona) if persona else None
     r = w.client(user).post(f"{RUNS}{run.pk}/resume/")
     assert r.status_code in ((401, 403) if user is None else (403, 404)), r.content
+    page = Client()
+    if user is not None:
+        page.force_login(user)
+    refused = page.post(reverse("frontend:resume_run", args=[run.pk]))
+    assert refused.status_code == (302 if user is None else 403)
     run.refresh_from_db()
     assert run.status == "failed" and not InvoiceLine.objects.exists()
     sari_finance = UserFactory(username="sarifin")
