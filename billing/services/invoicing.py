@@ -29,16 +29,10 @@ from .background import EXECUTE_INVOICE_RUN, enqueue_on_commit
 from .charges import charge_booking, kind_for_status
 from .collection import schedule_collection, schedule_remote_void
 from .numbering import next_number
-from .runs import Lease
+from .runs import Lease, may_run_invoices
 
 log = logging.getLogger(__name__)
 BATCH = 5000
-
-
-def may_run_invoices(user) -> bool:
-    return bool(user and user.is_authenticated) and (
-        user.is_superuser or Membership.objects.filter(user=user, role=Role.FINANCE).exists()
-    )
 
 
 def invoice_run_start(*, period: str, actor: User | None) -> InvoiceRun:

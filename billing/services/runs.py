@@ -25,13 +25,21 @@ from django.utils.translation import gettext as _
 
 from common.errors import Conflict
 from common.time import local_tz
-from facilities.models import User
+from facilities.models import Membership, User
+from facilities.models.tenants import Role
 
 from ..models import InvoiceRun
 from ..selectors import runs_visible_to
 from .background import EXECUTE_INVOICE_RUN, enqueue_on_commit
 
 Status = InvoiceRun.Status
+
+
+def may_run_invoices(user) -> bool:
+    """Finance staff of any institution and platform admins start and resume invoice runs."""
+    return bool(user and user.is_authenticated) and (
+        user.is_superuser or Membership.objects.filter(user=user, role=Role.FINANCE).exists()
+    )
 
 
 class RunTakenOver(Exception):
@@ -121,8 +129,6 @@ def invoice_runs_fail_stale(*, now: dt.datetime | None = None) -> int:
 def invoice_run_resume(*, run_id: int, actor: User | None) -> InvoiceRun:
     """Carry out a failed or stale run again, from where its lines stand: what it billed stays billed, the
     rest is billed now. A run that is done, or still alive, is a 409."""
-    from .invoicing import may_run_invoices
-
     if actor is not None and not may_run_invoices(actor):
         raise PermissionDenied(_("Only finance staff and platform administrators may run invoices."))
     with transaction.atomic():
