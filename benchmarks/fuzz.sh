@@ -52,14 +52,20 @@ base="http://127.0.0.1:$port"
 "$PYTHON" -m config.serve --host 127.0.0.1 --port "$port" >"$scratch/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 60); do
-  curl -fsS -o /dev/null "$base/api/v1/schema/?format=json" 2>/dev/null && break
+  "$PYTHON" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)' \
+    "$base/api/v1/schema/?format=json" 2>/dev/null && break
   kill -0 "$server" 2>/dev/null || { cat "$scratch/server.log" >&2; exit 1; }
   sleep 1
 done
 
-token=$(curl -fsS -X POST -H 'Content-Type: application/json' \
-  -d '{"username": "wei.zhang", "password": "sanjiao-demo"}' "$base/api/v1/auth/token/" |
-  "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+token=$("$PYTHON" - "$base/api/v1/auth/token/" <<'PY'
+import json, sys, urllib.request
+
+body = json.dumps({"username": "wei.zhang", "password": "sanjiao-demo"}).encode()
+request = urllib.request.Request(sys.argv[1], data=body, headers={"Content-Type": "application/json"})
+print(json.load(urllib.request.urlopen(request, timeout=30))["token"])
+PY
+)
 
 fuzz() {
   local who=$1
