@@ -6,8 +6,10 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+FUZZ_EXAMPLES ?= 120
+VAR_DIR := $(or $(SANJIAO_VAR_DIR),var)
 
-.PHONY: run test setup migrate demo serve worker beat check-python clean
+.PHONY: run test setup migrate demo serve worker beat check-python clean fuzz
 
 check-python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Sanjiao needs Python 3.11 or newer; found " + sys.version.split()[0]'
@@ -18,7 +20,12 @@ $(BIN)/.installed: pyproject.toml | check-python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-setup: $(BIN)/.installed
+# Without SECRET_KEY in the environment, a random key kept in var/ (made once, never committed): the
+# settings refuse to start with no key at all (config/secret.py).
+$(VAR_DIR)/secret_key: | $(BIN)/.installed
+	$(BIN)/python -m config.secret
+
+setup: $(BIN)/.installed $(VAR_DIR)/secret_key
 
 # Holiday years a newer chinesecalendar knows are added after the migration (docs/calendar.md).
 migrate: setup
@@ -48,6 +55,11 @@ run: demo
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Every operation of the API schema fuzzed with schemathesis against make run's server, anonymous and as a
+# researcher; no case may give a 5xx (benchmarks/fuzz.sh, docs/security.md). FUZZ_EXAMPLES per operation.
+fuzz: setup
+	PYTHON=$(BIN)/python benchmarks/fuzz.sh $(FUZZ_EXAMPLES)
 
 worker: setup
 	$(BIN)/celery -A config worker --loglevel=INFO --concurrency=2

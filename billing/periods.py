@@ -1,20 +1,17 @@
 """Billing months ("2026-10") in Asia/Shanghai."""
 
 import datetime as dt
-import re
 
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from common.parsing import parse_month
 from common.time import local_tz
-
-PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
 def parse_period(value: object) -> str:
-    if not isinstance(value, str) or not PERIOD_RE.match(value.strip()):
-        raise ValidationError({"period": f"Give the month as YYYY-MM, e.g. 2026-10; got {value!r}."})
-    return value.strip()
+    """A billing month as the client wrote it, checked: "2026-10"; anything else is a ValidationError."""
+    year, month = parse_month(value, "period")
+    return f"{year:04d}-{month:02d}"
 
 
 def period_of(moment: dt.datetime) -> str:

@@ -5,7 +5,7 @@ import stripe
 from celery import Task, shared_task
 
 from .periods import parse_period, previous_period
-from .services import background, collection, invoicing
+from .services import background, collection, invoicing, runs
 
 
 def _backoff(task: Task) -> int:
@@ -23,6 +23,12 @@ def run_monthly_invoices(period: str | None = None) -> dict:
 @shared_task(name=background.EXECUTE_INVOICE_RUN)
 def execute_invoice_run(run_id: int) -> None:
     invoicing.invoice_run_execute(run_id=run_id)
+
+
+@shared_task(name="billing.fail_stale_invoice_runs")
+def fail_stale_invoice_runs() -> int:
+    """Runs whose process stopped are marked failed, with the reason, for finance to resume."""
+    return runs.invoice_runs_fail_stale()
 
 
 @shared_task(bind=True, name=background.SEND_INVOICE_TO_STRIPE, max_retries=8)

@@ -5,14 +5,14 @@ the user's calendar token (a secret in the URL that the user can revoke by rotat
 feed is public and carries no personal data.
 """
 
-from functools import wraps
-
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, quote_etag
-from django.views.decorators.http import require_http_methods
-from rest_framework import permissions, serializers
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import permissions, renderers, serializers
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -34,21 +34,6 @@ def _user_by_token(token: str | None) -> User:
     return user
 
 
-def plain_errors(view):
-    """Calendar clients show a feed's error body as-is: answer in plain words, not an HTML page."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except Http404 as exc:
-            return HttpResponse(str(exc) or "Not found.", status=404, content_type="text/plain; charset=utf-8")
-        except PermissionDenied as exc:
-            return HttpResponse(str(exc) or "Forbidden.", status=403, content_type="text/plain; charset=utf-8")
-
-    return wrapped
-
-
 def _serve(request: HttpRequest, feed: feeds.Feed, *, filename: str, public: bool) -> HttpResponse:
     response = HttpResponse(feed.body, content_type="text/calendar; charset=utf-8")
     response["ETag"] = quote_etag(feed.etag)
@@ -65,33 +50,125 @@ def _serve(request: HttpRequest, feed: feeds.Feed, *, filename: str, public: boo
     return conditional or response
 
 
-@plain_errors
-@require_http_methods(["GET", "HEAD"])
-def personal_feed(request: HttpRequest, token: str) -> HttpResponse:
-    user = _user_by_token(token)
-    return _serve(request, feeds.personal_feed(user), filename="sanjiao.ics", public=False)
+class ICalendarRenderer(renderers.BaseRenderer):
+    """Feeds are built as text/calendar bodies by booking.feeds; this renderer only names the media type
+    for content negotiation and the schema (errors are answered in plain text, see FeedView)."""
+
+    media_type = "text/calendar"
+    format = "ics"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes) else str(data).encode()
 
 
-@plain_errors
-@require_http_methods(["GET", "HEAD"])
-def instrument_feed(request: HttpRequest, pk: int) -> HttpResponse:
-    instrument = Instrument.objects.select_related("facility").filter(pk=pk, active=True).first()
-    if instrument is None:
-        raise Http404("No such instrument.")
-    return _serve(request, feeds.instrument_feed(instrument), filename=f"{instrument.code}.ics", public=True)
+class AnyAccept(BaseContentNegotiation):
+    """Calendar clients send all kinds of Accept headers; a feed is what they get, whatever they say."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
-@plain_errors
-@require_http_methods(["GET", "HEAD"])
-def facility_feed(request: HttpRequest, code: str) -> HttpResponse:
-    user = _user_by_token(request.GET.get("token"))
-    facility = Facility.objects.filter(code__iexact=code).first()
-    if facility is None:
-        raise Http404("No such facility.")
-    if not (user.is_superuser or is_manager_of(user, facility.pk)):
-        raise PermissionDenied(f"The owner of this calendar token does not manage {facility.code}.")
-    feed = feeds.facility_feed(facility, language=user.language or "en")
-    return _serve(request, feed, filename=f"{facility.code}.ics", public=False)
+class FeedView(APIView):
+    """A calendar feed: public or authorised by a token in its URL, never by a session or an API token.
+    Calendar clients show an error body as it is, so errors are plain words, not JSON or HTML."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+    renderer_classes = [ICalendarRenderer]
+    content_negotiation_class = AnyAccept
+    http_method_names = ["get", "head", "options"]
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        data = response.data if isinstance(response, Response) else None
+        detail = data.get("detail") if isinstance(data, dict) else None
+        plain = HttpResponse(str(detail or exc), status=response.status_code, content_type="text/plain; charset=utf-8")
+        for header in ("Allow", "Retry-After"):
+            if header in response:
+                plain[header] = response[header]
+        return plain
+
+
+ICS = OpenApiResponse(OpenApiTypes.STR, description="An iCalendar (RFC 5545) feed; answers 304 to a current ETag.")
+FEED_ERRORS = {
+    (304, "text/plain"): OpenApiResponse(
+        description="The client's copy (If-None-Match, If-Modified-Since) is current."
+    ),
+    (404, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="No such calendar, in plain words."),
+}
+
+
+class PersonalFeed(FeedView):
+    @extend_schema(
+        operation_id="calendar_personal_feed",
+        tags=["calendar"],
+        summary="The holder's bookings as an iCalendar feed",
+        description="`token` is the user's calendar token (`calendar_url` of `GET /api/v1/me/`); rotating it "
+        "at `POST /calendar/token/rotate/` stops the old address at once.",
+        auth=[],
+        responses={(200, "text/calendar"): ICS, **FEED_ERRORS},
+    )
+    def get(self, request, token: str):
+        user = _user_by_token(token)
+        return _serve(request, feeds.personal_feed(user), filename="sanjiao.ics", public=False)
+
+
+class InstrumentFeed(FeedView):
+    @extend_schema(
+        operation_id="calendar_instrument_feed",
+        tags=["calendar"],
+        summary="An instrument's busy times as an iCalendar feed (public, no personal data)",
+        description="Busy times only, labelled booked or closed: no requester, purpose or institution.",
+        parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The instrument.")],
+        auth=[],
+        responses={(200, "text/calendar"): ICS, **FEED_ERRORS},
+    )
+    def get(self, request, pk: int):
+        instrument = Instrument.objects.select_related("facility").filter(pk=pk, active=True).first()
+        if instrument is None:
+            raise Http404("No such instrument.")
+        return _serve(request, feeds.instrument_feed(instrument), filename=f"{instrument.code}.ics", public=True)
+
+
+class FacilityFeed(FeedView):
+    @extend_schema(
+        operation_id="calendar_facility_feed",
+        tags=["calendar"],
+        summary="A facility's bookings as an iCalendar feed, for its managers",
+        parameters=[
+            OpenApiParameter(
+                "token",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                required=True,
+                description="A manager's calendar token.",
+            )
+        ],
+        auth=[],
+        responses={
+            (200, "text/calendar"): ICS,
+            **FEED_ERRORS,
+            (403, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="The token's owner does not manage it."),
+        },
+    )
+    def get(self, request, code: str):
+        user = _user_by_token(request.GET.get("token"))
+        facility = Facility.objects.filter(code__iexact=code).first()
+        if facility is None:
+            raise Http404("No such facility.")
+        if not (user.is_superuser or is_manager_of(user, facility.pk)):
+            raise PermissionDenied(f"The owner of this calendar token does not manage {facility.code}.")
+        feed = feeds.facility_feed(facility, language=user.language or "en")
+        return _serve(request, feed, filename=f"{facility.code}.ics", public=False)
+
+
+personal_feed = PersonalFeed.as_view()
+instrument_feed = InstrumentFeed.as_view()
+facility_feed = FacilityFeed.as_view()
 
 
 def calendar_url(request, user: User) -> str:
@@ -103,6 +180,10 @@ class RotateToken(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
+    @extend_schema(
+        request=None,
+        responses={200: inline_serializer("CalendarUrl", {"calendar_url": serializers.URLField()})},
+    )
     def post(self, request):
         request.user.rotate_calendar_token()
         return Response({"calendar_url": calendar_url(request, request.user)})
@@ -116,6 +197,7 @@ class Preferences(APIView):
     """GET / PUT / PATCH the caller's notification preferences: `{"manager_digest": bool}`."""
 
     permission_classes = [permissions.IsAuthenticated]
+    serializer_class = PreferencesSerializer  # for the schema
 
     def get(self, request):
         return Response(PreferencesSerializer(preferences_of(request.user)).data)

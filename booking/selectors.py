@@ -34,7 +34,9 @@ def bookings_visible_to(user) -> QuerySet[Booking]:
 
 
 def may_see_purpose(user, booking: Booking) -> bool:
-    """The requester, that facility's managers and the paying institutions' finance see the purpose."""
+    """The requester, that facility's managers and the paying institutions' finance see the purpose
+    (SPEC section 3): finance of the requester's institution sees the booking, but its purpose only when
+    one of its institution's accounts pays part of it."""
     return purpose_checker(user)(booking)
 
 
@@ -53,8 +55,7 @@ def purpose_checker(user) -> Callable[[Booking], bool]:
             return True
         if not finance_of:
             return False
-        if booking.institution_id in finance_of:
-            return True
+        # Paying is what lets finance read the purpose; being the requester's institution is not enough.
         return any(s.account.institution_id in finance_of for s in booking.splits.all())
 
     return check

@@ -11,6 +11,9 @@ from rest_framework import parsers, serializers
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
 
 MAX_PARAM_LENGTH = 64
+# The largest id or count a client may name: every id column is a 64-bit integer, and a number past it
+# would overflow the database driver (a 500) instead of simply matching nothing.
+MAX_ID = 2**53
 # Times outside these years are refused: nothing here is booked, billed or reported that far out, and
 # near year 1 or 9999 the arithmetic on them (time zones, buffers, windows) leaves Python's range.
 MIN_YEAR, MAX_YEAR = 1900, 2200
@@ -54,7 +57,36 @@ def parse_aware(value, field: str) -> dt.datetime:
     return moment
 
 
-def parse_strict_int(value, field: str, *, minimum: int = 1, maximum: int = 2**53) -> int:
+def ascii_digits(text: str) -> bool:
+    """Only the digits 0-9. `str.isdigit` also says yes to "³" (which `int` refuses: a 500) and to "٣" or
+    "３" (which `int` reads as 3): nothing a client sends is read as a number unless it passes this."""
+    return text.isascii() and text.isdigit()
+
+
+def is_id(value) -> bool:
+    """A JSON number that can name a row: a whole number from 1 to MAX_ID, never true/false."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID
+
+
+def check_year(year: int, field: str) -> int:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValidationError({field: f"The year must lie between {MIN_YEAR} and {MAX_YEAR}."})
+    return year
+
+
+def parse_month(value, field: str = "period") -> tuple[int, int]:
+    """ "2026-10" → (2026, 10): four ASCII digits, a dash, a month 01 to 12, a year the platform can count
+    with (MIN_YEAR..MAX_YEAR: year 0 or 9999 would leave Python's calendar at the month's edges)."""
+    text = value.strip() if isinstance(value, str) else ""
+    year, dash, month = text.partition("-")
+    well_formed = dash and len(year) == 4 and len(month) == 2 and ascii_digits(year) and ascii_digits(month)
+    if not well_formed or not 1 <= int(month) <= 12:
+        shown = repr(value[:MAX_PARAM_LENGTH]) if isinstance(value, str) else json_type(value)
+        raise ValidationError({field: f"Give the month as YYYY-MM (month 01 to 12), e.g. 2026-10; got {shown}."})
+    return check_year(int(year), field), int(month)
+
+
+def parse_strict_int(value, field: str, *, minimum: int = 1, maximum: int = MAX_ID) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(
             {field: f"Must be a whole number, not {type(value).__name__ if value is not None else 'null'}."}
@@ -64,13 +96,13 @@ def parse_strict_int(value, field: str, *, minimum: int = 1, maximum: int = 2**5
     return value
 
 
-def query_int(request, name: str, *, minimum: int = 1, maximum: int = 2**53, required: bool = False) -> int | None:
+def query_int(request, name: str, *, minimum: int = 1, maximum: int = MAX_ID, required: bool = False) -> int | None:
     raw = request.query_params.get(name, "").strip()
     if not raw:
         if required:
             raise ValidationError({name: f"The query parameter {name} is required."})
         return None
-    if len(raw) > 20 or not raw.isdigit():
+    if len(raw) > 20 or not ascii_digits(raw):
         raise ValidationError({name: f"{raw[:MAX_PARAM_LENGTH]!r} is not a whole number."})
     return parse_strict_int(int(raw), name, minimum=minimum, maximum=maximum)
 
@@ -92,7 +124,7 @@ def query_id_list(request, name: str, *, limit: int) -> list[int]:
     ids: list[int] = []
     for part in raw.split(","):
         part = part.strip()
-        if not part.isdigit() or len(part) > 18:
+        if not ascii_digits(part) or len(part) > 18 or not is_id(int(part)):
             raise ValidationError(
                 {name: f"{part[:MAX_PARAM_LENGTH]!r} is not an id; give whole numbers separated by commas."}
             )

@@ -63,3 +63,18 @@ def env_url(name: str, schemes: tuple[str, ...]) -> str:
             f"{name} must start with one of {', '.join(s + '://' for s in schemes)}; got {raw!r}."
         )
     return raw
+
+
+def env_header_pair(name: str, default: str = "") -> tuple[str, str] | None:
+    """`X-Forwarded-Proto,https` → ("HTTP_X_FORWARDED_PROTO", "https"), Django's SECURE_PROXY_SSL_HEADER;
+    empty: None (no proxy header is trusted)."""
+    raw = os.environ.get(name, default).strip()
+    if not raw:
+        return None
+    header, comma, value = (part.strip() for part in raw.partition(","))
+    if not comma or not header or not value:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} must be a header and the value that means HTTPS, e.g. X-Forwarded-Proto,https."
+        )
+    meta = header.upper().replace("-", "_")
+    return (meta if meta.startswith("HTTP_") else f"HTTP_{meta}", value)

@@ -5,23 +5,20 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
-from .env import env_bool, env_float, env_int, env_list, env_str, env_url
+from .env import env_bool, env_float, env_header_pair, env_int, env_list, env_str, env_url
+from .secret import secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SANJIAO_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and env_bool("SANJIAO_REQUIRE_SECRET_KEY", False):
-        from django.core.exceptions import ImproperlyConfigured
-
-        raise ImproperlyConfigured("SECRET_KEY must be set.")
-    # The embedded default is a single-machine demo; a fixed development key keeps sessions across restarts.
-    SECRET_KEY = "sanjiao-insecure-development-key-change-me-in-production"
+# No public fallback: SECRET_KEY from the environment, else the random key `make run` and `make test` keep in
+# the var directory (config/secret.py); with neither, the process stops and says how to set one.
+SECRET_KEY = secret_key(VAR_DIR)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -38,6 +35,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
     "auditlog",
     "axes",
     "facilities",
@@ -53,6 +51,8 @@ MIDDLEWARE = [
     # First: a body above the limit is refused before anything (sessions, CSRF, DRF) would read it.
     "common.limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header of every response (django-csp; CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -86,6 +86,40 @@ TEMPLATES: list[dict[str, Any]] = [
         },
     },
 ]
+
+# --- HTTPS and browser security (docs/security.md, "Deployment settings") ---------------------------
+# HTTPS=true is the one switch for a deployment behind an HTTPS proxy: cookies only over HTTPS, HSTS, a
+# redirect of plain HTTP, and the proxy's X-Forwarded-Proto trusted to say a request came over HTTPS.
+# Each has its own variable too, under Django's name, for a deployment that needs one of them otherwise.
+HTTPS = env_bool("HTTPS", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", HTTPS)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_PROXY_SSL_HEADER = env_header_pair("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto,https" if HTTPS else "")
+# The calendar feeds and the health of the proxy are fetched over plain HTTP by nobody: no exemptions.
+SECURE_REDIRECT_EXEMPT: list[str] = []
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+# No inline script or style anywhere (templates carry none; JS and CSS are static files), so the policy
+# names only this origin. WebSockets to the same host match 'self'. The API docs page loads Swagger UI
+# from drf-spectacular-sidecar's static files and its start-up script from the split view (config/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- Database -----------------------------------------------------------------------------------
 DATABASE_URL = env_url("DATABASE_URL", ("postgres", "postgresql", "sqlite"))
@@ -235,7 +269,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"FapiaoKindEnum": "billing.models.fapiao.FapiaoKind.choices"},
+    # Names for choice sets that share a field name with another, so the schema builds without warnings
+    # (`manage.py check --deploy` runs the schema's checks too).
+    "ENUM_NAME_OVERRIDES": {
+        "FacilityCategoryEnum": "facilities.models.catalog.FacilityCategory",
+        "FacilityStatusEnum": "facilities.models.catalog.Facility.Status",
+        "FapiaoKindEnum": "billing.models.fapiao.FapiaoKind.choices",
+    },
 }
 
 # --- Email ----------------------------------------------------------------------------------------
@@ -301,6 +341,9 @@ LIVE_RESYNC_SECONDS = env_float("LIVE_RESYNC_SECONDS", 10.0 if REDIS_URL else 0.
 # --- billing and Stripe --------------------------------------------------------------------------
 # Payment term printed on Stripe invoices (days after sending).
 BILLING_DAYS_UNTIL_DUE = env_int("BILLING_DAYS_UNTIL_DUE", 30)
+# An invoice run renews its lease (a heartbeat) while it works; one silent for this long has lost its process
+# and is marked failed, for finance to resume (billing/services/runs.py, docs/security.md).
+INVOICE_RUN_LEASE_SECONDS = env_int("INVOICE_RUN_LEASE_SECONDS", 300)
 
 # --- receivables: fapiao, bank transfers ---------------------------------------------------------
 # Uploaded fapiao files live here (never served directly: a permission-checked view hands them out).
@@ -372,6 +415,7 @@ CELERY_BEAT_SCHEDULE = {
     "release-no-shows": {"task": "usage.tasks.release_no_shows", "schedule": crontab(minute="*")},
     # Last month's invoices on the 1st; the run is idempotent, so repeating it on the next days only
     # makes up for a beat that was down on the 1st.
+    "fail-stale-invoice-runs": {"task": "billing.fail_stale_invoice_runs", "schedule": crontab(minute="*/5")},
     "monthly-invoices": {
         "task": "billing.run_monthly_invoices",
         "schedule": crontab(day_of_month="1-3", hour=2, minute=30),

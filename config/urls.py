@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("facilities.api.urls")),
@@ -11,7 +11,12 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("reports.api.urls")),
     path("", include("audit.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file (?script): no inline script for the CSP.
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="frontend/api_docs.html"),
+        name="api-docs",
+    ),
 ]
 
 urlpatterns = [

@@ -62,6 +62,7 @@ urlpatterns = [
     path("finance/", finance.finance, name="finance"),
     path("finance/runs/", finance.runs_fragment, name="finance_runs"),
     path("finance/runs/start/", finance.run_invoices, name="run_invoices"),
+    path("finance/runs/<int:pk>/resume/", finance.resume_run, name="resume_run"),
     path("finance/invoices/<int:pk>/", finance.invoice_detail, name="invoice"),
     # before the catch-all invoice actions below
     path("finance/invoices/<int:pk>/fapiao/", receivables.fapiao_record, name="fapiao_record"),

@@ -9,9 +9,10 @@ from django.core.exceptions import ValidationError
 
 from common.time import local_tz
 
-_YEAR = re.compile(r"^(\d{4})$")
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-_QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
+# ASCII digits only: \d alone would also match "２０２６" or "٢٠٢٦" (common.parsing.ascii_digits).
+_YEAR = re.compile(r"^(\d{4})$", re.ASCII)
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$", re.ASCII)
+_QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$", re.ASCII)
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 

@@ -12,6 +12,7 @@ import pytest
 import stripe
 
 from billing.models import BillingProfile, Invoice, StripeEvent
+from billing.money import to_fen
 from billing.services.invoicing import invoice_issue, run_period
 from billing.tasks import send_invoice_to_stripe
 from facilities.models import RateCard
@@ -136,8 +137,9 @@ def signed(payload: dict, secret: str = SECRET, at: int | None = None) -> tuple[
     return body, f"t={t},v1={signature}"
 
 
-def event(event_id: str, kind: str, invoice: Invoice, status: str) -> dict:
-    return {
+def event(event_id: str, kind: str, invoice: Invoice, status: str, **changes) -> dict:
+    """An event about `invoice` as Stripe sends it: its Stripe id, currency and total (in fen) as sent."""
+    payload = {
         "id": event_id,
         "object": "event",
         "type": kind,
@@ -148,10 +150,15 @@ def event(event_id: str, kind: str, invoice: Invoice, status: str) -> dict:
                 "id": invoice.stripe_invoice_id,
                 "object": "invoice",
                 "status": status,
+                "currency": "cny",
+                "total": to_fen(invoice.total),
+                "amount_paid": to_fen(invoice.total) if status == "paid" else 0,
                 "metadata": {"sanjiao_invoice_id": str(invoice.pk)},
             }
         },
     }
+    payload["data"]["object"].update(changes)
+    return payload
 
 
 def post(client, payload, **kwargs):
@@ -213,6 +220,7 @@ def test_paid_after_voided_does_not_resurrect_and_void_after_paid_does_not_unpay
         status="issued",
         number="SARI-2026-9999",
         stripe_invoice_id="in_other",
+        total=D("10.00"),
     )
     post(client, event("evt_8", "invoice.paid", other, "paid"))
     post(client, event("evt_9", "invoice.voided", other, "void"))
@@ -238,3 +246,97 @@ def test_webhook_without_a_secret_configured_says_so(client, settings):
     settings.STRIPE_WEBHOOK_SECRET = ""
     r = client.post("/api/v1/stripe/webhook/", data=b"{}", content_type="application/json")
     assert r.status_code == 503 and "STRIPE_WEBHOOK_SECRET" in r.json()["detail"]
+
+
+def test_the_event_as_stripe_reports_it_matches_what_was_sent(client, sent, fake_stripe):
+    """The fake Stripe's own view of the invoice (what push_invoice sent) carries the id, currency and total."""
+    reported = fake_stripe.invoices[sent.stripe_invoice_id]
+    view = fake_stripe._invoice_view(reported)
+    payload = event("evt_m0", "invoice.paid", sent, "paid")
+    payload["data"]["object"] = {**view, "status": "paid"}
+    assert post(client, payload).status_code == 200
+    sent.refresh_from_db()
+    assert sent.status == "paid"
+
+
+@pytest.mark.parametrize(
+    "changes,words",
+    [
+        ({"id": "in_someone_else"}, "no invoice was sent"),
+        ({"id": None}, "no Stripe invoice id"),
+        ({"currency": "usd"}, "currency 'usd' is not CNY"),
+        ({"currency": None}, "currency"),
+        ({"total": 1}, "fen is not the"),
+        ({"total": "74070"}, "fen is not the"),
+        ({"total": None}, "fen is not the"),
+        ({"metadata": {"sanjiao_invoice_id": "999999"}}, "metadata names invoice"),
+    ],
+)
+def test_an_invoice_event_that_does_not_match_what_was_sent_is_logged_and_ignored(client, sent, changes, words, caplog):
+    """A correctly signed event still marks nothing paid unless it is about what was sent."""
+    for kind in ("invoice.paid", "invoice.voided"):
+        payload = event(f"evt_mismatch_{kind}_{sorted(changes)}", kind, sent, "paid")
+        if changes.get("total") is None and "total" in changes:
+            del payload["data"]["object"]["total"]
+        payload["data"]["object"].update({k: v for k, v in changes.items() if v is not None or k != "total"})
+        with caplog.at_level("INFO", logger="billing"):
+            r = post(client, payload)
+        assert r.status_code == 200 and r.json()["outcome"].startswith("ignored"), r.content
+        assert words in r.json()["outcome"]
+        assert any(words in rec.getMessage() for rec in caplog.records), [rec.getMessage() for rec in caplog.records]
+        sent.refresh_from_db()
+        assert sent.status == "issued" and sent.paid_at is None
+
+
+ODD_EVENTS = [
+    [],
+    [{"id": "evt_a", "type": "invoice.paid"}],
+    None,
+    "invoice.paid",
+    17,
+    {"id": "evt_b", "type": "invoice.paid", "data": None},
+    {"id": "evt_c", "type": "invoice.paid", "data": []},
+    {"id": "evt_d", "type": "invoice.paid", "data": {"object": None}},
+    {"id": "evt_e", "type": "invoice.paid", "data": {"object": ["in_1"]}},
+    {"id": "evt_f", "type": "invoice.paid", "data": {"object": {"id": "in_1", "metadata": "x"}}},
+    {"id": "evt_g", "type": "invoice.paid", "data": {"object": {"id": "in_1", "metadata": [1]}}},
+    {"id": "evt_h", "type": 7, "data": {"object": {}}},
+    {"id": 8, "type": "invoice.paid", "data": {"object": {}}},
+    {"id": "", "type": "invoice.paid", "data": {"object": {}}},
+    {"id": "e" * 300, "type": "invoice.paid", "data": {"object": {}}},
+    {"id": "evt_i", "data": {"object": {}}},
+]
+
+
+@pytest.mark.parametrize("payload", ODD_EVENTS, ids=range(len(ODD_EVENTS)))
+def test_a_signed_event_of_an_odd_shape_is_a_400_in_words(client, sent, payload):
+    r = post(client, payload)
+    assert r.status_code == 400 and r.json()["detail"], r.content
+    sent.refresh_from_db()
+    assert sent.status == "issued" and not StripeEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "raw", [b"[" * 5000 + b"]" * 5000, b'{"id": "evt_n", "data": ' * 1500, b"\xff\xfe{}", b"1" * 6000]
+)
+def test_signed_bodies_nested_deeply_or_not_json_are_400(client, sent, raw):
+    t = int(time.time())
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    signature = hmac.new(SECRET.encode(), f"{t}.{text}".encode(), hashlib.sha256).hexdigest()
+    r = client.post(
+        "/api/v1/stripe/webhook/",
+        data=raw,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=f"t={t},v1={signature}",
+    )
+    assert r.status_code == 400 and r.json()["detail"], r.content
+
+
+def test_the_webhook_is_in_the_openapi_schema(client):
+    schema = client.get("/api/v1/schema/?format=json").json()
+    operation = schema["paths"]["/api/v1/stripe/webhook/"]["post"]
+    assert {p["name"] for p in operation["parameters"]} == {"Stripe-Signature"}
+    assert {"200", "400", "503"} <= set(operation["responses"])

@@ -278,3 +278,19 @@ def test_built_feed_is_reused_until_something_changes(world, bookings, client, m
         f"booking-{bookings[1].pk}@sanjiao"
     ]
     assert ev["status"] == "CANCELLED"
+
+
+def test_feeds_are_in_the_openapi_schema_and_answer_any_accept_header(world, client):
+    schema = client.get("/api/v1/schema/?format=json").json()
+    for path in ("/calendar/{token}.ics", "/calendar/instruments/{id}.ics", "/calendar/facilities/{code}.ics"):
+        responses = schema["paths"][path]["get"]["responses"]
+        assert "text/calendar" in responses["200"]["content"] and "text/plain" in responses["404"]["content"]
+    url = f"/calendar/instruments/{world.instrument.pk}.ics"
+    for accept in ("application/json", "text/html", "*/*", "text/calendar", "nonsense"):
+        r = client.get(url, HTTP_ACCEPT=accept)
+        assert r.status_code == 200 and r["Content-Type"].startswith("text/calendar"), accept
+    refused = client.post(url)
+    assert refused.status_code == 405 and refused["Content-Type"].startswith("text/plain")
+    assert "POST" in refused.content.decode() and "GET" in refused["Allow"]
+    missing = client.get("/calendar/instruments/999999.ics", HTTP_ACCEPT="application/json")
+    assert missing.status_code == 404 and missing.content == b"No such instrument."

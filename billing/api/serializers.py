@@ -90,6 +90,8 @@ class InvoiceSerializer(serializers.ModelSerializer):
 class InvoiceRunSerializer(serializers.ModelSerializer):
     created_at = serializers.SerializerMethodField()
     finished_at = serializers.SerializerMethodField()
+    heartbeat_at = serializers.SerializerMethodField()
+    stale = serializers.BooleanField(source="is_stale", read_only=True)
 
     class Meta:
         model = InvoiceRun
@@ -105,10 +107,16 @@ class InvoiceRunSerializer(serializers.ModelSerializer):
             "error",
             "created_at",
             "finished_at",
+            "heartbeat_at",
+            "attempts",
+            "stale",
         ]
 
     def get_created_at(self, run) -> str:
         return iso_local(run.created_at)
+
+    def get_heartbeat_at(self, run) -> str:
+        return iso_local(run.heartbeat_at)
 
     def get_finished_at(self, run) -> str | None:
         return iso_local(run.finished_at) if run.finished_at else None

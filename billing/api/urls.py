@@ -6,6 +6,7 @@ from .webhook import stripe_webhook
 urlpatterns = [
     path("invoices/runs/", views.InvoiceRunCreateView.as_view(), name="invoice-run-create"),
     path("invoices/runs/<int:pk>/", views.InvoiceRunDetailView.as_view(), name="invoice-run-detail"),
+    path("invoices/runs/<int:pk>/resume/", views.InvoiceRunResumeView.as_view(), name="invoice-run-resume"),
     path("invoices/", views.InvoiceListView.as_view(), name="invoice-list"),
     path("invoices/<int:pk>/", views.InvoiceDetailView.as_view(), name="invoice-detail"),
     path("invoices/<int:pk>/issue/", views.InvoiceIssueView.as_view(), name="invoice-issue"),

@@ -16,7 +16,7 @@ from ..exports.documents import FORMATS, invoice_export, ledger_export
 from ..models import Invoice, InvoiceLine
 from ..periods import parse_period
 from ..selectors import finance_institution_ids, invoices_visible_to, ledger_lines, runs_visible_to
-from ..services import invoicing
+from ..services import invoicing, runs
 from .serializers import InvoiceRunSerializer, InvoiceSerializer, PeriodSerializer, ReasonSerializer
 
 
@@ -83,6 +83,22 @@ class InvoiceRunDetailView(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return runs_visible_to(self.request.user)
+
+
+class InvoiceRunResumeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={202: InvoiceRunSerializer},
+        description="Carry out a failed or stale run again (its process stopped): what it billed stays billed, "
+        "the rest is billed now. 409 `invalid_transition` for a run that is done, `run_in_progress` for one "
+        "whose process is alive.",
+    )
+    def post(self, request, pk: int):
+        run = runs.invoice_run_resume(run_id=pk, actor=request.user)
+        run.refresh_from_db()  # without a broker the run has already happened, after the commit
+        return Response(InvoiceRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
 class InvoiceListView(generics.ListAPIView):

@@ -1,11 +1,13 @@
 """Invoices, credit notes, their numbering, invoice runs and the Stripe events already handled."""
 
+import datetime as dt
 from decimal import Decimal
 
 from auditlog.registry import auditlog
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common.audit import attributed_to
@@ -189,12 +191,24 @@ class InvoiceRun(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The lease of the process carrying the run out: it renews `heartbeat_at` while it works, and a run
+    # whose heartbeat is older than INVOICE_RUN_LEASE_SECONDS has lost its process (billing/services/runs.py).
+    heartbeat_at = models.DateTimeField(default=timezone.now, help_text=_("Last sign of life of the run."))
+    lease = models.CharField(max_length=32, blank=True, help_text=_("Which attempt holds the run."))
+    attempts = models.PositiveIntegerField(default=0, help_text=_("How often a process took the run up."))
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"Invoice run #{self.pk} for {self.period} ({self.status})"
+
+    @property
+    def is_stale(self) -> bool:
+        """Pending or running, but no process has shown a sign of life within the lease."""
+        lease = dt.timedelta(seconds=settings.INVOICE_RUN_LEASE_SECONDS)
+        active = (self.Status.PENDING, self.Status.RUNNING)
+        return self.status in active and self.heartbeat_at < timezone.now() - lease
 
 
 class StripeEvent(models.Model):

@@ -20,8 +20,7 @@ from booking.models import Booking
 from common.audit import records_actor
 from common.errors import Conflict
 from common.time import local_tz
-from facilities.models import Membership, User
-from facilities.models.tenants import Role
+from facilities.models import User
 
 from ..models import (
     ChargeLine,
@@ -36,19 +35,15 @@ from ..models import (
 from ..money import ZERO
 from ..periods import parse_period, period_bounds
 from ..selectors import finance_institution_ids, invoices_visible_to
+from . import runs
 from .background import EXECUTE_INVOICE_RUN, enqueue_on_commit
 from .charges import charge_booking, kind_for_status
 from .collection import schedule_collection, schedule_remote_void
 from .numbering import next_number
+from .runs import Lease, may_run_invoices
 
 log = logging.getLogger(__name__)
 BATCH = 5000
-
-
-def may_run_invoices(user) -> bool:
-    return bool(user and user.is_authenticated) and (
-        user.is_superuser or Membership.objects.filter(user=user, role=Role.FINANCE).exists()
-    )
 
 
 @records_actor
@@ -63,7 +58,7 @@ def invoice_run_start(*, period: str, actor: User | None) -> InvoiceRun:
     return run
 
 
-def _charge_missing(run: InvoiceRun) -> None:
+def _charge_missing(run: InvoiceRun, lease: Lease) -> None:
     """Ended bookings of the month without a charge (e.g. recorded before billing existed) get one now."""
     start, end = period_bounds(run.period)
     missing = Booking.objects.filter(
@@ -73,6 +68,7 @@ def _charge_missing(run: InvoiceRun) -> None:
         charge__isnull=True,
     ).values_list("pk", flat=True)
     for pk in list(missing):
+        lease.beat()
         with transaction.atomic():
             booking = (
                 Booking.objects.select_for_update(of=("self",))
@@ -162,8 +158,11 @@ def _insert_lines(*, invoice_id: int, period: str, issuer_id: int, payer_id: int
         return max(cursor.rowcount, 0)
 
 
-def _bill_group(*, run: InvoiceRun, issuer_id: int, payer_id: int) -> int:
+def _bill_group(*, lease: Lease, issuer_id: int, payer_id: int) -> int:
+    run = lease.run
     with transaction.atomic():
+        # First, in the same transaction: still this process's run? (If not, nothing below is written.)
+        lease.beat(force=True)
         draft = _draft_for(issuer_id=issuer_id, payer_id=payer_id, period=run.period, run=run)
         added = _insert_lines(invoice_id=draft.pk, period=run.period, issuer_id=issuer_id, payer_id=payer_id)
         if added:
@@ -174,44 +173,46 @@ def _bill_group(*, run: InvoiceRun, issuer_id: int, payer_id: int) -> int:
         run.processed += added
         run.lines_added += added
         run.invoices_touched += 1 if added else 0
-        run.save(update_fields=["processed", "lines_added", "invoices_touched"])
+        lease.save("processed", "lines_added", "invoices_touched")
     return added
 
 
 def invoice_run_execute(*, run_id: int) -> InvoiceRun:
-    """Carry out a recorded run. Safe to repeat: a finished run, or one whose lines are all billed, adds nothing."""
-    run = InvoiceRun.objects.get(pk=run_id)
-    if run.status == InvoiceRun.Status.DONE:
-        return run
-    run.status = InvoiceRun.Status.RUNNING
-    run.save(update_fields=["status"])
+    """Carry out a recorded run. Safe to repeat and to resume: a finished run, or one a live process holds,
+    is left as it is, and a run whose lines are all billed adds nothing (billing/services/runs.py)."""
+    run = runs.claim(run_id)
+    if run is None:
+        return InvoiceRun.objects.get(pk=run_id)
+    lease = runs.Lease(run)
     try:
-        _charge_missing(run)
+        _charge_missing(run, lease)
         run.total = unbilled_lines(run.period).count()
         run.processed = 0
-        run.save(update_fields=["total", "processed", "charges_computed"])
+        lease.save("total", "processed", "charges_computed")
         groups = (
             unbilled_lines(run.period).values_list("issuer_id", "payer_id").distinct().order_by("issuer_id", "payer_id")
         )
         for issuer_id, payer_id in list(groups):
             if issuer_id == payer_id:  # one institution pays itself: an internal transfer, no invoice
+                lease.beat(force=True)  # the run is alive, and still ours, before it settles the group
                 _settle_group(run=run, institution_id=issuer_id)
                 continue
             try:
-                _bill_group(run=run, issuer_id=issuer_id, payer_id=payer_id)
+                _bill_group(lease=lease, issuer_id=issuer_id, payer_id=payer_id)
             except IntegrityError:
                 # A concurrent run billed these lines first: they are on an invoice, which is what we wanted.
                 run.refresh_from_db(fields=["processed", "lines_added", "invoices_touched"])
                 log.info("Run %s: lines of %s→%s billed by a concurrent run", run.pk, issuer_id, payer_id)
-        run.status = InvoiceRun.Status.DONE
+        lease.save(status=InvoiceRun.Status.DONE, finished_at=timezone.now(), lease="")
+    except runs.RunTakenOver:
+        log.warning("Invoice run %s was taken over by another process; this one stops.", run.pk)
+        return InvoiceRun.objects.get(pk=run_id)
     except Exception as exc:
-        run.status = InvoiceRun.Status.FAILED
-        run.error = str(exc)[:2000]
-        run.finished_at = timezone.now()
-        run.save(update_fields=["status", "error", "finished_at"])
+        try:
+            lease.save(status=InvoiceRun.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now(), lease="")
+        except runs.RunTakenOver:
+            pass
         raise
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "finished_at"])
     return run
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from common.parsing import is_id
+
 
 class ProtocolError(Exception):
     """A client message that cannot be acted on; `str(error)` is what the client is told."""
@@ -45,7 +47,7 @@ def _instrument_ids(content: dict) -> list[int]:
     ids = content.get("instruments")
     if not isinstance(ids, list) or not ids:
         raise ProtocolError('"instruments" must be a non-empty list of instrument ids, e.g. [1, 2].')
-    if any(not isinstance(i, int) or isinstance(i, bool) or i < 1 for i in ids):
+    if not all(is_id(i) for i in ids):
         raise ProtocolError('"instruments" must hold instrument ids: positive whole numbers.')
     limit = settings.LIVE_MAX_INSTRUMENTS
     unique = list(dict.fromkeys(ids))

@@ -115,7 +115,7 @@ def _context(request, period: str, run_form=None):
         "period": period,
         "runs": runs,
         "invoices": invoices,
-        "active": any(r.status in ("pending", "running") for r in runs),
+        "active": runs_active(runs),
         "run_form": run_form or RunForm(initial={"period": period}),
         "charts": sharing_charts(request.user, period),
         "reason_form": ReasonForm(),
@@ -198,11 +198,26 @@ def runs_fragment(request):
     from billing.selectors import runs_visible_to
 
     runs = list(runs_visible_to(request.user).order_by("-created_at")[:RUNS_SHOWN])
-    return render(
-        request,
-        "frontend/finance/runs.html",
-        {"runs": runs, "active": any(r.status in ("pending", "running") for r in runs)},
-    )
+    return render(request, "frontend/finance/runs.html", {"runs": runs, "active": runs_active(runs)})
+
+
+def runs_active(runs) -> bool:
+    """Whether the list should keep refreshing itself: a run is under way, and its process is alive."""
+    return any(r.status in ("pending", "running") and not r.is_stale for r in runs)
+
+
+@require_POST
+@role_required(*FINANCE)
+def resume_run(request, pk: int):
+    from billing.services.runs import invoice_run_resume
+
+    try:
+        run = invoice_run_resume(run_id=pk, actor=request.user)
+    except Conflict as exc:
+        messages.error(request, exc.detail)
+        return redirect(reverse("frontend:finance"))
+    messages.success(request, _("The invoice run for %(p)s has been resumed.") % {"p": run.period})
+    return redirect(reverse("frontend:finance") + f"?period={run.period}")
 
 
 @require_POST

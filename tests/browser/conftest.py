@@ -123,10 +123,25 @@ def browser():
         b.close()
 
 
+# Reported by the page itself for every resource or inline code the Content-Security-Policy refuses; the
+# script is injected by the browser driver, so the policy does not apply to it.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline code"} on ${e.documentURI}`);
+});
+"""
+
+
 @pytest.fixture
 def new_page(browser, live_server_url):
-    """new_page(username=None, lang="en") → a page in its own browser context (its own cookies)."""
+    """new_page(username=None, lang="en") → a page in its own browser context (its own cookies). Every page
+    it makes must get through the test without a Content-Security-Policy violation in its console."""
     contexts = []
+    violations: list[str] = []
+
+    def watch(message) -> None:
+        if "Content Security Policy" in message.text or "CSP violation" in message.text:
+            violations.append(message.text)
 
     def make(username: str | None = None, lang: str = "en", width: int = 1280, height: int = 900):
         ctx = browser.new_context(
@@ -136,7 +151,9 @@ def new_page(browser, live_server_url):
         )
         ctx.set_default_timeout(15000)
         contexts.append(ctx)
+        ctx.add_init_script(REPORT_CSP_VIOLATIONS)
         page = ctx.new_page()
+        page.on("console", watch)
         if username:
             page.goto(live_server_url + "/login/")
             page.fill("#id_username", username)
@@ -148,6 +165,7 @@ def new_page(browser, live_server_url):
     yield make
     for ctx in contexts:
         ctx.close()
+    assert violations == [], "the Content-Security-Policy refused something:\n" + "\n".join(violations)
 
 
 def shot(page, name: str, full_page: bool = False) -> None:

@@ -149,3 +149,38 @@ def test_chinese_instrument_page(new_page, live_server_url):
     page.get_by_role("heading", name="空闲与占用时间").wait_for()
     page.wait_for_selector("#live-status[data-state=open]")
     shot(page, "instrument-zh", full_page=True)
+
+
+def test_api_docs_page_works_under_the_content_security_policy(new_page, live_server_url):
+    """Swagger UI from drf-spectacular-sidecar's files and the split view's start-up script: no CDN, no inline code."""
+    page = new_page()
+    response = page.goto(live_server_url + "/api/v1/docs/")
+    assert response is not None and "script-src 'self'" in response.headers["content-security-policy"]
+    page.locator(".swagger-ui .info .title", has_text="Sanjiao API").wait_for()
+    page.locator(".opblock-summary-path", has_text="/api/v1/stripe/webhook/").first.wait_for()
+    login = new_page()
+    login.goto(live_server_url + "/login/")
+    login.locator(".narrow-card h1").wait_for()
+
+
+def test_a_csp_violation_would_be_seen(browser, live_server_url):
+    """The check every browser test ends with can fail: inline code on a page of ours is refused and reported."""
+    from .conftest import REPORT_CSP_VIOLATIONS
+
+    ctx = browser.new_context()
+    try:
+        ctx.add_init_script(REPORT_CSP_VIOLATIONS)
+        page = ctx.new_page()
+        seen: list[str] = []
+        page.on("console", lambda message: seen.append(message.text))
+        page.goto(live_server_url + "/catalog/")
+        page.evaluate("document.body.insertAdjacentHTML('beforeend', '<p style=\"color: red\">inline</p>')")
+        page.evaluate(
+            "() => { const s = document.createElement('script'); s.textContent = 'window.ran = 1';"
+            " document.body.append(s); }"
+        )
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.ran") is None, "an inline script ran"
+        assert any("CSP violation" in text for text in seen), seen
+    finally:
+        ctx.close()
