@@ -16,6 +16,7 @@ from common.errors import Conflict
 from usage.models import Source, Suspension, UsageSession, Violation, ViolationPolicy
 from usage.services.violations import suspension_appeal, suspension_decide
 
+from .factories.billing import ChargePolicyFactory
 from .factories.booking import BookingFactory
 
 H = dt.timedelta(hours=1)
@@ -62,7 +63,10 @@ def test_three_violations_in_90_days_suspend_booking_with_a_notice(world, policy
     committed(booking_complete, actor=None, booking_id=short.pk)  # 30 of 120 minutes: far shorter
     assert set(Violation.objects.values_list("kind", flat=True)) == {"no_show", "short_use"}
     assert not Suspension.objects.exists()
-    # A late cancellation by the requester (billing's policy: within 24 h of the start) is the third.
+    # A late cancellation by the requester is the third. Tomorrow 09:00 is 9 to 33 hours away depending on
+    # the hour the test runs, so billing's policy says 48 h here (the default 24 h would make it late only
+    # after 09:00 in Shanghai).
+    ChargePolicyFactory(instrument=world.instrument, late_cancel_hours=48)
     late = booking_request(
         requester=world.researcher, instrument=world.instrument, start=tomorrow_9, end=tomorrow_9 + H
     )
