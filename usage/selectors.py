@@ -1,5 +1,6 @@
-"""Reads of actual use. The one source of used minutes: billing charges from `booking_use`, reports
-count from `used_minutes_by_booking` and `used_minutes_by_instrument`."""
+"""Reads of actual use. The one source of used minutes: billing charges from `booking_use`; the sharing and
+fairness reports and the service records for the sharing platforms count `used_spans` (the one definition of
+effective machine time), through `use_in_period`, `used_minutes_by_instrument` or directly."""
 
 import datetime as dt
 from collections import defaultdict
@@ -7,7 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from booking.models import Booking
 from facilities.models import Institution
@@ -92,24 +92,15 @@ def used_minutes_by_booking(booking_ids: Iterable[int]) -> dict[int, int]:
 def used_minutes_by_instrument(
     *, start: dt.datetime, end: dt.datetime, instrument_ids: Iterable[int] | None = None
 ) -> dict[int, int]:
-    """Minutes of use within [start, end) per instrument, from sessions (open ones until now). Bookings
-    from before sessions were recorded count through their actual times."""
-    now = timezone.now()
-    seconds: dict[int, float] = defaultdict(float)
-    sessions = UsageSession.objects.filter(start__lt=end).filter(Q(end__isnull=True) | Q(end__gt=start))
-    bookings = Booking.objects.filter(
-        actual_start__isnull=False, actual_end__isnull=False, actual_start__lt=end, actual_end__gt=start
-    ).exclude(pk__in=UsageSession.objects.filter(booking__isnull=False).values("booking_id"))
-    if instrument_ids is not None:
-        ids = list(instrument_ids)
-        sessions = sessions.filter(instrument_id__in=ids)
-        bookings = bookings.filter(instrument_id__in=ids)
-    for instrument_id, s, e in sessions.values_list("instrument_id", "start", "end"):
-        seconds[instrument_id] += _seconds(max(s, start), min(e or now, end))
-    for instrument_id, a_start, a_end in bookings.values_list("instrument_id", "actual_start", "actual_end"):
-        if a_start is not None and a_end is not None:
-            seconds[instrument_id] += _seconds(max(a_start, start), min(a_end, end))
-    return {pk: int(v // 60) for pk, v in seconds.items()}
+    """Minutes of effective use within [start, end) per instrument (`used_spans`; None: every instrument),
+    rounded as the sharing report rounds them, so the two agree."""
+    from facilities.models import Instrument
+
+    ids = list(instrument_ids) if instrument_ids is not None else list(Instrument.objects.values_list("pk", flat=True))
+    minutes: dict[int, int] = defaultdict(int)
+    for (instrument_id, _, _), m in minutes_by_user(used_spans(instrument_ids=ids, start=start, end=end)).items():
+        minutes[instrument_id] += m
+    return dict(minutes)
 
 
 def violations_visible_to(user) -> QuerySet:
