@@ -164,7 +164,7 @@ CHANGES: list[tuple[str, Callable, tuple[str, ...]]] = [
         lambda w: Fapiao.objects.create(
             invoice=_invoice(w),
             number="24310000000000000001",
-            kind="vat_special",
+            kind="special",
             issued_on=dt.date(2026, 11, 1),
             buyer_name="浙江大学",
             buyer_tax_id="91330000X",
