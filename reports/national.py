@@ -5,16 +5,17 @@ what they paid).
 - Catalog: the active instruments of the given facilities whose registration has an original value of
   500,000 CNY or more (`InstrumentRegistration.must_report`). Fees are the registration's text, else the
   instrument's published hourly rates; the booking address is the instrument's page on this site.
-- Service records: one per completed booking used within the period (`reports.usage`), with the used
-  time clipped to the period, exactly as the sharing report counts used hours; plus completed bookings
+- Service records: one per booking with recorded use within the period and one per walk-up session
+  (`usage.selectors.used_spans`, the definition the sharing report counts), with the used time clipped to
+  the period; plus completed bookings
   whose usage charge falls in the period's months but whose use does not (0 hours), so that fees follow
   billing's months as the sharing report's revenue does. The fee is the booking's usage charge
   (`Charge.amount`, after the host's subsidy). No-show and late-cancellation fees are not service.
 
-Totals reconcile with the sharing report of the same facilities and period: `used_minutes` is summed per
-instrument and institution as `reports.sums` sums it (so it equals the report's used hours), and `fees`
-equals the report's revenue less its no-show and late-cancellation charges. Four queries whatever the
-number of bookings (catalog: registrations, rates; records: charges, bookings)."""
+Totals reconcile with the sharing report of the same facilities and period: `used_minutes` is rounded per
+instrument, institution and requester as the report rounds it (so it equals the report's used hours), and `fees`
+equals the report's revenue less its no-show and late-cancellation charges. A fixed number of queries
+whatever the number of bookings."""
 
 import datetime as dt
 from collections import defaultdict
@@ -23,20 +24,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models import Q
 from django.urls import reverse
 
 from billing.models import Charge
 from billing.models.charges import ChargeKind
 from billing.services.rates import user_class_for
 from booking.models import Booking
-from facilities.models import Facility, Instrument, InstrumentRegistration, RateCard
+from facilities.models import Facility, Institution, Instrument, InstrumentRegistration, RateCard, User
 from facilities.models.sharing import REPORTING_THRESHOLD
+from usage.selectors import UsedSpan, minutes_by_user, used_spans
 
 from .periods import Period
 from .revenue import months_of
-from .sums import clipped_seconds, longest_booking, near
-from .usage import USED_END, USED_START, used_in, with_used_span
+from .sums import longest_booking, near
 
 # The national classification of large research instruments (GB/T 32847-2016, 科技平台 大型科学仪器设备
 # 分类与代码): the classes and subclasses the catalog uses. Codes not listed here are exported without
@@ -116,7 +117,14 @@ def catalog_entries(facilities: Iterable[Facility]) -> list[CatalogEntry]:
 
 @dataclass
 class ServiceRecord:
-    booking: Booking
+    """One booking's use in the period (all its sessions: `used_start` is the first's start, `used_end` the
+    last's end, `used_seconds` their time within the period, breaks excluded), or one walk-up session
+    (`booking` None). `requester` None: use nobody was named for, counted for the host."""
+
+    instrument: Instrument
+    institution: Institution
+    requester: User | None
+    booking: Booking | None
     used_start: dt.datetime
     used_end: dt.datetime
     used_seconds: int  # within the period
@@ -126,6 +134,10 @@ class ServiceRecord:
     @property
     def used_hours(self) -> Decimal:
         return (Decimal(self.used_seconds) / 3600).quantize(Decimal("0.01"))
+
+    @property
+    def purpose(self) -> str:
+        return self.booking.purpose if self.booking is not None else ""
 
 
 @dataclass
@@ -137,9 +149,18 @@ class ServiceRecords:
 
 
 def service_records(facilities: Iterable[Facility], period: Period) -> ServiceRecords:
-    """The service records of these facilities' instruments in the period, by instrument, then start."""
-    instruments = list(Instrument.objects.filter(facility__in=list(facilities)).only("pk", "max_minutes"))
-    ids = [i.pk for i in instruments]
+    """The service records of these facilities' instruments in the period, by instrument, then start.
+
+    Used time is `usage.selectors.used_spans`, the definition the sharing report counts: a booking's
+    sessions, else its recorded actual times, else its booked times; walk-up sessions are records of
+    their own. Plus completed bookings charged in the period's months but not used in it (0 hours)."""
+    instruments = list(
+        Instrument.objects.filter(facility__in=list(facilities))
+        .select_related("facility__host", "registration")
+        .only("pk", "code", "name", "name_zh", "max_minutes", "facility", "registration")
+    )
+    by_id = {i.pk: i for i in instruments}
+    ids = list(by_id)
     months = months_of(period)
     charges = {
         booking_id: (amount, user_class)
@@ -147,34 +168,61 @@ def service_records(facilities: Iterable[Facility], period: Period) -> ServiceRe
             instrument_id__in=ids, period__in=months, kind=ChargeKind.USAGE
         ).values_list("booking_id", "amount", "user_class")
     }
-    window = near(period, longest_booking(instruments))
+    spans = used_spans(instrument_ids=ids, start=period.start, end=period.end)
     charged_in = Q(status=Booking.Status.COMPLETED, charge__kind=ChargeKind.USAGE, charge__period__in=months)
-    bookings = (
-        with_used_span(Booking.objects.filter(window, instrument_id__in=ids))
-        .filter(used_in(period) | charged_in)
-        .annotate(
-            seconds=Case(
-                When(used_in(period), then=clipped_seconds(F(USED_START), F(USED_END), period)),
-                default=Value(0),
-                output_field=IntegerField(),
-            )
+    bookings = {
+        b.pk: b
+        for b in Booking.objects.filter(
+            Q(pk__in={s.booking_id for s in spans if s.booking_id})
+            | Q(near(period, longest_booking(instruments)), charged_in, instrument_id__in=ids)
         )
-        .select_related("instrument__facility__host", "instrument__registration", "requester", "institution")
-        .order_by("instrument__facility__code", "instrument__code", USED_START, "pk")
-    )
+        .select_related("requester", "institution")
+        .distinct()
+    }
+    walk_ups = [s for s in spans if s.booking_id is None]
+    people = User.objects.in_bulk({s.requester_id for s in walk_ups if s.requester_id})
+    places = Institution.objects.in_bulk({s.institution_id for s in walk_ups if s.institution_id})
+    # A booking's spans are one record; a walk-up session is one record.
+    by_booking: dict[int, list[UsedSpan]] = defaultdict(list)
+    for span in spans:
+        if span.booking_id is not None:
+            by_booking[span.booking_id].append(span)
     records = []
-    per_group: dict[tuple[int, int], int] = defaultdict(int)
-    for b in bookings:
-        start, end = getattr(b, USED_START), getattr(b, USED_END)
-        seconds = int(b.seconds or 0)
-        per_group[(b.instrument_id, b.institution_id)] += seconds
-        amount, user_class = charges.get(b.pk, (Decimal("0.00"), ""))
+    for pk, b in bookings.items():
+        mine = by_booking.get(pk, [])
+        start = min((s.start for s in mine), default=b.actual_start or b.start)
+        end = max((s.end for s in mine), default=b.actual_end or b.end)
+        amount, user_class = charges.get(pk, (Decimal("0.00"), ""))
+        b.instrument = by_id[b.instrument_id]
         if not user_class:
             user_class = user_class_for(institution=b.institution, facility=b.instrument.facility)
-        records.append(ServiceRecord(b, start, end, seconds, amount, user_class))
+        seconds = int(round(sum(s.seconds for s in mine)))
+        records.append(
+            ServiceRecord(b.instrument, b.institution, b.requester, b, start, end, seconds, amount, user_class)
+        )
+    for span in walk_ups:
+        instrument = by_id[span.instrument_id]
+        institution = places.get(span.institution_id or 0, instrument.facility.host)
+        user_class = user_class_for(institution=institution, facility=instrument.facility)
+        records.append(
+            ServiceRecord(
+                instrument,
+                institution,
+                people.get(span.requester_id or 0),
+                None,
+                span.start,
+                span.end,
+                int(round(span.seconds)),
+                Decimal("0.00"),
+                user_class,
+            )
+        )
+    records.sort(
+        key=lambda r: (r.instrument.facility.code, r.instrument.code, r.used_start, r.booking.pk if r.booking else 0)
+    )
     return ServiceRecords(
         period,
         records,
-        used_minutes=sum(seconds // 60 for seconds in per_group.values()),
+        used_minutes=sum(minutes_by_user(spans).values()),
         fees=sum((r.fee for r in records), Decimal("0.00")),
     )

@@ -58,8 +58,11 @@ def _time(moment) -> str:
 
 
 def user_name(record: ServiceRecord) -> str:
-    """Family name first: 张伟 written together, Zhang Wei with a space; the username when no name is known."""
-    user = record.booking.requester
+    """Family name first: 张伟 written together, Zhang Wei with a space; the username when no name is known;
+    empty when nobody was named."""
+    user = record.requester
+    if user is None:  # use nobody was named for (an interlock's)
+        return ""
     family, given = user.last_name.strip(), user.first_name.strip()
     if not (family or given):
         return user.username
@@ -106,32 +109,32 @@ CATALOG = [
 ]
 
 NATIONAL_RECORDS = [
-    Column("国家平台仪器编号", lambda r: registry_number(r.booking.instrument)),
-    Column("所在单位仪器编号", lambda r: local_number(r.booking.instrument)),
-    Column("仪器名称", lambda r: zh(r.booking.instrument)),
+    Column("国家平台仪器编号", lambda r: registry_number(r.instrument)),
+    Column("所在单位仪器编号", lambda r: local_number(r.instrument)),
+    Column("仪器名称", lambda r: zh(r.instrument)),
     Column("服务对象（用户姓名）", user_name),
-    Column("用户单位", lambda r: zh(r.booking.institution)),
+    Column("用户单位", lambda r: zh(r.institution)),
     Column("用户类型", lambda r: USER_TYPE_ZH.get(r.user_type, "")),
     Column("服务开始时间", lambda r: _time(r.used_start)),
     Column("服务结束时间", lambda r: _time(r.used_end)),
     Column("服务机时（小时）", lambda r: r.used_hours, number=True),
-    Column("服务内容", lambda r: r.booking.purpose),
+    Column("服务内容", lambda r: r.purpose),
     Column("服务收费金额（元）", lambda r: r.fee, number=True),
 ]
 
 ZHEJIANG_RECORDS = [
-    Column("仪器编号", lambda r: local_number(r.booking.instrument)),
-    Column("仪器名称", lambda r: zh(r.booking.instrument)),
+    Column("仪器编号", lambda r: local_number(r.instrument)),
+    Column("仪器名称", lambda r: zh(r.instrument)),
     Column("用户姓名", user_name),
-    Column("用户单位名称", lambda r: zh(r.booking.institution)),
-    Column("用户单位所在省份", lambda r: _institution_province(r.booking.institution)),
+    Column("用户单位名称", lambda r: zh(r.institution)),
+    Column("用户单位所在省份", lambda r: _institution_province(r.institution)),
     Column("用户类型", lambda r: USER_TYPE_ZH.get(r.user_type, "")),
     Column("服务开始时间", lambda r: _time(r.used_start)),
     Column("服务结束时间", lambda r: _time(r.used_end)),
     Column("服务时长（小时）", lambda r: r.used_hours, number=True),
-    Column("服务内容", lambda r: r.booking.purpose),
+    Column("服务内容", lambda r: r.purpose),
     Column("服务收入（元）", lambda r: r.fee, number=True),
-    Column("国家平台仪器编号", lambda r: registry_number(r.booking.instrument)),
+    Column("国家平台仪器编号", lambda r: registry_number(r.instrument)),
 ]
 
 RECORD_TEMPLATES = {"national": NATIONAL_RECORDS, "zhejiang": ZHEJIANG_RECORDS}

@@ -166,9 +166,7 @@ def instrument_reports(instruments: QuerySet[Instrument] | list[Instrument], per
     for ts in share_rows:
         shares[ts.instrument_id][ts.institution_id] = PartnerShare(ts.institution, ts.percent, 0)
 
-    for inst_id, who, _kind, status, booked, _used in booking_sums(
-        ids, period, late_windows, longest_booking(instruments)
-    ):
+    for inst_id, who, _kind, status, booked in booking_sums(ids, period, late_windows, longest_booking(instruments)):
         f = figures[inst_id]
         partner = shares[inst_id].get(who) if inst_id in shares else None
         if status == Booking.Status.CANCELLED:  # only late ones are summed

@@ -14,7 +14,6 @@ from django.db.models.functions import Greatest, Least
 from booking.models import Booking
 
 from .periods import Period
-from .usage import USED_END, USED_START, USED_STATUS, used_in, with_used_span
 
 COUNTED = (Booking.Status.REQUESTED, Booking.Status.APPROVED, Booking.Status.COMPLETED, Booking.Status.NO_SHOW)
 # Bookings are looked for by their booked start, from (period start − the longest booking an instrument
@@ -81,22 +80,20 @@ def _sum_if(condition: Q, seconds) -> Sum:
 def booking_sums(
     instrument_ids: list[int], period: Period, late_windows: dict[int, dt.timedelta], longest: dt.timedelta
 ) -> list[tuple]:
-    """Rows (instrument id, institution id, institution kind, status, booked minutes, used minutes).
-
-    booked: booked times clipped to the period, for counted bookings and late cancellations;
-    used: completed bookings' actual times (booked ones where not recorded) clipped to the period."""
+    """Rows (instrument id, institution id, institution kind, status, booked minutes): booked times clipped to
+    the period, for counted bookings and late cancellations. (Used time is the usage app's:
+    `usage.selectors.used_spans`.)"""
     booked_in = Q(start__lt=period.end, end__gt=period.start)
     counts = Q(status__in=COUNTED) | _late(late_windows)
     # Conditions live in the sums, not in WHERE: any condition on the status there makes SQLite's planner
     # leave the (instrument, start) index for the status index and read most of the table. Rejected and
     # early-cancelled bookings come back with zero minutes.
     qs = (
-        with_used_span(Booking.objects.filter(near(period, longest), instrument_id__in=instrument_ids))
+        Booking.objects.filter(near(period, longest), instrument_id__in=instrument_ids)
         .annotate(lead=Seconds(F("cancelled_at"), F("start")))
         .values("instrument_id", "institution_id", "institution__kind", "status")
         .annotate(
             booked=_sum_if(booked_in & counts, clipped_seconds(F("start"), F("end"), period)),
-            used=_sum_if(used_in(period), clipped_seconds(F(USED_START), F(USED_END), period)),
         )
         .order_by()
     )
@@ -107,25 +104,9 @@ def booking_sums(
             r["institution__kind"],
             r["status"],
             _minutes(r["booked"]),
-            _minutes(r["used"]),
         )
         for r in qs
     ]
-
-
-def outside_users(instrument_ids: list[int], period: Period, longest: dt.timedelta) -> set[tuple[int, int]]:
-    """Distinct (instrument id, requester id) of completed use in the period by institutions other than
-    the instrument's facility's host."""
-    rows = (
-        with_used_span(Booking.objects.filter(near(period, longest), instrument_id__in=instrument_ids))
-        .filter(**{f"{USED_START}__lt": period.end, f"{USED_END}__gt": period.start})
-        .exclude(institution_id=F("instrument__facility__host_id"))
-        # The status is sorted out here rather than in WHERE, for the index's sake (see booking_sums).
-        .values_list("instrument_id", "requester_id", "status")
-        .distinct()
-        .order_by()
-    )
-    return {(inst, who) for inst, who, status in rows if status == USED_STATUS}
 
 
 def booked_by_institution(

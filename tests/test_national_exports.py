@@ -31,6 +31,7 @@ from reports.national import catalog_entries, service_records
 from reports.national_exports import catalog_file, records_file
 from reports.periods import parse_period
 from reports.selectors import facility_report, hours
+from usage.models import UsageSession
 
 from .factories.reports import charge, past_booking
 from .test_reports_figures import october_scene
@@ -306,4 +307,56 @@ def test_user_names_family_name_first(world, first, last, expected):
     from reports.national_exports import user_name
 
     world.researcher.first_name, world.researcher.last_name = first, last
-    assert user_name(SimpleNamespace(booking=SimpleNamespace(requester=world.researcher))) == expected
+    assert user_name(SimpleNamespace(requester=world.researcher)) == expected
+
+
+def test_sessions_with_a_break_and_a_walk_up_reconcile_with_the_report(world, scene):
+    """Recorded use is one definition for both: the company's booking used in two sessions with a break
+    counts the sessions (not its actual times), and a walk-up with no booking is a record of its own."""
+    bl1, _, b = scene
+    company = b["company"]
+    period = parse_period("2026-10")
+    before = facility_report(world.facility, period).totals
+    old_minutes = (
+        int(((company.actual_end or company.end) - (company.actual_start or company.start)).total_seconds()) // 60
+    )
+    first = company.start + dt.timedelta(minutes=10)
+    for start, minutes in [(first, 50), (first + dt.timedelta(minutes=80), 40)]:  # a 30 min break between
+        end = start + dt.timedelta(minutes=minutes)
+        UsageSession.objects.create(
+            instrument=bl1, booking=company, user=company.requester, start=start, end=end, last_seen=end
+        )
+    walk_up_start = dt.datetime(2026, 10, 20, 10, tzinfo=TZ)
+    UsageSession.objects.create(
+        instrument=bl1,
+        user=world.outsider,
+        start=walk_up_start,
+        end=walk_up_start + dt.timedelta(minutes=45),
+        last_seen=walk_up_start + dt.timedelta(minutes=45),
+    )
+
+    report = facility_report(world.facility, period)
+    records = service_records([world.facility], period)
+    assert report.totals.used_minutes == before.used_minutes - old_minutes + 90 + 45
+    assert records.used_minutes == report.totals.used_minutes
+    line = next(x for x in report.instruments if x.instrument.pk == bl1.pk)
+    assert sum(r.used_seconds for r in records.records if r.instrument.pk == bl1.pk) // 60 == line.figures.used_minutes
+    [booked] = [r for r in records.records if r.booking is not None and r.booking.pk == company.pk]
+    assert (booked.used_start, booked.used_end, booked.used_seconds) == (
+        first,
+        first + dt.timedelta(minutes=120),
+        90 * 60,
+    )
+    [walk_up] = [r for r in records.records if r.booking is None]
+    assert (walk_up.instrument, walk_up.institution, walk_up.requester) == (bl1, world.zju, world.outsider)
+    assert (walk_up.used_hours, walk_up.fee, walk_up.user_type) == (
+        Decimal("0.75"),
+        Decimal("0.00"),
+        "external_academic",
+    )
+    assert records.fees == before.revenue_total - Decimal("230.00")
+    rows = list(csv.reader(io.StringIO(records_file(records, "national", "csv").decode("utf-8-sig"))))
+    assert ["2026-10-20 10:00", "2026-10-20 10:45", "0.75"] == [
+        rows[i + 1][j] for i in [[r.booking for r in records.records].index(None)] for j in (6, 7, 8)
+    ]
+    assert report.totals.shared_minutes == before.shared_minutes - old_minutes + 90 + 45

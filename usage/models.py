@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from common.audit import attributed_to
+
 
 class Source(models.TextChoices):
     QR = "qr", _("QR check-in")
@@ -55,6 +57,9 @@ class UsageSettings(models.Model):
     @classmethod
     def for_instrument(cls, instrument_id: int) -> "UsageSettings":
         return cls.objects.filter(instrument_id=instrument_id).first() or cls(instrument_id=instrument_id)
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.instrument.facility.host_id)
 
 
 class UsageSession(models.Model):
@@ -118,6 +123,9 @@ class UsageSession(models.Model):
     @property
     def is_open(self) -> bool:
         return self.end is None
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.instrument.facility.host_id)
 
 
 class AgentEvent(models.Model):
@@ -215,6 +223,9 @@ class ViolationPolicy(models.Model):
     def __str__(self) -> str:
         return f"{self.max_violations} in {self.window_days} days → {self.suspension_days} days"
 
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.facility.host_id)
+
 
 class Violation(models.Model):
     """A no-show, a late cancellation or use far shorter than booked, counted against its user."""
@@ -243,6 +254,9 @@ class Violation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of {self.user_id} at {self.facility_id} (booking #{self.booking_id})"
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.facility.host_id)
 
 
 class Suspension(models.Model):
@@ -283,6 +297,9 @@ class Suspension(models.Model):
 
     def __str__(self) -> str:
         return f"suspension of {self.user_id} at {self.facility_id} until {self.ends_at:%Y-%m-%d}"
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.facility.host_id)
 
 
 auditlog.register(ViolationPolicy)

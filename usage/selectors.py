@@ -1,5 +1,6 @@
-"""Reads of actual use. The one source of used minutes: billing charges from `booking_use`, reports
-count from `used_minutes_by_booking` and `used_minutes_by_instrument`."""
+"""Reads of actual use. The one source of used minutes: billing charges from `booking_use`; the sharing and
+fairness reports and the service records for the sharing platforms count `used_spans` (the one definition of
+effective machine time), through `use_in_period`, `used_minutes_by_instrument` or directly."""
 
 import datetime as dt
 from collections import defaultdict
@@ -7,7 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from booking.models import Booking
 from facilities.models import Institution
@@ -92,24 +92,15 @@ def used_minutes_by_booking(booking_ids: Iterable[int]) -> dict[int, int]:
 def used_minutes_by_instrument(
     *, start: dt.datetime, end: dt.datetime, instrument_ids: Iterable[int] | None = None
 ) -> dict[int, int]:
-    """Minutes of use within [start, end) per instrument, from sessions (open ones until now). Bookings
-    from before sessions were recorded count through their actual times."""
-    now = timezone.now()
-    seconds: dict[int, float] = defaultdict(float)
-    sessions = UsageSession.objects.filter(start__lt=end).filter(Q(end__isnull=True) | Q(end__gt=start))
-    bookings = Booking.objects.filter(
-        actual_start__isnull=False, actual_end__isnull=False, actual_start__lt=end, actual_end__gt=start
-    ).exclude(pk__in=UsageSession.objects.filter(booking__isnull=False).values("booking_id"))
-    if instrument_ids is not None:
-        ids = list(instrument_ids)
-        sessions = sessions.filter(instrument_id__in=ids)
-        bookings = bookings.filter(instrument_id__in=ids)
-    for instrument_id, s, e in sessions.values_list("instrument_id", "start", "end"):
-        seconds[instrument_id] += _seconds(max(s, start), min(e or now, end))
-    for instrument_id, a_start, a_end in bookings.values_list("instrument_id", "actual_start", "actual_end"):
-        if a_start is not None and a_end is not None:
-            seconds[instrument_id] += _seconds(max(a_start, start), min(a_end, end))
-    return {pk: int(v // 60) for pk, v in seconds.items()}
+    """Minutes of effective use within [start, end) per instrument (`used_spans`; None: every instrument),
+    rounded as the sharing report rounds them, so the two agree."""
+    from facilities.models import Instrument
+
+    ids = list(instrument_ids) if instrument_ids is not None else list(Instrument.objects.values_list("pk", flat=True))
+    minutes: dict[int, int] = defaultdict(int)
+    for (instrument_id, _, _), m in minutes_by_user(used_spans(instrument_ids=ids, start=start, end=end)).items():
+        minutes[instrument_id] += m
+    return dict(minutes)
 
 
 def violations_visible_to(user) -> QuerySet:
@@ -147,56 +138,97 @@ class UseRow:
     minutes: int
 
 
-def use_in_period(*, instrument_ids: Iterable[int], start: dt.datetime, end: dt.datetime) -> list[UseRow]:
-    """Effective machine time in [start, end): every session (open ones up to their last sign of use),
-    counted for its booking's institution and requester, or for a walk-up for the user's institution;
-    and each completed booking with no session, from its recorded actual times, else its booked times.
-    Clipped to the period. Three queries whatever the number of instruments."""
+@dataclass(frozen=True)
+class UsedSpan:
+    """One stretch of recorded use touching a period: a usage session (a booking's, or a walk-up's with
+    `booking_id` None), or a completed booking with no session, from its recorded actual times, else its
+    booked times. `start`/`end` are the whole span; `seconds` the part within the period. The institution
+    is the booking's, else the walk-up user's (None: nobody named, e.g. an interlock)."""
+
+    instrument_id: int
+    booking_id: int | None
+    session_id: int | None
+    institution_id: int | None
+    requester_id: int | None
+    start: dt.datetime
+    end: dt.datetime
+    seconds: float
+
+
+def used_spans(*, instrument_ids: Iterable[int], start: dt.datetime, end: dt.datetime) -> list[UsedSpan]:
+    """The one definition of effective machine time in [start, end): every session (open ones up to their
+    last sign of use), and each completed booking with no session from its recorded actual times, else its
+    booked times. The sharing report, the fairness report and the service records for the sharing
+    platforms all count it (through `use_in_period` or directly). Three queries whatever the number of
+    instruments."""
     from facilities.models import Membership
 
     ids = list(instrument_ids)
-    seconds: dict[tuple[int, int | None, int | None], float] = defaultdict(float)
-    sessions = (
+    rows = list(
         UsageSession.objects.filter(instrument_id__in=ids, start__lt=end)
         .filter(Q(end__isnull=True, last_seen__gt=start) | Q(end__gt=start))
         .values_list(
-            "instrument_id", "start", "end", "last_seen", "booking__institution_id", "booking__requester_id", "user_id"
+            "pk",
+            "instrument_id",
+            "start",
+            "end",
+            "last_seen",
+            "booking_id",
+            "booking__institution_id",
+            "booking__requester_id",
+            "user_id",
         )
     )
-    walk_up_users: set[int] = set()
-    rows = list(sessions)
-    for _, _, _, _, inst, _, user in rows:
-        if inst is None and user is not None:
-            walk_up_users.add(user)
+    walk_up_users = {user for *_, booking, _, _, user in rows if booking is None and user is not None}
     home: dict[int, int] = {}
     for user_id, institution_id in (
         Membership.objects.filter(user_id__in=walk_up_users).order_by("-id").values_list("user_id", "institution_id")
     ):
         home[user_id] = institution_id  # the first membership wins, as facilities.selectors.primary_institution
-    for instrument_id, s, e, last_seen, inst, requester, user in rows:
-        who = inst if inst is not None else home.get(user) if user is not None else None
-        seconds[(instrument_id, who, requester if requester is not None else user)] += _seconds(
-            max(s, start), min(e or last_seen, end)
-        )
+    spans = []
+    for pk, instrument_id, s, e, last_seen, booking, inst, requester, user in rows:
+        e = e or last_seen
+        if booking is None:
+            inst, requester = (home.get(user) if user is not None else None), user
+        elif requester is None:
+            requester = user
+        spans.append(UsedSpan(instrument_id, booking, pk, inst, requester, s, e, _seconds(max(s, start), min(e, end))))
     completed = (
         Booking.objects.filter(
             instrument_id__in=ids, status=Booking.Status.COMPLETED, start__lt=end + dt.timedelta(days=31)
         )
         .filter(end__gt=start - dt.timedelta(days=31))
         .exclude(pk__in=UsageSession.objects.filter(booking__isnull=False, instrument_id__in=ids).values("booking_id"))
-        .values_list("instrument_id", "start", "end", "actual_start", "actual_end", "institution_id", "requester_id")
+        .values_list(
+            "pk", "instrument_id", "start", "end", "actual_start", "actual_end", "institution_id", "requester_id"
+        )
     )
-    for instrument_id, b_start, b_end, a_start, a_end, inst, requester in completed:
+    for pk, instrument_id, b_start, b_end, a_start, a_end, inst, requester in completed:
         s, e = (a_start, a_end) if a_start is not None and a_end is not None else (b_start, b_end)
         if s < end and e > start:
-            seconds[(instrument_id, inst, requester)] += _seconds(max(s, start), min(e, end))
-    kinds = dict(Institution.objects.filter(pk__in={k[1] for k in seconds if k[1]}).values_list("pk", "kind"))
+            spans.append(UsedSpan(instrument_id, pk, None, inst, requester, s, e, _seconds(max(s, start), min(e, end))))
+    return spans
+
+
+def minutes_by_user(spans: Iterable[UsedSpan]) -> dict[tuple[int, int | None, int | None], int]:
+    """Whole minutes per (instrument, institution, requester): seconds summed per group, then rounded down
+    once (so the figures of every report that counts these spans agree to the minute)."""
+    seconds: dict[tuple[int, int | None, int | None], float] = defaultdict(float)
+    for span in spans:
+        seconds[(span.instrument_id, span.institution_id, span.requester_id)] += span.seconds
+    return {key: int(v // 60) for key, v in seconds.items() if v >= 60}
+
+
+def use_in_period(*, instrument_ids: Iterable[int], start: dt.datetime, end: dt.datetime) -> list[UseRow]:
+    """Effective machine time in [start, end) (`used_spans`) in whole minutes per instrument, institution
+    and requester. Four queries whatever the number of instruments."""
+    minutes = minutes_by_user(used_spans(instrument_ids=instrument_ids, start=start, end=end))
+    kinds = dict(Institution.objects.filter(pk__in={k[1] for k in minutes if k[1]}).values_list("pk", "kind"))
     return [
-        UseRow(instrument_id, inst, kinds.get(inst) if inst else None, requester, int(v // 60))
-        for (instrument_id, inst, requester), v in sorted(
-            seconds.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2] or 0)
+        UseRow(instrument_id, inst, kinds.get(inst) if inst else None, requester, m)
+        for (instrument_id, inst, requester), m in sorted(
+            minutes.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2] or 0)
         )
-        if v >= 60
     ]
 
 

@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from common.audit import attributed_to
+
 
 class FapiaoKind(models.TextChoices):
     NORMAL = "normal", _("Ordinary fapiao (普通发票)")
@@ -69,6 +71,9 @@ class Fapiao(models.Model):
     def __str__(self) -> str:
         return f"Fapiao {self.number} of invoice #{self.invoice_id}"
 
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.invoice.issuer_id, self.invoice.payer_id)
+
 
 class RedLetterConfirmation(models.Model):
     """The tax system's confirmation (红字确认单) of a credit note: until it is recorded, the credit
@@ -87,6 +92,9 @@ class RedLetterConfirmation(models.Model):
 
     def __str__(self) -> str:
         return f"Red-letter confirmation {self.number} of credit note #{self.credit_note_id}"
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.credit_note.issuer_id, self.credit_note.payer_id)
 
 
 class BuyerTaxInfo(models.Model):
@@ -111,6 +119,9 @@ class BuyerTaxInfo(models.Model):
             validate_tax_id(self.tax_id)
         except ValidationError as exc:
             raise ValidationError({"tax_id": exc.messages}) from None
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.institution_id)
 
 
 auditlog.register(BuyerTaxInfo)

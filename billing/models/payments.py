@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from common.audit import attributed_to, own_fields
+
 
 class BankAccount(models.Model):
     """Where an institution's payers transfer money; printed on its invoices (the active one)."""
@@ -32,6 +34,9 @@ class BankAccount(models.Model):
     def __str__(self) -> str:
         return f"{self.bank_name} {self.account_number} ({self.account_name})"
 
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.institution_id)
+
 
 class StatementImport(models.Model):
     """One bank statement file imported by the issuer's finance."""
@@ -54,6 +59,9 @@ class StatementImport(models.Model):
 
     def __str__(self) -> str:
         return f"Statement {self.filename} ({self.bank_format}) into {self.bank_account_id}"
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.bank_account.institution_id)
 
 
 class PaymentStatus(models.TextChoices):
@@ -109,6 +117,9 @@ class BankPayment(models.Model):
     def unapplied(self):
         return self.amount - self.applied
 
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.bank_account.institution_id)
+
 
 class MatchMethod(models.TextChoices):
     REFERENCE = "reference", _("Payment reference")
@@ -144,7 +155,11 @@ class PaymentMatch(models.Model):
     def __str__(self) -> str:
         return f"{self.amount} CNY of payment #{self.payment_id} to invoice #{self.invoice_id}"
 
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.invoice.issuer_id, self.invoice.payer_id)
+
 
 auditlog.register(BankAccount)
 auditlog.register(BankPayment)
+auditlog.register(StatementImport, include_fields=own_fields(StatementImport))
 auditlog.register(PaymentMatch)

@@ -197,6 +197,9 @@ class VoucherScheme(models.Model):
             and (not facility_ids or facility_id in facility_ids)
         )
 
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.agency_id)
+
 
 class InnovationVoucher(models.Model):
     """Issued by a government agency to an institution: covers `percent` of that institution's share of

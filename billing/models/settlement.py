@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from common.audit import attributed_to
+
 
 class FacilityIncomeAccount(models.Model):
     """The account in the host institution's books that a facility's income is credited to."""
@@ -17,6 +19,9 @@ class FacilityIncomeAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} (income of facility #{self.facility_id})"
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.facility.host_id)
 
 
 def default_income_code(facility_code: str) -> str:
@@ -57,6 +62,9 @@ class InternalTransfer(models.Model):
     @property
     def reference(self) -> str:
         return f"SJ-INT-{self.period}-{self.charge_line_id}"
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.institution_id, self.facility.host_id)
 
 
 auditlog.register(FacilityIncomeAccount)

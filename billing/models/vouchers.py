@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from common.audit import attributed_to
+
 from .policies import VoucherMode
 
 
@@ -81,6 +83,9 @@ class VoucherRedemption(models.Model):
 
     def can_transition(self, to: str) -> bool:
         return to in CLAIM_TRANSITIONS.get(self.status, set())
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.agency_id, self.holder_id, self.facility.host_id)
 
 
 auditlog.register(VoucherRedemption)

@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from common.audit import attributed_to
+
 
 class CalendarFlag(models.Model):
     class Status(models.TextChoices):
@@ -43,6 +45,11 @@ class CalendarFlag(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.booking_id} {self.get_status_display()}: {self.reason}"
+
+    def get_additional_data(self) -> dict:
+        """Filed under the facility's host, whose managers decide the flag, and the requester's institution."""
+        booking = self.booking
+        return attributed_to(booking.instrument.facility.host_id, booking.institution_id)
 
 
 # Who kept, moved or cancelled a booking in closed time, and why, is part of the audit trail.

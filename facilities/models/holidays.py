@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from common.audit import attributed_to
+
 
 class Festival(models.TextChoices):
     """The statutory public holidays (全国年节及纪念日放假办法), and `other` for a day off the State
@@ -54,6 +56,10 @@ class HolidaySchedule(models.Model):
     def __str__(self) -> str:
         return f"{self.year} ({self.get_source_display()})"
 
+    def get_additional_data(self) -> dict:
+        """The public-holiday calendar is the whole platform's: only platform administrators read these."""
+        return attributed_to()
+
 
 class HolidayDay(models.Model):
     class Kind(models.TextChoices):
@@ -70,6 +76,10 @@ class HolidayDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date:%Y-%m-%d} {self.get_kind_display()} ({self.get_festival_display()})"
+
+    def get_additional_data(self) -> dict:
+        """The public-holiday calendar is the whole platform's: only platform administrators read these."""
+        return attributed_to()
 
 
 # Holidays decide when office-calendar instruments may be booked: who changed them is kept.

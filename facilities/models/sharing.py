@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from common.audit import attributed_to
+
 from .catalog import Instrument
 
 # Instruments of this original value and more must be reported to the national platform (CNY).
@@ -78,6 +80,9 @@ class InstrumentRegistration(models.Model):
     @property
     def must_report(self) -> bool:
         return self.original_value is not None and self.original_value >= REPORTING_THRESHOLD
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.instrument.facility.host_id)
 
 
 auditlog.register(InstrumentRegistration)

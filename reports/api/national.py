@@ -78,7 +78,7 @@ class CatalogPageSerializer(serializers.Serializer):
 
 
 class RecordSerializer(serializers.Serializer):
-    booking = serializers.IntegerField()
+    booking = serializers.IntegerField(allow_null=True, help_text="The booking; null for a walk-up session.")
     facility = serializers.CharField()
     instrument = serializers.IntegerField()
     instrument_code = serializers.CharField()
@@ -94,7 +94,7 @@ class RecordSerializer(serializers.Serializer):
     start = serializers.CharField(help_text="Start of recorded use, +08:00.")
     end = serializers.CharField(help_text="End of recorded use, +08:00.")
     used_hours = serializers.CharField(help_text="Used hours within the period, two decimals.")
-    content = serializers.CharField(help_text="The booking's purpose (服务内容).")
+    content = serializers.CharField(help_text="The booking's purpose (服务内容); empty for a walk-up.")
     fee = serializers.CharField(help_text="The usage charge in yuan, if it falls in the period's months.")
 
 
@@ -179,25 +179,24 @@ def catalog_item(e: national.CatalogEntry) -> dict:
 
 
 def record_item(r: national.ServiceRecord) -> dict:
-    b = r.booking
     return {
-        "booking": b.pk,
-        "facility": b.instrument.facility.code,
-        "instrument": b.instrument_id,
-        "instrument_code": b.instrument.code,
-        "instrument_name": b.instrument.name,
-        "instrument_name_zh": b.instrument.name_zh,
-        "registry_number": national_exports.registry_number(b.instrument),
-        "user": b.requester.username,
+        "booking": r.booking.pk if r.booking else None,
+        "facility": r.instrument.facility.code,
+        "instrument": r.instrument.pk,
+        "instrument_code": r.instrument.code,
+        "instrument_name": r.instrument.name,
+        "instrument_name_zh": r.instrument.name_zh,
+        "registry_number": national_exports.registry_number(r.instrument),
+        "user": r.requester.username if r.requester else "",
         "user_name": national_exports.user_name(r),
-        "institution": b.institution.code,
-        "institution_name": b.institution.name,
-        "institution_name_zh": b.institution.name_zh,
+        "institution": r.institution.code,
+        "institution_name": r.institution.name,
+        "institution_name_zh": r.institution.name_zh,
         "user_type": r.user_type,
         "start": iso_local(r.used_start),
         "end": iso_local(r.used_end),
         "used_hours": str(r.used_hours),
-        "content": b.purpose,
+        "content": r.purpose,
         "fee": str(r.fee),
     }
 
