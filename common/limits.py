@@ -33,6 +33,15 @@ def length_required() -> JsonResponse:
     )
 
 
+def body_limit_for(path: str) -> int | None:
+    """DATA_UPLOAD_MAX_MEMORY_SIZE, or a larger limit for the few upload paths named in
+    REQUEST_BODY_LIMITS_BY_PATH ([(compiled regex, bytes)]), e.g. files attached to proposals."""
+    for pattern, limit in getattr(settings, "REQUEST_BODY_LIMITS_BY_PATH", ()):
+        if pattern.match(path):
+            return limit
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
 class RequestBodyLimitMiddleware:
     """413 for a declared length above the limit, 411 for a body without a declared length (chunked):
     Django reads only what Content-Length announces, so such a body could never be read anyway."""
@@ -41,7 +50,7 @@ class RequestBodyLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = body_limit_for(request.path_info)
         declared = request.META.get("CONTENT_LENGTH") or ""
         if declared.strip():
             try:

@@ -1,6 +1,7 @@
 """Sanjiao settings. Everything that differs between machines comes from the environment (see README)."""
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "facilities",
     "booking",
     "billing",
+    "proposals",
     "reports",
     "frontend",
 ]
@@ -238,6 +240,19 @@ SANJIAO_DEMO_COMMANDS = ["seed_catalog", "seed_demo_people", "seed_demo_history"
 # How long a waitlisted user may take to accept a slot that came free before it passes to the next.
 WAITLIST_OFFER_MINUTES = env_int("WAITLIST_OFFER_MINUTES", 120)
 
+# --- beamtime by proposal (docs/proposals.md) ------------------------------------------------------
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"  # never served as such: proposal files go through a view that checks who asks
+PROPOSALS_MAX_FILE_BYTES = env_int("PROPOSALS_MAX_FILE_BYTES", 10 * 1024 * 1024)
+# An upload to a proposal may be as large as its file plus the form around it; every other body keeps
+# DATA_UPLOAD_MAX_MEMORY_SIZE (common/limits.py).
+REQUEST_BODY_LIMITS_BY_PATH = [
+    (re.compile(r"^/(api/v1/)?proposals/\d+/files/$"), PROPOSALS_MAX_FILE_BYTES + 64 * 1024),
+]
+PROPOSALS_SAFETY_DAYS = env_int("PROPOSALS_SAFETY_DAYS", 7)
+PROPOSALS_SAFETY_REMINDER_DAYS = env_int("PROPOSALS_SAFETY_REMINDER_DAYS", 7)
+PROPOSALS_LATE_CANCEL_DAYS = env_int("PROPOSALS_LATE_CANCEL_DAYS", 14)
+
 # --- live updates (WebSockets) -------------------------------------------------------------------
 # Limits per /ws/ connection; a client that breaks one gets an error message in words, not a closed socket.
 LIVE_MAX_INSTRUMENTS = env_int("LIVE_MAX_INSTRUMENTS", 50)
@@ -282,6 +297,7 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 # Every periodic job works from state and time ("everything due by now"), never "this minute", so a
 # missed run is made up by the next one and a doubled run changes nothing.
 CELERY_BEAT_SCHEDULE = {
+    "remind-safety-forms": {"task": "proposals.tasks.remind_safety_forms", "schedule": crontab(minute=0, hour=9)},
     "expire-unapproved-requests": {"task": "booking.tasks.expire_stale_requests", "schedule": crontab(minute="*/5")},
     "complete-ended-bookings": {"task": "booking.tasks.complete_ended_bookings", "schedule": crontab(minute="*/15")},
     "send-reminders": {"task": "booking.tasks.send_reminders", "schedule": crontab(minute="*/15")},

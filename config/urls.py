@@ -7,6 +7,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("booking.api.urls")),
     path("", include("booking.api.more_urls")),
     path("", include("billing.api.urls")),
+    path("", include("proposals.api.urls")),
     path("", include("reports.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

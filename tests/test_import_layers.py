@@ -10,8 +10,8 @@ from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
 # Lower rank never imports higher rank.
-RANK = {"common": 0, "facilities": 1, "booking": 2, "billing": 3, "reports": 4, "frontend": 5, "config": 6}
-DOMAIN_APPS = {"facilities", "booking", "billing", "reports", "frontend"}
+RANK = {"common": 0, "facilities": 1, "booking": 2, "proposals": 2.5, "billing": 3, "reports": 4, "frontend": 5, "config": 6}
+DOMAIN_APPS = {"facilities", "booking", "proposals", "billing", "reports", "frontend"}
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:

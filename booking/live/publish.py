@@ -129,3 +129,10 @@ def publish_booking_event(*, booking_id: int, facility_id: int, requester_id: in
         "requester": requester_id,
     }
     send((facility_group(facility_id), message), (user_group(requester_id), message))
+
+
+def publish_user_notice(*, user_id: int, kind: str, data: dict) -> None:
+    """Tell one signed-in user (/ws/me/) about something that is not a booking, e.g. a proposal decision.
+    `data` must be small and meant for that user only; the socket forwards it as
+    {"type": "notice", "kind": …, "data": …}. Call it after commit."""
+    send((user_group(user_id), {"type": "live.notice", "kind": kind, "data": data, "user": user_id}))

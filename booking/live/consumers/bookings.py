@@ -48,6 +48,10 @@ class BookingEventsSocket(LiveSocket):
         if payload is not None:
             await self.send_text(json.dumps({"type": "booking", "event": message["event"], "booking": payload}))
 
+    async def live_notice(self, message: dict) -> None:
+        # Only user groups carry notices, and a user's group has only that user's sockets.
+        await self.send_text(json.dumps({"type": "notice", "kind": message["kind"], "data": message["data"]}))
+
     def payload_for(self, message: dict) -> dict | None:
         return booking_payload(message["booking"]) if self.may_see(message) else None
 
