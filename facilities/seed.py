@@ -218,6 +218,10 @@ DEMO_PEOPLE = [
     ("chmfl.finance", "Tao", "He", Role.FINANCE, "CHMFL", []),
     ("zju.manager", "Rui", "Qian", Role.FACILITY_MANAGER, "ZJU", ["CHIEF", "ZJU-LIP"]),
     ("nfps.manager", "Ning", "Gao", Role.FACILITY_MANAGER, "CAS-SH", ["NFPS"]),
+    # Beamtime by proposal: SSRF's user office and two reviewers from institutions of their own.
+    ("ssrf.useroffice", "Jing", "Zhao", Role.USER_OFFICE, "SARI", ["SSRF"]),
+    ("reviewer.li", "Ming", "Li", Role.REVIEWER, "NJU", []),
+    ("reviewer.gao", "Yan", "Gao", Role.REVIEWER, "ZJLAB", []),
 ]
 
 # code, title, institution, principal investigator, members, budget cap
