@@ -234,7 +234,13 @@ if CELERY_TASK_ALWAYS_EAGER:
     LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}
 
 # `manage.py load_demo` runs these, in order; each app owns its own step.
-SANJIAO_DEMO_COMMANDS = ["seed_catalog", "seed_demo_people", "seed_demo_history", "seed_demo_billing", "seed_demo_proposals"]
+SANJIAO_DEMO_COMMANDS = [
+    "seed_catalog",
+    "seed_demo_people",
+    "seed_demo_history",
+    "seed_demo_billing",
+    "seed_demo_proposals",
+]
 
 # --- booking engine (rules, series, waitlist, bundles) ---------------------------------------------
 # How long a waitlisted user may take to accept a slot that came free before it passes to the next.

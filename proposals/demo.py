@@ -27,9 +27,21 @@ def load_demo_proposals(now: dt.datetime | None = None) -> dict[str, int]:
     ssrf = Facility.objects.filter(code="SSRF").first()
     if ssrf is None or Call.objects.filter(facility=ssrf, code=CODE).exists():
         return {"calls": Call.objects.count()}
-    people = {u.username: u for u in User.objects.filter(username__in=[
-        "ssrf.useroffice", "reviewer.li", "reviewer.gao", "wei.zhang", "lin.chen", "yu.sun", "hao.zhou", "qing.wu"
-    ])}
+    people = {
+        u.username: u
+        for u in User.objects.filter(
+            username__in=[
+                "ssrf.useroffice",
+                "reviewer.li",
+                "reviewer.gao",
+                "wei.zhang",
+                "lin.chen",
+                "yu.sun",
+                "hao.zhou",
+                "qing.wu",
+            ]
+        )
+    }
     if len(people) < 8:
         return {"calls": Call.objects.count()}
     office = people["ssrf.useroffice"]
@@ -101,7 +113,9 @@ def load_demo_proposals(now: dt.datetime | None = None) -> dict[str, int]:
                 actor=people[name], assignment_id=a.pk, grade=grade, comment="Clear aims; feasible in the shifts asked."
             )
     decided = closes + dt.timedelta(days=10)
-    services.proposal_award(actor=office, proposal_id=sodium.pk, awards={xafs.pk: 9}, comment="Awarded in full.", now=decided)
+    services.proposal_award(
+        actor=office, proposal_id=sodium.pk, awards={xafs.pk: 9}, comment="Awarded in full.", now=decided
+    )
     services.proposal_award(actor=office, proposal_id=protein.pk, awards={mx.pk: 4}, now=decided)
     services.proposal_award(actor=office, proposal_id=semimetal.pk, awards={xafs.pk: 0}, now=decided)
     services.proposal_award(actor=office, proposal_id=rapid.pk, awards={mx.pk: 2}, now=decided)
@@ -111,8 +125,12 @@ def load_demo_proposals(now: dt.datetime | None = None) -> dict[str, int]:
     if first <= dt.date(2027, 6, 1):
         request = ShiftRequest.objects.get(proposal=sodium)
         a = services.session_place(actor=office, request_id=request.pk, start=_at(first, 8), shifts=3)
-        services.session_place(actor=office, request_id=request.pk, start=_at(first + dt.timedelta(days=14), 8), shifts=3)
-        late = services.session_place(actor=office, request_id=request.pk, start=_at(first + dt.timedelta(days=28), 8), shifts=1)
+        services.session_place(
+            actor=office, request_id=request.pk, start=_at(first + dt.timedelta(days=14), 8), shifts=3
+        )
+        late = services.session_place(
+            actor=office, request_id=request.pk, start=_at(first + dt.timedelta(days=28), 8), shifts=1
+        )
         services.session_confirm(actor=people["wei.zhang"], session_id=a.pk)
         services.safety_submit(actor=people["wei.zhang"], session_id=a.pk, content="Sealed coin cells; no hazards.")
         services.safety_approve(actor=office, session_id=a.pk, now=now)
@@ -121,6 +139,8 @@ def load_demo_proposals(now: dt.datetime | None = None) -> dict[str, int]:
             actor=people["wei.zhang"], session_id=late.pk, now=late.booking.start - dt.timedelta(days=2)
         )
         mx_request = ShiftRequest.objects.get(proposal=protein)
-        services.session_place(actor=office, request_id=mx_request.pk, start=_at(first + dt.timedelta(days=3), 8), shifts=2)
+        services.session_place(
+            actor=office, request_id=mx_request.pk, start=_at(first + dt.timedelta(days=3), 8), shifts=2
+        )
         sessions = 4
     return {"calls": 1, "proposals": 5, "sessions placed": sessions}

@@ -342,7 +342,9 @@ class ProposalEvent(models.Model):
     """What happened to a proposal, in words the team and the office read (auditlog keeps field changes)."""
 
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     at = models.DateTimeField(auto_now_add=True)
     verb = models.CharField(max_length=32)
     data = models.JSONField(default=dict, blank=True)
@@ -365,9 +367,7 @@ class ProposalNotice(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["proposal", "kind", "key", "recipient"], name="proposal_notice_once"
-            )
+            models.UniqueConstraint(fields=["proposal", "kind", "key", "recipient"], name="proposal_notice_once")
         ]
 
     def __str__(self) -> str:

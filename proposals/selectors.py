@@ -76,9 +76,11 @@ def proposals_visible_to(user) -> QuerySet[Proposal]:
     if user.is_superuser:
         return qs
     office = office_facility_ids(user)
-    as_office_or_team = Q(call__facility_id__in=office) & ~Q(status=ProposalStatus.DRAFT) | Q(
-        principal_investigator=user
-    ) | Q(members__user=user)
+    as_office_or_team = (
+        Q(call__facility_id__in=office) & ~Q(status=ProposalStatus.DRAFT)
+        | Q(principal_investigator=user)
+        | Q(members__user=user)
+    )
     seen = set(qs.filter(as_office_or_team).values_list("pk", flat=True))
     reviewing = _conflict_free(
         qs.filter(reviews__reviewer=user).exclude(status__in=[ProposalStatus.DRAFT, ProposalStatus.WITHDRAWN]), user

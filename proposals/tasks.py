@@ -24,17 +24,23 @@ log = logging.getLogger(__name__)
 
 def _recipients(proposal: Proposal, audience: str, key: str) -> list[User]:
     if audience == "team":
-        return list(User.objects.filter(proposal_memberships__proposal=proposal, is_active=True).distinct().order_by("pk"))
+        return list(
+            User.objects.filter(proposal_memberships__proposal=proposal, is_active=True).distinct().order_by("pk")
+        )
     if audience == "office":
         return list(
             User.objects.filter(
                 memberships__role=Role.USER_OFFICE,
                 memberships__facilities=proposal.call.facility_id,
                 is_active=True,
-            ).distinct().order_by("pk")
+            )
+            .distinct()
+            .order_by("pk")
         )
     if audience == "reviewer":
-        assignment = ReviewAssignment.objects.filter(pk=int(key or 0), proposal=proposal).select_related("reviewer").first()
+        assignment = (
+            ReviewAssignment.objects.filter(pk=int(key or 0), proposal=proposal).select_related("reviewer").first()
+        )
         return [assignment.reviewer] if assignment else []
     return []
 
@@ -47,7 +53,10 @@ def _message(proposal: Proposal, kind: str, recipient: User) -> tuple[str, str]:
         subject = (_("Beamtime awarded: %(title)s") if kind == "awarded" else _("Proposal not awarded: %(title)s")) % {
             "title": title
         }
-        lines = [_("The user office of %(facility)s has decided on your proposal.") % {"facility": proposal.call.facility.code}]
+        lines = [
+            _("The user office of %(facility)s has decided on your proposal.")
+            % {"facility": proposal.call.facility.code}
+        ]
         for r in proposal.requests.select_related("instrument").order_by("instrument__code"):
             lines.append(
                 _("%(instrument)s: %(awarded)s of %(requested)s shifts")

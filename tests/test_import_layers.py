@@ -10,7 +10,16 @@ from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
 # Lower rank never imports higher rank.
-RANK = {"common": 0, "facilities": 1, "booking": 2, "proposals": 2.5, "billing": 3, "reports": 4, "frontend": 5, "config": 6}
+RANK = {
+    "common": 0,
+    "facilities": 1,
+    "booking": 2,
+    "proposals": 2.5,
+    "billing": 3,
+    "reports": 4,
+    "frontend": 5,
+    "config": 6,
+}
 DOMAIN_APPS = {"facilities", "booking", "proposals", "billing", "reports", "frontend"}
 
 

@@ -56,7 +56,10 @@ def test_a_conflicted_reviewer_sees_nothing_even_if_assigned(world, submitted, c
     assert api.get("/api/v1/proposals/").json()["count"] == 0
     assert api.get(f"/api/v1/proposals/{pid}/").status_code == 404
     assert api.get(f"/api/v1/proposals/{pid}/files/{submitted['file']}/").status_code == 404
-    assert api.post(f"/api/v1/reviews/{a.pk}/grade/", {"grade": "5.0", "comment": "great"}, format="json").status_code == 404
+    assert (
+        api.post(f"/api/v1/reviews/{a.pk}/grade/", {"grade": "5.0", "comment": "great"}, format="json").status_code
+        == 404
+    )
     assert not proposals_visible_to(rev).exists() and not reviews_of(rev).exists()
     # Pages too.
     client.force_login(rev)
@@ -163,7 +166,9 @@ def test_placing_and_acting_on_sessions_is_refused_to_the_wrong_people(world, su
         off.post(f"/api/v1/proposals/{pid}/checks/", {"kind": kind, "passed": True}, format="json")
     rev = reviewer("rev1", "SJTU")
     ReviewAssignment.objects.create(proposal_id=pid, reviewer=rev, assigned_by=submitted["office"], grade="4.0")
-    off.post(f"/api/v1/proposals/{pid}/award/", {"awards": [{"instrument": world.instrument.pk, "shifts": 3}]}, format="json")
+    off.post(
+        f"/api/v1/proposals/{pid}/award/", {"awards": [{"instrument": world.instrument.pk, "shifts": 3}]}, format="json"
+    )
     req = off.get(f"/api/v1/proposals/{pid}/").json()["requests"][0]["id"]
     start = (timezone.localtime() + dt.timedelta(days=30)).replace(hour=8, minute=0, second=0, microsecond=0)
     body = {"request": req, "start": start.isoformat(), "shifts": 1}
@@ -176,7 +181,10 @@ def test_placing_and_acting_on_sessions_is_refused_to_the_wrong_people(world, su
             assert r.status_code == code, (action, user.username, r.status_code)
     for user, code in ((world.researcher, 403), (rev, 403), (world.outsider, 404)):
         assert world.client(user).post(f"/api/v1/sessions/{sid}/safety-form/approve/").status_code == code
-        assert world.client(user).post(f"/api/v1/sessions/{sid}/fault/", {"lost_shifts": 1}, format="json").status_code == code
+        assert (
+            world.client(user).post(f"/api/v1/sessions/{sid}/fault/", {"lost_shifts": 1}, format="json").status_code
+            == code
+        )
     assert world.client(None).post(f"/api/v1/sessions/{sid}/confirm/").status_code == 401
     # Anonymous users can read calls, never write them.
     assert world.client(None).get("/api/v1/calls/").status_code == 200

@@ -86,10 +86,17 @@ def test_from_call_to_report(world, setup, committed):
     # 3. Feasibility and safety; reviewers; grades.
     for pid in (p1, p2):
         for kind in ("feasibility", "safety"):
-            r = off.post(f"/api/v1/proposals/{pid}/checks/", {"kind": kind, "passed": True, "comment": "ok"}, format="json")
+            r = off.post(
+                f"/api/v1/proposals/{pid}/checks/", {"kind": kind, "passed": True, "comment": "ok"}, format="json"
+            )
             assert r.status_code == 200, r.json()
         for name in ("rev_a", "rev_b"):
-            assert committed(off.post, f"/api/v1/proposals/{pid}/reviewers/", {"reviewer": name}, format="json").status_code == 201
+            assert (
+                committed(
+                    off.post, f"/api/v1/proposals/{pid}/reviewers/", {"reviewer": name}, format="json"
+                ).status_code
+                == 201
+            )
     grades = {("rev_a", p1): "4.5", ("rev_b", p1): "4.0", ("rev_a", p2): "3.0", ("rev_b", p2): "2.0"}
     for name in ("rev_a", "rev_b"):
         client = world.client(setup[name])
@@ -124,7 +131,11 @@ def test_from_call_to_report(world, setup, committed):
     part = {"awards": [{"instrument": world.instrument.pk, "shifts": 3}]}
     assert off.post(f"/api/v1/proposals/{p2}/award/", part, format="json").status_code == 200
     to_team = [m for m in mail.outbox if "awarded" in m.subject.lower() and world.researcher.email in m.to]
-    assert to_team and "Comment by rev_a" in to_team[0].body and "rev_a" not in to_team[0].body.replace("Comment by rev_a", "")
+    assert (
+        to_team
+        and "Comment by rev_a" in to_team[0].body
+        and "rev_a" not in to_team[0].body.replace("Comment by rev_a", "")
+    )
     shown = team.get(f"/api/v1/proposals/{p1}/").json()
     assert shown["reviews"] == [{"comment": "Comment by rev_a"}, {"comment": "Comment by rev_b"}]
     assert all("reviewer" not in x and "grade" not in x for x in shown["reviews"])
@@ -134,12 +145,21 @@ def test_from_call_to_report(world, setup, committed):
     starts = off.get(f"/api/v1/proposals/{p1}/suggestions/?request={request_id}&shifts=3").json()["starts"]
     preferred = call.cycle_start + dt.timedelta(days=10)
     assert starts[0].startswith(preferred.isoformat())
-    r = committed(off.post, f"/api/v1/proposals/{p1}/sessions/", {"request": request_id, "start": starts[0], "shifts": 3}, format="json")
+    r = committed(
+        off.post,
+        f"/api/v1/proposals/{p1}/sessions/",
+        {"request": request_id, "start": starts[0], "shifts": 3},
+        format="json",
+    )
     assert r.status_code == 201, r.json()
     s1 = r.json()
     assert s1["booking_status"] == "requested" and s1["blocked"] is True
     later = dt.datetime.fromisoformat(starts[0]) + dt.timedelta(days=30)
-    r = off.post(f"/api/v1/proposals/{p1}/sessions/", {"request": request_id, "start": later.isoformat(), "shifts": 3}, format="json")
+    r = off.post(
+        f"/api/v1/proposals/{p1}/sessions/",
+        {"request": request_id, "start": later.isoformat(), "shifts": 3},
+        format="json",
+    )
     assert r.status_code == 201
     s2 = r.json()
     # No more than awarded.
@@ -150,13 +170,21 @@ def test_from_call_to_report(world, setup, committed):
     )
     assert r.status_code == 400
     # The session is a booking on the instrument's calendar: an hourly booking cannot take that time.
-    clash = {"instrument": world.instrument.pk, "start": starts[0], "end": (dt.datetime.fromisoformat(starts[0]) + dt.timedelta(hours=1)).isoformat()}
+    clash = {
+        "instrument": world.instrument.pk,
+        "start": starts[0],
+        "end": (dt.datetime.fromisoformat(starts[0]) + dt.timedelta(hours=1)).isoformat(),
+    }
     r = world.client(world.outsider).post("/api/v1/bookings/", clash, format="json")
     assert r.status_code == 409 and r.json()["code"] == "slot_unavailable"
-    busy = world.client(None).get(
-        f"/api/v1/instruments/{world.instrument.pk}/availability/",
-        {"start": starts[0], "end": (dt.datetime.fromisoformat(starts[0]) + dt.timedelta(days=1)).isoformat()},
-    ).json()
+    busy = (
+        world.client(None)
+        .get(
+            f"/api/v1/instruments/{world.instrument.pk}/availability/",
+            {"start": starts[0], "end": (dt.datetime.fromisoformat(starts[0]) + dt.timedelta(days=1)).isoformat()},
+        )
+        .json()
+    )
     assert busy["busy"], busy
 
     # 7. The team confirms; the session stays blocked until the safety form is approved.
@@ -174,7 +202,9 @@ def test_from_call_to_report(world, setup, committed):
     mine = bookings_visible_to(world.researcher).get(pk=s1["booking"])
     assert mine.kind == Booking.Kind.BEAMTIME
     feed = world.client(None).get(f"/calendar/{world.researcher.calendar_token}.ics")
-    assert feed.status_code == 200 and b"Beamtime P" in b"".join(feed.streaming_content if feed.streaming else [feed.content])
+    assert feed.status_code == 200 and b"Beamtime P" in b"".join(
+        feed.streaming_content if feed.streaming else [feed.content]
+    )
 
     # The second session never gets its safety form: at its start it expires, and its shifts are forfeited.
     s2_booking = BeamSession.objects.get(pk=s2["id"]).booking
@@ -241,13 +271,25 @@ def test_late_cancellation_forfeits_unless_a_substitute_takes_it(world, setup, c
         for kind in ("feasibility", "safety"):
             off.post(f"/api/v1/proposals/{pid}/checks/", {"kind": kind, "passed": True}, format="json")
         ids.append(pid)
-    off.post(f"/api/v1/proposals/{ids[0]}/award/", {"awards": [{"instrument": world.instrument.pk, "shifts": 2}]}, format="json")
-    off.post(f"/api/v1/proposals/{ids[1]}/award/", {"awards": [{"instrument": world.instrument.pk, "shifts": 1}]}, format="json")
+    off.post(
+        f"/api/v1/proposals/{ids[0]}/award/",
+        {"awards": [{"instrument": world.instrument.pk, "shifts": 2}]},
+        format="json",
+    )
+    off.post(
+        f"/api/v1/proposals/{ids[1]}/award/",
+        {"awards": [{"instrument": world.instrument.pk, "shifts": 1}]},
+        format="json",
+    )
     req_a = Proposal.objects.get(pk=ids[0]).requests.get()
     req_b = Proposal.objects.get(pk=ids[1]).requests.get()
     start = timezone.localtime().replace(hour=8, minute=0, second=0, microsecond=0) + dt.timedelta(days=25)
     settings.PROPOSALS_LATE_CANCEL_DAYS = 30  # every cancellation here is late
-    s_a = off.post(f"/api/v1/proposals/{ids[0]}/sessions/", {"request": req_a.pk, "start": start.isoformat(), "shifts": 1}, format="json").json()
+    s_a = off.post(
+        f"/api/v1/proposals/{ids[0]}/sessions/",
+        {"request": req_a.pk, "start": start.isoformat(), "shifts": 1},
+        format="json",
+    ).json()
     s_a2 = off.post(
         f"/api/v1/proposals/{ids[0]}/sessions/",
         {"request": req_a.pk, "start": (start + dt.timedelta(days=2)).isoformat(), "shifts": 1},
@@ -273,12 +315,23 @@ def test_machine_fault_returns_time(world, setup, committed):
     world.client(world.researcher).post(f"/api/v1/proposals/{pid}/submit/")
     for kind in ("feasibility", "safety"):
         off.post(f"/api/v1/proposals/{pid}/checks/", {"kind": kind, "passed": True}, format="json")
-    off.post(f"/api/v1/proposals/{pid}/award/", {"awards": [{"instrument": world.instrument.pk, "shifts": 2}]}, format="json")
+    off.post(
+        f"/api/v1/proposals/{pid}/award/", {"awards": [{"instrument": world.instrument.pk, "shifts": 2}]}, format="json"
+    )
     req = Proposal.objects.get(pk=pid).requests.get()
     start = timezone.localtime().replace(hour=8, minute=0, second=0, microsecond=0) + dt.timedelta(days=30)
-    s = off.post(f"/api/v1/proposals/{pid}/sessions/", {"request": req.pk, "start": start.isoformat(), "shifts": 2}, format="json").json()
+    s = off.post(
+        f"/api/v1/proposals/{pid}/sessions/",
+        {"request": req.pk, "start": start.isoformat(), "shifts": 2},
+        format="json",
+    ).json()
     world.client(world.researcher).post(f"/api/v1/sessions/{s['id']}/confirm/")
-    assert world.client(world.researcher).post(f"/api/v1/sessions/{s['id']}/fault/", {"lost_shifts": 2}, format="json").status_code == 403
+    assert (
+        world.client(world.researcher)
+        .post(f"/api/v1/sessions/{s['id']}/fault/", {"lost_shifts": 2}, format="json")
+        .status_code
+        == 403
+    )
     r = off.post(f"/api/v1/sessions/{s['id']}/fault/", {"lost_shifts": 2}, format="json")
     assert r.status_code == 200 and r.json()["state"] == "fault" and r.json()["booking_status"] == "cancelled"
     from proposals.selectors import ledgers_for, pools
@@ -287,5 +340,11 @@ def test_machine_fault_returns_time(world, setup, committed):
     assert (row.lost, row.scheduled, row.to_schedule) == (2, 0, 0)
     assert pools(call)[world.instrument.pk].returned == 2
     # The freed slot is free for an hourly booking again.
-    BookingFactory(instrument=world.instrument, requester=world.outsider, institution=world.zju, start=start, end=start + dt.timedelta(hours=1))
+    BookingFactory(
+        instrument=world.instrument,
+        requester=world.outsider,
+        institution=world.zju,
+        start=start,
+        end=start + dt.timedelta(hours=1),
+    )
     assert Decimal(1) == 1

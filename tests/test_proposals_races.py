@@ -33,7 +33,9 @@ def awarded_request(world) -> ShiftRequest:
         abstract="x",
         status=ProposalStatus.AWARDED,
     )
-    return ShiftRequest.objects.create(proposal=proposal, instrument=world.instrument, shifts_requested=10, shifts_awarded=10)
+    return ShiftRequest.objects.create(
+        proposal=proposal, instrument=world.instrument, shifts_requested=10, shifts_awarded=10
+    )
 
 
 @pytest.mark.parametrize("rounds", [6])
@@ -53,9 +55,11 @@ def test_a_session_and_an_hourly_booking_for_the_same_time(world, quiet_after_co
         }
         place = {"request": request.pk, "start": start.isoformat(), "shifts": 1}
 
-        def attempt(i: int) -> None:
+        def attempt(i: int, place=place, hourly=hourly) -> None:
             if i == 0:
-                r = world.client(office_user).post(f"/api/v1/proposals/{request.proposal_id}/sessions/", place, format="json")
+                r = world.client(office_user).post(
+                    f"/api/v1/proposals/{request.proposal_id}/sessions/", place, format="json"
+                )
                 key = ("session", r.status_code)
             else:
                 r = world.client(world.outsider).post("/api/v1/bookings/", hourly, format="json")
@@ -65,7 +69,12 @@ def test_a_session_and_an_hourly_booking_for_the_same_time(world, quiet_after_co
             assert r.status_code in (201, 409), r.content
 
         run_threads(2, attempt)
-        held = Booking.objects.filter(instrument=world.instrument, status__in=HELD_STATUSES, start__lt=start + dt.timedelta(hours=8), hold_end__gt=start)
+        held = Booking.objects.filter(
+            instrument=world.instrument,
+            status__in=HELD_STATUSES,
+            start__lt=start + dt.timedelta(hours=8),
+            hold_end__gt=start,
+        )
         assert held.count() == 1, list(held.values("kind", "start", "end"))
     # Every round had exactly one winner; report which kinds won, for the record.
     assert outcomes[("session", 201)] + outcomes[("hourly", 201)] == rounds

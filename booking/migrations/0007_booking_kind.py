@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('booking', '0006_declared_no_overlap_constraint'),
+        ("booking", "0006_declared_no_overlap_constraint"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='booking',
-            name='kind',
-            field=models.CharField(choices=[('hourly', 'Hourly booking'), ('beamtime', 'Beamtime session')], default='hourly', max_length=16),
+            model_name="booking",
+            name="kind",
+            field=models.CharField(
+                choices=[("hourly", "Hourly booking"), ("beamtime", "Beamtime session")],
+                default="hourly",
+                max_length=16,
+            ),
         ),
     ]

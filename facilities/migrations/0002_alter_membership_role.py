@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('facilities', '0001_initial'),
+        ("facilities", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='membership',
-            name='role',
-            field=models.CharField(choices=[('researcher', 'Researcher'), ('facility_manager', 'Facility manager'), ('finance', 'Finance'), ('institution_admin', 'Institution administrator'), ('user_office', 'User office'), ('reviewer', 'Reviewer')], max_length=24),
+            model_name="membership",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("researcher", "Researcher"),
+                    ("facility_manager", "Facility manager"),
+                    ("finance", "Finance"),
+                    ("institution_admin", "Institution administrator"),
+                    ("user_office", "User office"),
+                    ("reviewer", "Reviewer"),
+                ],
+                max_length=24,
+            ),
         ),
     ]

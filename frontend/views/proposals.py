@@ -50,7 +50,9 @@ def proposals_home(request):
         if office or user.is_superuser
         else [],
         "open_calls": [
-            c for c in Call.objects.select_related("facility").order_by("-opens_at")[:50] if c.accepts(Track.RAPID, timezone.now())
+            c
+            for c in Call.objects.select_related("facility").order_by("-opens_at")[:50]
+            if c.accepts(Track.RAPID, timezone.now())
         ],
     }
     return render(request, "frontend/proposals/home.html", ctx)
@@ -65,7 +67,11 @@ def proposals_mine(request):
 
 @login_required
 def proposal_new(request):
-    call = Call.objects.select_related("facility").filter(pk=_safe_id(request.GET.get("call") or request.POST.get("call"))).first()
+    call = (
+        Call.objects.select_related("facility")
+        .filter(pk=_safe_id(request.GET.get("call") or request.POST.get("call")))
+        .first()
+    )
     if call is None:
         raise Http404(_("No such call."))
     offers = list(call.offers.select_related("instrument"))
@@ -128,7 +134,9 @@ def proposal_detail(request, pk: int):
         "shown": shown,
         "role": role,
         "check_kinds": CheckKind.choices,
-        "my_review": selectors.reviews_of(request.user).filter(proposal=proposal).first() if role == "reviewer" else None,
+        "my_review": selectors.reviews_of(request.user).filter(proposal=proposal).first()
+        if role == "reviewer"
+        else None,
     }
     if role in ("team", "office"):
         ctx["sessions"] = [session_json(s) for s in selectors.sessions_of(proposal)]
@@ -154,13 +162,20 @@ def proposal_action(request, pk: int, action: str):
             services.proposal_withdraw(actor=user, proposal_id=pk)
         elif action == "check":
             services.check_record(
-                actor=user, proposal_id=pk, kind=post.get("kind", ""), passed=post.get("passed") == "yes", comment=post.get("comment", "")
+                actor=user,
+                proposal_id=pk,
+                kind=post.get("kind", ""),
+                passed=post.get("passed") == "yes",
+                comment=post.get("comment", ""),
             )
         elif action == "assign":
             services.reviewer_assign(actor=user, proposal_id=pk, reviewer_username=post.get("reviewer", "").strip())
         elif action == "grade":
             services.review_grade(
-                actor=user, assignment_id=_safe_id(post.get("assignment")), grade=post.get("grade", ""), comment=post.get("comment", "")
+                actor=user,
+                assignment_id=_safe_id(post.get("assignment")),
+                grade=post.get("grade", ""),
+                comment=post.get("comment", ""),
             )
         elif action == "award":
             awards = {
@@ -172,7 +187,10 @@ def proposal_action(request, pk: int, action: str):
         elif action == "place":
             start = parse_aware(post.get("start", ""), "start")
             services.session_place(
-                actor=user, request_id=_safe_id(post.get("request")), start=start, shifts=_int(post.get("shifts"), "shifts")
+                actor=user,
+                request_id=_safe_id(post.get("request")),
+                start=start,
+                shifts=_int(post.get("shifts"), "shifts"),
             )
         elif action in ("confirm", "cancel", "approve_safety", "safety", "report"):
             sid = _safe_id(post.get("session"))
@@ -216,7 +234,9 @@ def call_ranking(request, pk: int):
 
         raise PermissionDenied(_("Only the call's user office sees its ranking."))
     return render(
-        request, "frontend/proposals/ranking.html", {"nav": "proposals", "call": call, "rankings": selectors.ranking(call)}
+        request,
+        "frontend/proposals/ranking.html",
+        {"nav": "proposals", "call": call, "rankings": selectors.ranking(call)},
     )
 
 

@@ -34,7 +34,7 @@ class CallInSerializer(serializers.Serializer):
     grade_min = serializers.DecimalField(max_digits=4, decimal_places=1, required=False, default=Decimal("1"))
     grade_max = serializers.DecimalField(max_digits=4, decimal_places=1, required=False, default=Decimal("5"))
     rapid_access = serializers.BooleanField(required=False, default=True)
-    offers = OfferInSerializer(many=True, required=False)  # type: ignore[call-arg]
+    offers = OfferInSerializer(many=True, required=False)
 
 
 class TeamInSerializer(serializers.Serializer):
@@ -54,9 +54,11 @@ class ProposalFieldsSerializer(serializers.Serializer):
     hazards = StrictTextField(max_length=3000, required=False, allow_blank=True, trim_whitespace=False)
     preferred_dates = serializers.ListField(child=serializers.DateField(), required=False, max_length=60)
     impossible_dates = serializers.ListField(child=serializers.DateField(), required=False, max_length=60)
-    earlier = serializers.ListField(child=StrictIntegerField(min_value=1, max_value=2**53), required=False, max_length=20)
-    team = TeamInSerializer(many=True, required=False)  # type: ignore[call-arg]
-    requests = RequestInSerializer(many=True, required=False)  # type: ignore[call-arg]
+    earlier = serializers.ListField(
+        child=StrictIntegerField(min_value=1, max_value=2**53), required=False, max_length=20
+    )
+    team = TeamInSerializer(many=True, required=False)
+    requests = RequestInSerializer(many=True, required=False)
 
     def to_service(self) -> dict:
         data = dict(self.validated_data)
@@ -228,7 +230,12 @@ def proposal_json(proposal: Proposal, role: str, *, full: bool = True) -> dict:
         principal_investigator=proposal.principal_investigator.username,
         institution=proposal.institution.code,
         team=[
-            {"username": m.user.username, "name": m.user.get_full_name(), "institution": m.institution.code, "role": m.role}
+            {
+                "username": m.user.username,
+                "name": m.user.get_full_name(),
+                "institution": m.institution.code,
+                "role": m.role,
+            }
             for m in proposal.members.select_related("user", "institution")
         ],
         requests=[
@@ -249,7 +256,12 @@ def proposal_json(proposal: Proposal, role: str, *, full: bool = True) -> dict:
     reviews = list(proposal.reviews.select_related("reviewer").order_by("pk"))
     if role == "office":
         out["reviews"] = [
-            {"id": r.pk, "reviewer": r.reviewer.username, "grade": str(r.grade) if r.grade is not None else None, "comment": r.comment}
+            {
+                "id": r.pk,
+                "reviewer": r.reviewer.username,
+                "grade": str(r.grade) if r.grade is not None else None,
+                "comment": r.comment,
+            }
             for r in reviews
         ]
         grade = selectors.mean_grade(proposal)

@@ -25,6 +25,10 @@ urlpatterns = [
     path("sessions/<int:pk>/cancel/", views.SessionCancel.as_view(), name="api-session-cancel"),
     path("sessions/<int:pk>/fault/", views.SessionFault.as_view(), name="api-session-fault"),
     path("sessions/<int:pk>/safety-form/", views.SessionSafetyForm.as_view(), name="api-session-safety-form"),
-    path("sessions/<int:pk>/safety-form/approve/", views.SessionSafetyApprove.as_view(), name="api-session-safety-approve"),
+    path(
+        "sessions/<int:pk>/safety-form/approve/",
+        views.SessionSafetyApprove.as_view(),
+        name="api-session-safety-approve",
+    ),
     path("sessions/<int:pk>/report/", views.SessionReport.as_view(), name="api-session-report"),
 ]

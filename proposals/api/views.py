@@ -105,7 +105,8 @@ class CallRanking(APIView):
 
     @extend_schema(
         responses=inline_serializer(
-            "Ranking", {"call": serializers.IntegerField(), "instruments": serializers.ListField(child=serializers.DictField())}
+            "Ranking",
+            {"call": serializers.IntegerField(), "instruments": serializers.ListField(child=serializers.DictField())},
         )
     )
     def get(self, request, pk: int):
@@ -194,13 +195,18 @@ class ProposalFiles(APIView):
     permission_classes = AUTH
     parser_classes = [MultiPartParser]
 
-    @extend_schema(request={"multipart/form-data": s.FileInSerializer}, responses={201: OpenApiResponse(description="The file's id, name, type and size.")})
+    @extend_schema(
+        request={"multipart/form-data": s.FileInSerializer},
+        responses={201: OpenApiResponse(description="The file's id, name, type and size.")},
+    )
     def post(self, request, pk: int):
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": "Send the file as multipart/form-data in the field `file`."})
         row = services.proposal_attach(actor=request.user, proposal_id=pk, upload=upload)
-        return Response({"id": row.pk, "name": row.name, "content_type": row.content_type, "size": row.size}, status=201)
+        return Response(
+            {"id": row.pk, "name": row.name, "content_type": row.content_type, "size": row.size}, status=201
+        )
 
 
 class ProposalFileDownload(APIView):
@@ -214,7 +220,9 @@ class ProposalFileDownload(APIView):
         row = ProposalFile.objects.filter(pk=file_id, proposal=proposal).first()
         if row is None:
             raise Http404("No such file.")
-        response = FileResponse(row.file.open("rb"), content_type=row.content_type, as_attachment=True, filename=row.name)
+        response = FileResponse(
+            row.file.open("rb"), content_type=row.content_type, as_attachment=True, filename=row.name
+        )
         response["X-Content-Type-Options"] = "nosniff"
         return response
 
@@ -234,7 +242,10 @@ class ProposalReviewers(APIView):
     permission_classes = AUTH
     parser_classes = [JSONParser]
 
-    @extend_schema(request=s.ReviewerInSerializer, responses={201: s.ProposalOutSerializer, 409: OpenApiResponse(description="conflict_of_interest")})
+    @extend_schema(
+        request=s.ReviewerInSerializer,
+        responses={201: s.ProposalOutSerializer, 409: OpenApiResponse(description="conflict_of_interest")},
+    )
     def post(self, request, pk: int):
         data = _valid(s.ReviewerInSerializer, json_body(request)).validated_data
         services.reviewer_assign(actor=request.user, proposal_id=pk, reviewer_username=data["reviewer"])
@@ -262,7 +273,11 @@ class ProposalLedger(APIView):
 
     @extend_schema(
         responses=inline_serializer(
-            "Ledger", {"proposal": serializers.IntegerField(), "instruments": serializers.ListField(child=serializers.DictField())}
+            "Ledger",
+            {
+                "proposal": serializers.IntegerField(),
+                "instruments": serializers.ListField(child=serializers.DictField()),
+            },
         )
     )
     def get(self, request, pk: int):
@@ -278,19 +293,29 @@ class ProposalSessions(APIView):
     permission_classes = AUTH
     parser_classes = [JSONParser]
 
-    @extend_schema(responses=inline_serializer("Sessions", {"results": serializers.ListField(child=serializers.DictField())}))
+    @extend_schema(
+        responses=inline_serializer("Sessions", {"results": serializers.ListField(child=serializers.DictField())})
+    )
     def get(self, request, pk: int):
         proposal = _proposal(request, pk)
         _require_office_or_team(request, proposal)
         return Response({"results": [s.session_json(x) for x in selectors.sessions_of(proposal)]})
 
-    @extend_schema(request=s.PlaceInSerializer, responses={201: OpenApiResponse(description="The session."), 409: OpenApiResponse(description="slot_unavailable")})
+    @extend_schema(
+        request=s.PlaceInSerializer,
+        responses={
+            201: OpenApiResponse(description="The session."),
+            409: OpenApiResponse(description="slot_unavailable"),
+        },
+    )
     def post(self, request, pk: int):
         proposal = _proposal(request, pk)
         data = _valid(s.PlaceInSerializer, json_body(request)).validated_data
         if not ShiftRequest.objects.filter(pk=data["request"], proposal=proposal).exists():
             raise ValidationError({"request": "Not an award of this proposal."})
-        session = services.session_place(actor=request.user, request_id=data["request"], start=data["start"], shifts=data["shifts"])
+        session = services.session_place(
+            actor=request.user, request_id=data["request"], start=data["start"], shifts=data["shifts"]
+        )
         return Response(s.session_json(selectors.sessions_of(proposal).get(pk=session.pk)), status=201)
 
 
@@ -299,7 +324,9 @@ class ProposalSuggestions(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("request", int, required=True), OpenApiParameter("shifts", int, required=True)],
-        responses=inline_serializer("Suggestions", {"starts": serializers.ListField(child=serializers.DateTimeField())}),
+        responses=inline_serializer(
+            "Suggestions", {"starts": serializers.ListField(child=serializers.DateTimeField())}
+        ),
     )
     def get(self, request, pk: int):
         proposal = _proposal(request, pk)
@@ -307,7 +334,11 @@ class ProposalSuggestions(APIView):
             raise PermissionDenied("Only the user office places sessions.")
         request_id = query_int(request, "request", required=True)
         shifts = query_int(request, "shifts", required=True, maximum=200)
-        award = ShiftRequest.objects.select_related("instrument", "proposal__call").filter(pk=request_id, proposal=proposal).first()
+        award = (
+            ShiftRequest.objects.select_related("instrument", "proposal__call")
+            .filter(pk=request_id, proposal=proposal)
+            .first()
+        )
         if award is None:
             raise ValidationError({"request": "Not an award of this proposal."})
         starts = services.suggest_slots(request=award, shifts=shifts or 1)
@@ -317,7 +348,17 @@ class ProposalSuggestions(APIView):
 class ReviewList(generics.GenericAPIView):
     permission_classes = AUTH
 
-    @extend_schema(responses=inline_serializer("Review", {"id": serializers.IntegerField(), "proposal": serializers.IntegerField(), "grade": serializers.CharField()}, many=True))
+    @extend_schema(
+        responses=inline_serializer(
+            "Review",
+            {
+                "id": serializers.IntegerField(),
+                "proposal": serializers.IntegerField(),
+                "grade": serializers.CharField(),
+            },
+            many=True,
+        )
+    )
     def get(self, request):
         page = self.paginate_queryset(selectors.reviews_of(request.user)) or []
         return self.get_paginated_response([s.review_json(a) for a in page])
@@ -327,7 +368,10 @@ class ReviewGrade(APIView):
     permission_classes = AUTH
     parser_classes = [JSONParser]
 
-    @extend_schema(request=s.GradeInSerializer, responses=inline_serializer("Graded", {"id": serializers.IntegerField(), "grade": serializers.CharField()}))
+    @extend_schema(
+        request=s.GradeInSerializer,
+        responses=inline_serializer("Graded", {"id": serializers.IntegerField(), "grade": serializers.CharField()}),
+    )
     def post(self, request, pk: int):
         data = _valid(s.GradeInSerializer, json_body(request)).validated_data
         a = services.review_grade(actor=request.user, assignment_id=pk, grade=data["grade"], comment=data["comment"])

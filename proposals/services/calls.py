@@ -70,7 +70,9 @@ def call_create(
     return call
 
 
-def call_offer(*, actor: User, call: Call, instrument: int, shifts_available: int, rapid_shifts: int = 0) -> CallInstrument:
+def call_offer(
+    *, actor: User, call: Call, instrument: int, shifts_available: int, rapid_shifts: int = 0
+) -> CallInstrument:
     """Offer (or change the offer of) an instrument in a call."""
     if not runs_calls_of(actor, call.facility_id):
         raise PermissionDenied(f"Only the user office of {call.facility.code} may change its calls.")

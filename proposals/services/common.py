@@ -38,7 +38,8 @@ def require_office(actor, proposal: Proposal) -> None:
 def move(proposal: Proposal, to: str, verb: str) -> None:
     if not proposal.can_transition(to):
         raise Conflict(
-            "invalid_transition", f"Proposal P{proposal.pk} is {proposal.get_status_display().lower()} and cannot be {verb}."
+            "invalid_transition",
+            f"Proposal P{proposal.pk} is {proposal.get_status_display().lower()} and cannot be {verb}.",
         )
     proposal.status = to
 

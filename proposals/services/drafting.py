@@ -17,6 +17,7 @@ from ..states import MemberRole, ProposalStatus, Track
 from .common import lock_proposal, move, record, require_team
 
 MAX_TEAM = 30
+TEXT_LIMITS = {"title": 300, "abstract": 5000, "samples": 3000, "hazards": 3000}
 MAX_DATES = 60
 # The types a proposal may carry, each with how its content starts.
 FILE_TYPES = {
@@ -108,11 +109,10 @@ def _set_team(proposal: Proposal, team: list[dict]) -> None:
 
 
 def _apply(proposal: Proposal, actor: User, fields: dict) -> None:
-    for name in ("title", "abstract", "samples", "hazards"):
+    for name, limit in TEXT_LIMITS.items():
         if name in fields:
             value = fields[name]
-            limit = Proposal._meta.get_field(name).max_length
-            if not isinstance(value, str) or (limit and len(value) > limit):
+            if not isinstance(value, str) or len(value) > limit:
                 raise ValidationError({name: f"Give text of at most {limit} characters."})
             setattr(proposal, name, value.strip())
     if not proposal.title:

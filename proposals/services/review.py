@@ -58,7 +58,8 @@ def reviewer_assign(*, actor: User, proposal_id: int, reviewer_username: str) ->
         if conflicted(reviewer, proposal):
             raise Conflict(
                 "conflict_of_interest",
-                f"{reviewer.username} may not review P{proposal.pk}: they are on the team or at a team member's institution.",
+                f"{reviewer.username} may not review P{proposal.pk}: "
+                "they are on the team or at a team member's institution.",
             )
         assignment, created = ReviewAssignment.objects.get_or_create(
             proposal=proposal, reviewer=reviewer, defaults={"assigned_by": actor}
@@ -83,7 +84,11 @@ def review_grade(*, actor: User, assignment_id: int, grade, comment: str) -> Rev
             value = Decimal(str(grade))
         except (InvalidOperation, ValueError):
             raise ValidationError({"grade": "The grade is not a number."}) from None
-        if not value.is_finite() or not call.grade_min <= value <= call.grade_max or value != value.quantize(Decimal("0.1")):
+        if (
+            not value.is_finite()
+            or not call.grade_min <= value <= call.grade_max
+            or value != value.quantize(Decimal("0.1"))
+        ):
             raise ValidationError(
                 {"grade": f"Grade from {call.grade_min} to {call.grade_max}, with at most one decimal."}
             )
@@ -102,7 +107,9 @@ def proposal_award(*, actor: User, proposal_id: int, awards: dict[int, int], com
     from .notify import notify_team
 
     now = now or timezone.now()
-    if not isinstance(awards, dict) or any(type(k) is not int or type(v) is not int or v < 0 for k, v in awards.items()):
+    if not isinstance(awards, dict) or any(
+        type(k) is not int or type(v) is not int or v < 0 for k, v in awards.items()
+    ):
         raise ValidationError({"awards": "Give {instrument id: shifts} with whole numbers of shifts, 0 or more."})
     with transaction.atomic():
         proposal = lock_proposal(actor, proposal_id)
@@ -123,7 +130,10 @@ def proposal_award(*, actor: User, proposal_id: int, awards: dict[int, int], com
             request = requests[instrument_id]
             if shifts > request.shifts_requested:
                 raise ValidationError(
-                    {"awards": f"At most {request.shifts_requested} shifts on instrument {instrument_id}: that was asked."}
+                    {
+                        "awards": f"At most {request.shifts_requested} shifts on instrument {instrument_id}: "
+                        "that was asked."
+                    }
                 )
             p = pool[instrument_id]
             same_track = ShiftRequest.objects.filter(
@@ -133,7 +143,10 @@ def proposal_award(*, actor: User, proposal_id: int, awards: dict[int, int], com
             room = p.panel if proposal.track == Track.REGULAR else p.rapid + p.returned
             if spent + shifts > room:
                 raise ValidationError(
-                    {"awards": f"Only {max(room - spent, 0)} shifts remain on instrument {instrument_id} for {proposal.track} proposals."}
+                    {
+                        "awards": f"Only {max(room - spent, 0)} shifts remain on instrument {instrument_id} "
+                        f"for {proposal.track} proposals."
+                    }
                 )
         for instrument_id, request in requests.items():
             request.shifts_awarded = awards.get(instrument_id, 0)

@@ -61,7 +61,10 @@ def suggest_slots(*, request: ShiftRequest, shifts: int, count: int = 5) -> list
     instrument = request.instrument
     tz = local_tz()
     today = timezone.localdate()
-    days = [proposal.call.cycle_start + dt.timedelta(days=i) for i in range((proposal.call.cycle_end - proposal.call.cycle_start).days + 1)]
+    days = [
+        proposal.call.cycle_start + dt.timedelta(days=i)
+        for i in range((proposal.call.cycle_end - proposal.call.cycle_start).days + 1)
+    ]
     days = [d for d in days if d > today]
     impossible = {dt.date.fromisoformat(d) for d in proposal.impossible_dates}
     preferred = [dt.date.fromisoformat(d) for d in proposal.preferred_dates]
@@ -89,7 +92,9 @@ def session_place(*, actor: User, request_id: int, start: dt.datetime, shifts: i
     if type(shifts) is not int or shifts < 1:
         raise ValidationError({"shifts": "Place at least one shift."})
     request = (
-        ShiftRequest.objects.select_related("proposal__call__facility", "instrument__facility", "instrument__facility__host")
+        ShiftRequest.objects.select_related(
+            "proposal__call__facility", "instrument__facility", "instrument__facility__host"
+        )
         .filter(pk=request_id, proposal__in=proposals_visible_to(actor).values("pk"))
         .first()
     )
@@ -103,7 +108,12 @@ def session_place(*, actor: User, request_id: int, start: dt.datetime, shifts: i
         raise ValidationError({"start": "A session must start in the future."})
     local = timezone.localtime(start, local_tz())
     if not proposal.call.cycle_start <= local.date() <= proposal.call.cycle_end:
-        raise ValidationError({"start": f"Sessions of {proposal.call} fall between {proposal.call.cycle_start} and {proposal.call.cycle_end}."})
+        raise ValidationError(
+            {
+                "start": f"Sessions of {proposal.call} fall between {proposal.call.cycle_start} "
+                f"and {proposal.call.cycle_end}."
+            }
+        )
     end = start + SHIFT * shifts
     with transaction.atomic():
         lock_for_booking(instrument_ids=[request.instrument_id])
@@ -133,7 +143,11 @@ def session_place(*, actor: User, request_id: int, start: dt.datetime, shifts: i
 
 def _release_if_ready(session: BeamSession, actor: User | None) -> None:
     """Approve the booking once the team confirmed and the safety form is approved."""
-    if session.state == SessionState.CONFIRMED and not is_blocked(session) and session.booking.status == Booking.Status.REQUESTED:
+    if (
+        session.state == SessionState.CONFIRMED
+        and not is_blocked(session)
+        and session.booking.status == Booking.Status.REQUESTED
+    ):
         booking_approve(actor=None, booking_id=session.booking_id, reason="Session confirmed and safety form approved")
 
 
@@ -169,9 +183,15 @@ def session_cancel(*, actor: User, session_id: int, substitute_request_id: int |
         if substitute_request_id is not None:
             if not runs_calls_of(actor, proposal.call.facility_id):
                 raise ValidationError({"substitute": "Only the user office names a substitute."})
-            substitute = ShiftRequest.objects.filter(
-                pk=substitute_request_id, instrument_id=session.request.instrument_id, proposal__status=ProposalStatus.AWARDED
-            ).exclude(pk=session.request_id).first()
+            substitute = (
+                ShiftRequest.objects.filter(
+                    pk=substitute_request_id,
+                    instrument_id=session.request.instrument_id,
+                    proposal__status=ProposalStatus.AWARDED,
+                )
+                .exclude(pk=session.request_id)
+                .first()
+            )
             if substitute is None:
                 raise ValidationError({"substitute": "The substitute must be another award on the same instrument."})
         session.state = SessionState.CANCELLED
@@ -194,8 +214,14 @@ def session_fault(*, actor: User, session_id: int, lost_shifts: int, now=None) -
         require_office(actor, proposal)
         if type(lost_shifts) is not int or not 1 <= lost_shifts <= session.shifts:
             raise ValidationError({"lost_shifts": f"From 1 to {session.shifts} shifts."})
-        if session.state not in (SessionState.CONFIRMED, SessionState.USED) and session.booking.status != Booking.Status.COMPLETED:
-            raise Conflict("invalid_transition", f"Session #{session.pk} is {session.state}; only a confirmed or used session can lose shifts.")
+        if (
+            session.state not in (SessionState.CONFIRMED, SessionState.USED)
+            and session.booking.status != Booking.Status.COMPLETED
+        ):
+            raise Conflict(
+                "invalid_transition",
+                f"Session #{session.pk} is {session.state}; only a confirmed or used session can lose shifts.",
+            )
         session.lost_shifts = lost_shifts
         if lost_shifts == session.shifts and session.booking.holds_slot:
             session.state = SessionState.FAULT
@@ -214,9 +240,12 @@ def safety_submit(*, actor: User, session_id: int, content: str) -> SafetyForm:
         if not session.booking.holds_slot:
             raise Conflict("invalid_transition", f"Session #{session.pk} is no longer scheduled.")
         if not isinstance(content, str) or not content.strip() or len(content) > 5000:
-            raise ValidationError({"content": "Describe samples, hazards and protective measures (at most 5000 characters)."})
+            raise ValidationError(
+                {"content": "Describe samples, hazards and protective measures (at most 5000 characters)."}
+            )
         form, _ = SafetyForm.objects.update_or_create(
-            session=session, defaults={"content": content.strip(), "submitted_by": actor, "approved_by": None, "approved_at": None}
+            session=session,
+            defaults={"content": content.strip(), "submitted_by": actor, "approved_by": None, "approved_at": None},
         )
         record(session.request.proposal, actor, "safety_submitted", session=session.pk)
     return form
