@@ -38,6 +38,7 @@ urlpatterns = [
     path("proposals/<int:pk>/", proposals.proposal_detail, name="proposal"),
     path("proposals/<int:pk>/files/<int:file_id>/", proposals.proposal_file, name="proposal_file"),
     path("proposals/<int:pk>/<str:action>/", proposals.proposal_action, name="proposal_action"),
+    path("calls/new/", proposals.call_new, name="call_new"),
     path("calls/<int:pk>/ranking/", proposals.call_ranking, name="call_ranking"),
     path("finance/", finance.finance, name="finance"),
     path("finance/runs/", finance.runs_fragment, name="finance_runs"),

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +16,8 @@ from django.views.decorators.http import require_POST
 
 from common.errors import Conflict
 from common.parsing import parse_aware
+from common.time import local_tz
+from facilities.models import Facility, Instrument
 from proposals import selectors, services
 from proposals.models import Call, ProposalFile, ShiftRequest
 from proposals.states import CheckKind, Track
@@ -49,6 +51,7 @@ def proposals_home(request):
         "office_calls": list(Call.objects.filter(facility_id__in=office).select_related("facility")[:50])
         if office or user.is_superuser
         else [],
+        "can_open_calls": bool(office) or user.is_superuser,
         "open_calls": [
             c
             for c in Call.objects.select_related("facility").order_by("-opens_at")[:50]
@@ -230,8 +233,6 @@ def call_ranking(request, pk: int):
     if call is None:
         raise Http404(_("No such call."))
     if not selectors.runs_calls_of(request.user, call.facility_id):
-        from django.core.exceptions import PermissionDenied
-
         raise PermissionDenied(_("Only the call's user office sees its ranking."))
     return render(
         request,
@@ -240,5 +241,69 @@ def call_ranking(request, pk: int):
     )
 
 
-def default_start(day: dt.date) -> str:
-    return dt.datetime.combine(day, dt.time(8)).isoformat()
+def _local_moment(value: str, name: str) -> dt.datetime:
+    try:
+        naive = dt.datetime.fromisoformat(value.strip())
+    except (AttributeError, ValueError):
+        raise ValidationError({name: _("Give a date and time.")}) from None
+    return naive if naive.tzinfo else naive.replace(tzinfo=local_tz())
+
+
+def _day(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except (AttributeError, ValueError):
+        raise ValidationError({name: _("Give a date (YYYY-MM-DD).")}) from None
+
+
+@login_required
+def call_new(request):
+    """The user office opens a call: offers are lines of "instrument-code shifts [rapid-shifts]"."""
+    facilities = Facility.objects.filter(pk__in=selectors.office_facility_ids(request.user)).order_by("code")
+    if request.user.is_superuser:
+        facilities = Facility.objects.order_by("code")
+    if not facilities.exists():
+        raise PermissionDenied(_("Only a facility's user office opens calls."))
+    if request.method == "POST":
+        post = request.POST
+        try:
+            facility = facilities.filter(pk=_safe_id(post.get("facility"))).first()
+            if facility is None:
+                raise ValidationError({"facility": _("Choose a facility you run.")})
+            offers = []
+            for line in post.get("offers", "").splitlines():
+                parts = line.split()
+                if not parts:
+                    continue
+                instrument = Instrument.objects.filter(facility=facility, code=parts[0]).first()
+                if instrument is None or len(parts) not in (2, 3):
+                    raise ValidationError({"offers": _("Each line: instrument code, shifts, and rapid-access shifts.")})
+                offers.append(
+                    {
+                        "instrument": instrument.pk,
+                        "shifts_available": _int(parts[1], "offers"),
+                        "rapid_shifts": _int(parts[2], "offers") if len(parts) == 3 else 0,
+                    }
+                )
+            call = services.call_create(
+                actor=request.user,
+                facility=facility,
+                code=post.get("code", "").strip()[:32],
+                title=post.get("title", "").strip()[:200],
+                title_zh=post.get("title_zh", "").strip()[:200],
+                opens_at=_local_moment(post.get("opens_at", ""), "opens_at"),
+                closes_at=_local_moment(post.get("closes_at", ""), "closes_at"),
+                cycle_start=_day(post.get("cycle_start", ""), "cycle_start"),
+                cycle_end=_day(post.get("cycle_end", ""), "cycle_end"),
+                offers=offers,
+            )
+            messages.success(request, _("Call %(code)s is open.") % {"code": call.code})
+            return redirect("frontend:call_ranking", call.pk)
+        except (ValidationError, Conflict) as exc:
+            for _field, text in messages_of(exc):
+                messages.error(request, text)
+    return render(
+        request,
+        "frontend/proposals/call_new.html",
+        {"nav": "proposals", "facilities": facilities, "data": request.POST},
+    )
