@@ -348,3 +348,71 @@ def test_machine_fault_returns_time(world, setup, committed):
         end=start + dt.timedelta(hours=1),
     )
     assert Decimal(1) == 1
+
+
+def test_call_figures_and_their_xlsx(world, setup, committed):
+    import io
+
+    from openpyxl import load_workbook
+
+    from facilities.models import TimeShare
+
+    call, off = setup["call"], world.client(setup["office"])
+    TimeShare.objects.create(instrument=world.instrument, institution=world.zju, percent=Decimal("25"))
+    pid = draft(world, call, shifts=4, track="rapid")
+    world.client(world.researcher).post(f"/api/v1/proposals/{pid}/submit/")
+    for kind in ("feasibility", "safety"):
+        off.post(f"/api/v1/proposals/{pid}/checks/", {"kind": kind, "passed": True}, format="json")
+    off.post(
+        f"/api/v1/proposals/{pid}/award/", {"awards": [{"instrument": world.instrument.pk, "shifts": 3}]}, format="json"
+    )
+    regular = draft(world, call, world.outsider, title="Regular", shifts=5)
+    world.client(world.outsider).post(f"/api/v1/proposals/{regular}/submit/")
+    # The partner (ZJU) booked 24 of the cycle's 96 offered hours: 25 %, its share, met.
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=30)
+    BookingFactory(
+        instrument=world.instrument,
+        requester=world.outsider,
+        institution=world.zju,
+        start=start,
+        end=start + dt.timedelta(hours=24),
+    )
+    r = off.get(f"/api/v1/reports/calls/{call.pk}/")
+    assert r.status_code == 200, r.json()
+    figures = r.json()
+    # 12 shifts: 3 for partners (25 %), 3 for rapid access, 6 for the panel; 5 requested by regular proposals.
+    assert figures["instruments"] == [
+        {
+            "instrument": "BL1",
+            "panel": "",
+            "shifts_available": 12,
+            "panel_shifts": 6,
+            "requested": 5,
+            "oversubscription": "0.83",
+            "cutoff_grade": None,
+        }
+    ]
+    assert figures["awarded_by_institution"] == [{"institution": "USTC", "shifts_awarded": 3}]
+    assert figures["awarded_by_province"] == [{"province": "anhui", "shifts_awarded": 3}]
+    assert figures["partner_shares"] == [
+        {
+            "instrument": "BL1",
+            "partner": "ZJU",
+            "share_percent": "25.00",
+            "hours": "24.00",
+            "actual_percent": "25.00",
+            "met": True,
+        }
+    ]
+    x = off.get(f"/api/v1/reports/calls/{call.pk}/?format=xlsx")
+    book = load_workbook(io.BytesIO(b"".join(x.streaming_content) if x.streaming else x.content))
+    assert book.sheetnames == ["Instruments 仪器", "Institutions 单位", "Provinces 省市", "Partner shares 共建份额"]
+    assert [c.value for c in book["Institutions 单位"][2]] == ["USTC", 3]
+    for user, code in (
+        (world.researcher, 403),
+        (world.outsider, 403),
+        (setup["rev_a"], 403),
+        (world.manager, 200),
+        (None, 401),
+    ):
+        assert world.client(user).get(f"/api/v1/reports/calls/{call.pk}/").status_code == code
