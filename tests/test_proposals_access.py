@@ -188,4 +188,43 @@ def test_placing_and_acting_on_sessions_is_refused_to_the_wrong_people(world, su
     assert world.client(None).post(f"/api/v1/sessions/{sid}/confirm/").status_code == 401
     # Anonymous users can read calls, never write them.
     assert world.client(None).get("/api/v1/calls/").status_code == 200
-    assert world.client(world.researcher).post("/api/v1/calls/", {}, format="json").status_code == 400
+    today = timezone.localdate()
+    call = {
+        "facility": world.facility.pk,
+        "code": "X-1",
+        "title": "Not yours",
+        "opens_at": timezone.now().isoformat(),
+        "closes_at": (timezone.now() + dt.timedelta(days=3)).isoformat(),
+        "cycle_start": (today + dt.timedelta(days=10)).isoformat(),
+        "cycle_end": (today + dt.timedelta(days=40)).isoformat(),
+    }
+    for user, code in (
+        (world.researcher, 403),
+        (world.manager, 403),
+        (rev, 403),
+        (None, 401),
+        (submitted["office"], 201),
+    ):
+        assert world.client(user).post("/api/v1/calls/", call, format="json").status_code == code
+    call_id = submitted["call"].pk
+    offer = {"instrument": world.instrument.pk, "shifts_available": 5}
+    assert world.client(world.manager).post(f"/api/v1/calls/{call_id}/offers/", offer, format="json").status_code == 403
+
+
+def test_lists_cost_the_same_few_queries_at_any_size(world, submitted, client, django_assert_max_num_queries):
+    for i in range(8):
+        draft(world, submitted["call"], title=f"More {i}")
+    api = world.client(world.researcher)
+    with django_assert_max_num_queries(8):
+        r = api.get("/api/v1/proposals/")
+    assert r.json()["count"] == 9
+    client.force_login(world.researcher)
+    with django_assert_max_num_queries(16):
+        page = client.get("/proposals/")
+    assert page.content.count(b"More ") == 8
+
+
+def test_the_admin_lists_proposals(world, submitted, client):
+    client.force_login(world.admin)
+    assert client.get("/admin/proposals/proposal/").status_code == 200
+    assert client.get(f"/admin/proposals/proposal/{submitted['pid']}/change/").status_code == 200
