@@ -127,6 +127,12 @@ MATRIX = {
         {"awards": []},
         (403, 403, 200, 403, 404, 404, 404, 200, 401),
     ),
+    "panel": (
+        "post",
+        "/api/v1/proposals/{pid}/panel/",
+        {"panel": "energy"},
+        (403, 403, 200, 403, 404, 404, 404, 200, 401),
+    ),
     "ledger": ("get", "/api/v1/proposals/{pid}/ledger/", None, (200, 200, 200, 403, 404, 404, 404, 200, 401)),
     "sessions": ("get", "/api/v1/proposals/{pid}/sessions/", None, (200, 200, 200, 403, 404, 404, 404, 200, 401)),
     "ranking": ("get", "/api/v1/calls/{call}/ranking/", None, (403, 403, 200, 403, 403, 403, 403, 200, 401)),

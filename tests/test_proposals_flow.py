@@ -416,3 +416,25 @@ def test_call_figures_and_their_xlsx(world, setup, committed):
         (None, 401),
     ):
         assert world.client(user).get(f"/api/v1/reports/calls/{call.pk}/").status_code == code
+
+
+def test_the_ranking_is_per_panel(world, setup):
+    call, off = setup["call"], world.client(setup["office"])
+    ids = []
+    for user, title, panel in ((world.researcher, "Energy one", "energy"), (world.outsider, "Bio one", "life")):
+        pid = draft(world, call, user, title=title, shifts=2)
+        world.client(user).post(f"/api/v1/proposals/{pid}/submit/")
+        r = off.post(f"/api/v1/proposals/{pid}/panel/", {"panel": panel}, format="json")
+        assert r.status_code == 200 and r.json()["panel"] == panel
+        ids.append(pid)
+    assert (
+        world.client(world.researcher)
+        .post(f"/api/v1/proposals/{ids[0]}/panel/", {"panel": "x"}, format="json")
+        .status_code
+        == 403
+    )
+    rows = off.get(f"/api/v1/calls/{call.pk}/ranking/").json()["instruments"]
+    assert [(r["panel"], [p["proposal"] for p in r["proposals"]]) for r in rows] == [
+        ("energy", [ids[0]]),
+        ("life", [ids[1]]),
+    ]

@@ -171,6 +171,8 @@ def proposal_action(request, pk: int, action: str):
                 passed=post.get("passed") == "yes",
                 comment=post.get("comment", ""),
             )
+        elif action == "panel":
+            services.panel_set(actor=user, proposal_id=pk, panel=post.get("panel", ""))
         elif action == "assign":
             services.reviewer_assign(actor=user, proposal_id=pk, reviewer_username=post.get("reviewer", "").strip())
         elif action == "grade":

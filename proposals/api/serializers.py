@@ -87,6 +87,10 @@ class CheckInSerializer(serializers.Serializer):
     comment = StrictTextField(max_length=3000, required=False, default="", allow_blank=True)
 
 
+class PanelInSerializer(serializers.Serializer):
+    panel = StrictTextField(max_length=64, allow_blank=True, help_text="The review panel's name; empty for none.")
+
+
 class ReviewerInSerializer(serializers.Serializer):
     reviewer = StrictTextField(max_length=150, help_text="The reviewer's username.")
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("proposals/<int:pk>/files/", views.ProposalFiles.as_view(), name="api-proposal-files"),
     path("proposals/<int:pk>/files/<int:file_id>/", views.ProposalFileDownload.as_view(), name="api-proposal-file"),
     path("proposals/<int:pk>/checks/", views.ProposalCheck.as_view(), name="api-proposal-checks"),
+    path("proposals/<int:pk>/panel/", views.ProposalPanel.as_view(), name="api-proposal-panel"),
     path("proposals/<int:pk>/reviewers/", views.ProposalReviewers.as_view(), name="api-proposal-reviewers"),
     path("proposals/<int:pk>/award/", views.ProposalAward.as_view(), name="api-proposal-award"),
     path("proposals/<int:pk>/ledger/", views.ProposalLedger.as_view(), name="api-proposal-ledger"),

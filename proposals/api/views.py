@@ -238,6 +238,17 @@ class ProposalCheck(APIView):
         return Response(_shown(request, pk))
 
 
+class ProposalPanel(APIView):
+    permission_classes = AUTH
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=s.PanelInSerializer, responses=s.ProposalOutSerializer)
+    def post(self, request, pk: int):
+        data = _valid(s.PanelInSerializer, json_body(request)).validated_data
+        services.panel_set(actor=request.user, proposal_id=pk, panel=data["panel"])
+        return Response(_shown(request, pk))
+
+
 class ProposalReviewers(APIView):
     permission_classes = AUTH
     parser_classes = [JSONParser]

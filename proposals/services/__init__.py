@@ -2,7 +2,7 @@
 
 from .calls import call_create, call_offer
 from .drafting import proposal_attach, proposal_create, proposal_submit, proposal_update, proposal_withdraw
-from .review import check_record, proposal_award, review_grade, reviewer_assign
+from .review import check_record, panel_set, proposal_award, review_grade, reviewer_assign
 from .sessions import (
     report_submit,
     safety_approve,
@@ -18,6 +18,7 @@ __all__ = [
     "call_create",
     "call_offer",
     "check_record",
+    "panel_set",
     "proposal_attach",
     "proposal_award",
     "proposal_create",

@@ -40,6 +40,20 @@ def check_record(*, actor: User, proposal_id: int, kind: str, passed: bool, comm
     return check
 
 
+def panel_set(*, actor: User, proposal_id: int, panel: str) -> Proposal:
+    """The user office puts a proposal before a review panel (a name; the ranking is per panel)."""
+    if not isinstance(panel, str) or len(panel.strip()) > 64:
+        raise ValidationError({"panel": "Name the panel in at most 64 characters."})
+    with transaction.atomic():
+        proposal = lock_proposal(actor, proposal_id)
+        require_office(actor, proposal)
+        _open_for_review(proposal)
+        proposal.panel = panel.strip()
+        proposal.save(update_fields=["panel", "updated_at"])
+        record(proposal, actor, "panel_set", panel=proposal.panel)
+    return proposal
+
+
 def reviewer_assign(*, actor: User, proposal_id: int, reviewer_username: str) -> ReviewAssignment:
     """Assign a reviewer (any institution, with a reviewer role) unless they have a conflict of interest."""
     from .notify import notify_reviewer
