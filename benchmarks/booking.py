@@ -107,9 +107,9 @@ def verdict(ok: bool) -> str:
 def seed(clients: int):
     """Researchers with tokens and accounts, 500 instruments with a few bookings each, one busy instrument."""
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     from booking.models import Booking, BookingSplit
+    from facilities.credentials import create_token
     from facilities.models import Facility, FundingAccount, Institution, Instrument, Membership, User
     from facilities.models.tenants import Role
 
@@ -140,7 +140,7 @@ def seed(clients: int):
         )
         user.default_account = account
         user.save(update_fields=["default_account"])
-        tokens.append(Token.objects.create(user=user).key)
+        tokens.append(create_token(user=user, name="benchmark")[1])
 
     def instrument(facility, code):
         return Instrument(

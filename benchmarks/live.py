@@ -45,7 +45,12 @@ async def client_main(url: str, count: int, subscribe: str) -> None:
 
     async def one(i: int) -> None:
         async with websockets.connect(
-            url, origin="http://127.0.0.1", open_timeout=120, ping_interval=None, max_queue=None, compression=None
+            url,
+            origin=url.replace("ws://", "http://", 1).split("/ws/")[0],
+            open_timeout=120,
+            ping_interval=None,
+            max_queue=None,
+            compression=None,
         ) as ws:
             await ws.send(subscribe)
             await ws.recv()  # the snapshot

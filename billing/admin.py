@@ -4,15 +4,22 @@ only looked at (they change through the services, which keep them consistent).""
 from django.contrib import admin
 
 from .models import (
+    BankAccount,
+    BankPayment,
     BillingProfile,
+    BuyerTaxInfo,
     Charge,
     ChargePolicy,
     FacilityIncomeAccount,
+    Fapiao,
     HostSubsidy,
     InnovationVoucher,
     InternalTransfer,
     Invoice,
     InvoiceRun,
+    PaymentMatch,
+    RedLetterConfirmation,
+    StatementImport,
     StripeEvent,
     VoucherRedemption,
     VoucherScheme,
@@ -25,6 +32,7 @@ class ChargePolicyAdmin(admin.ModelAdmin):
         "instrument",
         "billing_model",
         "minimum_charge",
+        "minimum_minutes",
         "no_show_percent",
         "late_cancel_hours",
         "late_cancel_percent",
@@ -133,3 +141,44 @@ class VoucherRedemptionAdmin(ReadOnlyAdmin):
 class InternalTransferAdmin(ReadOnlyAdmin):
     list_display = ("reference", "institution", "date", "debit_account", "credit_account", "amount", "booking")
     list_filter = ("period", "institution")
+
+
+# --- receivables: accounts and tax details are data edited here; what finance records goes through the
+# services (docs/receivables.md), so it is only looked at here.
+
+
+@admin.register(BankAccount)
+class BankAccountAdmin(admin.ModelAdmin):
+    list_display = ("institution", "bank_name", "account_name", "account_number", "active")
+    list_filter = ("active",)
+
+
+@admin.register(BuyerTaxInfo)
+class BuyerTaxInfoAdmin(admin.ModelAdmin):
+    list_display = ("institution", "tax_id", "fapiao_kind")
+
+
+@admin.register(Fapiao)
+class FapiaoAdmin(ReadOnlyAdmin):
+    list_display = ("number", "invoice", "kind", "issued_on", "buyer_name", "tax_amount", "file_type", "recorded_by")
+
+
+@admin.register(RedLetterConfirmation)
+class RedLetterConfirmationAdmin(ReadOnlyAdmin):
+    list_display = ("number", "credit_note", "confirmed_on", "recorded_by")
+
+
+@admin.register(StatementImport)
+class StatementImportAdmin(ReadOnlyAdmin):
+    list_display = ("filename", "bank_account", "bank_format", "payments_new", "payments_matched", "imported_at")
+
+
+@admin.register(BankPayment)
+class BankPaymentAdmin(ReadOnlyAdmin):
+    list_display = ("value_date", "amount", "applied", "payer_name", "memo", "status", "bank_account")
+    list_filter = ("status", "bank_account")
+
+
+@admin.register(PaymentMatch)
+class PaymentMatchAdmin(ReadOnlyAdmin):
+    list_display = ("payment", "invoice", "amount", "method", "matched_by", "matched_at")

@@ -69,7 +69,15 @@ SUBSIDY = ("SHMFF", "USTC", Decimal("20"), "Hefei partner programme")
 def _agency(row=AGENCY) -> Institution:
     code, name, name_zh, kind, province, city = row
     agency, _ = Institution.objects.get_or_create(
-        code=code, defaults={"name": name, "name_zh": name_zh, "kind": kind, "province": province, "city": city}
+        code=code,
+        defaults={
+            "name": name,
+            "name_zh": name_zh,
+            "kind": kind,
+            "province": province,
+            "city": city,
+            "city_zh": "合肥",
+        },
     )
     return agency
 

@@ -4,10 +4,12 @@ from django.utils import timezone
 
 from booking.models import Booking
 from facilities.selectors import is_manager_of
+from usage.models import ViolationKind
+from usage.services.violations import violation_record
 
-from .models import ChargeKind
+from .models import Charge, ChargeKind
 from .services.budget import check_splits
-from .services.charges import charge_booking, is_late_cancellation
+from .services.charges import charge_booking, charge_recompute, is_invoiced, is_late_cancellation
 from .services.rates import snapshot_rate
 
 
@@ -49,3 +51,13 @@ def on_booking_transitioned(
         and is_late_cancellation(booking=booking, cancelled_at=booking.cancelled_at or timezone.now())
     ):
         charge_booking(booking=booking, kind=ChargeKind.LATE_CANCELLATION)
+        # Late by billing's policy, so billing tells usage, which counts violations.
+        violation_record(booking=booking, kind=ViolationKind.LATE_CANCELLATION)
+
+
+def on_use_corrected(sender, *, booking_ids, **kwargs) -> None:
+    """A manager corrected recorded use: charge again what was charged by use and is not yet invoiced
+    (an invoiced charge is corrected with a credit note, by finance)."""
+    for charge in Charge.objects.filter(booking_id__in=booking_ids, kind=ChargeKind.USAGE):
+        if not is_invoiced(charge):
+            charge_recompute(booking_id=charge.booking_id)

@@ -7,6 +7,10 @@ class BookingConfig(AppConfig):
     verbose_name = _("Bookings")
 
     def ready(self) -> None:
+        from . import (
+            anonymise,  # noqa: F401  scrubs purposes when a person is anonymised
+            calendar_receivers,  # noqa: F401  flags held bookings when a calendar changes
+        )
         from .live import receivers as live_receivers  # noqa: F401  publishes changes to /ws/ clients
         from .notifications import receivers  # noqa: F401  registers the mail receivers
-        from .services import waitlist  # noqa: F401  offers freed slots to the first in line
+        from .services import flags, waitlist  # noqa: F401  flags bookings in closed time; offers freed slots

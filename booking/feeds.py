@@ -91,6 +91,12 @@ def clean_text(text: str) -> str:
     return text.replace("\r\n", "\n").translate(_CONTROL)
 
 
+def _named(obj, field: str, language: str) -> str:
+    """The Chinese name or city for a reader of Chinese, where the catalog has one; else the English."""
+    chinese = getattr(obj, f"{field}_zh", "") if language != "en" else ""
+    return chinese or getattr(obj, field)
+
+
 def _label(language: str, status: str) -> str:
     return STATUS_LABEL.get(language, STATUS_LABEL["en"]).get(status, status)
 
@@ -153,7 +159,8 @@ def booking_event(booking: Booking, *, audience: str, language: str = "en") -> E
     ev.add("status", status)
     ev.add("transp", "TRANSPARENT" if booking.status in ENDED_STATUSES else "OPAQUE")
     ev.add("class", "PRIVATE")
-    ev.add("location", vText(f"{facility.name} — {instrument.name} ({facility.city})"))
+    where = f"{_named(facility, 'name', language)} — {_named(instrument, 'name', language)}"
+    ev.add("location", vText(f"{where} ({_named(facility, 'city', language)})"))
     ev.add("categories", [facility.code])
     label = _label(language, booking.status)
     if audience == "manager":
@@ -162,7 +169,7 @@ def booking_event(booking: Booking, *, audience: str, language: str = "en") -> E
         ev.add("summary", f"{instrument.code}: {who} ({booking.institution.code}) — {label}")
     else:
         ev.add("summary", f"{instrument.code} · {facility.code} — {label}")
-    lines = [f"{instrument.name} ({facility.code} {instrument.code})", f"#{booking.pk}: {label}"]
+    lines = [f"{_named(instrument, 'name', language)} ({facility.code} {instrument.code})", f"#{booking.pk}: {label}"]
     if booking.purpose:
         lines.append(booking.purpose)
     if booking.decision_reason and booking.status in (Booking.Status.REJECTED, Booking.Status.APPROVED):

@@ -12,6 +12,8 @@ from facilities.calendar import closure_reasons
 from facilities.models import Facility, Instrument, User
 from facilities.selectors import is_qualified
 
+from .signals import validate_requester
+
 MAX_PURPOSE_LENGTH = 2000
 
 
@@ -86,8 +88,11 @@ def check_open(*, instrument: Instrument, start: dt.datetime, end: dt.datetime) 
 
 
 def check_qualification(*, instrument: Instrument, requester: User) -> None:
+    """Who may book the instrument: qualified (when it asks for that), then in good standing — the
+    layers above answer the `validate_requester` hook (usage: a suspension after violations)."""
     if instrument.requires_qualification and not is_qualified(user=requester, instrument=instrument):
         raise ValidationError(
             f"Qualification: {instrument.code} may only be booked by users its facility managers have qualified; "
             "ask a manager of the facility to qualify you."
         )
+    validate_requester.send(sender=Instrument, requester=requester, instrument=instrument)

@@ -9,7 +9,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from common.intervals import Span, complement, intersect, merge
 from common.time import iso_local
-from facilities.calendar import closed_spans_many
+from facilities.calendar import closed_spans_many, public_holidays
 from facilities.models import Instrument, Membership
 from facilities.models.tenants import Role
 from facilities.selectors import managed_facility_ids
@@ -108,6 +108,7 @@ def availability(instrument: Instrument, start: dt.datetime, end: dt.datetime) -
         "end": end,
         "busy": busy,
         "free": [{"start": s, "end": e} for s, e in free],
+        "holidays": public_holidays(instrument, start, end),
     }
 
 
@@ -137,7 +138,8 @@ def availability_public(instrument: Instrument, start: dt.datetime, end: dt.date
     instrument's availability version: every change to its calendar raises the version in the same
     transaction, so a cached answer is never served for a calendar that has changed since. The encoded
     text is what is kept, since decoding thousands of spans from the cache would cost what it saves.
-    The short timeout bounds what edits that raise no version (a holiday table update) could leave."""
+    A new public-holiday schedule raises the versions of every office-calendar instrument. The short
+    timeout bounds what edits that raise no version could leave."""
     version = Instrument.objects.filter(pk=instrument.pk).values_list("availability_version", flat=True).get()
     key = f"availability:{instrument.pk}:{version}:{start.timestamp()}:{end.timestamp()}"
     body = cache.get(key)
@@ -154,6 +156,15 @@ def availability_public(instrument: Instrument, start: dt.datetime, end: dt.date
                 {"start": iso_local(b["start"]), "end": iso_local(b["end"]), "kind": b["kind"]} for b in snap["busy"]
             ],
             "free": [{"start": iso_local(f["start"]), "end": iso_local(f["end"])} for f in snap["free"]],
+            "holidays": [
+                {
+                    "date": h["date"].isoformat(),
+                    "kind": h["kind"],
+                    "festival": h["festival"],
+                    "provisional": h["provisional"],
+                }
+                for h in snap["holidays"]
+            ],
         },
         separators=(",", ":"),
     )

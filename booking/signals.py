@@ -8,13 +8,19 @@ Sent inside the booking's transaction, so a receiver's writes commit or roll bac
   (`institution` is the one the requester books for; `replacing_booking_id` when a booking is being
   moved, so that its own estimate is not counted twice); a receiver raises
   django.core.exceptions.ValidationError to refuse (e.g. a budget cap that would be exceeded).
+- `validate_requester(requester, instrument)`: in the order of checks right after qualification
+  (booking.rules.check_qualification, which every path that books calls); a receiver raises
+  django.core.exceptions.ValidationError to refuse (e.g. a suspension after violations).
 
 Sent after the transaction committed (never from inside it):
 - `booking_changed(booking_id, instrument_id, facility_id, requester_id, event, status, sequence)` where
-  event is one of requested, approved, rejected, cancelled, completed, no_show, moved, and status and
+  event is one of requested, approved, rejected, cancelled, completed, no_show, moved, flagged (a calendar
+  change put it in closed time), kept (the facility keeps it despite that), and status and
   sequence are the booking's as committed.
 - `waitlist_offered(entry_id, user_id, instrument_id, start, end, expires_at)`: a waiting user was
   offered a slot that freed up; they may accept it until `expires_at` (notifications listen).
+- `calendar_flag_changed(flag_id, booking_id, event)`: a calendar change put a held booking in closed
+  time (event `flagged`), or the facility kept it despite that (`kept`); notifications listen.
 """
 
 from django.dispatch import Signal
@@ -22,5 +28,7 @@ from django.dispatch import Signal
 booking_created = Signal()
 booking_transitioned = Signal()
 validate_splits = Signal()
+validate_requester = Signal()
 booking_changed = Signal()
 waitlist_offered = Signal()
+calendar_flag_changed = Signal()

@@ -43,6 +43,21 @@ def send_booking_notification(kind: str, booking_id: int, sequence: int, recipie
     )
 
 
+@shared_task(name="booking.tasks.send_calendar_flag_notification")
+def send_calendar_flag_notification(flag_id: int) -> dict:
+    return notify.deliver_flag_notification(flag_id=flag_id)
+
+
+@shared_task(name="booking.tasks.flag_calendar_change")
+def flag_calendar_change(instrument_ids: list[int], start: str, end: str, cause: str) -> int:
+    """Flag the held bookings a committed calendar change put in closed time (booking/services/flags.py).
+    Idempotent: a booking with an open flag is left alone."""
+    from .services.flags import flag_held_bookings
+
+    flags = flag_held_bookings(instrument_ids=instrument_ids, start=_now(start), end=_now(end), cause=cause)
+    return len(flags)
+
+
 @shared_task(name="booking.tasks.send_waitlist_offer")
 def send_waitlist_offer(entry_id: int) -> dict:
     return notify.deliver_waitlist_offer(entry_id=entry_id)

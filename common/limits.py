@@ -6,6 +6,9 @@ request must reach Django through its WSGI handler (gunicorn, or `make run`'s se
 request to that handler in a thread): there the body is read only when a view asks for it. Django's
 ASGI handler would read the whole body into a temporary file before any middleware runs."""
 
+import re
+from functools import lru_cache
+
 from django.conf import settings
 from django.http import JsonResponse
 
@@ -33,10 +36,15 @@ def length_required() -> JsonResponse:
     )
 
 
-def body_limit_for(path: str) -> int | None:
-    """DATA_UPLOAD_MAX_MEMORY_SIZE, or a larger limit for the few upload paths named in
-    REQUEST_BODY_LIMITS_BY_PATH ([(compiled regex, bytes)]), e.g. files attached to proposals."""
-    for pattern, limit in getattr(settings, "REQUEST_BODY_LIMITS_BY_PATH", ()):
+@lru_cache(maxsize=8)
+def _compiled(limits: tuple[tuple[str, int], ...]) -> list[tuple[re.Pattern[str], int]]:
+    return [(re.compile(pattern), limit) for pattern, limit in limits]
+
+
+def limit_for(path: str) -> int | None:
+    """DATA_UPLOAD_MAX_MEMORY_SIZE, or a larger limit for the few upload paths named in UPLOAD_LIMITS
+    (`[(regex, bytes)]`, e.g. bank statements and fapiao files)."""
+    for pattern, limit in _compiled(tuple(tuple(x) for x in getattr(settings, "UPLOAD_LIMITS", ()))):
         if pattern.match(path):
             return limit
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -50,7 +58,7 @@ class RequestBodyLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        limit = body_limit_for(request.path_info)
+        limit = limit_for(request.path_info)
         declared = request.META.get("CONTENT_LENGTH") or ""
         if declared.strip():
             try:

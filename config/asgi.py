@@ -19,9 +19,9 @@ from a2wsgi import WSGIMiddleware  # noqa: E402
 from a2wsgi.wsgi_typing import WSGIApp  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from booking.live.publish import publish_through_loop  # noqa: E402
+from common.origin import SameOriginValidator  # noqa: E402
 
 from .http import wsgi_handler  # noqa: E402
 from .routing import websocket_urlpatterns  # noqa: E402
@@ -53,6 +53,7 @@ class HTTPThroughWSGI:
 application = ProtocolTypeRouter(
     {
         "http": HTTPThroughWSGI(),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # The Origin must be the socket's own (scheme, host, port) or a trusted one (common/origin.py).
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -1,7 +1,6 @@
 """Sanjiao settings. Everything that differs between machines comes from the environment (see README)."""
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +35,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
     "auditlog",
+    "axes",
     "facilities",
     "booking",
+    "usage",
     "billing",
+    "audit",
     "proposals",
     "reports",
     "frontend",
@@ -58,11 +59,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Who made a change, for the audit trail (django-auditlog); API requests set it after DRF authenticates.
-    "auditlog.middleware.AuditlogMiddleware",
+    # Who made a change, for the audit trail (django-auditlog); API requests are read after DRF authenticates.
+    "audit.context.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a sign-in refused for too many failures into a 429 page or JSON (facilities/signin.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -147,12 +150,42 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The guard first: it refuses every sign-in (right password or not) of a locked-out account or address.
+AUTHENTICATION_BACKENDS = [
+    "facilities.signin.SignInGuardBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in defences (django-axes; docs/security.md). Failures are counted per username and, separately,
+# per client address; either reaching the limit locks it for the cool-off, which doubles with every
+# further limit's worth of failures (facilities/signin.py).
+SIGNIN_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5)
+SIGNIN_COOLOFF_MINUTES = env_int("SIGNIN_COOLOFF_MINUTES", 15)
+SIGNIN_COOLOFF_MAX_HOURS = env_int("SIGNIN_COOLOFF_MAX_HOURS", 24)
+# Behind a proxy: the request header (e.g. X-Real-IP, X-Forwarded-For) the proxy overwrites with the
+# client address. Empty: the connection's own address. Never set it without a proxy that sets the header.
+CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "")
+AXES_HANDLER = "facilities.signin.SignInHandler"
+AXES_FAILURE_LIMIT = SIGNIN_FAILURE_LIMIT
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = "facilities.signin.cool_off"
+AXES_CLIENT_IP_CALLABLE = "common.client.client_ip"
+AXES_LOCKOUT_CALLABLE = "facilities.signin.lockout_response"
+# Not reset on success: a sign-in from an address would otherwise wipe the failures it made on others.
+AXES_RESET_ON_SUCCESS = False
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+
+# API tokens (docs/security.md): how long a new one lasts unless its owner says, the longest allowed,
+# and how many live ones a person may hold (a sign-in token beyond that replaces the oldest sign-in token).
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365)
+API_TOKEN_MAX_ACTIVE = env_int("API_TOKEN_MAX_ACTIVE", 20)
 
 # --- I18N / time ----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -177,7 +210,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024)
 # --- REST API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Hashed, named, expiring tokens behind DRF's `Authorization: Token <key>` (facilities/authentication.py).
+        "facilities.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -202,6 +236,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"FapiaoKindEnum": "billing.models.fapiao.FapiaoKind.choices"},
 }
 
 # --- Email ----------------------------------------------------------------------------------------
@@ -226,7 +261,8 @@ LOGGING: dict[str, Any] = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    # axes says at INFO what it does on every sign-in; failures and lockouts stay at WARNING.
+    "loggers": {"django.request": {"level": "ERROR"}, "axes": {"level": "WARNING"}},
 }
 if CELERY_TASK_ALWAYS_EAGER:
     # Tasks run in the web process: a "Task … succeeded" line per mail would flood its console. Failures
@@ -239,6 +275,8 @@ SANJIAO_DEMO_COMMANDS = [
     "seed_demo_people",
     "seed_demo_history",
     "seed_demo_billing",
+    "seed_demo_receivables",
+    "seed_demo_usage",
     "seed_demo_proposals",
 ]
 
@@ -247,14 +285,7 @@ SANJIAO_DEMO_COMMANDS = [
 WAITLIST_OFFER_MINUTES = env_int("WAITLIST_OFFER_MINUTES", 120)
 
 # --- beamtime by proposal (docs/proposals.md) ------------------------------------------------------
-MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
-MEDIA_URL = "/media/"  # never served as such: proposal files go through a view that checks who asks
 PROPOSALS_MAX_FILE_BYTES = env_int("PROPOSALS_MAX_FILE_BYTES", 10 * 1024 * 1024)
-# An upload to a proposal may be as large as its file plus the form around it; every other body keeps
-# DATA_UPLOAD_MAX_MEMORY_SIZE (common/limits.py).
-REQUEST_BODY_LIMITS_BY_PATH = [
-    (re.compile(r"^/(api/v1/)?proposals/\d+/files/$"), PROPOSALS_MAX_FILE_BYTES + 64 * 1024),
-]
 PROPOSALS_SAFETY_DAYS = env_int("PROPOSALS_SAFETY_DAYS", 7)
 PROPOSALS_SAFETY_REMINDER_DAYS = env_int("PROPOSALS_SAFETY_REMINDER_DAYS", 7)
 PROPOSALS_LATE_CANCEL_DAYS = env_int("PROPOSALS_LATE_CANCEL_DAYS", 14)
@@ -278,6 +309,38 @@ LIVE_RESYNC_SECONDS = env_float("LIVE_RESYNC_SECONDS", 10.0 if REDIS_URL else 0.
 # --- billing and Stripe --------------------------------------------------------------------------
 # Payment term printed on Stripe invoices (days after sending).
 BILLING_DAYS_UNTIL_DUE = env_int("BILLING_DAYS_UNTIL_DUE", 30)
+
+# --- receivables: fapiao, bank transfers ---------------------------------------------------------
+# Uploaded fapiao files live here (never served directly: a permission-checked view hands them out).
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+# The largest fapiao file or bank statement accepted, in bytes; only the upload endpoints take bodies
+# this large (common/limits.py), every other request keeps DATA_UPLOAD_MAX_MEMORY_SIZE.
+RECEIVABLES_UPLOAD_MAX_BYTES = env_int("RECEIVABLES_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+UPLOAD_LIMITS = [
+    (r"^/api/v1/bank-statements/$", RECEIVABLES_UPLOAD_MAX_BYTES),
+    (r"^/api/v1/invoices/\d+/fapiao/$", RECEIVABLES_UPLOAD_MAX_BYTES),
+    (r"^/finance/receivables/statements/$", RECEIVABLES_UPLOAD_MAX_BYTES),
+    (r"^/finance/invoices/\d+/fapiao/$", RECEIVABLES_UPLOAD_MAX_BYTES),
+    # Files attached to proposals (API and the proposal form), with room for the form around them.
+    (r"^/(api/v1/)?proposals/\d+/files/$", PROPOSALS_MAX_FILE_BYTES + 64 * 1024),
+    (r"^/proposals/new/$", 10 * PROPOSALS_MAX_FILE_BYTES + 64 * 1024),
+]
+# Dotted path of a fapiao service provider's adapter (billing/fapiao_providers.py); empty: fapiao are
+# recorded by hand from the tax system's files.
+FAPIAO_PROVIDER = env_str("FAPIAO_PROVIDER", "")
+# Goods-and-services tax classification code and item name of the batch-import file's detail rows.
+FAPIAO_ITEM_TAX_CODE = env_str("FAPIAO_ITEM_TAX_CODE", "3040101000000000000")
+FAPIAO_ITEM_NAME = env_str("FAPIAO_ITEM_NAME", "科研仪器共享使用服务")
+FAPIAO_TAX_RATE = env_str("FAPIAO_TAX_RATE", "0.06")
+if FAPIAO_TAX_RATE not in ("0", "0.01", "0.03", "0.05", "0.06", "0.09", "0.13"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        f"FAPIAO_TAX_RATE={FAPIAO_TAX_RATE!r} is not one of 0, 0.01, 0.03, 0.05, 0.06, 0.09, 0.13."
+    )
+# A JSON file of a deployment's own bank statement layouts, added to billing/data/bank_formats.json.
+BANK_FORMATS_FILE = env_str("BANK_FORMATS_FILE", "")
 
 # --- calendar feeds, notifications, Celery beat ---------------------------------------------------
 # Where mails and calendar events link a booking to: pages of the web front end, wired here so the
@@ -317,6 +380,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/10"),
     },
     "expire-idempotency-records": {"task": "booking.tasks.expire_idempotency_records", "schedule": crontab(minute=17)},
+    "close-silent-usage": {"task": "usage.tasks.close_silent_sessions", "schedule": crontab(minute="*")},
+    "release-no-shows": {"task": "usage.tasks.release_no_shows", "schedule": crontab(minute="*")},
     # Last month's invoices on the 1st; the run is idempotent, so repeating it on the next days only
     # makes up for a beat that was down on the 1st.
     "monthly-invoices": {
@@ -324,6 +389,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(day_of_month="1-3", hour=2, minute=30),
     },
 }
+
+# --- actual use (docs/usage.md) ------------------------------------------------------------------
+# A signed agent request is accepted this many seconds either side of the server's clock.
+USAGE_AGENT_MAX_SKEW_SECONDS = env_int("USAGE_AGENT_MAX_SKEW_SECONDS", 300)
+# Events an agent queued while offline are accepted up to this many days late.
+USAGE_AGENT_MAX_EVENT_AGE_DAYS = env_int("USAGE_AGENT_MAX_EVENT_AGE_DAYS", 7)
 
 # --- reports ---------------------------------------------------------------------------------------
 

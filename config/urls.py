@@ -6,9 +6,11 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("facilities.api.urls")),
     path("", include("booking.api.urls")),
     path("", include("booking.api.more_urls")),
+    path("", include("usage.api.urls")),
     path("", include("billing.api.urls")),
     path("", include("proposals.api.urls")),
     path("", include("reports.api.urls")),
+    path("", include("audit.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class FacilitiesConfig(AppConfig):
     name = "facilities"
     verbose_name = _("Institutions and catalog")
+
+    def ready(self) -> None:
+        # Tokens are revoked when a password changes or an account is deactivated.
+        from . import credentials  # noqa: F401

@@ -8,43 +8,17 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from functools import lru_cache
 
 from django.db.models import Q
+from django.utils import translation
 
 from common.intervals import Span, merge
 from common.time import local_tz
 
+from .holidays import NORMAL, OfficeDay, office_days
 from .models import Closure, Instrument, OperatingHours
 
 log = logging.getLogger(__name__)
-
-
-@lru_cache(maxsize=4096)
-def office_day(day: dt.date) -> str:
-    """'holiday' for a statutory public holiday, 'makeup' for a weekend make-up workday (调休),
-    'normal' otherwise. Years the holiday package does not know yet count as 'normal'."""
-    try:
-        import chinese_calendar
-
-        on_holiday, name = chinese_calendar.get_holiday_detail(day)
-        if on_holiday and name is not None:
-            return "holiday"
-        if day.weekday() >= 5 and chinese_calendar.is_workday(day):
-            return "makeup"
-    except NotImplementedError:
-        pass
-    return "normal"
-
-
-def holiday_name(day: dt.date) -> str | None:
-    try:
-        import chinese_calendar
-
-        on_holiday, name = chinese_calendar.get_holiday_detail(day)
-        return name if on_holiday else None
-    except NotImplementedError:
-        return None
 
 
 def _weekly_hours(instruments: Sequence[Instrument]) -> dict[int, dict[int, list[tuple[dt.time, dt.time]]] | None]:
@@ -64,24 +38,35 @@ def _weekly_hours(instruments: Sequence[Instrument]) -> dict[int, dict[int, list
     return result
 
 
+def _local_days(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:
+    """The first and last local dates that [start, end) touches."""
+    tz = local_tz()
+    return start.astimezone(tz).date(), (end.astimezone(tz) - dt.timedelta(microseconds=1)).date()
+
+
+def _office_days(office_calendar: bool, start: dt.datetime, end: dt.datetime) -> dict[dt.date, OfficeDay]:
+    return office_days(*_local_days(start, end)) if office_calendar else {}
+
+
 def _hours_closed(
     hours: dict[int, list[tuple[dt.time, dt.time]]] | None,
-    office_calendar: bool,
+    days: dict[dt.date, OfficeDay] | None,
     start: dt.datetime,
     end: dt.datetime,
 ) -> list[tuple[dt.datetime, dt.datetime, str]]:
+    """Spans closed by the weekly hours and, when `days` is given (an office-calendar facility: the
+    output of `office_days` over the window), by public holidays; each labelled 'hours' or 'holiday'."""
     tz = local_tz()
-    if hours is None and not office_calendar:
+    if hours is None and days is None:
         return []
     spans: list[tuple[dt.datetime, dt.datetime, str]] = []
     # A make-up workday opens with the hours of the first weekday that has any.
     workday_hours = next((hours[d] for d in range(5) if hours and hours.get(d)), None)
-    day = start.astimezone(tz).date()
-    last = (end.astimezone(tz) - dt.timedelta(microseconds=1)).date()
+    day, last = _local_days(start, end)
     while day <= last:
         day_start = dt.datetime.combine(day, dt.time(0), tz)
         day_end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tz)
-        kind = office_day(day) if office_calendar else "normal"
+        kind = (days or {}).get(day, NORMAL).kind
         if kind == "holiday":
             spans.append((day_start, day_end, "holiday"))
         else:
@@ -115,12 +100,13 @@ def closed_spans_many(instruments: Sequence[Instrument], start: dt.datetime, end
     facility_closures: dict[int, list[Span]] = defaultdict(list)
     for facility_id, instrument_id, s, e, _kind, _reason in _closure_rows(instruments, start, end):
         (closures[instrument_id] if instrument_id else facility_closures[facility_id]).append((s, e))
-    office = {}
+    # Public holidays are read once for the window, and only if some facility follows the office calendar.
+    office = any(inst.facility.follows_office_calendar for inst in instruments)
+    days = _office_days(office, start, end)
     result: dict[int, list[Span]] = {}
     for inst in instruments:
-        if inst.facility_id not in office:
-            office[inst.facility_id] = inst.facility.follows_office_calendar
-        spans = [(s, e) for s, e, _ in _hours_closed(hours[inst.pk], office[inst.facility_id], start, end)]
+        todays = days if inst.facility.follows_office_calendar else None
+        spans = [(s, e) for s, e, _ in _hours_closed(hours[inst.pk], todays, start, end)]
         spans += closures.get(inst.pk, []) + facility_closures.get(inst.facility_id, [])
         result[inst.pk] = [(max(s, start), min(e, end)) for s, e in merge(spans) if e > start and s < end]
     return result
@@ -133,13 +119,15 @@ def closed_spans(instrument: Instrument, start: dt.datetime, end: dt.datetime) -
 def closure_reasons(instrument: Instrument, start: dt.datetime, end: dt.datetime) -> list[tuple[Span, str]]:
     """Why [start, end) is not bookable, span by span, in words a person understands."""
     reasons: list[tuple[Span, str]] = []
-    for s, e, kind in _hours_closed(
-        _weekly_hours([instrument])[instrument.pk], instrument.facility.follows_office_calendar, start, end
-    ):
+    office = instrument.facility.follows_office_calendar
+    days = _office_days(office, start, end) if office else None
+    for s, e, kind in _hours_closed(_weekly_hours([instrument])[instrument.pk], days, start, end):
         if e > start and s < end:
             if kind == "holiday":
-                name = holiday_name(s.date()) or "public holiday"
-                reasons.append(((s, e), f"the facility is closed on {s.date():%Y-%m-%d} ({name})"))
+                day = s.astimezone(local_tz()).date()
+                with translation.override("en"):  # rule messages are English, as all of booking/rules.py
+                    what = (days or {}).get(day, NORMAL).describe() or "public holiday"
+                reasons.append(((s, e), f"the facility is closed on {day:%Y-%m-%d} ({what})"))
             else:
                 reasons.append(((s, e), "it is outside the operating hours"))
     kinds = dict(Closure.Kind.choices)
@@ -163,3 +151,15 @@ def _facility_or_instrument(instruments: Sequence[Instrument]) -> Q:
     (no instrument) and the instruments' rows."""
     facility_ids = sorted({i.facility_id for i in instruments})
     return Q(instrument__isnull=True, facility_id__in=facility_ids) | Q(instrument_id__in=[i.pk for i in instruments])
+
+
+def public_holidays(instrument: Instrument, start: dt.datetime, end: dt.datetime) -> list[dict]:
+    """The public holidays and make-up workdays that shape the instrument's calendar within [start, end):
+    `{"date", "kind" ('holiday' | 'makeup'), "festival", "name", "provisional"}` in date order; empty for
+    a facility that does not follow the office calendar."""
+    if not instrument.facility.follows_office_calendar:
+        return []
+    return [
+        {"date": day, "kind": info.kind, "festival": info.festival, "name": info.name, "provisional": info.provisional}
+        for day, info in office_days(*_local_days(start, end)).items()
+    ]

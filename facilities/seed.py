@@ -16,6 +16,7 @@ from .models import (
     FundingAccount,
     Institution,
     Instrument,
+    InstrumentRegistration,
     Membership,
     OperatingHours,
     RateCard,
@@ -87,6 +88,18 @@ INSTITUTIONS = [
     ),
 ]
 
+CITY_ZH = {
+    "Shanghai": "上海",
+    "Hefei": "合肥",
+    "Wuxi": "无锡",
+    "Kunshan": "昆山",
+    "Nanjing": "南京",
+    "Suzhou": "苏州",
+    "Hangzhou": "杭州",
+    "Tongxiang": "桐乡",
+    "Changzhou": "常州",
+}
+
 HOST_OF = {
     "Shanghai Advanced Research Institute, CAS (SARI)": "SARI",
     "SARI, CAS with ShanghaiTech University": "SARI",
@@ -111,8 +124,10 @@ HOST_OF = {
 
 INSTRUMENT_FIELDS = [
     "name",
+    "name_zh",
     "category",
     "description",
+    "description_zh",
     "booking_unit_minutes",
     "min_minutes",
     "max_minutes",
@@ -138,6 +153,32 @@ def _upsert(model, lookup: dict, values: dict):
     return obj, False
 
 
+def _registration(national: dict) -> dict:
+    """The national platform's fields of a seed instrument; `illustrative` says which are not public facts."""
+    value = national.get("original_value")
+    date = national.get("commissioning_date")
+    return {
+        **{k: national.get(k, "") for k in REGISTRATION_TEXT},
+        "original_value": Decimal(value) if value else None,
+        "commissioning_date": dt.date.fromisoformat(date) if date else None,
+    }
+
+
+REGISTRATION_TEXT = [
+    "classification_code",
+    "specifications",
+    "main_functions",
+    "disciplines",
+    "service_content",
+    "sharing_rules",
+    "location",
+    "contact_name",
+    "contact_email",
+    "sharing_mode",
+    "illustrative",
+]
+
+
 @transaction.atomic
 def load_catalog() -> dict[str, int]:
     institutions = {}
@@ -145,7 +186,14 @@ def load_catalog() -> dict[str, int]:
         institutions[code], _ = _upsert(
             Institution,
             {"code": code},
-            {"name": name, "name_zh": name_zh, "kind": kind, "province": province, "city": city},
+            {
+                "name": name,
+                "name_zh": name_zh,
+                "kind": kind,
+                "province": province,
+                "city": city,
+                "city_zh": CITY_ZH[city],
+            },
         )
     extra = json.loads((DATA / "catalog.json").read_text(encoding="utf-8"))
     facilities = {}
@@ -160,12 +208,15 @@ def load_catalog() -> dict[str, int]:
                     "name_zh": row["name_zh"],
                     "province": row["province"],
                     "city": row["city"],
+                    "city_zh": row["city_zh"],
                     "host": institutions[HOST_OF[row["host"]]],
                     "host_label": row["host"],
+                    "host_label_zh": row["host_zh"],
                     "category": row["category"],
                     "status": row["status"],
                     "booked_as": row["booked_as"],
                     "description": info.get("description", ""),
+                    "description_zh": info.get("description_zh", ""),
                     "website": info.get("website", ""),
                     "follows_office_calendar": info.get("follows_office_calendar", False),
                 },
@@ -191,6 +242,9 @@ def load_catalog() -> dict[str, int]:
         )
         for user_class, rate in item["rates"].items():
             _upsert(RateCard, {"instrument": instrument, "user_class": user_class}, {"hourly_rate": Decimal(rate)})
+        if "national" in item and not InstrumentRegistration.objects.filter(instrument=instrument).exists():
+            # Written once: what a facility has filed since (registry numbers, real values) is theirs.
+            InstrumentRegistration.objects.create(instrument=instrument, **_registration(item["national"]))
     # A co-built instrument: the Hefei Light Source's partner beamline keeps 35% of its hours for ZJU.
     partner = Instrument.objects.filter(facility__code="NSRL").order_by("code").first()
     if partner:
@@ -218,6 +272,9 @@ DEMO_PEOPLE = [
     ("chmfl.finance", "Tao", "He", Role.FINANCE, "CHMFL", []),
     ("zju.manager", "Rui", "Qian", Role.FACILITY_MANAGER, "ZJU", ["CHIEF", "ZJU-LIP"]),
     ("nfps.manager", "Ning", "Gao", Role.FACILITY_MANAGER, "CAS-SH", ["NFPS"]),
+    # Institution administrators: read their institution's audit trail and the reports of the facilities it hosts.
+    ("ustc.admin", "Qiang", "Zhao", Role.INSTITUTION_ADMIN, "USTC", []),
+    ("zju.admin", "Yan", "Lu", Role.INSTITUTION_ADMIN, "ZJU", []),
     # Beamtime by proposal: SSRF's user office and two reviewers from institutions of their own.
     ("ssrf.useroffice", "Jing", "Zhao", Role.USER_OFFICE, "SARI", ["SSRF"]),
     ("reviewer.li", "Ming", "Li", Role.REVIEWER, "NJU", []),

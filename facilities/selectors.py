@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from .models import Facility, FundingAccount, Institution, Instrument, Membership, User
+from .models import ApiToken, Facility, FundingAccount, Institution, Instrument, Membership, User
 from .models.tenants import Role
 
 
@@ -131,3 +131,10 @@ def is_qualified(*, user, instrument) -> bool:
     from .models import Qualification
 
     return Qualification.objects.filter(user=user, instrument=instrument, revoked_at__isnull=True).exists()
+
+
+def tokens_of(user) -> QuerySet[ApiToken]:
+    """A person's own API tokens, newest first (a platform administrator sees others' in the admin)."""
+    if not getattr(user, "is_authenticated", False):
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")

@@ -7,11 +7,21 @@ from functools import partial
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F
+from django.http import Http404
 from django.utils import timezone
 
-from .models import Closure, Facility, Instrument, Qualification, User
+from common.audit import records_actor
+from common.time import local_tz
+
+from .credentials import revoke_all_tokens
+from .holidays import check_days, package_schedules
+from .models import ApiToken, Closure, Facility, HolidayDay, HolidaySchedule, Instrument, Qualification, User
+from .models.tenants import new_calendar_token
 from .selectors import is_manager_of
-from .signals import availability_changed
+from .signals import availability_changed, calendar_changed, person_anonymised
+
+# How far ahead a change of weekly hours can reach: further than any booking horizon.
+HOURS_CHANGE_REACH = dt.timedelta(days=3660)
 
 
 def bump_versions(*, instrument_ids: list[int], reason: str) -> dict[int, int]:
@@ -44,6 +54,25 @@ def bump_versions(*, instrument_ids: list[int], reason: str) -> dict[int, int]:
     return versions
 
 
+def announce_calendar_change(*, instrument_ids: list[int], start: dt.datetime, end: dt.datetime, reason: str) -> None:
+    """Inside the caller's transaction: once it commits, tell the layers above that time may have closed
+    on these instruments within [start, end) (facilities.signals.calendar_changed)."""
+    ids = sorted(set(instrument_ids))
+    if ids:
+        transaction.on_commit(
+            partial(calendar_changed.send, sender=Instrument, instrument_ids=ids, start=start, end=end, reason=reason)
+        )
+
+
+def operating_hours_changed(*, facility: Facility, instrument: Instrument | None) -> None:
+    """Inside the caller's transaction, after weekly hours of the facility (or of one instrument) were
+    written or removed: raise the versions and announce the change from now on."""
+    ids = _affected_instruments(facility, instrument)
+    bump_versions(instrument_ids=ids, reason="hours_changed")
+    now = timezone.now()
+    announce_calendar_change(instrument_ids=ids, start=now, end=now + HOURS_CHANGE_REACH, reason="hours_changed")
+
+
 def _affected_instruments(facility: Facility, instrument: Instrument | None) -> list[int]:
     if instrument is not None:
         return [instrument.pk]
@@ -55,6 +84,7 @@ def _require_manager(user: User, facility: Facility) -> None:
         raise PermissionDenied("Only this facility's managers may change its calendar.")
 
 
+@records_actor
 def closure_add(
     *,
     actor: User,
@@ -72,10 +102,13 @@ def closure_add(
     closure.full_clean()
     with transaction.atomic():
         closure.save()
-        bump_versions(instrument_ids=_affected_instruments(facility, instrument), reason="closure_added")
+        ids = _affected_instruments(facility, instrument)
+        bump_versions(instrument_ids=ids, reason="closure_added")
+        announce_calendar_change(instrument_ids=ids, start=start, end=end, reason="closure_added")
     return closure
 
 
+@records_actor
 def closure_remove(*, actor: User, closure: Closure) -> None:
     _require_manager(actor, closure.facility)
     with transaction.atomic():
@@ -84,6 +117,7 @@ def closure_remove(*, actor: User, closure: Closure) -> None:
         bump_versions(instrument_ids=affected, reason="closure_removed")
 
 
+@records_actor
 def qualification_grant(*, actor: User, user: User, instrument: Instrument) -> Qualification:
     _require_manager(actor, instrument.facility)
     with transaction.atomic():
@@ -93,8 +127,138 @@ def qualification_grant(*, actor: User, user: User, instrument: Instrument) -> Q
         return Qualification.objects.create(user=user, instrument=instrument, granted_by=actor)
 
 
+@records_actor
 def qualification_revoke(*, actor: User, user: User, instrument: Instrument) -> int:
     _require_manager(actor, instrument.facility)
-    return Qualification.objects.filter(user=user, instrument=instrument, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    # Row by row, not one UPDATE, so that each revocation reaches the audit trail.
+    with transaction.atomic():
+        active = list(
+            Qualification.objects.select_for_update().filter(user=user, instrument=instrument, revoked_at__isnull=True)
+        )
+        now = timezone.now()
+        for qualification in active:
+            qualification.revoked_at = now
+            qualification.save(update_fields=["revoked_at"])
+    return len(active)
+
+
+def pseudonym_for(user: User) -> str:
+    """Stable: the same person always gets the same pseudonym, and no two people share one."""
+    return f"former-user-{user.pk}"
+
+
+@records_actor
+def person_anonymise(*, actor: User, user_id: int) -> User:
+    """PIPL: a platform administrator anonymises a departed person (docs/audit.md#anonymising-a-person).
+
+    Name, e-mail and username become a stable pseudonym; the password becomes unusable; the account is
+    deactivated and loses staff and administrator rights; API tokens are revoked and the calendar feed's
+    token is replaced. Bookings, splits, charges, invoices and memberships stay, so totals do not move;
+    each layer scrubs the rest on `person_anonymised` (purposes of bookings, the audit trail's names).
+    Anonymising someone twice changes nothing."""
+    if not getattr(actor, "is_superuser", False):
+        raise PermissionDenied("Only platform administrators may anonymise a person.")
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=user_id).first()
+        if user is None:
+            raise Http404("No such person.")
+        if user.pk == actor.pk:
+            raise ValidationError("You cannot anonymise your own account.")
+        if user.anonymised_at is not None:
+            return user
+        former_username = user.username
+        pseudonym = pseudonym_for(user)
+        user.username = pseudonym
+        user.first_name = pseudonym
+        user.last_name = ""
+        user.email = f"{pseudonym}@anonymised.invalid"
+        user.set_unusable_password()
+        user.is_active = False
+        user.is_staff = False
+        user.is_superuser = False
+        user.calendar_token = new_calendar_token()
+        user.anonymised_at = timezone.now()
+        user.save()
+        # Deactivation revokes the tokens too (facilities.credentials); said here so anonymising never
+        # depends on that hook. Each revocation is in the audit trail.
+        revoke_all_tokens(user_id=user.pk, because=ApiToken.RevokedBecause.DEACTIVATED, by=actor)
+        person_anonymised.send(sender=User, user=user, former_username=former_username)
+    return user
+
+
+# --- China's public-holiday calendar ----------------------------------------------------------------
+
+
+def _office_instruments() -> list[int]:
+    return list(Instrument.objects.filter(facility__follows_office_calendar=True).values_list("pk", flat=True))
+
+
+def _year_span(year: int) -> tuple[dt.datetime, dt.datetime]:
+    tz = local_tz()
+    return dt.datetime(year, 1, 1, tzinfo=tz), dt.datetime(year + 1, 1, 1, tzinfo=tz)
+
+
+def _require_platform_admin(actor: User | None) -> None:
+    if actor is not None and not actor.is_superuser:
+        raise PermissionDenied("Only platform administrators may change the public-holiday calendar.")
+
+
+def holiday_schedule_set(
+    *,
+    actor: User | None,
+    year: int,
+    days: list[tuple[dt.date, str, str]],
+    notice: str = "",
+    source: str = HolidaySchedule.Source.OFFICIAL,
+) -> HolidaySchedule:
+    """Make `days` — (date, 'holiday' | 'workday', festival) — the whole public-holiday schedule of
+    `year`, replacing what was there (the provisional statutory days, or an earlier schedule). Every
+    office-calendar instrument's availability changes; held bookings that now fall on a day off are
+    flagged by the booking layer. `actor=None` is the system (the data migration, the package loader)."""
+    _require_platform_admin(actor)
+    if not days:
+        raise ValidationError("A year's schedule has at least one public holiday.")
+    if any(d.year != year for d, _k, _f in days):
+        raise ValidationError(f"Every day of the {year} schedule must be in {year}.")
+    check_days(days)
+    with transaction.atomic():
+        schedule, _created = HolidaySchedule.objects.select_for_update().get_or_create(year=year)
+        schedule.source, schedule.notice, schedule.entered_by = source, notice[:300], actor
+        schedule.full_clean()
+        schedule.save()
+        schedule.days.all().delete()
+        HolidayDay.objects.bulk_create(
+            HolidayDay(schedule=schedule, date=d, kind=kind, festival=festival) for d, kind, festival in days
+        )
+        ids = _office_instruments()
+        bump_versions(instrument_ids=ids, reason="holidays_changed")
+        start, end = _year_span(year)
+        announce_calendar_change(instrument_ids=ids, start=start, end=end, reason="holidays_changed")
+    return schedule
+
+
+def holiday_schedule_remove(*, actor: User | None, year: int) -> bool:
+    """Forget `year`'s schedule: the statutory holidays apply again, provisionally."""
+    _require_platform_admin(actor)
+    with transaction.atomic():
+        deleted, _ = HolidaySchedule.objects.filter(year=year).delete()
+        if deleted:
+            ids = _office_instruments()
+            bump_versions(instrument_ids=ids, reason="holidays_changed")
+            start, end = _year_span(year)
+            announce_calendar_change(instrument_ids=ids, start=start, end=end, reason="holidays_changed")
+    return bool(deleted)
+
+
+def holidays_load_package(*, replace_package_years: bool = False) -> list[int]:
+    """Load the years the installed chinesecalendar package knows and the database has no schedule for
+    (with `replace_package_years`, also reload years loaded from the package before). A schedule entered
+    by an administrator is never replaced. Returns the years written."""
+    have = dict(HolidaySchedule.objects.values_list("year", "source"))
+    written = []
+    for year, days in package_schedules().items():
+        source = have.get(year)
+        if source is None or (replace_package_years and source == HolidaySchedule.Source.PACKAGE):
+            holiday_schedule_set(actor=None, year=year, days=days, source=HolidaySchedule.Source.PACKAGE)
+            written.append(year)
+    return written

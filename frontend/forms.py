@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from common.parsing import MAX_YEAR, MIN_YEAR
 from facilities.models import Closure
 
+from .templatetags.sanjiao import zh_or_en
+
 LOCAL_INPUT = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 
@@ -118,6 +120,12 @@ class CompleteForm(forms.Form):
     actual_end = local_datetime_field(_("Actual end"), required=False)
 
 
+class FlagMoveForm(forms.Form):
+    start = local_datetime_field(_("New start"))
+    end = local_datetime_field(_("New end"))
+    reason = forms.CharField(label=_("Note (optional)"), required=False, max_length=2000)
+
+
 class ClosureForm(forms.Form):
     instrument = forms.ChoiceField(label=_("Instrument"), required=False)
     start = local_datetime_field(_("From"))
@@ -129,7 +137,7 @@ class ClosureForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.instruments = {str(i.pk): i for i in instruments}
         field = cast(forms.ChoiceField, self.fields["instrument"])  # declared as one above
-        field.choices = [("", _("Whole facility"))] + [(str(i.pk), f"{i.code} — {i.name}") for i in instruments]
+        field.choices = [("", _("Whole facility"))] + [(str(i.pk), f"{i.code} — {zh_or_en(i)}") for i in instruments]
 
     def clean_instrument(self):
         value = self.cleaned_data.get("instrument")
@@ -144,7 +152,7 @@ class QualificationForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.instruments = {str(i.pk): i for i in instruments}
         field = cast(forms.ChoiceField, self.fields["instrument"])  # declared as one above
-        field.choices = [(str(i.pk), f"{i.code} — {i.name}") for i in instruments]
+        field.choices = [(str(i.pk), f"{i.code} — {zh_or_en(i)}") for i in instruments]
 
     def clean_instrument(self):
         return self.instruments[self.cleaned_data["instrument"]]

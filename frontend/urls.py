@@ -2,7 +2,22 @@
 
 from django.urls import path
 
-from .views import catalog, dashboard, finance, home, instrument, language, manager, proposals, search
+from .views import (
+    account,
+    audit,
+    catalog,
+    dashboard,
+    finance,
+    home,
+    instrument,
+    language,
+    manager,
+    proposals,
+    receivables,
+    search,
+    tokens,
+    usage,
+)
 
 app_name = "frontend"
 
@@ -10,6 +25,12 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("login/", home.LoginView.as_view(), name="login"),
     path("logout/", home.LogoutView.as_view(), name="logout"),
+    path("password/reset/", account.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/sent/", account.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("password/reset/<uidb64>/<token>/", account.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("password/reset/done/", account.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("password/change/", account.PasswordChangeView.as_view(), name="password_change"),
+    path("password/change/done/", account.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("language/", language.switch_language, name="language"),
     path("catalog/", catalog.catalog, name="catalog"),
     path("facilities/<str:code>/", catalog.facility_detail, name="facility"),
@@ -17,15 +38,22 @@ urlpatterns = [
     path("instruments/<int:pk>/book/", instrument.book, name="book"),
     path("instruments/<int:pk>/estimate/", instrument.estimate_view, name="estimate"),
     path("instruments/<int:pk>/waitlist/", instrument.join_waitlist, name="waitlist_join"),
+    path("instruments/<int:pk>/qr/", usage.qr_page, name="qr"),
+    path("instruments/<int:pk>/in-use/", usage.usage_badge, name="usage_badge"),
+    path("use/<int:pk>/", usage.use_page, name="use"),
+    path("use/<int:pk>/<str:action>/", usage.use_action, name="use_action"),
     path("search/", search.joint_search, name="search"),
     path("search/book/", search.book_bundle, name="book_bundle"),
     path("me/", dashboard.dashboard, name="dashboard"),
+    path("me/tokens/", tokens.tokens, name="tokens"),
+    path("me/tokens/<int:pk>/<str:action>/", tokens.token_action, name="token_action"),
     path("me/bookings/", dashboard.dashboard_bookings, name="dashboard_bookings"),
     path("bookings/<int:pk>/cancel/", dashboard.cancel, name="cancel"),
     path("waitlist/<int:pk>/<str:action>/", dashboard.waitlist_action, name="waitlist_action"),
     path("console/", manager.console, name="console"),
     path("console/queue/", manager.console_queue, name="console_queue"),
     path("console/bookings/<int:pk>/<str:action>/", manager.decide, name="decide"),
+    path("console/flags/<int:pk>/<str:action>/", manager.flag_decide, name="flag_decide"),
     path("console/facilities/<str:code>/", manager.console_facility, name="console_facility"),
     path("console/facilities/<str:code>/closures/", manager.closure_create, name="closure_create"),
     path("console/facilities/<str:code>/closures/<int:pk>/remove/", manager.closure_delete, name="closure_delete"),
@@ -44,6 +72,16 @@ urlpatterns = [
     path("finance/runs/", finance.runs_fragment, name="finance_runs"),
     path("finance/runs/start/", finance.run_invoices, name="run_invoices"),
     path("finance/invoices/<int:pk>/", finance.invoice_detail, name="invoice"),
+    # before the catch-all invoice actions below
+    path("finance/invoices/<int:pk>/fapiao/", receivables.fapiao_record, name="fapiao_record"),
+    path("finance/invoices/<int:pk>/red-letter/", receivables.red_letter_record, name="red_letter_record"),
     path("finance/invoices/<int:pk>/<str:action>/", finance.invoice_action, name="invoice_action"),
     path("finance/claims/<int:pk>/<str:action>/", finance.claim_action, name="claim_action"),
+    path("finance/receivables/statements/", receivables.statement_upload, name="statement_upload"),
+    path("finance/receivables/payments/<int:pk>/assign/", receivables.payment_assign, name="payment_assign"),
+    path("audit/", audit.trail, name="audit"),
+    path("audit/export.csv", audit.trail_export, name="audit_export"),
+    path("me/data/", audit.my_data, name="my_data"),
+    path("me/data/personal-data.json", audit.my_data_json, name="my_data_json"),
+    path("me/data/personal-data.zip", audit.my_data_zip, name="my_data_zip"),
 ]

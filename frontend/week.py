@@ -70,8 +70,12 @@ def build_week(instrument: Instrument, availability: dict, start: dt.datetime, n
             )
         first = dt.datetime.combine(days[0], dt.time(0), tz) + dt.timedelta(minutes=r * step)
         rows.append({"label": first.strftime("%H:%M"), "cells": cells})
+    marks = {h["date"]: h for h in availability.get("holidays", [])}
     return {
         "days": days,
+        # Column heads: the day, and its public holiday or make-up workday (office-calendar facilities).
+        "heads": [{"day": day, "mark": marks.get(day)} for day in days],
+        "provisional": [h for h in availability.get("holidays", []) if h["provisional"]],
         "rows": rows,
         "step": step,
         "start": start,

@@ -2,6 +2,7 @@
 for a facility: its managers, the administrators of its host institution, and platform administrators."""
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
 
 from facilities.models import Facility, Institution, Membership
 from facilities.models.tenants import Role
@@ -51,3 +52,14 @@ ACCESS_RULE = (
     "reports are open to the facility's managers, the administrators of its host institution "
     "and platform administrators."
 )
+
+
+def readable_facilities(user) -> QuerySet[Facility]:
+    """Every facility whose reports the user may read (see `may_read_facility`)."""
+    if not _authenticated(user):
+        return Facility.objects.none()
+    if user.is_superuser:
+        return Facility.objects.all()
+    return Facility.objects.filter(
+        Q(pk__in=managed_facility_ids(user)) | Q(host_id__in=administered_institution_ids(user))
+    )

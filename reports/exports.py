@@ -43,6 +43,7 @@ INSTRUMENT_COLUMNS = [
     ("period", "Period", "报告期"),
     ("code", "Instrument code", "仪器编号"),
     ("name", "Instrument name", "仪器名称"),
+    ("name_zh", "Instrument name in Chinese", "仪器中文名称"),
     *FIGURE_COLUMNS,
     ("time_shares", "Co-building partners: used / reserved hours", "共建单位：使用/预留机时"),
 ]
@@ -101,13 +102,13 @@ def as_xlsx(report: FacilityReport) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-    text_columns = {"facility", "period", "code", "name", "time_shares"}
+    text_columns = {"facility", "period", "code", "name", "name_zh", "time_shares"}
     keys = [key for key, _, _ in INSTRUMENT_COLUMNS]
     for row in table[1:]:
         sheet.append([v if k in text_columns else _number(v) for k, v in zip(keys, row, strict=True)])
     for index in range(1, len(keys) + 1):
         sheet.column_dimensions[get_column_letter(index)].width = 18
-    sheet.freeze_panes = "E2"
+    sheet.freeze_panes = "F2"
 
     summary = wb.create_sheet("Summary 汇总")
     f = report.facility

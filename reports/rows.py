@@ -29,6 +29,7 @@ def figures_row(f: Figures) -> dict:
         "outside_users": len(f.outside_user_ids),
         "no_show_hours": str(hours(f.no_show_minutes)),
         "late_cancellation_hours": str(hours(f.late_cancel_minutes)),
+        "idle_hours": str(hours(f.idle_minutes)),
         "revenue": {c: str(f.revenue.get(c, Decimal("0.00"))) for c in USER_CLASSES},
         "revenue_total": str(f.revenue_total),
     }
@@ -51,6 +52,7 @@ def instrument_row(r: InstrumentReport) -> dict:
         "id": i.pk,
         "code": i.code,
         "name": i.name,
+        "name_zh": i.name_zh,
         "active": i.active,
         **figures_row(r.figures),
         "time_shares": [share_row(p) for p in r.time_shares],
@@ -117,6 +119,7 @@ def fairness_document(report: FairnessReport) -> dict:
                         "internal": e.internal,
                         "bookings": e.bookings,
                         "booked_hours": str(hours(e.booked_minutes)),
+                        "used_hours": str(hours(e.used_minutes)),
                         "share": _str(e.share),
                     }
                     for e in entries

@@ -10,7 +10,11 @@ Definitions (per instrument, over a period):
 - available: the period's minutes minus the spans the catalog closes it (outside operating hours, public
   holidays for facilities that follow the office calendar, closures), as `facilities.calendar` computes them.
 - booked: bookings that are held (requested, approved), completed or no-show, booked times.
-- used: completed bookings, from actual_start to actual_end where recorded, else the booked times.
+- used: effective machine time, from the usage app (`usage.selectors.use_in_period`, the one source):
+  usage sessions (a booking's and walk-ups), and completed bookings without sessions from actual_start to
+  actual_end where recorded, else the booked times.
+  Use an interlock reported without naming anyone, outside bookings, counts as the host's.
+- idle: booked but not used — ended bookings' booked time their use did not cover (no-shows entirely).
 - utilisation: used / available (None when nothing was available).
 - host / shared / company: used minutes by the facility's host institution / by every other institution
   ("shared hours") / by company institutions other than the host (part of shared).
@@ -38,11 +42,12 @@ from django.db.models import Q, QuerySet
 from booking.models import Booking
 from facilities.calendar import closed_spans_many
 from facilities.models import Facility, Institution, Instrument, TimeShare
+from usage.selectors import idle_minutes_by_instrument, use_in_period
 
 from .periods import Period
 from .policy import late_cancellation_windows
 from .revenue import revenue_by_instrument
-from .sums import booked_by_institution, booking_sums, longest_booking, outside_users
+from .sums import booked_by_institution, booking_sums, longest_booking
 
 DECISIONS = (Booking.Status.APPROVED, Booking.Status.REJECTED)
 TWO_PLACES = Decimal("0.01")
@@ -76,6 +81,7 @@ class Figures:
     company_minutes: int = 0
     no_show_minutes: int = 0
     late_cancel_minutes: int = 0
+    idle_minutes: int = 0
     outside_institution_ids: set[int] = field(default_factory=set)
     outside_user_ids: set[int] = field(default_factory=set)
     revenue: dict[str, Decimal] = field(default_factory=dict)
@@ -98,6 +104,7 @@ class Figures:
             "company_minutes",
             "no_show_minutes",
             "late_cancel_minutes",
+            "idle_minutes",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.outside_institution_ids |= other.outside_institution_ids
@@ -159,7 +166,7 @@ def instrument_reports(instruments: QuerySet[Instrument] | list[Instrument], per
     for ts in share_rows:
         shares[ts.instrument_id][ts.institution_id] = PartnerShare(ts.institution, ts.percent, 0)
 
-    for inst_id, who, kind, status, booked, used in booking_sums(
+    for inst_id, who, _kind, status, booked, _used in booking_sums(
         ids, period, late_windows, longest_booking(instruments)
     ):
         f = figures[inst_id]
@@ -170,21 +177,31 @@ def instrument_reports(instruments: QuerySet[Instrument] | list[Instrument], per
         f.booked_minutes += booked
         if partner:
             partner.booked_minutes += booked
-            partner.used_minutes += used
         if status == Booking.Status.NO_SHOW:
             f.no_show_minutes += booked
-        if used <= 0:
-            continue
-        f.used_minutes += used
-        if who == by_id[inst_id].facility.host_id:
-            f.host_minutes += used
+    # Used time has one source, the usage app: sessions, and completed bookings recorded without them.
+    for row in use_in_period(instrument_ids=ids, start=period.start, end=period.end):
+        f = figures[row.instrument_id]
+        f.used_minutes += row.minutes
+        partner = (
+            shares[row.instrument_id].get(row.institution_id)
+            if row.instrument_id in shares and row.institution_id is not None
+            else None
+        )
+        if partner:
+            partner.used_minutes += row.minutes
+        # Use nobody was named for, with no booking (an interlock's): the facility's own, so host + shared = used.
+        if row.institution_id is None or row.institution_id == by_id[row.instrument_id].facility.host_id:
+            f.host_minutes += row.minutes
         else:
-            f.shared_minutes += used
-            f.outside_institution_ids.add(who)
-            if kind == Institution.Kind.COMPANY:
-                f.company_minutes += used
-    for inst_id, requester in outside_users(ids, period, longest_booking(instruments)):
-        figures[inst_id].outside_user_ids.add(requester)
+            f.shared_minutes += row.minutes
+            f.outside_institution_ids.add(row.institution_id)
+            if row.requester_id is not None:
+                f.outside_user_ids.add(row.requester_id)
+            if row.institution_kind == Institution.Kind.COMPANY:
+                f.company_minutes += row.minutes
+    for pk, idle in idle_minutes_by_instrument(instrument_ids=ids, start=period.start, end=period.end).items():
+        figures[pk].idle_minutes = idle
 
     closed = closed_spans_many(instruments, period.start, period.end)
     for pk in ids:
@@ -261,6 +278,7 @@ class InstitutionShare:
     booked_minutes: int = 0
     bookings: int = 0
     share: Decimal | None = None  # of the instrument's booked minutes
+    used_minutes: int = 0  # effective machine time (usage), against the booked minutes
 
 
 @dataclass
@@ -314,7 +332,7 @@ def fairness_report(facility: Facility, period: Period) -> FairnessReport:
     (BookingEvent '' → requested), the time to the decision (requested → approved or rejected), by
     institution and internal (the host) against outside; bookings approved at once never waited and are
     not counted, nor are requests withdrawn before a decision; requests still undecided are `pending`.
-    At most five queries."""
+    Used minutes per institution come from the usage app (walk-ups included). A fixed number of queries."""
     from booking.models import BookingEvent  # the audit trail, read only here
 
     host = facility.host_id
@@ -325,6 +343,19 @@ def fairness_report(facility: Facility, period: Period) -> FairnessReport:
     institutions.update(Institution.objects.in_bulk({who for _, who, _, _ in sums}))
     for inst_id, who, booked, count in sums:
         per_instrument[inst_id][who] = InstitutionShare(institutions[who], who == host, booked, count)
+    used_rows = [
+        (r.instrument_id, r.institution_id, r.minutes)
+        for r in use_in_period(instrument_ids=list(per_instrument), start=period.start, end=period.end)
+        if r.institution_id is not None
+    ]
+    walk_up_only = {who for _, who, _ in used_rows} - set(institutions)
+    if walk_up_only:
+        institutions.update(Institution.objects.in_bulk(walk_up_only))
+    for inst_id, who, minutes in used_rows:
+        entry = per_instrument[inst_id].get(who)
+        if entry is None:  # used without booking (walk-up)
+            entry = per_instrument[inst_id][who] = InstitutionShare(institutions[who], who == host)
+        entry.used_minutes += minutes
     shares_out = []
     for inst in instruments:
         entries = sorted(per_instrument[inst.pk].values(), key=lambda e: (-e.booked_minutes, e.institution.code))

@@ -9,11 +9,12 @@ import datetime as dt
 from collections import defaultdict
 
 from django.db.models import Case, Count, F, Func, IntegerField, Q, Sum, Value, When
-from django.db.models.functions import Coalesce, Greatest, Least
+from django.db.models.functions import Greatest, Least
 
 from booking.models import Booking
 
 from .periods import Period
+from .usage import USED_END, USED_START, USED_STATUS, used_in, with_used_span
 
 COUNTED = (Booking.Status.REQUESTED, Booking.Status.APPROVED, Booking.Status.COMPLETED, Booking.Status.NO_SHOW)
 # Bookings are looked for by their booked start, from (period start − the longest booking an instrument
@@ -49,7 +50,7 @@ def _minutes(seconds) -> int:
     return int(seconds or 0) // 60
 
 
-def _clipped_seconds(start, end, period: Period) -> Seconds:
+def clipped_seconds(start, end, period: Period) -> Seconds:
     return Seconds(Greatest(start, Value(period.start)), Least(end, Value(period.end)))
 
 
@@ -69,12 +70,8 @@ def _late(late_windows: dict[int, dt.timedelta]) -> Q:
     return Q(status=Booking.Status.CANCELLED) & late
 
 
-def _near(period: Period, longest: dt.timedelta) -> Q:
+def near(period: Period, longest: dt.timedelta) -> Q:
     return Q(start__gte=period.start - longest - MARGIN, start__lt=period.end + MARGIN)
-
-
-def _with_actual(qs):
-    return qs.annotate(a_start=Coalesce("actual_start", "start"), a_end=Coalesce("actual_end", "end"))
 
 
 def _sum_if(condition: Q, seconds) -> Sum:
@@ -89,18 +86,17 @@ def booking_sums(
     booked: booked times clipped to the period, for counted bookings and late cancellations;
     used: completed bookings' actual times (booked ones where not recorded) clipped to the period."""
     booked_in = Q(start__lt=period.end, end__gt=period.start)
-    used_in = Q(status=Booking.Status.COMPLETED, a_start__lt=period.end, a_end__gt=period.start)
     counts = Q(status__in=COUNTED) | _late(late_windows)
     # Conditions live in the sums, not in WHERE: any condition on the status there makes SQLite's planner
     # leave the (instrument, start) index for the status index and read most of the table. Rejected and
     # early-cancelled bookings come back with zero minutes.
     qs = (
-        _with_actual(Booking.objects.filter(_near(period, longest), instrument_id__in=instrument_ids))
+        with_used_span(Booking.objects.filter(near(period, longest), instrument_id__in=instrument_ids))
         .annotate(lead=Seconds(F("cancelled_at"), F("start")))
         .values("instrument_id", "institution_id", "institution__kind", "status")
         .annotate(
-            booked=_sum_if(booked_in & counts, _clipped_seconds(F("start"), F("end"), period)),
-            used=_sum_if(used_in, _clipped_seconds(F("a_start"), F("a_end"), period)),
+            booked=_sum_if(booked_in & counts, clipped_seconds(F("start"), F("end"), period)),
+            used=_sum_if(used_in(period), clipped_seconds(F(USED_START), F(USED_END), period)),
         )
         .order_by()
     )
@@ -121,15 +117,15 @@ def outside_users(instrument_ids: list[int], period: Period, longest: dt.timedel
     """Distinct (instrument id, requester id) of completed use in the period by institutions other than
     the instrument's facility's host."""
     rows = (
-        _with_actual(Booking.objects.filter(_near(period, longest), instrument_id__in=instrument_ids))
-        .filter(a_start__lt=period.end, a_end__gt=period.start)
+        with_used_span(Booking.objects.filter(near(period, longest), instrument_id__in=instrument_ids))
+        .filter(**{f"{USED_START}__lt": period.end, f"{USED_END}__gt": period.start})
         .exclude(institution_id=F("instrument__facility__host_id"))
         # The status is sorted out here rather than in WHERE, for the index's sake (see booking_sums).
         .values_list("instrument_id", "requester_id", "status")
         .distinct()
         .order_by()
     )
-    return {(inst, who) for inst, who, status in rows if status == Booking.Status.COMPLETED}
+    return {(inst, who) for inst, who, status in rows if status == USED_STATUS}
 
 
 def booked_by_institution(
@@ -138,14 +134,14 @@ def booked_by_institution(
     """Rows (instrument id, institution id, booked minutes, bookings) of counted bookings in the period."""
     qs = (
         Booking.objects.filter(
-            _near(period, longest),
+            near(period, longest),
             instrument_id__in=instrument_ids,
             status__in=COUNTED,
             start__lt=period.end,
             end__gt=period.start,
         )
         .values("instrument_id", "institution_id")
-        .annotate(booked=Sum(_clipped_seconds(F("start"), F("end"), period)), n=Count("id"))
+        .annotate(booked=Sum(clipped_seconds(F("start"), F("end"), period)), n=Count("id"))
         .order_by()
     )
     return [(r["instrument_id"], r["institution_id"], _minutes(r["booked"]), r["n"]) for r in qs]

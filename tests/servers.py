@@ -51,6 +51,11 @@ class MakeRunServer:
     def ws(self, path: str) -> str:
         return f"ws://127.0.0.1:{self.port}{path}"
 
+    @property
+    def origin(self) -> str:
+        """What a page served by this server sends as Origin: sockets accept only their own origin."""
+        return self.http
+
     def wait_ready(self) -> "MakeRunServer":
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -219,7 +219,7 @@ def _api_post_targets(world) -> list[str]:
     """Every API path, with its parameters filled in from the test world."""
     from django.urls import URLPattern, URLResolver, get_resolver
 
-    values = {"pk": "1", "file_id": "1", "code": world.facility.code, "province": "shanghai"}
+    values = {"pk": "1", "file_id": "1", "code": world.facility.code, "province": "shanghai", "year": "2027"}
     found: list[str] = []
 
     def walk(patterns, prefix: str) -> None:
@@ -253,11 +253,12 @@ def test_json_nested_too_deeply_is_a_400_on_every_endpoint(world, tomorrow_9, pe
         end=tomorrow_9 + H,
         status=Booking.Status.REQUESTED,
     )
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
+    from facilities.credentials import create_token
+
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=getattr(world, persona)).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {create_token(user=getattr(world, persona), name='test')[1]}")
     paths = _api_post_targets(world)
     assert "/api/v1/bookings/" in paths and len(paths) > 15
     refused = 0

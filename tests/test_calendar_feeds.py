@@ -171,9 +171,9 @@ def test_rotation_needs_a_logged_in_user(world, client):
 
 
 def test_rotation_by_token_auth(world, client):
-    from rest_framework.authtoken.models import Token
+    from facilities.credentials import create_token
 
-    key = Token.objects.create(user=world.outsider).key
+    key = create_token(user=world.outsider, name="test")[1]
     old = world.outsider.calendar_token
     resp = client.post("/calendar/token/rotate/", HTTP_AUTHORIZATION=f"Token {key}")
     assert resp.status_code == 200

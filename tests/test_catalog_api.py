@@ -74,7 +74,8 @@ def test_facility_filters(seeded, client):
     anhui = client.get("/api/v1/facilities/?province=anhui&page_size=100").json()
     assert anhui["count"] == Facility.objects.filter(province="anhui").count() > 0
     assert {f["province"] for f in anhui["results"]} == {"anhui"}
-    assert set(anhui["results"][0]) == {"code", "name", "name_zh", "province", "city", "host", "category", "status"}
+    spec = {"code", "name", "name_zh", "province", "city", "host", "category", "status"}
+    assert set(anhui["results"][0]) == spec | {"city_zh", "host_zh"}  # the SPEC's fields, and Chinese beside them
     light = client.get("/api/v1/facilities/?category=light_source").json()
     assert {f["code"] for f in light["results"]} >= {"SSRF", "NSRL"}
     hefei_magnets = client.get("/api/v1/facilities/?city=hefei&category=magnet").json()["results"]
@@ -153,3 +154,15 @@ def test_schema_and_docs_need_no_external_url(seeded, client):
         from django.contrib.staticfiles import finders
 
         assert finders.find(asset.removeprefix("/static/").split("?")[0]), asset
+
+
+def test_demo_institution_admins_read_their_trail(seeded, client):
+    for username, code in (("ustc.admin", "USTC"), ("zju.admin", "ZJU")):
+        token = client.post(
+            "/api/v1/auth/token/", {"username": username, "password": DEMO_PASSWORD}, content_type="application/json"
+        ).json()["token"]
+        me = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {token}").json()
+        assert me["institution"] == code and me["roles"] == ["institution_admin"]
+        trail = client.get("/api/v1/audit/", HTTP_AUTHORIZATION=f"Token {token}")
+        assert trail.status_code == 200
+        assert all(code in row["institutions"] for row in trail.json()["results"])

@@ -7,7 +7,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from config import env
-from facilities.calendar import closed_spans, closure_reasons, office_day
+from facilities.calendar import closed_spans, closure_reasons
+from facilities.holidays import office_day
 from facilities.models import Closure, OperatingHours
 from facilities.services import closure_add, closure_remove
 
@@ -20,11 +21,15 @@ def at(y, m, d, h=0, mi=0):
     return dt.datetime(y, m, d, h, mi, tzinfo=TZ)
 
 
+@pytest.mark.django_db
 def test_office_days_know_holidays_and_make_up_workdays():
-    assert office_day(dt.date(2026, 10, 1)) == "holiday"  # National Day
-    assert office_day(dt.date(2026, 10, 10)) == "makeup"  # Saturday worked in exchange
-    assert office_day(dt.date(2026, 10, 12)) == "normal"
-    assert office_day(dt.date(2030, 10, 1)) == "normal"  # not yet published: weekly hours apply
+    assert office_day(dt.date(2026, 10, 1)).kind == "holiday"  # National Day
+    assert office_day(dt.date(2026, 10, 10)).kind == "makeup"  # Saturday worked in exchange
+    assert office_day(dt.date(2026, 10, 12)).kind == "normal"
+    # Not yet published: the statutory holiday applies, provisionally.
+    assert office_day(dt.date(2030, 10, 1)) == office_day(dt.date(2030, 10, 1)).__class__(
+        "holiday", "national_day", provisional=True
+    )
 
 
 @pytest.mark.django_db

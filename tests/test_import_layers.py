@@ -10,17 +10,20 @@ from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
 # Lower rank never imports higher rank.
+# audit (the trail's pages, API and the personal-data export) reads every app below it; frontend shows it.
 RANK = {
     "common": 0,
     "facilities": 1,
     "booking": 2,
+    "usage": 2.5,
     "proposals": 2.5,
     "billing": 3,
+    "audit": 3.5,
     "reports": 4,
     "frontend": 5,
     "config": 6,
 }
-DOMAIN_APPS = {"facilities", "booking", "proposals", "billing", "reports", "frontend"}
+DOMAIN_APPS = {"facilities", "booking", "usage", "proposals", "billing", "audit", "reports", "frontend"}
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:

@@ -154,7 +154,9 @@ def test_full_stack_session_auth_and_origin_check(world, tomorrow_9):
 
     async def scenario():
         ws = WebsocketCommunicator(
-            application, "/ws/me/", headers=[(b"cookie", cookie), (b"origin", b"http://127.0.0.1")]
+            application,
+            "/ws/me/",
+            headers=[(b"cookie", cookie), (b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")],
         )
         connected, _ = await ws.connect(timeout=10)
         assert connected
@@ -168,7 +170,9 @@ def test_full_stack_session_auth_and_origin_check(world, tomorrow_9):
         connected, _ = await foreign.connect(timeout=10)
         assert not connected
 
-        anonymous = WebsocketCommunicator(application, "/ws/queue/", headers=[(b"origin", b"http://127.0.0.1")])
+        anonymous = WebsocketCommunicator(
+            application, "/ws/queue/", headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+        )
         assert (await anonymous.connect(timeout=10))[0]
         await refused_with(anonymous, 4401, "Sign in")
         assert layer_groups() == {}
@@ -179,7 +183,12 @@ def test_full_stack_session_auth_and_origin_check(world, tomorrow_9):
 def test_queue_socket_that_fails_leaves_its_groups(world, tomorrow_9, monkeypatch):
     async def scenario():
         ws = await open_as(QueueConsumer, "/ws/queue/", world.manager)
-        assert layer_groups() == {f"live.facility.{world.facility.pk}": set(next(iter(layer_groups().values())))}
+        channel = set(next(iter(layer_groups().values())))
+        # Its facility's group, and its person's session group (closed when a session ends).
+        assert layer_groups() == {
+            f"live.facility.{world.facility.pk}": channel,
+            f"live.session.{world.manager.pk}": channel,
+        }
 
         async def boom(self, message):
             raise RuntimeError("consumer bug")

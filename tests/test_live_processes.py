@@ -22,11 +22,11 @@ import httpx
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from booking.models import Booking, BookingEvent
 from booking.tasks import expire_stale_requests
 from common.time import iso_local
+from facilities.credentials import create_token
 
 from .factories.booking import BookingFactory
 from .servers import MakeRunServer, database_url
@@ -116,6 +116,11 @@ class Server:
 
     def url(self, path: str) -> str:
         return f"ws://127.0.0.1:{self.port}{path}"
+
+    @property
+    def origin(self) -> str:
+        """What a page served through this port sends as Origin: sockets accept only their own origin."""
+        return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -248,7 +253,7 @@ def test_embedded_default_shell_and_beat_changes_reach_sockets_within_a_second(w
     try:
 
         async def scenario():
-            async with websockets.connect(server.ws("/ws/availability/"), origin="http://127.0.0.1") as ws:
+            async with websockets.connect(server.ws("/ws/availability/"), origin=server.origin) as ws:
                 await ws.send(subscribe_message(inst, tomorrow_9))
                 snap, _ = await next_message(ws, 10)
                 assert snap["busy"] == busy_of(to_cancel, to_expire)
@@ -276,13 +281,13 @@ def test_embedded_default_change_over_http_reaches_a_socket_of_the_same_server(w
     import websockets
 
     inst = world.instrument
-    token = Token.objects.create(user=world.researcher).key
+    token = create_token(user=world.researcher, name="test")[1]
     # A database check far slower than the test: only the layer can deliver in time.
     server = MakeRunServer(process_env(redis=False, LIVE_RESYNC_SECONDS="60")).wait_ready()
     try:
 
         async def scenario():
-            async with websockets.connect(server.ws("/ws/availability/"), origin="http://127.0.0.1") as ws:
+            async with websockets.connect(server.ws("/ws/availability/"), origin=server.origin) as ws:
                 await ws.send(subscribe_message(inst, tomorrow_9))
                 snap, _ = await next_message(ws, 10)
                 async with httpx.AsyncClient(base_url=server.http) as http:
@@ -334,7 +339,7 @@ def test_with_redis_changes_from_every_process_reach_sockets_within_a_second(wor
 
     inst = world.instrument
     to_cancel, to_expire = two_requests(world, tomorrow_9)
-    token = Token.objects.create(user=world.researcher).key
+    token = create_token(user=world.researcher, name="test")[1]
     client = Client()
     client.force_login(world.researcher)
     cookie = f"sessionid={client.cookies['sessionid'].value}"
@@ -367,9 +372,9 @@ def test_with_redis_changes_from_every_process_reach_sockets_within_a_second(wor
 
         async def scenario():
             async with (
-                websockets.connect(server.url("/ws/availability/"), origin="http://127.0.0.1") as calendar,
+                websockets.connect(server.url("/ws/availability/"), origin=server.origin) as calendar,
                 websockets.connect(
-                    server.url("/ws/me/"), origin="http://127.0.0.1", additional_headers={"Cookie": cookie}
+                    server.url("/ws/me/"), origin=server.origin, additional_headers={"Cookie": cookie}
                 ) as mine,
             ):
                 await calendar.send(subscribe_message(inst, tomorrow_9, hours=6))
@@ -448,7 +453,7 @@ def test_booking_on_server_a_reaches_client_of_server_b(world, tomorrow_9):
     inst = world.instrument
     inst.requires_approval = True
     inst.save()
-    token = Token.objects.create(user=world.researcher).key
+    token = create_token(user=world.researcher, name="test")[1]
     env = process_env(redis=True, CELERY_TASK_ALWAYS_EAGER="1", LIVE_RESYNC_SECONDS="60")
     servers = []
     try:
@@ -456,7 +461,7 @@ def test_booking_on_server_a_reaches_client_of_server_b(world, tomorrow_9):
         a, b = servers
 
         async def scenario():
-            async with websockets.connect(b.url("/ws/availability/"), origin="http://127.0.0.1", open_timeout=10) as ws:
+            async with websockets.connect(b.url("/ws/availability/"), origin=b.origin, open_timeout=10) as ws:
                 await ws.send(subscribe_message(inst, tomorrow_9))
                 snap, _ = await next_message(ws, 10)
                 assert (snap["type"], snap["busy"]) == ("snapshot", [])

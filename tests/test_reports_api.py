@@ -125,6 +125,7 @@ def test_xlsx_export_opens_with_numbers_and_a_summary(world, october):
     assert len(rows) == 2
     bl1 = dict(zip(head, rows[0], strict=True))
     assert bl1["Instrument code / 仪器编号"] == "BL1"
+    assert "Instrument name in Chinese / 仪器中文名称" in head  # empty here: the factory names no Chinese
     assert bl1["Used hours / 运行机时"] == 18.0 and bl1["Utilisation rate / 机时利用率"] == 0.0268
     summary = {row[0].value: row[1].value for row in wb["Summary 汇总"].iter_rows()}
     assert summary["Used hours / 运行机时"] == 30.0

@@ -85,7 +85,7 @@ def test_websockets_share_the_port_and_the_body_limit(server, world, tomorrow_9)
     inst = world.instrument
 
     async def scenario():
-        async with websockets.connect(server.ws("/ws/availability/"), origin="http://127.0.0.1", open_timeout=10) as ws:
+        async with websockets.connect(server.ws("/ws/availability/"), origin=server.origin, open_timeout=10) as ws:
             window = {"start": tomorrow_9.isoformat(), "end": (tomorrow_9 + 4 * H).isoformat()}
             await ws.send(json.dumps({"type": "subscribe", "instruments": [inst.pk], **window}))
             snap = json.loads(await asyncio.wait_for(ws.recv(), 10))

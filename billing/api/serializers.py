@@ -16,10 +16,11 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
     voucher = serializers.SerializerMethodField()
     percent = serializers.SerializerMethodField()
     amount = serializers.SerializerMethodField()
+    charged_for = serializers.SerializerMethodField()
 
     class Meta:
         model = InvoiceLine
-        fields = ["booking", "account", "voucher", "percent", "amount"]
+        fields = ["booking", "account", "voucher", "percent", "amount", "charged_for"]
 
     def get_account(self, line) -> str | None:
         return line.account.code if line.account_id else None
@@ -33,6 +34,21 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
 
     def get_amount(self, line) -> str:
         return money(line.amount)
+
+    def get_charged_for(self, line) -> dict | None:
+        """What the charge behind the line counted: its kind, the billing model, and the minutes booked,
+        used, overrun and charged."""
+        charge = line.charge_line.charge if line.charge_line_id else None
+        if charge is None:
+            return None
+        return {
+            "kind": charge.kind,
+            "billing_model": charge.billing_model,
+            "minutes": charge.minutes,
+            "booked_minutes": charge.booked_minutes,
+            "used_minutes": charge.used_minutes,
+            "overrun_minutes": charge.overrun_minutes,
+        }
 
 
 class InvoiceSerializer(serializers.ModelSerializer):

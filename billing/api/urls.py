@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, vouchers
+from . import receivables, views, vouchers
 from .webhook import stripe_webhook
 
 urlpatterns = [
@@ -26,5 +26,16 @@ urlpatterns = [
     path("vouchers/redemptions/<int:pk>/refuse/", vouchers.ClaimRefuseView.as_view(), name="voucher-claim-refuse"),
     path("vouchers/redemptions/<int:pk>/evidence/", vouchers.EvidencePackView.as_view(), name="voucher-claim-evidence"),
     path("vouchers/report/", vouchers.RedemptionReportView.as_view(), name="voucher-report"),
+    # receivables (docs/receivables.md)
+    path("invoices/<int:pk>/fapiao/", receivables.FapiaoView.as_view(), name="invoice-fapiao"),
+    path("invoices/<int:pk>/fapiao/file/", receivables.FapiaoFileView.as_view(), name="invoice-fapiao-file"),
+    path("invoices/<int:pk>/fapiao/issue/", receivables.FapiaoIssueView.as_view(), name="invoice-fapiao-issue"),
+    path("invoices/<int:pk>/red-letter/", receivables.RedLetterView.as_view(), name="invoice-red-letter"),
+    path("invoices/<int:pk>/balance/", receivables.BalanceView.as_view(), name="invoice-balance"),
+    path("fapiao/batch/", receivables.FapiaoBatchView.as_view(), name="fapiao-batch"),
+    path("bank-statements/", receivables.StatementListView.as_view(), name="bank-statements"),
+    path("payments/", receivables.PaymentListView.as_view(), name="payments"),
+    path("payments/<int:pk>/assign/", receivables.PaymentAssignView.as_view(), name="payment-assign"),
+    path("receivables/", receivables.ReceivablesView.as_view(), name="receivables"),
     path("stripe/webhook/", stripe_webhook, name="stripe-webhook"),
 ]

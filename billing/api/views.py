@@ -41,7 +41,9 @@ def _with_lines(qs):
     return qs.prefetch_related(
         Prefetch(
             "lines",
-            queryset=InvoiceLine.objects.select_related("account", "charge_line__voucher").order_by("booking_id", "id"),
+            queryset=InvoiceLine.objects.select_related(
+                "account", "charge_line__voucher", "charge_line__charge"
+            ).order_by("booking_id", "id"),
         )
     )
 

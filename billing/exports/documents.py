@@ -4,8 +4,9 @@ from decimal import Decimal
 
 from facilities.models import Institution
 
-from ..models import Invoice, InvoiceKind
+from ..models import BankAccount, Fapiao, Invoice, InvoiceKind
 from ..money import ZERO
+from ..payment_reference import payment_reference
 from .csv_export import csv_response
 from .pdf_export import pdf_response, write_pdf
 from .rows import INVOICE_COLUMNS, LEDGER_COLUMNS, invoice_label, invoice_rows, ledger_rows
@@ -34,7 +35,31 @@ def _parties(invoice: Invoice) -> list[tuple[str, str]]:
     ]
     if invoice.credit_of is not None:
         out.append(("Corrects 冲销", invoice_label(invoice.credit_of)))
+    return out + payment_details(invoice)
+
+
+def payment_details(invoice: Invoice) -> list[tuple[str, str]]:
+    """Where to pay an issued invoice and the reference to quote, so a bank transfer can be matched to it."""
+    if invoice.kind != InvoiceKind.INVOICE or invoice.status not in ("issued", "paid"):
+        return []
+    out = [("Payment reference 付款参考号 (quote it in the transfer 请在转账附言中注明)", payment_reference(invoice))]
+    bank = BankAccount.objects.filter(institution_id=invoice.issuer_id, active=True).first()
+    if bank is not None:
+        out += [
+            ("Bank 开户行", bank.bank_name),
+            ("Account name 户名", bank.account_name),
+            ("Account number 账号", bank.account_number),
+        ]
     return out
+
+
+def _tax_values(invoice: Invoice) -> list[list[str]]:
+    """The tax fields, filled in from the recorded fapiao when there is one."""
+    fapiao = Fapiao.objects.filter(invoice=invoice).first()
+    if fapiao is None:
+        return [[t, ""] for t in TAX_FIELDS]
+    values = [f"{fapiao.tax_rate:.2f}", f"{fapiao.tax_amount:.2f}", fapiao.number, ""]
+    return [[t, v] for t, v in zip(TAX_FIELDS, values, strict=True)]
 
 
 def invoice_export(invoice: Invoice, fmt: str):
@@ -47,7 +72,7 @@ def invoice_export(invoice: Invoice, fmt: str):
             preamble=[
                 [_title(invoice)],
                 *[[label, value] for label, value in _parties(invoice)],
-                *[[t, ""] for t in TAX_FIELDS],
+                *_tax_values(invoice),
             ],
             columns=INVOICE_COLUMNS,
             rows=invoice_rows(invoice),

@@ -1,5 +1,7 @@
 from .charges import Charge, ChargeKind, ChargeLine, RateSnapshot
+from .fapiao import BuyerTaxInfo, Fapiao, FapiaoFileType, FapiaoKind, RedLetterConfirmation
 from .invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceRun, InvoiceSequence, InvoiceStatus, StripeEvent
+from .payments import BankAccount, BankPayment, MatchMethod, PaymentMatch, PaymentStatus, StatementImport
 from .policies import (
     BillingModel,
     BillingProfile,
@@ -14,7 +16,10 @@ from .settlement import FacilityIncomeAccount, InternalTransfer, default_income_
 from .vouchers import CLAIM_TRANSITIONS, RedemptionStatus, VoucherRedemption
 
 __all__ = [
+    "BankAccount",
+    "BankPayment",
     "BillingModel",
+    "BuyerTaxInfo",
     "BillingProfile",
     "Charge",
     "ChargeKind",
@@ -22,6 +27,9 @@ __all__ = [
     "CLAIM_TRANSITIONS",
     "ChargePolicy",
     "FacilityIncomeAccount",
+    "Fapiao",
+    "FapiaoFileType",
+    "FapiaoKind",
     "HostSubsidy",
     "InnovationVoucher",
     "InternalTransfer",
@@ -31,8 +39,13 @@ __all__ = [
     "InvoiceRun",
     "InvoiceSequence",
     "InvoiceStatus",
+    "MatchMethod",
+    "PaymentMatch",
+    "PaymentStatus",
     "RateSnapshot",
     "RedemptionStatus",
+    "RedLetterConfirmation",
+    "StatementImport",
     "StripeEvent",
     "VoucherMode",
     "VoucherRedemption",

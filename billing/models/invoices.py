@@ -2,10 +2,13 @@
 
 from decimal import Decimal
 
+from auditlog.registry import auditlog
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from common.audit import attributed_to
 
 
 class InvoiceStatus(models.TextChoices):
@@ -91,6 +94,16 @@ class Invoice(models.Model):
 
     def can_credit(self) -> bool:
         return self.kind == InvoiceKind.INVOICE and self.status in (InvoiceStatus.ISSUED, InvoiceStatus.PAID)
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.issuer_id, self.payer_id)
+
+
+# The audit trail (docs/audit.md): an invoice's life — drafted, issued, paid, credited, voided — and its total.
+auditlog.register(
+    Invoice,
+    include_fields=["kind", "number", "status", "total", "reason", "credit_of", "issued_by", "paid_at", "voided_at"],
+)
 
 
 class InvoiceLine(models.Model):

@@ -10,14 +10,20 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from common.audit import attributed_to, own_fields
 from facilities.models.tenants import Province
 
 PERCENT_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
 
 class BillingModel(models.TextChoices):
+    """What time a use is charged for (billing.services.fees.charged_minutes). Every model adds the
+    overrun, the use after the booked end."""
+
     BOOKED = "booked", _("Booked time")
     ACTUAL = "actual", _("Actual time used")
+    GREATER = "greater", _("Booked or used time, whichever is greater")
+    USED_MINIMUM = "used_min", _("Used time, at least a minimum")
 
 
 class ChargePolicy(models.Model):
@@ -27,6 +33,9 @@ class ChargePolicy(models.Model):
     billing_model = models.CharField(max_length=8, choices=BillingModel.choices, default=BillingModel.BOOKED)
     minimum_charge = models.DecimalField(
         max_digits=12, decimal_places=2, default=Decimal("0"), help_text=_("CNY; a used booking costs at least this.")
+    )
+    minimum_minutes = models.PositiveIntegerField(
+        default=0, help_text=_("With “used time, at least a minimum”: the fewest minutes a used booking is charged.")
     )
     no_show_percent = models.DecimalField(
         max_digits=5,
@@ -67,6 +76,9 @@ class ChargePolicy(models.Model):
     def __str__(self) -> str:
         return f"{self.instrument} · {self.get_billing_model_display()}"
 
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.instrument.facility.host_id)
+
     @classmethod
     def for_instrument(cls, instrument_id: int) -> "ChargePolicy":
         return cls.objects.filter(instrument_id=instrument_id).first() or cls(instrument_id=instrument_id)
@@ -100,6 +112,9 @@ class HostSubsidy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.facility.code} covers {self.percent}% for {self.partner.code}"
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.facility.host_id, self.partner_id)
 
     def clean(self) -> None:
         if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
@@ -237,6 +252,11 @@ class InnovationVoucher(models.Model):
     def __str__(self) -> str:
         return f"{self.code}: {self.agency.code} → {self.holder.code}, {self.percent}% up to {self.cap} CNY"
 
+    def get_additional_data(self) -> dict:
+        return attributed_to(
+            self.agency_id, self.holder_id, self.facility.host_id if self.facility is not None else None
+        )
+
     def clean(self) -> None:
         errors = {}
         if self.agency_id and self.agency.kind != "agency":
@@ -304,6 +324,14 @@ class BillingProfile(models.Model):
     def __str__(self) -> str:
         return f"Billing profile of {self.institution.code}"
 
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.institution_id)
 
-auditlog.register(VoucherScheme)
-auditlog.register(InnovationVoucher)
+
+# The audit trail (docs/audit.md): what a use costs and who helps pay. A voucher's balance is drawn down
+# with an UPDATE under a lock when charges are made (the charges record each draw), so only edits show here.
+auditlog.register(ChargePolicy, include_fields=own_fields(ChargePolicy))
+auditlog.register(HostSubsidy, include_fields=own_fields(HostSubsidy))
+auditlog.register(InnovationVoucher, include_fields=own_fields(InnovationVoucher))
+auditlog.register(VoucherScheme, include_fields=own_fields(VoucherScheme))
+auditlog.register(BillingProfile, include_fields=own_fields(BillingProfile, exclude=("stripe_customer_id",)))

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from booking.models import Booking
 from common.time import local_tz
+from usage.selectors import booking_use
 
 from ..models import (
     Charge,
@@ -34,13 +35,6 @@ log = logging.getLogger(__name__)
 
 def _minutes(start: dt.datetime, end: dt.datetime) -> int:
     return int((end - start).total_seconds() // 60)
-
-
-def _actual_minutes(booking: Booking) -> int | None:
-    """The recorded use, when both of its ends were recorded."""
-    if booking.actual_start is None or booking.actual_end is None:
-        return None
-    return _minutes(booking.actual_start, booking.actual_end)
 
 
 def subsidy_percent(*, facility_id: int, partner_id: int, day: dt.date) -> Decimal:
@@ -68,13 +62,16 @@ def charge_booking(*, booking: Booking, kind: str) -> Charge | None:
         return existing
     snapshot = snapshot_rate(booking=booking)
     policy = ChargePolicy.for_instrument(booking.instrument_id)
+    use = booking_use(booking) if kind == ChargeKind.USAGE else None  # one source of used time: usage
+    booked_minutes = _minutes(booking.start, booking.end)
     fee = fee_for(
         kind=kind,
         policy=policy,
         rate=snapshot.hourly_rate,
         published=snapshot.published,
-        booked_minutes=_minutes(booking.start, booking.end),
-        actual_minutes=_actual_minutes(booking),
+        booked_minutes=booked_minutes,
+        actual_minutes=use.used_minutes if use else None,
+        overrun_minutes=use.overrun_minutes if use else 0,
     )
     if kind != ChargeKind.USAGE and fee.gross <= 0:
         return None
@@ -110,6 +107,9 @@ def charge_booking(*, booking: Booking, kind: str) -> Charge | None:
         hourly_rate=snapshot.hourly_rate,
         billing_model=policy.billing_model,
         minutes=fee.minutes,
+        booked_minutes=booked_minutes,
+        used_minutes=use.used_minutes if use else None,
+        overrun_minutes=use.overrun_minutes if use else 0,
         gross=fee.gross,
         subsidy_percent=sub_pct if subsidy else Decimal("0"),
         subsidy=subsidy,

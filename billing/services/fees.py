@@ -18,15 +18,43 @@ def time_fee(rate: Decimal, minutes: int) -> Decimal:
     return yuan(Decimal(rate) * minutes / 60)
 
 
+def charged_minutes(*, model: str, booked: int, used: int | None, overrun: int = 0, minimum: int = 0) -> int:
+    """The minutes a use is charged for. `used` is all recorded use (None: nothing recorded, then the
+    booked time counts as used), `overrun` the part of it after the booked end, always charged:
+    booked: booked + overrun; used: used; greater: max(booked, used within the booking) + overrun;
+    used with a minimum: max(used, minimum)."""
+    if used is None:
+        used, overrun = booked, 0
+    overrun = min(overrun, used)
+    if model == BillingModel.ACTUAL:
+        return used
+    if model == BillingModel.GREATER:
+        return max(booked, used - overrun) + overrun
+    if model == BillingModel.USED_MINIMUM:
+        return max(used, minimum)
+    return booked + overrun
+
+
 def fee_for(
-    *, kind: str, policy: ChargePolicy, rate: Decimal, published: bool, booked_minutes: int, actual_minutes: int | None
+    *,
+    kind: str,
+    policy: ChargePolicy,
+    rate: Decimal,
+    published: bool,
+    booked_minutes: int,
+    actual_minutes: int | None,
+    overrun_minutes: int = 0,
 ) -> Fee:
-    """usage: booked or actual time per the policy, at least the minimum (for a published rate);
-    no-show and late cancellation: their percent of the booked-time fee."""
+    """usage: the minutes the policy's billing model charges, at least the minimum charge (for a
+    published rate); no-show and late cancellation: their percent of the booked-time fee."""
     if kind == ChargeKind.USAGE:
-        minutes = booked_minutes
-        if policy.billing_model == BillingModel.ACTUAL and actual_minutes is not None:
-            minutes = actual_minutes
+        minutes = charged_minutes(
+            model=policy.billing_model,
+            booked=booked_minutes,
+            used=actual_minutes,
+            overrun=overrun_minutes,
+            minimum=policy.minimum_minutes,
+        )
         gross = time_fee(rate, minutes)
         if published and gross < policy.minimum_charge:
             gross = yuan(policy.minimum_charge)

@@ -17,6 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from booking.models import Booking
+from common.audit import records_actor
 from common.errors import Conflict
 from common.time import local_tz
 from facilities.models import Membership, User
@@ -34,7 +35,7 @@ from ..models import (
 )
 from ..money import ZERO
 from ..periods import parse_period, period_bounds
-from ..selectors import invoices_visible_to
+from ..selectors import finance_institution_ids, invoices_visible_to
 from .background import EXECUTE_INVOICE_RUN, enqueue_on_commit
 from .charges import charge_booking, kind_for_status
 from .collection import schedule_collection, schedule_remote_void
@@ -50,6 +51,7 @@ def may_run_invoices(user) -> bool:
     )
 
 
+@records_actor
 def invoice_run_start(*, period: str, actor: User | None) -> InvoiceRun:
     """Record a run and hand it to a worker once this transaction commits."""
     period = parse_period(period)
@@ -222,18 +224,12 @@ def run_period(*, period: str, actor: User | None = None) -> InvoiceRun:
 # --- the life of an invoice ------------------------------------------------------------------------------
 
 
-def finance_of(user) -> set[int]:
-    if not (user and user.is_authenticated):
-        return set()
-    return set(Membership.objects.filter(user=user, role=Role.FINANCE).values_list("institution_id", flat=True))
-
-
 def _lock_for_issuer(actor: User | None, invoice_id: int) -> Invoice:
     qs = Invoice.objects.all() if actor is None else invoices_visible_to(actor)
     invoice = qs.select_for_update(of=("self",)).filter(pk=invoice_id).first()
     if invoice is None:
         raise Http404("No such invoice, or you may not see it.")
-    if actor is not None and not actor.is_superuser and invoice.issuer_id not in finance_of(actor):
+    if actor is not None and not actor.is_superuser and invoice.issuer_id not in finance_institution_ids(actor):
         raise PermissionDenied("Only the issuer's finance staff may change this invoice.")
     return invoice
 
@@ -243,6 +239,7 @@ def _refuse(invoice: Invoice, verb: str) -> Conflict:
     return Conflict("invalid_transition", f"{label} is {invoice.get_status_display().lower()} and cannot be {verb}.")
 
 
+@records_actor
 def invoice_issue(*, actor: User | None, invoice_id: int) -> Invoice:
     """Number and issue a draft; from now on it is never edited. Collect through Stripe when the issuer does."""
     with transaction.atomic():
@@ -260,6 +257,7 @@ def invoice_issue(*, actor: User | None, invoice_id: int) -> Invoice:
     return invoice
 
 
+@records_actor
 def invoice_void(*, actor: User | None, invoice_id: int, reason: str = "") -> Invoice:
     """Void a draft (its lines are freed for the next run) or an unpaid issued invoice (kept as it is,
     number included, for the record). A paid invoice is corrected with a credit note instead."""
@@ -267,6 +265,11 @@ def invoice_void(*, actor: User | None, invoice_id: int, reason: str = "") -> In
         invoice = _lock_for_issuer(actor, invoice_id)
         if not invoice.can_transition(InvoiceStatus.VOID):
             raise _refuse(invoice, "voided")
+        if invoice.payment_matches.exists():
+            raise Conflict(
+                "has_payments",
+                f"{invoice.number} has bank payments applied to it; correct it with a credit note instead.",
+            )
         if invoice.status == InvoiceStatus.DRAFT:
             invoice.lines.all().delete()
             invoice.total = ZERO
@@ -278,6 +281,7 @@ def invoice_void(*, actor: User | None, invoice_id: int, reason: str = "") -> In
     return invoice
 
 
+@records_actor
 def invoice_credit_note(*, actor: User | None, invoice_id: int, reason: str = "") -> Invoice:
     """Reverse an issued or paid invoice in full with a numbered credit note (negative lines)."""
     with transaction.atomic():

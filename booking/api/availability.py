@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from common.parsing import query_id_list, query_int, query_time
 from common.time import iso_local, local_tz
-from facilities.models import Instrument
+from facilities.models import Festival, Instrument
 
 from .. import search
 from ..selectors import availability_public
@@ -63,6 +63,21 @@ class InstrumentAvailability(APIView):
                 "end": serializers.CharField(),
                 "busy": _spans("BusySpan", kind=True),
                 "free": _spans("FreeSpan"),
+                "holidays": inline_serializer(
+                    "PublicHoliday",
+                    {
+                        "date": serializers.DateField(),
+                        "kind": serializers.CharField(help_text="holiday (closed) or makeup (a weekend day worked)"),
+                        "festival": serializers.ChoiceField(choices=Festival.values),
+                        "provisional": serializers.BooleanField(
+                            help_text="True while the State Council has not published the year's schedule: the "
+                            "statutory holiday is applied and may still change."
+                        ),
+                    },
+                    many=True,
+                    help_text="Public holidays (closed) and make-up workdays (open) in the window, for instruments "
+                    "of facilities that follow the office calendar; empty for the others.",
+                ),
             },
         ),
     )

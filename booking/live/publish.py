@@ -41,6 +41,11 @@ def user_group(user_id: int) -> str:
     return f"live.user.{user_id}"
 
 
+def session_group(user_id: int) -> str:
+    """Every signed-in socket of a person, to close them when a session of theirs ends."""
+    return f"live.session.{user_id}"
+
+
 def send(*messages: tuple[str, dict]) -> None:
     """`group_send` each (group, message), in order, from sync code; never raises: the change is committed
     already, and a socket that misses a message is repaired by the hub's database check (availability)
@@ -129,6 +134,12 @@ def publish_booking_event(*, booking_id: int, facility_id: int, requester_id: in
         "requester": requester_id,
     }
     send((facility_group(facility_id), message), (user_group(requester_id), message))
+
+
+def publish_session_end(*, user_id: int, session_key: str | None, reason: str) -> None:
+    """Close a person's sockets: those of one session (signed out) or all of them (`session_key` None:
+    password changed, account deactivated)."""
+    send((session_group(user_id), {"type": "live.close", "session_key": session_key, "reason": reason}))
 
 
 def publish_user_notice(*, user_id: int, kind: str, data: dict) -> None:

@@ -13,10 +13,10 @@ import time
 
 from django.dispatch import receiver
 
-from facilities.signals import availability_changed
+from facilities.signals import availability_changed, credentials_changed
 
 from ..signals import booking_changed, booking_created, booking_transitioned
-from .publish import publish_availability, publish_booking_event
+from .publish import publish_availability, publish_booking_event, publish_session_end
 from .state import to_us
 
 # A note older than this belongs to a transaction that rolled back; forget it.
@@ -63,3 +63,8 @@ def _publish_availability(sender, instrument_id, version, reason="", **kwargs) -
 @receiver(booking_changed, dispatch_uid="live.publish_booking")
 def _publish_booking(sender, booking_id, facility_id, requester_id, event, **kwargs) -> None:
     publish_booking_event(booking_id=booking_id, facility_id=facility_id, requester_id=requester_id, event=event)
+
+
+@receiver(credentials_changed, dispatch_uid="live.close_sessions")
+def _close_sessions(sender, user_id, reason, session_key=None, **kwargs) -> None:
+    publish_session_end(user_id=user_id, session_key=session_key, reason=reason)

@@ -1,4 +1,5 @@
 from .bookings import Booking, BookingBundle, BookingEvent, BookingSeries, BookingSplit, IdempotencyRecord
+from .flags import CalendarFlag
 from .notifications import NotificationLog, NotificationPreference
 from .waitlist import WaitlistEntry
 
@@ -8,6 +9,7 @@ __all__ = [
     "BookingEvent",
     "BookingSeries",
     "BookingSplit",
+    "CalendarFlag",
     "IdempotencyRecord",
     "NotificationLog",
     "NotificationPreference",

@@ -34,6 +34,9 @@ class NotificationKind(models.TextChoices):
     NEW_REQUEST = "new_request", _("New request (to managers)")
     RELEASED = "released", _("Cancelled by the requester (to managers)")
     WAITLIST_OFFER = "waitlist_offer", _("Waitlist offer")
+    FLAGGED = "flagged", _("Booking in closed time")
+    FLAGGED_MANAGER = "flagged_manager", _("Booking in closed time (to managers)")
+    FLAG_KEPT = "flag_kept", _("Kept by the facility despite closed time")
 
 
 class NotificationLog(models.Model):

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.dispatch import receiver
 
 from ..models import Booking
-from ..signals import booking_changed, waitlist_offered
+from ..signals import booking_changed, calendar_flag_changed, waitlist_offered
 from .services import kinds_for_event
 
 log = logging.getLogger(__name__)
@@ -54,3 +54,10 @@ def on_waitlist_offered(sender, entry_id, **kwargs):
     from ..tasks import send_waitlist_offer
 
     enqueue(send_waitlist_offer, entry_id=entry_id)
+
+
+@receiver(calendar_flag_changed, dispatch_uid="notifications_on_calendar_flag_changed")
+def on_calendar_flag_changed(sender, flag_id, **kwargs):
+    from ..tasks import send_calendar_flag_notification
+
+    enqueue(send_calendar_flag_notification, flag_id=flag_id)

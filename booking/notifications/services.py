@@ -389,14 +389,62 @@ def retry_failed_notifications(*, now: dt.datetime | None = None) -> int:
     rows = list(
         NotificationLog.objects.filter(via_digest=False)
         .filter(unfinished | Q(status=LogStatus.FAILED, attempts__lt=settings.NOTIFICATION_MAX_ATTEMPTS))
-        .values_list("kind", "booking_id", "waitlist_entry_id", "sequence", "recipient_id")
+        .values_list("kind", "booking_id", "waitlist_entry_id", "sequence", "recipient_id", "key")
     )
     sent = 0
-    for kind, booking_id, entry_id, sequence, recipient_id in rows:
-        if booking_id is not None:
+    for kind, booking_id, entry_id, sequence, recipient_id, key in rows:
+        if kind in FLAG_KINDS:  # key "flagged:flag-12:0:7": about the flag, not the booking's sequence
+            sent += deliver_flag_notification(flag_id=int(key.split(":")[1].removeprefix("flag-")), now=now)["sent"]
+        elif booking_id is not None:
             sent += deliver_booking_notification(
                 kind=kind, booking_id=booking_id, sequence=sequence, recipient_id=recipient_id, now=now
             )["sent"]
         elif entry_id is not None:
             sent += deliver_waitlist_offer(entry_id=entry_id, now=now)["sent"]
     return sent
+
+
+# --- bookings in closed time --------------------------------------------------------------------------
+
+FLAG_KINDS = (Kind.FLAGGED, Kind.FLAGGED_MANAGER, Kind.FLAG_KEPT)
+
+
+def deliver_flag_notification(*, flag_id: int, now: dt.datetime | None = None) -> dict[str, int]:
+    """Tell about a calendar flag, each message at most once: while it is open, the requester
+    (`flagged`) and the facility's managers (`flagged_manager`); once kept, the requester (`flag_kept`).
+    A move or a cancellation sends the booking's own message."""
+    from ..models import CalendarFlag
+
+    now = now or timezone.now()
+    counts = {"sent": 0, "failed": 0, "skipped": 0, "duplicate": 0, "superseded": 0}
+    flag = CalendarFlag.objects.filter(pk=flag_id).first()
+    booking = _load(flag.booking_id) if flag else None
+    if flag is None or booking is None:
+        return counts
+    if flag.status == CalendarFlag.Status.OPEN and booking.status in HELD_STATUSES:
+        plan = [(Kind.FLAGGED, [booking.requester])]
+        plan.append((Kind.FLAGGED_MANAGER, facility_managers(booking.instrument.facility_id)))
+    elif flag.status == CalendarFlag.Status.KEPT and booking.status in HELD_STATUSES:
+        plan = [(Kind.FLAG_KEPT, [booking.requester])]
+    else:
+        counts["superseded"] += 1
+        return counts
+    for kind, people in plan:
+        audience = "manager" if kind == Kind.FLAGGED_MANAGER else "requester"
+        context = {
+            **booking_context(booking, kind),
+            "flag": flag,
+            "booking_url": booking_page_url(booking.pk, audience),
+        }
+        for recipient in people:
+            key = NotificationLog.make_key(kind, f"flag-{flag.pk}", 0, recipient.pk)
+            row = _claim(key=key, kind=kind, recipient=recipient, now=now, booking=booking)
+            if row is None:
+                counts["duplicate"] += 1
+            elif not recipient.email:
+                _skip([row], "no email address")
+                counts["skipped"] += 1
+            else:
+                message = partial(build_message, recipient=recipient, kind=kind, context=context)
+                counts["sent" if _send([row], message) else "failed"] += 1
+    return counts

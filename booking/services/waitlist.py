@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 
 Status = WaitlistEntry.Status
 OPEN_STATUSES = (Status.WAITING, Status.OFFERED)
-# Booking events after which a slot may have come free.
-FREEING_EVENTS = {"cancelled", "rejected", "moved"}
+# Booking events after which a slot may have come free (a no-show frees the rest of its slot).
+FREEING_EVENTS = {"cancelled", "rejected", "moved", "no_show"}
 
 
 def offer_minutes() -> int:
@@ -79,6 +79,19 @@ def _held_around(instrument: Instrument, entries: list[WaitlistEntry]) -> tuple[
     return merge(held), lo, hi
 
 
+def rest_start(instrument: Instrument, start: dt.datetime, now: dt.datetime) -> dt.datetime:
+    """Where a slot that has already begun can still be booked: the first boundary of the instrument's
+    booking unit at or after `now` (units count from local midnight, as booking.rules does); `start`
+    itself while it lies ahead."""
+    if start >= now:
+        return start
+    unit = dt.timedelta(minutes=instrument.booking_unit_minutes or 1)
+    local = timezone.localtime(now)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    steps = -((midnight - local) // unit)  # ceil((local - midnight) / unit)
+    return midnight + steps * unit
+
+
 def offer_next(*, instrument_id: int, now: dt.datetime | None = None) -> list[WaitlistEntry]:
     """Expire lapsed offers on one instrument, then offer each waiting entry, in order of joining, whose
     span is entirely free and clear of every outstanding offer. Returns the entries offered now."""
@@ -99,7 +112,8 @@ def offer_next(*, instrument_id: int, now: dt.datetime | None = None) -> list[Wa
             lapsed = (
                 entry.status == Status.OFFERED and entry.offer_expires_at is not None and entry.offer_expires_at <= now
             )
-            too_late = entry.status == Status.WAITING and entry.start <= now
+            # A waiting entry whose slot has begun is still offered the rest of it (after a no-show).
+            too_late = entry.status == Status.WAITING and rest_start(instrument, entry.start, now) >= entry.end
             if lapsed or too_late:
                 entry.status = Status.EXPIRED
                 entry.save(update_fields=["status"])
@@ -109,6 +123,9 @@ def offer_next(*, instrument_id: int, now: dt.datetime | None = None) -> list[Wa
         held, lo, hi = _held_around(instrument, waiting) if waiting else ([], now, now)
         closed = None  # read only once some entry gets past the held slots: the sweep's common case is "still held"
         for entry in waiting:
+            begun = entry.start < now
+            if begun:
+                entry.start = rest_start(instrument, entry.start, now)
             if any(overlaps((entry.start, entry.end), span) for span in outstanding):
                 continue
             # The entry's own changeover buffer must be free too, as it would be for a booking.
@@ -120,9 +137,10 @@ def offer_next(*, instrument_id: int, now: dt.datetime | None = None) -> list[Wa
                 continue
             entry.status = Status.OFFERED
             entry.offered_at = now
-            # An offer cannot outlive the slot it offers.
-            entry.offer_expires_at = min(now + dt.timedelta(minutes=offer_minutes()), entry.start)
-            entry.save(update_fields=["status", "offered_at", "offer_expires_at"])
+            # An offer cannot outlive the slot it offers (the rest of a begun one: until it ends).
+            last = entry.end if begun else entry.start
+            entry.offer_expires_at = min(now + dt.timedelta(minutes=offer_minutes()), last)
+            entry.save(update_fields=["status", "offered_at", "offer_expires_at", "start"])
             outstanding.append((entry.start, entry.end))
             offered.append(entry)
             transaction.on_commit(
@@ -195,7 +213,7 @@ def waitlist_accept(
         booking = booking_request(
             requester=user,
             instrument=entry.instrument,
-            start=entry.start,
+            start=rest_start(entry.instrument, entry.start, now),
             end=entry.end,
             purpose=purpose,
             splits=splits,

@@ -4,14 +4,21 @@ from ..models import Facility, FundingAccount, Instrument
 
 
 class FacilitySerializer(serializers.ModelSerializer):
+    """The SPEC's fields, each text also in Chinese beside it (`name` + `name_zh`, `city` + `city_zh`,
+    `host` + `host_zh`): readers show the one in their language."""
+
     host = serializers.SerializerMethodField()
+    host_zh = serializers.SerializerMethodField()
 
     class Meta:
         model = Facility
-        fields = ["code", "name", "name_zh", "province", "city", "host", "category", "status"]
+        fields = ["code", "name", "name_zh", "province", "city", "city_zh", "host", "host_zh", "category", "status"]
 
     def get_host(self, obj: Facility) -> str:
         return obj.host_label or obj.host.name
+
+    def get_host_zh(self, obj: Facility) -> str:
+        return obj.host_label_zh or obj.host.name_zh
 
 
 class InstrumentSerializer(serializers.ModelSerializer):
@@ -23,9 +30,11 @@ class InstrumentSerializer(serializers.ModelSerializer):
             "id",
             "code",
             "name",
+            "name_zh",
             "facility",
             "category",
             "description",
+            "description_zh",
             "booking_unit_minutes",
             "min_minutes",
             "max_minutes",
@@ -43,6 +52,7 @@ class FacilityDetailSerializer(FacilitySerializer):
     class Meta(FacilitySerializer.Meta):
         fields = FacilitySerializer.Meta.fields + [
             "description",
+            "description_zh",
             "website",
             "booked_as",
             "follows_office_calendar",

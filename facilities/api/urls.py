@@ -1,14 +1,18 @@
 from django.urls import path
 
-from . import manage, views
+from . import manage, tokens, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("auth/tokens/", tokens.TokenList.as_view(), name="api-tokens"),
+    path("auth/tokens/<int:pk>/", tokens.TokenDetail.as_view(), name="api-token-detail"),
+    path("auth/tokens/<int:pk>/rotate/", tokens.TokenRotate.as_view(), name="api-token-rotate"),
     path("me/", views.MeView.as_view(), name="api-me"),
     path("facilities/", views.FacilityList.as_view(), name="api-facilities"),
     path("facilities/<str:code>/", views.FacilityDetail.as_view(), name="api-facility"),
     path("instruments/", views.InstrumentList.as_view(), name="api-instruments"),
     path("instruments/<int:pk>/", views.InstrumentDetail.as_view(), name="api-instrument"),
+    path("holidays/<int:year>/", views.HolidayYear.as_view(), name="api-holidays"),
     path("accounts/", views.AccountList.as_view(), name="api-accounts"),
     # Managers' controls (facilities/api/manage.py).
     path("facilities/<str:code>/closures/", manage.FacilityClosures.as_view(), name="api-facility-closures"),

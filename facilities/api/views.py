@@ -1,12 +1,17 @@
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, user_logged_in
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, permissions
-from rest_framework.authtoken.models import Token
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import generics, permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.audit import acting_as
+
 from .. import selectors
+from ..credentials import create_token
+from ..holidays import FIRST_YEAR, LAST_YEAR, year_days
+from ..models import Festival, HolidaySchedule
 from ..models.catalog import FacilityCategory, Instrument
 from ..models.tenants import Province
 from .filters import choice_param, text_param
@@ -20,20 +25,41 @@ from .serializers import (
     TokenSerializer,
 )
 
+# Not translated: it names the token in the owner's list, whatever language the script spoke.
+SIGN_IN_TOKEN_NAME = "API sign-in"
+
 
 class TokenView(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
 
-    @extend_schema(request=TokenRequestSerializer, responses=TokenSerializer)
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={
+            200: TokenSerializer,
+            400: OpenApiResponse(description="Unknown username or wrong password."),
+            429: OpenApiResponse(
+                description="Too many failed sign-ins for this username or from this address; `Retry-After` "
+                "says when to try again (docs/security.md)."
+            ),
+        },
+    )
     def post(self, request):
         body = TokenRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        user = authenticate(request, username=body.validated_data["username"], password=body.validated_data["password"])
+        # Django's request, not DRF's: the sign-in defences mark a locked-out request on it, and their
+        # middleware answers it with 429 (facilities/signin.py).
+        user = authenticate(
+            request._request, username=body.validated_data["username"], password=body.validated_data["password"]
+        )
         if user is None or not user.is_active:
             raise ValidationError("Unknown username or wrong password.")
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        # A token is a sign-in: last_login moves, and the defences forgive this person's failures here.
+        user_logged_in.send(sender=user.__class__, request=request._request, user=user)
+        # Each sign-in makes a new token (only digests are stored, so an old key cannot be handed out again).
+        with acting_as(user):  # no one is signed in yet: the trail names the person the token is for
+            _, key = create_token(user=user, name=SIGN_IN_TOKEN_NAME, from_sign_in=True)
+        return Response({"token": key})
 
 
 class MeView(APIView):
@@ -127,3 +153,51 @@ class AccountList(generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.accounts_visible_to(self.request.user)
+
+
+class HolidayDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    kind = serializers.CharField(help_text="holiday (closed) or makeup (a weekend day worked)")
+    festival = serializers.ChoiceField(choices=Festival.values)
+    name = serializers.CharField(help_text="The festival's name in the request's language.")
+
+
+# `source` would shadow Field.source on a serializer class: the schema is declared inline instead.
+HOLIDAY_YEAR_SCHEMA = inline_serializer(
+    "HolidayYear",
+    {
+        "year": serializers.IntegerField(),
+        "provisional": serializers.BooleanField(
+            help_text="True: no schedule is published yet; the statutory holidays are applied and may still change."
+        ),
+        "source": serializers.CharField(allow_null=True, help_text="package, official, or null when provisional"),
+        "notice": serializers.CharField(),
+        "days": HolidayDaySerializer(many=True),
+    },
+)
+
+
+class HolidayYear(APIView):
+    """China's public holidays and make-up workdays of one year, as facilities that follow the office
+    calendar apply them."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses=HOLIDAY_YEAR_SCHEMA)
+    def get(self, request, year: int):
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise Http404(f"Public holidays are kept for {FIRST_YEAR}–{LAST_YEAR}.")
+        provisional, days = year_days(year)
+        schedule = HolidaySchedule.objects.filter(year=year).first()
+        return Response(
+            {
+                "year": year,
+                "provisional": provisional,
+                "source": schedule.source if schedule else None,
+                "notice": schedule.notice if schedule else "",
+                "days": [
+                    {"date": day.isoformat(), "kind": info.kind, "festival": info.festival, "name": info.name}
+                    for day, info in days
+                ],
+            }
+        )

@@ -1,17 +1,26 @@
 from .calendars import Closure, OperatingHours
 from .catalog import Facility, Instrument, Qualification, RateCard, TimeShare
+from .holidays import Festival, HolidayDay, HolidaySchedule
+from .sharing import InstrumentRegistration, SharingMode
 from .tenants import FundingAccount, Institution, Membership, User
+from .tokens import ApiToken
 
 __all__ = [
+    "ApiToken",
     "Closure",
     "Facility",
+    "Festival",
+    "HolidayDay",
+    "HolidaySchedule",
     "FundingAccount",
     "Institution",
     "Instrument",
+    "InstrumentRegistration",
     "Membership",
     "OperatingHours",
     "Qualification",
     "RateCard",
+    "SharingMode",
     "TimeShare",
     "User",
 ]

@@ -1,9 +1,12 @@
 """When instruments can be used: weekly operating hours and dated closures."""
 
+from auditlog.registry import auditlog
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+
+from common.audit import attributed_to, own_fields
 
 from .catalog import Facility, Instrument
 
@@ -48,6 +51,9 @@ class OperatingHours(models.Model):
         if self.instrument is not None and self.facility_id and self.instrument.facility_id != self.facility_id:
             raise ValidationError({"instrument": _("The instrument must belong to this facility.")})
 
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.facility.host_id)
+
 
 class Closure(models.Model):
     """A dated interval [start, end) when a whole facility, or one instrument, cannot be booked."""
@@ -90,3 +96,11 @@ class Closure(models.Model):
             raise ValidationError({"end": _("A closure must end after it starts.")})
         if self.instrument is not None and self.facility_id and self.instrument.facility_id != self.facility_id:
             raise ValidationError({"instrument": _("The instrument must belong to this facility.")})
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.facility.host_id)
+
+
+# The audit trail (docs/audit.md): when an instrument can be booked at all.
+auditlog.register(OperatingHours, include_fields=own_fields(OperatingHours))
+auditlog.register(Closure, include_fields=own_fields(Closure))

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from auditlog.registry import auditlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -9,6 +10,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from common.audit import attributed_to, own_fields
 
 from .tenants import Institution, Province
 
@@ -41,13 +44,16 @@ class Facility(models.Model):
     name_zh = models.CharField(max_length=200, blank=True)
     province = models.CharField(max_length=16, choices=Province.choices)
     city = models.CharField(max_length=64)
+    city_zh = models.CharField(max_length=64, blank=True)
     host = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="facilities")
     host_label = models.CharField(
         max_length=200, blank=True, help_text=_("The host as the facility names itself, when several share it.")
     )
+    host_label_zh = models.CharField(max_length=200, blank=True)
     category = models.CharField(max_length=32, choices=FacilityCategory.choices)
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.OPERATING)
     description = models.TextField(blank=True)
+    description_zh = models.TextField(blank=True)
     website = models.URLField(blank=True)
     booked_as = models.CharField(max_length=200, blank=True)
     follows_office_calendar = models.BooleanField(
@@ -63,6 +69,9 @@ class Facility(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} — {self.name}"
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.host_id)
 
 
 class Instrument(models.Model):
@@ -89,8 +98,10 @@ class Instrument(models.Model):
     facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="instruments")
     code = models.CharField(max_length=32, validators=[RegexValidator(r"^[A-Z0-9-]+$")])
     name = models.CharField(max_length=200)
+    name_zh = models.CharField(max_length=200, blank=True)
     category = models.CharField(max_length=24, choices=Category.choices, default=Category.OTHER)
     description = models.TextField(blank=True)
+    description_zh = models.TextField(blank=True)
     booking_unit_minutes = models.PositiveIntegerField(
         default=60,
         validators=[MinValueValidator(1), MaxValueValidator(1440)],
@@ -151,6 +162,9 @@ class Instrument(models.Model):
         if errors:
             raise ValidationError(errors)
 
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.facility.host_id)
+
 
 class UserClass(models.TextChoices):
     INTERNAL = "internal", _("Internal (host institution)")
@@ -184,6 +198,9 @@ class RateCard(models.Model):
     def __str__(self) -> str:
         return f"{self.instrument} · {self.get_user_class_display()} · {self.hourly_rate} CNY/h"
 
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.instrument.facility.host_id)
+
 
 class Qualification(models.Model):
     """A user cleared by a facility manager to use an instrument; revoked ones are kept for the record."""
@@ -208,6 +225,11 @@ class Qualification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.instrument}"
+
+    def get_additional_data(self) -> dict:
+        # The host decides; the person's own institutions see what their people may use.
+        people = self.user.memberships.values_list("institution_id", flat=True)
+        return attributed_to(self.instrument.facility.host_id, *people)
 
 
 class TimeShare(models.Model):
@@ -237,3 +259,14 @@ class TimeShare(models.Model):
 
     def __str__(self) -> str:
         return f"{self.institution.code} keeps {self.percent}% of {self.instrument}"
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.instrument.facility.host_id, self.institution_id)
+
+
+# The audit trail (docs/audit.md): the rules and rates that decide who may book what, and what it costs.
+auditlog.register(Facility, include_fields=own_fields(Facility))
+auditlog.register(Instrument, include_fields=own_fields(Instrument, exclude=("availability_version",)))
+auditlog.register(RateCard, include_fields=own_fields(RateCard))
+auditlog.register(Qualification, include_fields=own_fields(Qualification))
+auditlog.register(TimeShare, include_fields=own_fields(TimeShare))

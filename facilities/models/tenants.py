@@ -4,12 +4,15 @@ import datetime as dt
 import secrets
 from decimal import Decimal
 
+from auditlog.registry import auditlog
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from common.audit import attributed_to, own_fields
 
 
 class Province(models.TextChoices):
@@ -32,6 +35,7 @@ class Institution(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     province = models.CharField(max_length=16, choices=Province.choices, blank=True)
     city = models.CharField(max_length=64, blank=True)
+    city_zh = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["code"]
@@ -59,6 +63,8 @@ class User(AbstractUser):
         related_name="+",
         help_text=_("Pays the whole booking when a request names no split."),
     )
+    # Set when a platform administrator anonymised this departed person (facilities.services.person_anonymise).
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     def rotate_calendar_token(self) -> None:
         self.calendar_token = new_calendar_token()
@@ -68,6 +74,9 @@ class User(AbstractUser):
     def primary_institution(self) -> "Institution | None":
         membership = self.memberships.select_related("institution").order_by("id").first()
         return membership.institution if membership else None
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(*self.memberships.values_list("institution_id", flat=True))
 
 
 class Role(models.TextChoices):
@@ -103,6 +112,9 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.institution.code}"
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.institution_id)
 
 
 class FundingAccount(models.Model):
@@ -154,3 +166,12 @@ class FundingAccount(models.Model):
 
     def today_valid(self) -> bool:
         return self.is_valid_on(timezone.localdate())
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.institution_id)
+
+
+# The audit trail (docs/audit.md): who may do what, and who pays. A person's name and e-mail stay out of it.
+auditlog.register(User, include_fields=["is_active", "is_staff", "is_superuser", "anonymised_at"])
+auditlog.register(Membership, include_fields=own_fields(Membership), m2m_fields={"facilities"})
+auditlog.register(FundingAccount, include_fields=own_fields(FundingAccount), m2m_fields={"members"})

@@ -36,5 +36,6 @@ ROLE_WORDS = {  # gettext_lazy: read when the message is made, in the page's lan
     "researcher": _l("researchers"),
     "facility_manager": _l("facility managers"),
     "finance": _l("finance officers"),
+    "institution_admin": _l("institution administrators"),
     "platform_admin": _l("platform administrators"),
 }

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -36,13 +37,22 @@ def calendar_url(request) -> str | None:
 
 
 def _tables(request):
-    from booking.models import WaitlistEntry
+    from booking.models import CalendarFlag, WaitlistEntry
     from booking.services.waitlist import entries_visible_to
 
     now = timezone.now()
     mine = my_bookings(request.user)
     return {
-        "upcoming": list(mine.filter(end__gt=now).order_by("start")[:PAGE]),
+        "upcoming": list(
+            mine.filter(end__gt=now)
+            .annotate(
+                # A calendar change put it in closed time; the facility has yet to keep, move or cancel it.
+                in_closed_time=Exists(
+                    CalendarFlag.objects.filter(booking=OuterRef("pk"), status=CalendarFlag.Status.OPEN)
+                )
+            )
+            .order_by("start")[:PAGE]
+        ),
         "past": list(mine.filter(end__lte=now).order_by("-start")[:PAGE]),
         "waitlist": list(
             entries_visible_to(request.user)

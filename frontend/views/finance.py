@@ -19,6 +19,7 @@ from common.errors import Conflict
 
 from ..errors import attach, messages_of
 from .access import role_required
+from .receivables import invoice_payment_context, receivables_context
 
 FINANCE = ("finance", "platform_admin")
 RUNS_SHOWN = 10
@@ -120,6 +121,7 @@ def _context(request, period: str, run_form=None):
         "reason_form": ReasonForm(),
         "mine": _my_institutions(request.user),
         "vouchers": voucher_report(request.user, int(period[:4])),
+        **receivables_context(request.user),
     }
 
 
@@ -239,6 +241,7 @@ def invoice_detail(request, pk: int):
             "reason_form": ReasonForm(),
             "is_issuer": request.user.is_superuser or invoice.issuer_id in _my_institutions(request.user),
             "credit_notes": list(invoice.credit_notes.all()),
+            **invoice_payment_context(request.user, invoice),
         },
     )
 

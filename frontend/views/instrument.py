@@ -12,9 +12,12 @@ from booking.services import booking_request
 from booking.services.series import booking_series_request
 from common.errors import Conflict
 from facilities import selectors
+from facilities.holidays import provisional_years
 from facilities.models import Instrument, Membership
 from facilities.models.catalog import UserClass
 from facilities.models.tenants import Role
+from usage.selectors import open_session
+from usage.services.sessions import may_manage
 
 from .. import pricing
 from ..errors import REFUSALS, attach
@@ -51,6 +54,16 @@ def _form_context(request, instrument, data=None, initial=None):
     klass = pricing.user_class(membership.institution, instrument)
     ctx.update(form=form, user_class=UserClass(klass).label, rate=pricing.hourly_rate(instrument, klass))
     return ctx
+
+
+def _provisional_year(instrument, form) -> int | None:
+    """The year of the time in the form, when the instrument closes on public holidays and that year's
+    schedule is not published yet (its holidays are provisional)."""
+    if form is None or not instrument.facility.follows_office_calendar:
+        return None
+    start = getattr(form, "cleaned_data", {}).get("start") if form.is_bound else form.initial.get("start")
+    day = timezone.localtime(start).date() if start else timezone.localdate()
+    return day.year if provisional_years([day.year]) else None
 
 
 def _estimate_for(form, rate):
@@ -91,7 +104,14 @@ def instrument_page(request, pk: int):
     ctx = _form_context(request, instrument, initial=_prefill(request, instrument))
     if ctx.get("form") is not None:
         ctx["estimate"] = _estimate_for(ctx["form"], ctx["rate"])
-    ctx.update(week=build_week(instrument, avail, start), version=avail["version"], nav="catalog")
+        ctx["provisional_year"] = _provisional_year(instrument, ctx["form"])
+    ctx.update(
+        week=build_week(instrument, avail, start),
+        version=avail["version"],
+        nav="catalog",
+        in_use=open_session(instrument.pk),
+        manages=request.user.is_authenticated and may_manage(request.user, instrument),
+    )
     return render(request, "frontend/instrument.html", ctx)
 
 
@@ -103,6 +123,7 @@ def book(request, pk: int):
         ctx = _form_context(request, instrument, initial=_prefill(request, instrument))
         if ctx.get("form") is not None:
             ctx["estimate"] = _estimate_for(ctx["form"], ctx["rate"])
+            ctx["provisional_year"] = _provisional_year(instrument, ctx["form"])
         return render(request, "frontend/partials/booking_form.html", ctx)
     ctx = _form_context(request, instrument, data=request.POST)
     form = ctx.get("form")
@@ -144,6 +165,7 @@ def book(request, pk: int):
         status = 400
     if form is not None:
         ctx["estimate"] = _estimate_for(form, ctx["rate"])
+        ctx["provisional_year"] = _provisional_year(instrument, form)
     if request.htmx:
         # htmx swaps only 2xx answers by default; refusals are part of the page, so answer 200.
         return render(request, "frontend/partials/booking_form.html", ctx)
@@ -151,7 +173,13 @@ def book(request, pk: int):
         form.cleaned_data["start"].date() if form is not None and form.cleaned_data.get("start") else None
     )
     avail = availability(instrument, start, start + dt.timedelta(days=7))
-    ctx.update(week=build_week(instrument, avail, start), version=avail["version"], nav="catalog")
+    ctx.update(
+        week=build_week(instrument, avail, start),
+        version=avail["version"],
+        nav="catalog",
+        in_use=open_session(instrument.pk),
+        manages=request.user.is_authenticated and may_manage(request.user, instrument),
+    )
     return render(request, "frontend/instrument.html", ctx, status=status)
 
 

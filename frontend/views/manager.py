@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from booking.models import Booking
+from booking.models import Booking, CalendarFlag
 from booking.selectors import bookings_visible_to
 from booking.services import booking_approve, booking_complete, booking_no_show, booking_reject
 from common.errors import Conflict
@@ -19,7 +19,7 @@ from facilities.models import Closure, Facility, Qualification
 from facilities.services import closure_add, closure_remove, qualification_grant, qualification_revoke
 
 from ..errors import attach, messages_of
-from ..forms import ClosureForm, CompleteForm, DecisionForm, QualificationForm, RejectForm
+from ..forms import ClosureForm, CompleteForm, DecisionForm, FlagMoveForm, QualificationForm, RejectForm
 from .access import role_required
 
 MANAGERS = ("facility_manager", "platform_admin")
@@ -39,7 +39,13 @@ def _managed_bookings(user):
 def _queue_context(request):
     now = timezone.now()
     mine = _managed_bookings(request.user)
+    flags = CalendarFlag.objects.filter(status=CalendarFlag.Status.OPEN, booking__in=mine.values("pk"))
     return {
+        "flags": list(
+            flags.select_related(
+                "booking__instrument__facility", "booking__requester", "booking__institution"
+            ).order_by("booking__start", "id")[:PAGE]
+        ),
         "queue": list(mine.filter(status=Booking.Status.REQUESTED).order_by("start")[:PAGE]),
         "to_record": list(mine.filter(status=Booking.Status.APPROVED, start__lte=now).order_by("start")[:PAGE]),
         "upcoming": list(mine.filter(status=Booking.Status.APPROVED, start__gt=now).order_by("start")[:PAGE]),
@@ -108,6 +114,39 @@ def decide(request, pk: int, action: str):
     return _back(request, reverse("frontend:console"))
 
 
+@require_POST
+@role_required(*MANAGERS)
+def flag_decide(request, pk: int, action: str):
+    """Keep, move or cancel a booking a calendar change put in closed time (booking/services/flags.py)."""
+    from booking.services.flags import flag_cancel, flag_keep, flag_move
+
+    if action not in ("keep", "move", "cancel"):
+        raise Http404(_("No such action."))
+    form = FlagMoveForm(request.POST) if action == "move" else DecisionForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.as_data().values():
+            for error in errors:
+                for text in error.messages:
+                    messages.error(request, text)
+        return _back(request, reverse("frontend:console"))
+    data = form.cleaned_data
+    try:
+        if action == "keep":
+            flag = flag_keep(actor=request.user, flag_id=pk, note=data["reason"])
+            messages.success(request, _("Booking #%(id)s is kept as booked.") % {"id": flag.booking_id})
+        elif action == "move":
+            flag = flag_move(actor=request.user, flag_id=pk, start=data["start"], end=data["end"], note=data["reason"])
+            messages.success(request, _("Booking #%(id)s is moved.") % {"id": flag.booking_id})
+        else:
+            flag = flag_cancel(actor=request.user, flag_id=pk, note=data["reason"])
+            messages.success(
+                request, _("Booking #%(id)s is cancelled by the facility, at no cost.") % {"id": flag.booking_id}
+            )
+    except (ValidationError, Conflict) as exc:  # 403 and 404 pass on to their pages
+        _report(request, exc)
+    return _back(request, reverse("frontend:console"))
+
+
 def _facility_for(request, code: str) -> Facility:
     facility = get_object_or_404(Facility, code=code)
     if not (request.user.is_superuser or selectors.is_manager_of(request.user, facility.pk)):
@@ -167,7 +206,13 @@ def closure_create(request, code: str):
                 kind=d["kind"],
                 reason=d["reason"],
             )
-            messages.success(request, _("The closure is added; the calendars show it now."))
+            messages.success(
+                request,
+                _(
+                    "The closure is added; the calendars show it now. Held bookings it covers are listed on "
+                    "the console, to keep, move or cancel."
+                ),
+            )
             return redirect("frontend:console_facility", code=facility.code)
         except ValidationError as exc:
             attach(form, exc)

@@ -15,6 +15,7 @@ from facilities import selectors
 
 from ..errors import REFUSALS, attach
 from ..forms import local_datetime_field
+from ..templatetags.sanjiao import zh_or_en
 
 MAX_WINDOWS_SHOWN = 60
 
@@ -31,7 +32,8 @@ class SearchForm(forms.Form):
         super().__init__(*args, **kwargs)
         groups: dict[str, list] = {}
         for i in selectors.instrument_list():
-            groups.setdefault(f"{i.facility.code} — {i.facility.name}", []).append((str(i.pk), f"{i.code} — {i.name}"))
+            label = f"{i.facility.code} — {zh_or_en(i.facility)}"
+            groups.setdefault(label, []).append((str(i.pk), f"{i.code} — {zh_or_en(i)}"))
         cast(forms.MultipleChoiceField, self.fields["instruments"]).choices = list(groups.items())
 
     def clean(self):

@@ -39,6 +39,7 @@ def utilisation_for(facility, period_label: str | None = None) -> dict | None:
                 "booked": hours(f.booked_minutes),
                 "available": hours(f.available_minutes),
                 "shared": hours(f.shared_minutes),
+                "idle": hours(f.idle_minutes),
             }
         )
     return {

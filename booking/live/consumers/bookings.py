@@ -14,7 +14,9 @@ from facilities.selectors import managed_facility_ids
 from ...models import Booking
 from ...selectors import booking_fields, with_details
 from ..publish import facility_group, user_group
-from .base import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, LiveSocket
+from .base import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, LiveSocket, session_still_signed_in
+
+SESSION_ENDED = object()
 
 
 def _facilities_of(user) -> set[int]:
@@ -43,16 +45,28 @@ class BookingEventsSocket(LiveSocket):
 
     async def live_booking(self, message: dict) -> None:
         # The message names the booking; the socket reads it (one trip to the database thread, together
-        # with the check of who may see it), so the process that made the change reads nothing for us.
+        # with the checks of the session and of who may see it), so the process that made the change
+        # reads nothing for us.
+        if self.ended:
+            return
         payload = await database_sync_to_async(self.payload_for)(message)
-        if payload is not None:
+        if payload is SESSION_ENDED:
+            await self.end_session("signed_out")
+        elif payload is not None:
             await self.send_text(json.dumps({"type": "booking", "event": message["event"], "booking": payload}))
 
     async def live_notice(self, message: dict) -> None:
         # Only user groups carry notices, and a user's group has only that user's sockets.
+        if self.ended:
+            return
+        if not await database_sync_to_async(session_still_signed_in)(self.scope):
+            await self.end_session("signed_out")
+            return
         await self.send_text(json.dumps({"type": "notice", "kind": message["kind"], "data": message["data"]}))
 
-    def payload_for(self, message: dict) -> dict | None:
+    def payload_for(self, message: dict) -> dict | object | None:
+        if not session_still_signed_in(self.scope):
+            return SESSION_ENDED  # signed out, password changed or deactivated, and the close not yet here
         return booking_payload(message["booking"]) if self.may_see(message) else None
 
     def may_see(self, message: dict) -> bool:

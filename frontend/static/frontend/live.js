@@ -4,7 +4,8 @@
       means something was missed, so it subscribes again for a fresh snapshot.
    2. A region marked data-live-socket="/ws/me/" (or /ws/queue/) fetches its fragment again
       (data-live-refresh) whenever the socket says something changed.
-   Both reconnect with a growing delay when the connection drops. */
+   Both reconnect with a growing delay when the connection drops, except after 4401/4403 (signed out,
+   password changed: docs/security.md), when the page stays as it is until it is loaded again. */
 (function () {
   "use strict";
 
@@ -29,8 +30,10 @@
         try { msg = JSON.parse(ev.data); } catch (e) { return; }
         handlers.message(msg, socket);
       });
-      socket.addEventListener("close", function () {
+      socket.addEventListener("close", function (ev) {
         handlers.close();
+        // 4401/4403: the session ended or never allowed this socket; trying again would change nothing.
+        if (ev.code === 4401 || ev.code === 4403) return;
         setTimeout(open, delay);
         delay = Math.min(delay * 2, 15000);
       });
@@ -80,6 +83,14 @@
     }
   }
 
+  /* The "in use" badge: its instrument's version rises when use starts or stops, so it is fetched again
+     with every snapshot and update of the week. */
+  function refreshBadge() {
+    var badge = document.getElementById("usage-badge");
+    if (!badge || !window.htmx) return;
+    window.htmx.ajax("GET", badge.dataset.refresh, { target: "#usage-badge", swap: "outerHTML" });
+  }
+
   function liveWeek(table) {
     var id = parseInt(table.dataset.instrument, 10);
     var version = parseInt(table.dataset.version, 10);
@@ -95,12 +106,14 @@
           paint(table, msg.busy || []);
           table.dataset.version = String(version);
           setStatus("open", table.dataset.msgOpen);
+          refreshBadge();
         } else if (msg.type === "update") {
           if (msg.version <= version) return;          // already seen
           if (msg.version > version + 1) { subscribe(socket); return; }  // missed one: start afresh
           version = msg.version;
           table.dataset.version = String(version);
           paint(table, msg.busy || []);
+          refreshBadge();
         }
       },
       close: function () { setStatus("closed", table.dataset.msgClosed); }
@@ -116,7 +129,7 @@
     }
     connect(region.dataset.liveSocket, {
       open: function () { setStatus("open", status && status.dataset.msgOpen); refresh(); },
-      message: function (msg) { if (msg.type !== "error") refresh(); },
+      message: function (msg) { if (msg.type !== "error" && msg.type !== "closed") refresh(); },
       close: function () { setStatus("closed", status && status.dataset.msgClosed); }
     });
   }

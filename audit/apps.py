@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    name = "audit"
+    verbose_name = "Audit trail"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  (connects the trail's receivers)
+
+        # API tokens (facilities.models.tokens.ApiToken) register themselves: only a digest of the key is
+        # stored, and the digest is left out of the trail.
