@@ -13,6 +13,14 @@ class BookingStatus(models.TextChoices):
     NO_SHOW = "no_show", _("No-show")
 
 
+class BookingKind(models.TextChoices):
+    """Where a booking's time came from: an hourly request, or beamtime awarded to a proposal and placed
+    by the facility (the proposals app keeps the link; the calendar and the no-overlap rule are one)."""
+
+    HOURLY = "hourly", _("Hourly booking")
+    BEAMTIME = "beamtime", _("Beamtime session")
+
+
 # Which state may follow which; the guards on Booking read this, and nothing else decides it.
 TRANSITIONS: dict[str, set[str]] = {
     BookingStatus.REQUESTED: {BookingStatus.APPROVED, BookingStatus.REJECTED, BookingStatus.CANCELLED},

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "usage",
     "billing",
     "audit",
+    "proposals",
     "reports",
     "frontend",
 ]
@@ -316,11 +317,18 @@ SANJIAO_DEMO_COMMANDS = [
     "seed_demo_billing",
     "seed_demo_receivables",
     "seed_demo_usage",
+    "seed_demo_proposals",
 ]
 
 # --- booking engine (rules, series, waitlist, bundles) ---------------------------------------------
 # How long a waitlisted user may take to accept a slot that came free before it passes to the next.
 WAITLIST_OFFER_MINUTES = env_int("WAITLIST_OFFER_MINUTES", 120)
+
+# --- beamtime by proposal (docs/proposals.md) ------------------------------------------------------
+PROPOSALS_MAX_FILE_BYTES = env_int("PROPOSALS_MAX_FILE_BYTES", 10 * 1024 * 1024)
+PROPOSALS_SAFETY_DAYS = env_int("PROPOSALS_SAFETY_DAYS", 7)
+PROPOSALS_SAFETY_REMINDER_DAYS = env_int("PROPOSALS_SAFETY_REMINDER_DAYS", 7)
+PROPOSALS_LATE_CANCEL_DAYS = env_int("PROPOSALS_LATE_CANCEL_DAYS", 14)
 
 # --- live updates (WebSockets) -------------------------------------------------------------------
 # Limits per /ws/ connection; a client that breaks one gets an error message in words, not a closed socket.
@@ -357,6 +365,9 @@ UPLOAD_LIMITS = [
     (r"^/api/v1/invoices/\d+/fapiao/$", RECEIVABLES_UPLOAD_MAX_BYTES),
     (r"^/finance/receivables/statements/$", RECEIVABLES_UPLOAD_MAX_BYTES),
     (r"^/finance/invoices/\d+/fapiao/$", RECEIVABLES_UPLOAD_MAX_BYTES),
+    # Files attached to proposals (API and the proposal form), with room for the form around them.
+    (r"^/(api/v1/)?proposals/\d+/files/$", PROPOSALS_MAX_FILE_BYTES + 64 * 1024),
+    (r"^/proposals/new/$", 10 * PROPOSALS_MAX_FILE_BYTES + 64 * 1024),
 ]
 # Dotted path of a fapiao service provider's adapter (billing/fapiao_providers.py); empty: fapiao are
 # recorded by hand from the tax system's files.
@@ -398,6 +409,7 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 # Every periodic job works from state and time ("everything due by now"), never "this minute", so a
 # missed run is made up by the next one and a doubled run changes nothing.
 CELERY_BEAT_SCHEDULE = {
+    "remind-safety-forms": {"task": "proposals.tasks.remind_safety_forms", "schedule": crontab(minute=0, hour=9)},
     "expire-unapproved-requests": {"task": "booking.tasks.expire_stale_requests", "schedule": crontab(minute="*/5")},
     "complete-ended-bookings": {"task": "booking.tasks.complete_ended_bookings", "schedule": crontab(minute="*/15")},
     "send-reminders": {"task": "booking.tasks.send_reminders", "schedule": crontab(minute="*/15")},

@@ -8,6 +8,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("booking.api.more_urls")),
     path("", include("usage.api.urls")),
     path("", include("billing.api.urls")),
+    path("", include("proposals.api.urls")),
     path("", include("reports.api.urls")),
     path("", include("audit.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

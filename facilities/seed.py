@@ -275,6 +275,10 @@ DEMO_PEOPLE = [
     # Institution administrators: read their institution's audit trail and the reports of the facilities it hosts.
     ("ustc.admin", "Qiang", "Zhao", Role.INSTITUTION_ADMIN, "USTC", []),
     ("zju.admin", "Yan", "Lu", Role.INSTITUTION_ADMIN, "ZJU", []),
+    # Beamtime by proposal: SSRF's user office and two reviewers from institutions of their own.
+    ("ssrf.useroffice", "Jing", "Zhao", Role.USER_OFFICE, "SARI", ["SSRF"]),
+    ("reviewer.li", "Ming", "Li", Role.REVIEWER, "NJU", []),
+    ("reviewer.gao", "Yan", "Gao", Role.REVIEWER, "ZJLAB", []),
 ]
 
 # code, title, institution, principal investigator, members, budget cap

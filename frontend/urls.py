@@ -12,6 +12,7 @@ from .views import (
     instrument,
     language,
     manager,
+    proposals,
     receivables,
     search,
     tokens,
@@ -59,6 +60,14 @@ urlpatterns = [
     path(
         "console/facilities/<str:code>/qualifications/<str:action>/", manager.qualification_change, name="qualification"
     ),
+    path("proposals/", proposals.proposals_home, name="proposals"),
+    path("proposals/mine/", proposals.proposals_mine, name="proposals_mine"),
+    path("proposals/new/", proposals.proposal_new, name="proposal_new"),
+    path("proposals/<int:pk>/", proposals.proposal_detail, name="proposal"),
+    path("proposals/<int:pk>/files/<int:file_id>/", proposals.proposal_file, name="proposal_file"),
+    path("proposals/<int:pk>/<str:action>/", proposals.proposal_action, name="proposal_action"),
+    path("calls/new/", proposals.call_new, name="call_new"),
+    path("calls/<int:pk>/ranking/", proposals.call_ranking, name="call_ranking"),
     path("finance/", finance.finance, name="finance"),
     path("finance/runs/", finance.runs_fragment, name="finance_runs"),
     path("finance/runs/start/", finance.run_invoices, name="run_invoices"),

@@ -219,7 +219,7 @@ def _api_post_targets(world) -> list[str]:
     """Every API path, with its parameters filled in from the test world."""
     from django.urls import URLPattern, URLResolver, get_resolver
 
-    values = {"pk": "1", "code": world.facility.code, "province": "shanghai", "year": "2027"}
+    values = {"pk": "1", "file_id": "1", "code": world.facility.code, "province": "shanghai", "year": "2027"}
     found: list[str] = []
 
     def walk(patterns, prefix: str) -> None:

@@ -16,13 +16,14 @@ RANK = {
     "facilities": 1,
     "booking": 2,
     "usage": 2.5,
+    "proposals": 2.5,
     "billing": 3,
     "audit": 3.5,
     "reports": 4,
     "frontend": 5,
     "config": 6,
 }
-DOMAIN_APPS = {"facilities", "booking", "usage", "billing", "audit", "reports", "frontend"}
+DOMAIN_APPS = {"facilities", "booking", "usage", "proposals", "billing", "audit", "reports", "frontend"}
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:

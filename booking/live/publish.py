@@ -140,3 +140,10 @@ def publish_session_end(*, user_id: int, session_key: str | None, reason: str) -
     """Close a person's sockets: those of one session (signed out) or all of them (`session_key` None:
     password changed, account deactivated)."""
     send((session_group(user_id), {"type": "live.close", "session_key": session_key, "reason": reason}))
+
+
+def publish_user_notice(*, user_id: int, kind: str, data: dict) -> None:
+    """Tell one signed-in user (/ws/me/) about something that is not a booking, e.g. a proposal decision.
+    `data` must be small and meant for that user only; the socket forwards it as
+    {"type": "notice", "kind": …, "data": …}. Call it after commit."""
+    send((user_group(user_id), {"type": "live.notice", "kind": kind, "data": data, "user": user_id}))

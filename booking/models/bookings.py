@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from ..holds import HELD_STATUSES, BookingQuerySet, no_overlap_constraint
-from ..states import TRANSITIONS, BookingStatus
+from ..states import TRANSITIONS, BookingKind, BookingStatus
 
 
 class BookingSeries(models.Model):
@@ -40,6 +40,7 @@ class BookingBundle(models.Model):
 
 class Booking(models.Model):
     Status = BookingStatus
+    Kind = BookingKind
 
     instrument = models.ForeignKey("facilities.Instrument", on_delete=models.PROTECT, related_name="bookings")
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings")
@@ -55,6 +56,7 @@ class Booking(models.Model):
     hold_end = models.DateTimeField(editable=False)
     status = models.CharField(max_length=16, choices=BookingStatus.choices, default=BookingStatus.REQUESTED)
     purpose = models.TextField(blank=True, max_length=2000)
+    kind = models.CharField(max_length=16, choices=BookingKind.choices, default=BookingKind.HOURLY)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     decided_at = models.DateTimeField(null=True, blank=True)

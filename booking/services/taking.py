@@ -48,6 +48,7 @@ def take_slot(
     reason: str = "",
     series=None,
     bundle=None,
+    kind: str = Booking.Kind.HOURLY,
 ) -> Booking:
     """Check what depends on other bookings and write one held booking. Must run inside a transaction
     that took `lock_for_booking` for the instrument and the splits' accounts."""
@@ -60,9 +61,11 @@ def take_slot(
         end=end,
         splits=splits,
     )
-    if end > now:
-        check_future_limit(instrument=instrument, requester=requester, now=now)
-    check_time_share(instrument=instrument, institution=institution, start=start, end=end)
+    if kind == Booking.Kind.HOURLY:
+        # Awarded beamtime was weighed against partner shares and quotas when it was allocated.
+        if end > now:
+            check_future_limit(instrument=instrument, requester=requester, now=now)
+        check_time_share(instrument=instrument, institution=institution, start=start, end=end)
     conflicts = Booking.objects.conflicts(instrument, start, end)
     if conflicts:
         raise slot_unavailable(instrument, conflicts)
@@ -78,6 +81,7 @@ def take_slot(
         purpose=purpose,
         series=series,
         bundle=bundle,
+        kind=kind,
     )
     save_holding(booking, instrument)
     BookingSplit.objects.bulk_create(

@@ -84,6 +84,10 @@ class Role(models.TextChoices):
     FACILITY_MANAGER = "facility_manager", _("Facility manager")
     FINANCE = "finance", _("Finance")
     INSTITUTION_ADMIN = "institution_admin", _("Institution administrator")
+    # Runs a facility's proposal calls (the facilities listed on the membership), assigns reviewers, awards.
+    USER_OFFICE = "user_office", _("User office")
+    # Grades the proposals they are assigned to; the membership is at their own institution.
+    REVIEWER = "reviewer", _("Reviewer")
 
 
 class Membership(models.Model):

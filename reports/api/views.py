@@ -115,3 +115,33 @@ class ProvinceRollUp(ReportView):
         if not access.may_read_province(request.user):
             raise PermissionDenied("A province's roll-up is open to platform administrators only.")
         return Response(rows.roll_up_document(selectors.province_roll_up(province, period), province=province))
+
+
+class CallFigures(ReportView):
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["json", "xlsx"], description="json (default) or xlsx.")],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request, pk: int):
+        """Figures of one call for proposals: oversubscription and cutoff grade per instrument, shifts
+        awarded per institution and province, partner-share compliance of co-built instruments. For the
+        facility's report readers and its user office."""
+        from proposals.models import Call
+        from proposals.selectors import runs_calls_of
+
+        from ..proposals import call_figures, call_xlsx
+
+        fmt = (request.query_params.get("format") or "json").lower()
+        if fmt not in ("json", "xlsx"):
+            raise ValidationError({"format": f"{fmt[:20]!r} is not a format of this report; use json or xlsx."})
+        call = Call.objects.select_related("facility", "facility__host").filter(pk=pk).first()
+        if call is None:
+            raise NotFound("No such call.")
+        allowed = access.may_read_facility(request.user, call.facility) or runs_calls_of(request.user, call.facility_id)
+        require(allowed, f"the figures of {call.facility.code} {call.code}")
+        figures = call_figures(call)
+        if fmt == "json":
+            return Response(figures)
+        response = HttpResponse(call_xlsx(figures), content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="{call.facility.code}-{call.code}-proposals.xlsx"'
+        return response

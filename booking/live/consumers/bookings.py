@@ -55,6 +55,15 @@ class BookingEventsSocket(LiveSocket):
         elif payload is not None:
             await self.send_text(json.dumps({"type": "booking", "event": message["event"], "booking": payload}))
 
+    async def live_notice(self, message: dict) -> None:
+        # Only user groups carry notices, and a user's group has only that user's sockets.
+        if self.ended:
+            return
+        if not await database_sync_to_async(session_still_signed_in)(self.scope):
+            await self.end_session("signed_out")
+            return
+        await self.send_text(json.dumps({"type": "notice", "kind": message["kind"], "data": message["data"]}))
+
     def payload_for(self, message: dict) -> dict | object | None:
         if not session_still_signed_in(self.scope):
             return SESSION_ENDED  # signed out, password changed or deactivated, and the close not yet here
