@@ -2,9 +2,8 @@
 
 from decimal import Decimal
 
-from facilities.models import Institution
-
 from common.time import local_tz
+from facilities.models import Institution
 
 from ..models import BankAccount, Fapiao, Invoice, InvoiceKind, InvoiceLine
 from ..money import ZERO
