@@ -122,10 +122,16 @@ def sharing_charts(user, period: str) -> dict:
     }
 
 
-def _context(request, period: str, run_form=None):
-    from billing.selectors import invoices_visible_to, runs_visible_to
+def runs_with_counts(user) -> list:
+    from billing.selectors import runs_with_visible_invoice_counts
 
-    runs = list(runs_visible_to(request.user).order_by("-created_at")[:RUNS_SHOWN])
+    return list(runs_with_visible_invoice_counts(user).order_by("-created_at")[:RUNS_SHOWN])
+
+
+def _context(request, period: str, run_form=None):
+    from billing.selectors import invoices_visible_to
+
+    runs = runs_with_counts(request.user)
     invoices = list(
         invoices_visible_to(request.user)
         .filter(period=period)
@@ -216,9 +222,7 @@ def finance(request):
 
 @role_required(*FINANCE)
 def runs_fragment(request):
-    from billing.selectors import runs_visible_to
-
-    runs = list(runs_visible_to(request.user).order_by("-created_at")[:RUNS_SHOWN])
+    runs = runs_with_counts(request.user)
     return render(
         request,
         "frontend/finance/runs.html",
