@@ -29,6 +29,7 @@ urlpatterns = [
     path("waitlist/<int:pk>/<str:action>/", dashboard.waitlist_action, name="waitlist_action"),
     path("console/", manager.console, name="console"),
     path("console/queue/", manager.console_queue, name="console_queue"),
+    path("console/bookings/decide/", manager.decide_many, name="decide_many"),
     path("console/bookings/<int:pk>/<str:action>/", manager.decide, name="decide"),
     path("console/facilities/<str:code>/", manager.console_facility, name="console_facility"),
     path("console/facilities/<str:code>/closures/", manager.closure_create, name="closure_create"),

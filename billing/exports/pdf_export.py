@@ -172,7 +172,7 @@ def write_pdf(
     """rows: one string per column (by default: booking, date, instrument, account or voucher, percent,
     amount); notes: lines printed under the totals."""
     handle = tempfile.TemporaryFile(suffix=".pdf")
-    pdf = canvas.Canvas(handle, pagesize=A4, initialFontName=fonts().latin)  # no unused Helvetica
+    pdf = canvas.Canvas(handle, pagesize=A4, initialFontName=fonts().latin)  # type: ignore[arg-type]  # no unused Helvetica
     pdf.setTitle(title)
     width, height = A4
     page = 1
