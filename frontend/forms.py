@@ -150,3 +150,9 @@ class QualificationForm(forms.Form):
 
     def clean_instrument(self):
         return self.instruments[self.cleaned_data["instrument"]]
+
+
+class MoveForm(forms.Form):
+    """Move a booking from the resource calendar: a new start; it keeps its length."""
+
+    start = local_datetime_field(_("New start"), step_minutes=30)

@@ -2,7 +2,20 @@
 
 from django.urls import path
 
-from .views import audit, catalog, dashboard, finance, home, instrument, language, manager, receivables, search, usage
+from .views import (
+    audit,
+    catalog,
+    dashboard,
+    finance,
+    home,
+    instrument,
+    language,
+    manager,
+    receivables,
+    resource_calendar,
+    search,
+    usage,
+)
 
 app_name = "frontend"
 
@@ -32,6 +45,13 @@ urlpatterns = [
     path("console/bookings/decide/", manager.decide_many, name="decide_many"),
     path("console/bookings/<int:pk>/<str:action>/", manager.decide, name="decide"),
     path("console/facilities/<str:code>/", manager.console_facility, name="console_facility"),
+    path("console/facilities/<str:code>/calendar/", resource_calendar.resource_calendar, name="resource_calendar"),
+    path(
+        "console/facilities/<str:code>/calendar/timeline/",
+        resource_calendar.resource_calendar_fragment,
+        name="resource_timeline",
+    ),
+    path("console/facilities/<str:code>/bookings/<int:pk>/move/", resource_calendar.move, name="resource_move"),
     path("console/facilities/<str:code>/closures/", manager.closure_create, name="closure_create"),
     path("console/facilities/<str:code>/closures/<int:pk>/remove/", manager.closure_delete, name="closure_delete"),
     path(
