@@ -51,6 +51,9 @@ urlpatterns = [
         resource_calendar.resource_calendar_fragment,
         name="resource_timeline",
     ),
+    path(
+        "console/facilities/<str:code>/instruments/<int:pk>/rules/", manager.instrument_rules, name="instrument_rules"
+    ),
     path("console/facilities/<str:code>/bookings/<int:pk>/move/", resource_calendar.move, name="resource_move"),
     path("console/facilities/<str:code>/closures/", manager.closure_create, name="closure_create"),
     path("console/facilities/<str:code>/closures/<int:pk>/remove/", manager.closure_delete, name="closure_delete"),

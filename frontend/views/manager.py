@@ -15,7 +15,7 @@ from booking.selectors import bookings_visible_to
 from booking.services import booking_approve, booking_complete, booking_no_show, booking_reject
 from common.errors import Conflict
 from facilities import selectors
-from facilities.models import Closure, Facility, Qualification
+from facilities.models import Closure, Facility, Instrument, Qualification
 from facilities.services import closure_add, closure_remove, qualification_grant, qualification_revoke
 
 from ..errors import attach, messages_of
@@ -258,3 +258,34 @@ def qualification_change(request, code: str, action: str):
         _facility_context(request, facility, qualification_form=form),
         status=400,
     )
+
+
+@role_required(*MANAGERS)
+def instrument_rules(request, code: str, pk: int):
+    """An instrument's booking rules and auto-approval, changed by its facility's managers (audited)."""
+    from facilities.services import RULE_FIELDS, instrument_rules_update
+
+    from ..forms import InstrumentRulesForm
+
+    facility = _facility_for(request, code)
+    instrument = get_object_or_404(facility.instruments, pk=pk)
+    if request.method == "POST":
+        form = InstrumentRulesForm(request.POST, instance=Instrument.objects.get(pk=instrument.pk))
+        if form.is_valid():
+            changes = {
+                name: form.cleaned_data[name]
+                for name in RULE_FIELDS
+                if form.cleaned_data[name] != getattr(instrument, name)
+            }
+            try:
+                instrument_rules_update(actor=request.user, instrument_id=instrument.pk, changes=changes)
+                messages.success(request, _("The rules of %(i)s are saved.") % {"i": instrument.code})
+                return redirect("frontend:instrument_rules", code=facility.code, pk=instrument.pk)
+            except ValidationError as exc:
+                attach(form, exc)
+        status = 400
+    else:
+        form = InstrumentRulesForm(instance=instrument)
+        status = 200
+    ctx = {"facility": facility, "instrument": instrument, "form": form, "nav": "console"}
+    return render(request, "frontend/manager/instrument_rules.html", ctx, status=status)
