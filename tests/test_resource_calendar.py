@@ -138,3 +138,13 @@ def test_twenty_instruments_and_a_busy_week_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(10):
         fragment = c.get(reverse("frontend:resource_timeline", args=["FAC"]) + f"?view=week&day={monday.date()}")
     assert fragment.content.decode().lstrip().startswith('<div id="timeline">')
+
+
+def test_decisions_from_the_live_fragment_come_back_to_the_page(busy, tomorrow_9):
+    day = tomorrow_9.date().isoformat()
+    fragment = (
+        client_for(busy.manager)
+        .get(reverse("frontend:resource_timeline", args=["FAC"]) + f"?view=day&day={day}")
+        .content.decode()
+    )
+    assert f'name="next" value="{url(view="day", day=day).replace("&", "&amp;")}"' in fragment

@@ -117,7 +117,8 @@ def _context(request, code: str) -> dict:
         "nav": "console",
         "cal": timeline(facility, view, day, start, end),
         "reject_form": RejectForm(auto_id=False),
-        "here": request.get_full_path(),
+        # Where decisions come back to: the page, also when this is the live fragment.
+        "here": f"{reverse('frontend:resource_calendar', args=[facility.code])}?view={view}&day={day.isoformat()}",
     }
 
 
