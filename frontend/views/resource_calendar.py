@@ -88,11 +88,18 @@ def timeline(facility, view: str, day: dt.date, start: dt.datetime, end: dt.date
         )
     if view == "week":
         ticks = [
-            {"x": x_of(start + dt.timedelta(days=d)), "label": f"{WEEKDAYS_ABBR[d]} {day + dt.timedelta(days=d):%m-%d}"}
+            {
+                "x": x_of(start + dt.timedelta(days=d)),
+                "lx": x_of(start + dt.timedelta(days=d, hours=12)),  # the label in the middle of its day
+                "label": f"{WEEKDAYS_ABBR[d]} {day + dt.timedelta(days=d):%m-%d}",
+            }
             for d in range(7)
         ]
     else:
-        ticks = [{"x": x_of(start + dt.timedelta(hours=h)), "label": f"{h:02d}"} for h in range(0, 24, 2)]
+        ticks = [
+            {"x": x_of(start + dt.timedelta(hours=h)), "lx": x_of(start + dt.timedelta(hours=h)), "label": f"{h:02d}"}
+            for h in range(0, 24, 2)
+        ]
     step = dt.timedelta(days=7 if view == "week" else 1)
     return {
         "view": view,
