@@ -1,7 +1,8 @@
 """Reads of billing data, always scoped to who is asking: finance staff see invoices where their
 institution is issuer or payer; platform administrators see all; everybody else sees none."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from facilities.models import Membership
 from facilities.models.tenants import Role
@@ -41,6 +42,29 @@ def runs_visible_to(user) -> QuerySet[InvoiceRun]:
     if user.is_superuser or finance_institution_ids(user):
         return InvoiceRun.objects.all()
     return InvoiceRun.objects.none()
+
+
+def runs_with_visible_invoice_counts(user) -> QuerySet[InvoiceRun]:
+    """The runs the user may see, each annotated with `visible_invoices`: how many non-void invoices of the
+    run's month the user may see (a run's own `invoices_touched` counts every institution's). One query
+    besides the membership look-up, however many runs."""
+    if not getattr(user, "is_authenticated", False):
+        return InvoiceRun.objects.none()
+    invoices = Invoice.objects.all()
+    if not user.is_superuser:
+        mine = finance_institution_ids(user)
+        if not mine:
+            return InvoiceRun.objects.none()
+        invoices = invoices.filter(Q(issuer_id__in=mine) | Q(payer_id__in=mine))
+    count = (
+        invoices.exclude(status="void")
+        .filter(period=OuterRef("period"))
+        .order_by()
+        .values("period")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return InvoiceRun.objects.annotate(visible_invoices=Coalesce(Subquery(count), 0))
 
 
 def ledger_lines(*, institution_id: int, period: str) -> QuerySet[InvoiceLine]:

@@ -262,3 +262,43 @@ def holidays_load_package(*, replace_package_years: bool = False) -> list[int]:
             holiday_schedule_set(actor=None, year=year, days=days, source=HolidaySchedule.Source.PACKAGE)
             written.append(year)
     return written
+
+
+# The booking rules of an instrument a facility's managers may change (docs/frontend.md#managing-a-facility).
+RULE_FIELDS = (
+    "booking_unit_minutes",
+    "min_minutes",
+    "max_minutes",
+    "lead_time_minutes",
+    "horizon_days",
+    "buffer_minutes",
+    "requires_approval",
+    "requires_qualification",
+    "auto_approve_qualified",
+    "auto_approve_host",
+    "max_future_bookings",
+)
+
+
+@records_actor
+def instrument_rules_update(*, actor: User, instrument_id: int, changes: dict) -> Instrument:
+    """Change an instrument's booking rules and auto-approval. Only its facility's managers (and platform
+    administrators) may; each change reaches the audit trail under the manager's name. Bookings already
+    made keep their times; the new rules apply to requests and moves from now on. Raises Http404,
+    PermissionDenied, ValidationError (a field that is not a rule, or a value the rules forbid)."""
+    unknown = sorted(set(changes) - set(RULE_FIELDS))
+    if unknown:
+        raise ValidationError({name: "This is not a booking rule a manager may change." for name in unknown})
+    with transaction.atomic():
+        instrument = Instrument.objects.select_for_update().filter(pk=instrument_id).first()
+        if instrument is None:
+            raise Http404("No such instrument.")
+        _require_manager(actor, instrument.facility)
+        if not changes:
+            return instrument
+        for name, value in changes.items():
+            setattr(instrument, name, value)
+        instrument.full_clean(exclude=[f.name for f in Instrument._meta.fields if f.name not in RULE_FIELDS])
+        instrument.save(update_fields=list(changes))
+        bump_versions(instrument_ids=[instrument.pk], reason="rules_changed")
+    return instrument

@@ -38,7 +38,7 @@ def messages_of(exc: Exception) -> list[tuple[str | None, str]]:
     raise exc
 
 
-def attach(form: forms.Form, exc: Exception) -> None:
+def attach(form: forms.BaseForm, exc: Exception) -> None:
     """Put a service's refusal on the form: on the field it names when the form has it, else on top."""
     for field, msg in messages_of(exc):
         form.add_error(field if field in form.fields else None, msg)

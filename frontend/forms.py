@@ -156,3 +156,34 @@ class QualificationForm(forms.Form):
 
     def clean_instrument(self):
         return self.instruments[self.cleaned_data["instrument"]]
+
+
+class MoveForm(forms.Form):
+    """Move a booking from the resource calendar: a new start; it keeps its length."""
+
+    start = local_datetime_field(_("New start"), step_minutes=30)
+
+
+class InstrumentRulesForm(forms.ModelForm):
+    """The booking rules of an instrument; saved through facilities.services.instrument_rules_update."""
+
+    class Meta:
+        from facilities.models import Instrument
+        from facilities.services import RULE_FIELDS
+
+        model = Instrument
+        fields = list(RULE_FIELDS)
+        labels = {
+            "booking_unit_minutes": _("Booking unit (minutes)"),
+            "min_minutes": _("Shortest booking (minutes)"),
+            "max_minutes": _("Longest booking (minutes)"),
+            "lead_time_minutes": _("Lead time (minutes)"),
+            "horizon_days": _("Horizon (days ahead)"),
+            "buffer_minutes": _("Changeover after each booking (minutes)"),
+            "requires_approval": _("Requests need a manager's approval"),
+            "requires_qualification": _("Only qualified users may book"),
+            "auto_approve_qualified": _("Approve qualified users at once"),
+            "auto_approve_host": _("Approve the host institution's members at once"),
+            "max_future_bookings": _("Upcoming bookings per user (empty: no limit)"),
+        }
+        help_texts = {name: "" for name in RULE_FIELDS}

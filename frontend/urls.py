@@ -14,6 +14,7 @@ from .views import (
     manager,
     proposals,
     receivables,
+    resource_calendar,
     search,
     tokens,
     usage,
@@ -52,9 +53,20 @@ urlpatterns = [
     path("waitlist/<int:pk>/<str:action>/", dashboard.waitlist_action, name="waitlist_action"),
     path("console/", manager.console, name="console"),
     path("console/queue/", manager.console_queue, name="console_queue"),
+    path("console/bookings/decide/", manager.decide_many, name="decide_many"),
     path("console/bookings/<int:pk>/<str:action>/", manager.decide, name="decide"),
     path("console/flags/<int:pk>/<str:action>/", manager.flag_decide, name="flag_decide"),
     path("console/facilities/<str:code>/", manager.console_facility, name="console_facility"),
+    path("console/facilities/<str:code>/calendar/", resource_calendar.resource_calendar, name="resource_calendar"),
+    path(
+        "console/facilities/<str:code>/calendar/timeline/",
+        resource_calendar.resource_calendar_fragment,
+        name="resource_timeline",
+    ),
+    path(
+        "console/facilities/<str:code>/instruments/<int:pk>/rules/", manager.instrument_rules, name="instrument_rules"
+    ),
+    path("console/facilities/<str:code>/bookings/<int:pk>/move/", resource_calendar.move, name="resource_move"),
     path("console/facilities/<str:code>/closures/", manager.closure_create, name="closure_create"),
     path("console/facilities/<str:code>/closures/<int:pk>/remove/", manager.closure_delete, name="closure_delete"),
     path(

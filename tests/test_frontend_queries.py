@@ -46,7 +46,9 @@ def test_manager_queue_queries_do_not_grow(world, tomorrow_9, n, django_assert_m
     grow_bookings(world, tomorrow_9, n, requires_approval=True)
     c = Client()
     c.force_login(world.manager)
-    page = count_queries(c, reverse("frontend:console"), django_assert_max_num_queries, 12)
+    # 12 for the lists, 3 for what a decision needs (payers, qualifications, closures; docs/frontend.md),
+    # 1 for bookings a calendar change put in closed time.
+    page = count_queries(c, reverse("frontend:console"), django_assert_max_num_queries, 16)
     assert page.content.decode().count('id="request-') == n
 
 

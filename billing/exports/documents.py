@@ -2,13 +2,14 @@
 
 from decimal import Decimal
 
+from common.time import local_tz
 from facilities.models import Institution
 
-from ..models import BankAccount, Fapiao, Invoice, InvoiceKind
+from ..models import BankAccount, Fapiao, Invoice, InvoiceKind, InvoiceLine
 from ..money import ZERO
 from ..payment_reference import payment_reference
 from .csv_export import csv_response
-from .pdf_export import pdf_response, write_pdf
+from .pdf_export import Column, pdf_response, write_pdf, yuan
 from .rows import INVOICE_COLUMNS, LEDGER_COLUMNS, invoice_label, invoice_rows, ledger_rows
 from .xlsx_export import write_xlsx, xlsx_response
 
@@ -82,18 +83,74 @@ def invoice_export(invoice: Invoice, fmt: str):
     return pdf_response(filename, invoice_pdf(invoice))
 
 
+INVOICE_PDF_COLUMNS = [
+    Column("Booking 预约", 40),
+    Column("Date 日期", 80),
+    Column("Instrument 仪器", 130, width=62),
+    Column("Account / voucher 账户 / 创新券", 195, width=98),
+    Column("Hours × rate 时数 × 单价", 296, width=172),
+    Column("Percent 比例", 472),
+    Column("Amount 金额（元）", 555, right=True),
+]
+PDF_NOTES = [
+    "Each line: hours × hourly rate (yuan) − subsidy − voucher, × the payer's percent; a voucher's line is its part.",
+    "每行：时数 × 单价（元/时）− 补贴 − 创新券，× 付款比例；创新券行为创新券承担的部分。",
+]
+
+
+def hours_times_rate(minutes: int, rate: Decimal, subsidy_percent: Decimal, voucher_amount: Decimal = ZERO) -> str:
+    """What a line's amount is computed from, so the reader can check it:
+    "2.50 h × 1,200.00 − 20% subsidy − voucher 300.00"."""
+    text = f"{Decimal(minutes) / 60:.2f} h × {yuan(rate)}"
+    if subsidy_percent:
+        text += f" − {subsidy_percent.normalize():f}% subsidy"
+    if voucher_amount:
+        text += f" − voucher {yuan(voucher_amount)}"
+    return text
+
+
+def _invoice_pdf_rows(invoice: Invoice):
+    tz = local_tz()
+    qs = (
+        InvoiceLine.objects.filter(invoice=invoice)
+        .order_by("booking_id", "id")
+        .values_list(
+            "booking_id",
+            "booking__start",
+            "charge_line__charge__instrument__code",
+            "account__code",
+            "charge_line__voucher__code",
+            "charge_line__charge__minutes",
+            "charge_line__charge__hourly_rate",
+            "charge_line__charge__subsidy_percent",
+            "charge_line__charge__voucher_amount",
+            "percent",
+            "amount",
+        )
+    )
+    for row in qs.iterator(chunk_size=2000):
+        booking_id, start, instrument, account, voucher, minutes, rate, subsidy, voucher_amount, percent, amount = row
+        yield [
+            booking_id,
+            start.astimezone(tz).date().isoformat(),
+            instrument,
+            account or (f"voucher 创新券 {voucher}" if voucher else ""),
+            hours_times_rate(minutes, rate, subsidy, voucher_amount),
+            f"{percent}%",
+            yuan(amount),
+        ]
+
+
 def invoice_pdf(invoice: Invoice):
     """The invoice as a PDF in a temporary file (also a part of a voucher claim's evidence pack)."""
-    rows = (
-        [r[4], r[5], r[6], r[8] or (f"voucher {r[9]}" if r[9] else ""), f"{r[10]}%", f"{r[11]:.2f}"]
-        for r in invoice_rows(invoice)
-    )
     return write_pdf(
         title=_title(invoice),
         parties=_parties(invoice),
         tax_fields=TAX_FIELDS,
-        rows=rows,
-        totals=[("Total 合计（元）", f"{invoice.total:.2f}")],
+        rows=_invoice_pdf_rows(invoice),
+        totals=[("Total 合计（元）", yuan(invoice.total))],
+        columns=INVOICE_PDF_COLUMNS,
+        notes=PDF_NOTES,
     )
 
 

@@ -167,3 +167,61 @@ class InstrumentQualifications(APIView):
         if not services.qualification_revoke(actor=request.user, user=user, instrument=instrument):
             raise Http404(f"{user.username} holds no qualification on {instrument.code}.")
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _minutes(help_text: str, **kw):
+    return StrictIntegerField(min_value=0, max_value=60 * 24 * 366, required=False, help_text=help_text, **kw)
+
+
+class InstrumentRulesSerializer(serializers.Serializer):
+    """An instrument's booking rules and auto-approval; on PATCH every field is optional."""
+
+    booking_unit_minutes = StrictIntegerField(
+        min_value=1, max_value=1440, required=False, help_text="Bookings start and end on multiples of this."
+    )
+    min_minutes = _minutes("Shortest booking.")
+    max_minutes = _minutes("Longest booking.")
+    lead_time_minutes = _minutes("How long before the start a booking must be made.")
+    horizon_days = StrictIntegerField(min_value=0, max_value=3660, required=False, help_text="How far ahead.")
+    buffer_minutes = _minutes("Changeover kept free after each booking.")
+    requires_approval = serializers.BooleanField(required=False)
+    requires_qualification = serializers.BooleanField(required=False)
+    auto_approve_qualified = serializers.BooleanField(required=False)
+    auto_approve_host = serializers.BooleanField(required=False)
+    max_future_bookings = StrictIntegerField(
+        min_value=1, max_value=10000, required=False, allow_null=True, help_text="Empty (null) for no limit."
+    )
+
+
+def rules_json(instrument: Instrument) -> dict:
+    return {"instrument": instrument.pk, **{name: getattr(instrument, name) for name in services.RULE_FIELDS}}
+
+
+class InstrumentRules(APIView):
+    """GET or PATCH an instrument's booking rules (its facility's managers and platform admins)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    parser_classes = [JSONParser]
+
+    def _instrument(self, request, pk: int) -> Instrument:
+        instrument = get_object_or_404(Instrument.objects.select_related("facility"), pk=pk)
+        _require_manager(request.user, instrument.facility_id)
+        return instrument
+
+    @extend_schema(responses={200: InstrumentRulesSerializer})
+    def get(self, request, pk: int):
+        return Response(rules_json(self._instrument(request, pk)))
+
+    @extend_schema(request=InstrumentRulesSerializer, responses={200: InstrumentRulesSerializer})
+    def patch(self, request, pk: int):
+        self._instrument(request, pk)
+        body = json_body(request)
+        unknown = sorted(set(body) - set(services.RULE_FIELDS))
+        if unknown:
+            raise ValidationError({name: "This is not a booking rule a manager may change." for name in unknown})
+        serializer = InstrumentRulesSerializer(data=body, partial=True)
+        serializer.is_valid(raise_exception=True)
+        instrument = services.instrument_rules_update(
+            actor=request.user, instrument_id=pk, changes=dict(serializer.validated_data)
+        )
+        return Response(rules_json(instrument))

@@ -17,6 +17,7 @@ urlpatterns = [
     # Managers' controls (facilities/api/manage.py).
     path("facilities/<str:code>/closures/", manage.FacilityClosures.as_view(), name="api-facility-closures"),
     path("closures/<int:pk>/", manage.ClosureDetail.as_view(), name="api-closure"),
+    path("instruments/<int:pk>/rules/", manage.InstrumentRules.as_view(), name="api-instrument-rules"),
     path(
         "instruments/<int:pk>/qualifications/",
         manage.InstrumentQualifications.as_view(),

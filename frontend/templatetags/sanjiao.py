@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django import template
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -52,3 +53,16 @@ def zh_or_en(obj, field: str = "name") -> str:
     if zh and translation.get_language() == "zh-hans":
         return zh
     return getattr(obj, field, "")
+
+
+@register.filter
+def invoice_ref(invoice) -> str:
+    """How an invoice is told apart in lists: its number, or until it has one "Draft #12" (the same id as
+    the exports' DRAFT-12)."""
+    if invoice is None:
+        return ""
+    if invoice.number:
+        return invoice.number
+    if getattr(invoice, "kind", "") == "credit_note":
+        return gettext("Draft credit note #%(id)s") % {"id": invoice.pk}
+    return gettext("Draft #%(id)s") % {"id": invoice.pk}

@@ -65,14 +65,35 @@ def _months_back(period: str, n: int) -> list[str]:
     return out[::-1]
 
 
+def nice_ceiling(value: Decimal) -> Decimal:
+    """The smallest 1, 2, 2.5 or 5 × 10^k at or above `value` (at least 1), so axis ticks are round."""
+    value = max(abs(value), Decimal(1))
+    magnitude = Decimal(10) ** (len(str(int(value))) - 1)
+    for step in (1, 2, Decimal("2.5"), 5, 10):
+        if magnitude * step >= value:
+            return magnitude * step
+    return magnitude * 10  # pragma: no cover - the loop always returns
+
+
 def bars(rows: list[tuple[str, Decimal]], width: int = 320) -> dict:
-    """Horizontal bars for an inline SVG chart, scaled to the largest absolute value."""
-    top = max((abs(v) for _, v in rows), default=Decimal(0)) or Decimal(1)
+    """Horizontal bars for an inline SVG chart on an axis in yuan from 0 to a round value at or above the
+    largest absolute amount, with five ticks; negative amounts (credit notes) are drawn in another colour."""
+    top = nice_ceiling(max((abs(v) for _, v in rows), default=Decimal(0)))
     items = []
     for i, (label, value) in enumerate(rows):
         w = round(float(abs(value) / top) * width, 1)
         items.append({"label": label, "value": value, "y": 26 * i + 4, "ty": 26 * i + 19, "w": w, "tx": w + 186})
-    return {"items": items, "height": 26 * len(items) + 8}
+    axis_y = 26 * len(items) + 6
+    ticks = [{"x": 180 + width * k // 4, "value": top * k / 4} for k in range(5)]
+    return {
+        "items": items,
+        "axis_y": axis_y,
+        "axis_end": 180 + width,
+        "ticks": ticks,
+        "tick_label_y": axis_y + 15,
+        "title_y": axis_y + 32,
+        "height": axis_y + 40,
+    }
 
 
 def sharing_charts(user, period: str) -> dict:
@@ -101,10 +122,16 @@ def sharing_charts(user, period: str) -> dict:
     }
 
 
-def _context(request, period: str, run_form=None):
-    from billing.selectors import invoices_visible_to, runs_visible_to
+def runs_with_counts(user) -> list:
+    from billing.selectors import runs_with_visible_invoice_counts
 
-    runs = list(runs_visible_to(request.user).order_by("-created_at")[:RUNS_SHOWN])
+    return list(runs_with_visible_invoice_counts(user).order_by("-created_at")[:RUNS_SHOWN])
+
+
+def _context(request, period: str, run_form=None):
+    from billing.selectors import invoices_visible_to
+
+    runs = runs_with_counts(request.user)
     invoices = list(
         invoices_visible_to(request.user)
         .filter(period=period)
@@ -195,9 +222,7 @@ def finance(request):
 
 @role_required(*FINANCE)
 def runs_fragment(request):
-    from billing.selectors import runs_visible_to
-
-    runs = list(runs_visible_to(request.user).order_by("-created_at")[:RUNS_SHOWN])
+    runs = runs_with_counts(request.user)
     return render(request, "frontend/finance/runs.html", {"runs": runs, "active": runs_active(runs)})
 
 

@@ -2,7 +2,7 @@
 each managed facility's calendars, closures and qualifications."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,12 +15,13 @@ from booking.selectors import bookings_visible_to
 from booking.services import booking_approve, booking_complete, booking_no_show, booking_reject
 from common.errors import Conflict
 from facilities import selectors
-from facilities.models import Closure, Facility, Qualification
+from facilities.models import Closure, Facility, Instrument, Qualification
 from facilities.services import closure_add, closure_remove, qualification_grant, qualification_revoke
 
 from ..errors import attach, messages_of
 from ..forms import ClosureForm, CompleteForm, DecisionForm, FlagMoveForm, QualificationForm, RejectForm
 from .access import role_required
+from .queue import decorate, queue_queryset
 
 MANAGERS = ("facility_manager", "platform_admin")
 PAGE = 100
@@ -46,7 +47,7 @@ def _queue_context(request):
                 "booking__instrument__facility", "booking__requester", "booking__institution"
             ).order_by("booking__start", "id")[:PAGE]
         ),
-        "queue": list(mine.filter(status=Booking.Status.REQUESTED).order_by("start")[:PAGE]),
+        "queue": decorate(list(queue_queryset(mine.filter(status=Booking.Status.REQUESTED)).order_by("start")[:PAGE])),
         "to_record": list(mine.filter(status=Booking.Status.APPROVED, start__lte=now).order_by("start")[:PAGE]),
         "upcoming": list(mine.filter(status=Booking.Status.APPROVED, start__gt=now).order_by("start")[:PAGE]),
         "approve_form": DecisionForm(),
@@ -111,6 +112,46 @@ def decide(request, pk: int, action: str):
             messages.success(request, _("Booking #%(id)s is recorded as a no-show.") % {"id": b.pk})
     except (ValidationError, Conflict) as exc:  # 403 and 404 pass on to their pages
         _report(request, exc)
+    return _back(request, reverse("frontend:console"))
+
+
+@require_POST
+@role_required(*MANAGERS)
+def decide_many(request):
+    """Approve or reject several requests at once, one service call each: what one refusal says does not
+    stop the others, and each outcome is reported by booking number."""
+    action = request.POST.get("action")
+    if action not in ("approve", "reject"):
+        messages.error(request, _("Choose Approve or Reject."))
+        return _back(request, reverse("frontend:console"))
+    ids: list[int] = []
+    for raw in request.POST.getlist("ids")[:PAGE]:
+        if not raw.isdigit() or len(raw) > 18:
+            messages.error(request, _("%(v)s is not a booking number.") % {"v": raw[:20]})
+            return _back(request, reverse("frontend:console"))
+        ids.append(int(raw))
+    if not ids:
+        messages.error(request, _("Tick the requests to decide first."))
+        return _back(request, reverse("frontend:console"))
+    form = (RejectForm if action == "reject" else DecisionForm)(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.as_data().values():
+            for error in errors:
+                for text in error.messages:
+                    messages.error(request, text)
+        return _back(request, reverse("frontend:console"))
+    service = booking_approve if action == "approve" else booking_reject
+    done = []
+    for pk in dict.fromkeys(ids):
+        try:
+            service(actor=request.user, booking_id=pk, reason=form.cleaned_data["reason"])
+            done.append(f"#{pk}")
+        except (ValidationError, Conflict, PermissionDenied, Http404) as exc:
+            text = " ".join(t for _f, t in messages_of(exc)) if not isinstance(exc, Http404) else _("not found")
+            messages.error(request, _("Booking #%(id)s: %(why)s") % {"id": pk, "why": text})
+    if done:
+        template = _("Approved: %(ids)s.") if action == "approve" else _("Rejected: %(ids)s.")
+        messages.success(request, template % {"ids": ", ".join(done)})
     return _back(request, reverse("frontend:console"))
 
 
@@ -262,3 +303,34 @@ def qualification_change(request, code: str, action: str):
         _facility_context(request, facility, qualification_form=form),
         status=400,
     )
+
+
+@role_required(*MANAGERS)
+def instrument_rules(request, code: str, pk: int):
+    """An instrument's booking rules and auto-approval, changed by its facility's managers (audited)."""
+    from facilities.services import RULE_FIELDS, instrument_rules_update
+
+    from ..forms import InstrumentRulesForm
+
+    facility = _facility_for(request, code)
+    instrument = get_object_or_404(facility.instruments, pk=pk)
+    if request.method == "POST":
+        form = InstrumentRulesForm(request.POST, instance=Instrument.objects.get(pk=instrument.pk))
+        if form.is_valid():
+            changes = {
+                name: form.cleaned_data[name]
+                for name in RULE_FIELDS
+                if form.cleaned_data[name] != getattr(instrument, name)
+            }
+            try:
+                instrument_rules_update(actor=request.user, instrument_id=instrument.pk, changes=changes)
+                messages.success(request, _("The rules of %(i)s are saved.") % {"i": instrument.code})
+                return redirect("frontend:instrument_rules", code=facility.code, pk=instrument.pk)
+            except ValidationError as exc:
+                attach(form, exc)
+        status = 400
+    else:
+        form = InstrumentRulesForm(instance=instrument)
+        status = 200
+    ctx = {"facility": facility, "instrument": instrument, "form": form, "nav": "console"}
+    return render(request, "frontend/manager/instrument_rules.html", ctx, status=status)
