@@ -14,9 +14,14 @@ from booking.models import CalendarFlag
 from booking.services import booking_request
 from facilities.holidays import parse_schedule
 from facilities.models import Institution, OperatingHours
-from facilities.services import closure_add, holiday_schedule_set
+from facilities.services import holiday_schedule_set
 
-from .test_calendar_flags import H, close_day, held, live_settings, to  # noqa: F401 (fixtures)
+from . import test_calendar_flags as base
+from .test_calendar_flags import H, close_day, to
+
+# The flag tests' fixtures: the live settings (autouse) and three held bookings two days ahead.
+live_settings = base.live_settings
+held = base.held
 
 pytestmark = pytest.mark.usefixtures("tasks_in_process")
 
