@@ -11,12 +11,13 @@ from collections.abc import Sequence
 
 from django.db.models import Q
 from django.utils import translation
+from django.utils.translation import gettext
 
 from common.intervals import Span, merge
 from common.time import local_tz
 
 from .holidays import NORMAL, OfficeDay, office_days
-from .models import Closure, Instrument, OperatingHours
+from .models import Closure, Festival, Instrument, OperatingHours
 
 log = logging.getLogger(__name__)
 
@@ -116,25 +117,50 @@ def closed_spans(instrument: Instrument, start: dt.datetime, end: dt.datetime) -
     return closed_spans_many([instrument], start, end)[instrument.pk]
 
 
-def closure_reasons(instrument: Instrument, start: dt.datetime, end: dt.datetime) -> list[tuple[Span, str]]:
-    """Why [start, end) is not bookable, span by span, in words a person understands."""
-    reasons: list[tuple[Span, str]] = []
+def closure_causes(instrument: Instrument, start: dt.datetime, end: dt.datetime) -> list[tuple[Span, dict]]:
+    """Why [start, end) is not bookable, span by span, as data that `describe_cause` puts in words in any
+    language: `{"kind": "hours"}`; `{"kind": "holiday", "date": "YYYY-MM-DD", "festival": code or None,
+    "provisional": bool}`; `{"kind": "closure", "closure_kind": kind, "text": the closure's own reason}`."""
+    causes: list[tuple[Span, dict]] = []
     office = instrument.facility.follows_office_calendar
     days = _office_days(office, start, end) if office else None
     for s, e, kind in _hours_closed(_weekly_hours([instrument])[instrument.pk], days, start, end):
         if e > start and s < end:
             if kind == "holiday":
                 day = s.astimezone(local_tz()).date()
-                with translation.override("en"):  # rule messages are English, as all of booking/rules.py
-                    what = (days or {}).get(day, NORMAL).describe() or "public holiday"
-                reasons.append(((s, e), f"the facility is closed on {day:%Y-%m-%d} ({what})"))
+                info = (days or {}).get(day, NORMAL)
+                cause = {"kind": "holiday", "date": day.isoformat(), "festival": info.festival}
+                causes.append(((s, e), cause | {"provisional": info.provisional}))
             else:
-                reasons.append(((s, e), "it is outside the operating hours"))
-    kinds = dict(Closure.Kind.choices)
+                causes.append(((s, e), {"kind": "hours"}))
     for _facility_id, _instrument_id, s, e, kind, reason in _closure_rows([instrument], start, end):
-        what = reason or str(kinds.get(kind, kind)).lower()
-        reasons.append(((s, e), f"of a closure ({what})"))
-    return reasons
+        causes.append(((s, e), {"kind": "closure", "closure_kind": kind, "text": reason or ""}))
+    return causes
+
+
+def describe_cause(cause: dict) -> str:
+    """A cause of `closure_causes` in words, in the active language, to follow "because" (the facility's
+    own reason for a closure stays as its manager wrote it). Unknown kinds show their `text`."""
+    kind = cause.get("kind")
+    if kind == "hours":
+        return gettext("it is outside the operating hours")
+    if kind == "holiday":
+        festival = cause.get("festival")
+        info = OfficeDay("holiday", festival if festival in Festival.values else None, bool(cause.get("provisional")))
+        what = info.describe() if info.festival else gettext("public holiday")
+        return gettext("the facility is closed on %(date)s (%(what)s)") % {"date": cause.get("date", ""), "what": what}
+    if kind == "closure":
+        kinds = dict(Closure.Kind.choices)
+        what = cause.get("text") or str(kinds.get(cause.get("closure_kind", ""), gettext("closure"))).lower()
+        return gettext("of a closure (%(what)s)") % {"what": what}
+    return str(cause.get("text", ""))
+
+
+def closure_reasons(instrument: Instrument, start: dt.datetime, end: dt.datetime) -> list[tuple[Span, str]]:
+    """Why [start, end) is not bookable, span by span, in English words (as all rule messages of
+    booking/rules.py)."""
+    with translation.override("en"):
+        return [(span, describe_cause(cause)) for span, cause in closure_causes(instrument, start, end)]
 
 
 def _closure_rows(instruments: Sequence[Instrument], start: dt.datetime, end: dt.datetime) -> list[tuple]:

@@ -22,7 +22,15 @@ class FlagOutSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=CalendarFlag.Status.choices)
     cause = serializers.CharField(help_text="closure_added, closure_changed, hours_changed or holidays_changed")
-    reason = serializers.CharField(help_text="Why the booked time is closed now.")
+    reason = serializers.CharField(help_text="Why the booked time is closed now, in the request's language.")
+    reason_code = serializers.ChoiceField(
+        choices=CalendarFlag.ReasonCode.choices,
+        help_text="closure, hours, holiday, or text (an older flag whose reason is only known as words)",
+    )
+    reason_params = serializers.DictField(
+        help_text='closure: {"closure_kind", "text"} (the closure\'s own reason); '
+        'holiday: {"date", "festival", "provisional"}; hours: {}; text: {"text"}'
+    )
     created_at = serializers.CharField()
     resolved_at = serializers.CharField(allow_null=True)
     resolved_by = serializers.CharField(allow_null=True)
@@ -56,7 +64,9 @@ def flag_json(flag: CalendarFlag, *, show_purpose: bool) -> dict:
         "id": flag.pk,
         "status": flag.status,
         "cause": flag.cause,
-        "reason": flag.reason,
+        "reason": flag.reason_text,  # in the request's language
+        "reason_code": flag.reason_code,
+        "reason_params": flag.reason_params,
         "created_at": iso_local(flag.created_at),
         "resolved_at": iso_local(flag.resolved_at) if flag.resolved_at else None,
         "resolved_by": flag.resolved_by.username if flag.resolved_by else None,

@@ -23,7 +23,20 @@ class CalendarFlag(models.Model):
     cause = models.CharField(
         max_length=32, help_text=_("What changed: closure_added, hours_changed, holidays_changed…")
     )
-    reason = models.CharField(max_length=500, help_text=_("Why the booked time is closed now, in words."))
+
+    class ReasonCode(models.TextChoices):
+        CLOSURE = "closure", _("A closure")
+        HOURS = "hours", _("Outside the operating hours")
+        HOLIDAY = "holiday", _("A public holiday")
+        TEXT = "text", _("Free text (flags from before reasons were stored as data)")
+
+    reason = models.CharField(
+        max_length=500, help_text=_("Why the booked time is closed now, in English words, as recorded.")
+    )
+    reason_code = models.CharField(max_length=16, choices=ReasonCode.choices, default=ReasonCode.TEXT)
+    reason_params = models.JSONField(
+        default=dict, blank=True, help_text=_("The closure's own reason, or the holiday's date and festival.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -45,6 +58,16 @@ class CalendarFlag(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.booking_id} {self.get_status_display()}: {self.reason}"
+
+    @property
+    def reason_text(self) -> str:
+        """Why the booked time is closed, in the active language (the reader's): worked out from the code
+        and its parameters, so a Chinese mail or page says it in Chinese."""
+        from facilities.calendar import describe_cause
+
+        if self.reason_code == self.ReasonCode.TEXT:
+            return self.reason_params.get("text") or self.reason
+        return describe_cause({**self.reason_params, "kind": self.reason_code})[:500]
 
     def get_additional_data(self) -> dict:
         """Filed under the facility's host, whose managers decide the flag, and the requester's institution."""

@@ -23,11 +23,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.dispatch import receiver
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from common.errors import Conflict
 from common.intervals import overlaps
-from facilities.calendar import closed_spans_many, closure_reasons
+from facilities.calendar import closed_spans_many, closure_causes, describe_cause
 from facilities.models import User
 from facilities.selectors import is_manager_of
 
@@ -42,11 +42,13 @@ from .transitions import MAX_REASON_LENGTH, booking_cancel
 Status = CalendarFlag.Status
 
 
-def closed_reason(booking: Booking) -> str | None:
-    """Why the booking's time is (partly) closed now, or None when all of it is open."""
+def closed_cause(booking: Booking) -> dict | None:
+    """Why the booking's time is (partly) closed now, as data (`facilities.calendar.closure_causes`), or
+    None when all of it is open. Stored on the flag as a code and parameters, so every reader gets the
+    sentence in their own language."""
     span = (booking.start, booking.end)
-    reasons = [why for s, why in closure_reasons(booking.instrument, *span) if overlaps(s, span)]
-    return reasons[0][:500] if reasons else None
+    causes = [cause for s, cause in closure_causes(booking.instrument, *span) if overlaps(s, span)]
+    return causes[0] if causes else None
 
 
 def flag_held_bookings(
@@ -76,14 +78,19 @@ def flag_held_bookings(
     for booking in bookings:
         if not any(overlaps(span, (booking.start, booking.end)) for span in closed[booking.instrument_id]):
             continue
-        reason = closed_reason(booking)
-        if reason is None:
+        why = closed_cause(booking)
+        if why is None:
             continue
+        with translation.override("en"):
+            reason = describe_cause(why)[:500]  # the English record, also what "kept for this" compares
+        code, params = why["kind"], {k: v for k, v in why.items() if k != "kind"}
         if CalendarFlag.objects.filter(booking=booking, status=Status.KEPT, reason=reason).exists():
             continue  # the facility already chose to serve it despite exactly this
         try:
             with transaction.atomic():
-                flag = CalendarFlag.objects.create(booking=booking, cause=cause[:32], reason=reason)
+                flag = CalendarFlag.objects.create(
+                    booking=booking, cause=cause[:32], reason=reason, reason_code=code, reason_params=params
+                )
         except IntegrityError:
             continue  # flagged by a concurrent run
         transaction.on_commit(partial(_announce_flag, booking, flag.pk, "flagged"))

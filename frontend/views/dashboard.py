@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef
+from django.db.models import JSONField, OuterRef, Subquery
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -36,23 +36,35 @@ def calendar_url(request) -> str | None:
         return None
 
 
+def _open_flag_columns() -> dict:
+    """The open calendar flag's reason, as columns of the booking's own query (no query per booking)."""
+    from booking.models import CalendarFlag
+
+    open_flag = CalendarFlag.objects.filter(booking=OuterRef("pk"), status=CalendarFlag.Status.OPEN)
+    return {
+        "flag_code": Subquery(open_flag.values("reason_code")[:1]),
+        "flag_reason": Subquery(open_flag.values("reason")[:1]),
+        "flag_params": Subquery(open_flag.values("reason_params")[:1], output_field=JSONField()),
+    }
+
+
 def _tables(request):
     from booking.models import CalendarFlag, WaitlistEntry
     from booking.services.waitlist import entries_visible_to
 
     now = timezone.now()
     mine = my_bookings(request.user)
+    upcoming = list(mine.filter(end__gt=now).annotate(**_open_flag_columns()).order_by("start")[:PAGE])
+    for b in upcoming:
+        # A calendar change put it in closed time; the facility has yet to keep, move or cancel it. The
+        # reason is put in words here, in the reader's language.
+        b.closed_why = (
+            CalendarFlag(reason=b.flag_reason, reason_code=b.flag_code, reason_params=b.flag_params or {}).reason_text
+            if b.flag_code
+            else None
+        )
     return {
-        "upcoming": list(
-            mine.filter(end__gt=now)
-            .annotate(
-                # A calendar change put it in closed time; the facility has yet to keep, move or cancel it.
-                in_closed_time=Exists(
-                    CalendarFlag.objects.filter(booking=OuterRef("pk"), status=CalendarFlag.Status.OPEN)
-                )
-            )
-            .order_by("start")[:PAGE]
-        ),
+        "upcoming": upcoming,
         "past": list(mine.filter(end__lte=now).order_by("-start")[:PAGE]),
         "waitlist": list(
             entries_visible_to(request.user)
