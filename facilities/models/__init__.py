@@ -1,6 +1,8 @@
 from .calendars import Closure, OperatingHours
 from .catalog import Facility, Instrument, Qualification, RateCard, TimeShare
+from .groups import GroupHourLimit, GroupMember, ResearchGroup
 from .holidays import Festival, HolidayDay, HolidaySchedule
+from .invitations import Invitation
 from .sharing import InstrumentRegistration, SharingMode
 from .tenants import FundingAccount, Institution, Membership, User
 from .tokens import ApiToken
@@ -13,6 +15,10 @@ __all__ = [
     "HolidayDay",
     "HolidaySchedule",
     "FundingAccount",
+    "GroupHourLimit",
+    "GroupMember",
+    "Invitation",
+    "ResearchGroup",
     "Institution",
     "Instrument",
     "InstrumentRegistration",
