@@ -28,9 +28,7 @@ def bookings_visible_to(user) -> QuerySet[Booking]:
         return qs
     finance_of = list(Membership.objects.filter(user=user, role=Role.FINANCE).values_list("institution_id", flat=True))
     condition = Q(requester=user) | Q(instrument__facility_id__in=managed_facility_ids(user))
-    led = group_people_led_by(user)
-    if led:
-        condition |= Q(requester_id__in=led)
+    condition |= Q(requester_id__in=GroupMember.objects.filter(group__leader=user).values("user_id"))
     if finance_of:
         paid_by_them = BookingSplit.objects.filter(booking=OuterRef("pk"), account__institution_id__in=finance_of)
         condition |= Q(institution_id__in=finance_of) | Q(Exists(paid_by_them))
@@ -49,20 +47,22 @@ def may_see_purpose(user, booking: Booking) -> bool:
 
 
 def purpose_checker(user) -> Callable[[Booking], bool]:
-    """`may_see_purpose` for many bookings at the cost of three queries in all: who the user manages,
-    finances for and leads is read once; each booking's splits should be prefetched (with_details)."""
+    """`may_see_purpose` for many bookings at the cost of at most three queries in all: who the user
+    manages, finances for and leads is read once; each booking's splits should be prefetched (with_details)."""
     if not getattr(user, "is_authenticated", False):
         return lambda booking: False
     if user.is_superuser:
         return lambda booking: True
     managed = managed_facility_ids(user)
     finance_of = set(Membership.objects.filter(user=user, role=Role.FINANCE).values_list("institution_id", flat=True))
-    led = group_people_led_by(user)
+    led: list[set[int]] = []  # read once, and only when a booking is neither one's own nor managed
 
     def check(booking: Booking) -> bool:
         if booking.requester_id == user.pk or booking.instrument.facility_id in managed:
             return True
-        if booking.requester_id in led:
+        if not led:
+            led.append(group_people_led_by(user))
+        if booking.requester_id in led[0]:
             return True
         if not finance_of:
             return False

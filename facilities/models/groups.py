@@ -20,7 +20,7 @@ class ResearchGroup(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="groups_led",
-        help_text=_("The principal investigator: sees the group's bookings and spending."),
+        help_text=_("The principal investigator: sees the group's bookings."),
     )
     accounts = models.ManyToManyField(FundingAccount, blank=True, related_name="research_groups")
     created_at = models.DateTimeField(auto_now_add=True)
