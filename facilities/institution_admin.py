@@ -91,6 +91,11 @@ def member_deactivate(*, actor: User, institution: Institution, user: User) -> i
     if user.pk not in _member_ids(institution):
         raise ValidationError(_("This person is not a member of your institution."))
     with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if not Membership.objects.filter(user=user).exclude(institution=institution).exists():
+            # Before the roles end, so that the entry is still filed under this institution.
+            locked.is_active = False
+            locked.save(update_fields=["is_active"])
         ended = 0
         for membership in Membership.objects.select_for_update().filter(user=user, institution=institution):
             membership.delete()
@@ -99,10 +104,6 @@ def member_deactivate(*, actor: User, institution: Institution, user: User) -> i
             account.members.remove(user)
         for group_member in GroupMember.objects.filter(user=user, group__institution=institution):
             group_member.delete()
-        if not Membership.objects.filter(user=user).exists():
-            locked = User.objects.select_for_update().get(pk=user.pk)
-            locked.is_active = False
-            locked.save(update_fields=["is_active"])
     return ended
 
 

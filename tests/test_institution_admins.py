@@ -116,6 +116,7 @@ def test_deactivating_a_leaver(world, admins):
     assert not User.objects.get(pk=world.researcher.pk).is_active
     entry = LogEntry.objects.get_for_object(User.objects.get(pk=world.researcher.pk)).order_by("-pk").first()
     assert entry is not None and entry.actor == ustc_admin and "is_active" in entry.changes_dict
+    assert world.ustc.pk in entry.additional_data["institutions"]  # the institution's admins read it
     # Not a person of another institution; not oneself.
     assert (
         client.post("/api/v1/institutions/USTC/members/deactivate/", {"username": "za"}, format="json").status_code

@@ -234,3 +234,20 @@ def test_the_leader_sees_but_may_not_cancel_or_move_a_members_booking(world, gro
     )
     assert moved.status_code == 403
     assert Booking.objects.get(pk=theirs.pk).status == theirs.status
+
+
+def test_the_demo_group_is_loaded_once(db):
+    from django.core.management import call_command
+
+    from facilities.seed import DEMO_GROUP
+
+    for _ in range(2):
+        call_command("seed_catalog", verbosity=0)
+        call_command("seed_demo_people", verbosity=0)
+        call_command("seed_demo_groups", verbosity=0)
+    group = ResearchGroup.objects.get(name=DEMO_GROUP[0])
+    assert group.leader.username == "wei.zhang"
+    assert list(group.members.values_list("user__username", "kind")) == [("jing.li", "student")]
+    (limit,) = group.hour_limits.all()
+    assert limit.instrument.facility.code == "SSRF" and limit.max_hours == 24
+    assert group.accounts.get().members.filter(username="jing.li").exists()
