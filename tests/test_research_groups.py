@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.test import Client
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
@@ -251,3 +252,27 @@ def test_the_demo_group_is_loaded_once(db):
     (limit,) = group.hour_limits.all()
     assert limit.instrument.facility.code == "SSRF" and limit.max_hours == 24
     assert group.accounts.get().members.filter(username="jing.li").exists()
+
+
+def test_the_leader_sees_the_groups_spending_this_month(world, group):
+    from decimal import Decimal
+
+    from .factories.facilities import RateCardFactory
+
+    for klass in ("internal", "external_academic", "external_industry"):
+        RateCardFactory(instrument=world.instrument, user_class=klass, hourly_rate=Decimal("100.00"))
+    now = timezone.localtime()
+    start = (now + dt.timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    if start.month != now.month:
+        pytest.skip("tomorrow is in another month")
+    book(group.student, world, start, hours=2)
+    book(world.outsider, world, start + 3 * H, account=world.outsider_account)  # not the group's
+    url = f"/api/v1/groups/{group.pk}/spending/"
+    (row,) = world.client(world.researcher).get(url).json()
+    assert row["account"] == "USTC-G1" and row["month"] == now.strftime("%Y-%m")
+    assert row["charged"] == "0.00" and row["held_estimate"] == "200.00" and row["total"] == "200.00"
+    assert world.client(world.outsider).get(url).status_code == 404
+    assert world.client(world.finance).get(url).status_code == 404
+    page = Client()
+    page.force_login(world.researcher)
+    assert "¥200.00" in page.get(f"/groups/{group.pk}/").content.decode()

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from billing.selectors import group_spending
 from booking.selectors import group_usage
 from facilities import institution_admin as services
 from facilities.models import FundingAccount, GroupMember, Institution, Membership, User
@@ -218,6 +219,7 @@ def _group_page(request, group, *, form=None, status=200):
         "members": list(GroupMember.objects.filter(group=group).select_related("user").order_by("user__username")),
         "accounts": list(group.accounts.order_by("code")),
         "limits": group_usage(group, now=timezone.now()),
+        "spending": group_spending(group, now=timezone.now()),
         "may_manage": group.leader_id == request.user.pk or administers(request.user, group.institution_id),
         "form": form or GroupMemberForm(),
         "nav": "groups",
