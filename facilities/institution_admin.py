@@ -22,6 +22,7 @@ from .models import (
     FundingAccount,
     GroupHourLimit,
     GroupMember,
+    GroupSpendingLimit,
     Institution,
     Instrument,
     Invitation,
@@ -330,5 +331,26 @@ def group_limit_set(
             return None
         limit = existing.first() or GroupHourLimit(group=group, instrument=instrument, period=period, max_hours=0)
         limit.max_hours = max_hours
+        limit.save()
+    return limit
+
+
+@records_actor
+def group_spending_limit_set(
+    *, actor: User, group: ResearchGroup, account: FundingAccount, max_amount: Decimal | None
+) -> GroupSpendingLimit | None:
+    """Set (or with `max_amount=None` remove) what the group may spend a month on one of its accounts."""
+    require_admin_of(actor, group.institution)
+    if not group.accounts.filter(pk=account.pk).exists():
+        raise ValidationError(_("That account is not one of the group's accounts."))
+    with transaction.atomic():
+        existing = GroupSpendingLimit.objects.select_for_update().filter(group=group, account=account)
+        if max_amount is None:
+            for limit in existing:
+                limit.delete()
+            return None
+        limit = existing.first() or GroupSpendingLimit(group=group, account=account, max_amount=max_amount)
+        limit.max_amount = max_amount
+        limit.full_clean()
         limit.save()
     return limit

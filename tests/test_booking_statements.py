@@ -28,11 +28,11 @@ def body(world, start: dt.datetime, end: dt.datetime) -> dict:
     return {"instrument": world.instrument.pk, "start": start.isoformat(), "end": end.isoformat()}
 
 
-def test_a_created_booking_takes_at_most_twenty_one_statements(world, api, tomorrow_9, django_assert_max_num_queries):
-    """Token, instrument, institution, hours, closures, accounts; the locks, quotas (the person's and the
-    research groups' limits, one statement when no group limit applies) and the slot; the booking, its
-    split, its audit entry, its version and its rate snapshot; the answer's splits."""
-    with django_assert_max_num_queries(21):
+def test_a_created_booking_takes_at_most_twenty_two_statements(world, api, tomorrow_9, django_assert_max_num_queries):
+    """Token, instrument, institution, hours, closures, accounts; the locks, quotas (the person's, and
+    the research groups' hour and spending limits: one statement each when none applies) and the slot;
+    the booking, its split, its audit entry, its version and its rate snapshot; the answer's splits."""
+    with django_assert_max_num_queries(22):
         r = api.post(URL, body(world, tomorrow_9, tomorrow_9 + H), format="json")
     assert r.status_code == 201
 

@@ -276,3 +276,50 @@ def test_the_leader_sees_the_groups_spending_this_month(world, group):
     page = Client()
     page.force_login(world.researcher)
     assert "¥200.00" in page.get(f"/groups/{group.pk}/").content.decode()
+
+
+def rates(world, hourly="100.00"):
+    from decimal import Decimal
+
+    from .factories.facilities import RateCardFactory
+
+    for klass in ("internal", "external_academic", "external_industry"):
+        RateCardFactory(instrument=world.instrument, user_class=klass, hourly_rate=Decimal(hourly))
+
+
+def test_group_spending_limit_refuses_naming_the_group_and_account(world, group):
+    from facilities.models import GroupSpendingLimit
+
+    rates(world)
+    GroupHourLimit.objects.filter(group=group).delete()
+    GroupSpendingLimit.objects.create(group=group, account=world.researcher_account, max_amount="250.00")
+    start = third_of_next_month_9()
+    book(world.researcher, world, start, hours=2)  # 200 of 250
+    with pytest.raises(ValidationError) as refused:
+        book(group.student, world, start + 3 * H, hours=1)  # 100 more: over
+    message = " ".join(refused.value.messages)
+    assert "Group spending limit" in message and "Zhang lab" in message and "USTC-G1" in message
+    assert "50.00 CNY left" in message
+    # Another month, or an account the limit is not on, is not affected.
+    following = (start.replace(day=1) + dt.timedelta(days=32)).replace(day=3)
+    book(group.student, world, following, hours=2)
+    world.outsider_account.members.add(group.student)
+    book(group.student, world, start + 3 * H, hours=1, account=world.outsider_account)
+
+
+def test_spending_limits_are_set_by_the_institutions_administrators(world, group):
+    ustc_admin = UserFactory(username="ua")
+    member(ustc_admin, world.ustc, Role.INSTITUTION_ADMIN)
+    url = f"/api/v1/groups/{group.pk}/spending-limits/"
+    body = {"account": world.researcher_account.pk, "max_amount": "1000.00"}
+    assert world.client(world.researcher).put(url, body, format="json").status_code == 403
+    assert world.client(world.outsider).put(url, body, format="json").status_code == 404
+    response = world.client(ustc_admin).put(url, body, format="json")
+    assert response.status_code == 200
+    assert response.json()["spending_limits"] == [{"account": "USTC-G1", "max_amount": "1000.00"}]
+    other = {"account": world.outsider_account.pk, "max_amount": "5.00"}
+    assert world.client(ustc_admin).put(url, other, format="json").status_code == 400
+    negative = {"account": world.researcher_account.pk, "max_amount": "-1"}
+    assert world.client(ustc_admin).put(url, negative, format="json").status_code == 400
+    cleared = {"account": world.researcher_account.pk, "max_amount": None}
+    assert world.client(ustc_admin).put(url, cleared, format="json").json()["spending_limits"] == []

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from common.parsing import JSONParser, StrictIntegerField, StrictTextField, json_body
 from facilities import institution_admin as services
 from facilities.api.people import administered_institution
-from facilities.models import GroupHourLimit, GroupMember, Instrument, ResearchGroup
+from facilities.models import FundingAccount, GroupHourLimit, GroupMember, Instrument, ResearchGroup
 from facilities.selectors import administers, groups_visible_to
 
 from ..selectors import group_usage
@@ -47,10 +47,16 @@ class GroupLimitUsageSerializer(serializers.Serializer):
     period_end = serializers.CharField()
 
 
+class GroupSpendingLimitSerializer(serializers.Serializer):
+    account = serializers.CharField()
+    max_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
 class GroupDetailSerializer(GroupSerializer):
     members = GroupMemberSerializer(many=True)
     accounts = serializers.ListField(child=serializers.CharField())
     limits = GroupLimitUsageSerializer(many=True)
+    spending_limits = GroupSpendingLimitSerializer(many=True)
 
 
 class GroupInSerializer(serializers.Serializer):
@@ -61,6 +67,11 @@ class GroupInSerializer(serializers.Serializer):
 class GroupMemberInSerializer(serializers.Serializer):
     username = StrictTextField(max_length=150)
     kind = serializers.ChoiceField(choices=GroupMember.Kind.choices, default=GroupMember.Kind.STUDENT)
+
+
+class GroupSpendingLimitInSerializer(serializers.Serializer):
+    account = StrictIntegerField(min_value=1, max_value=2**53)
+    max_amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, allow_null=True)
 
 
 class GroupLimitInSerializer(serializers.Serializer):
@@ -86,6 +97,12 @@ def detail_json(group: ResearchGroup) -> dict:
         "members": [{"username": m.user.username, "kind": m.kind} for m in members],
         "accounts": sorted(group.accounts.values_list("code", flat=True)),
         "limits": group_usage(group, now=timezone.now()),
+        "spending_limits": [
+            {"account": code, "max_amount": f"{amount:.2f}"}
+            for code, amount in group.spending_limits.order_by("account__code").values_list(
+                "account__code", "max_amount"
+            )
+        ],
     }
 
 
@@ -161,5 +178,24 @@ class GroupLimits(APIView):
             raise ValidationError({"instrument": f"No instrument has the id {data['instrument']}."})
         services.group_limit_set(
             actor=request.user, group=group, instrument=instrument, period=data["period"], max_hours=data["max_hours"]
+        )
+        return Response(detail_json(group))
+
+
+class GroupSpendingLimits(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=GroupSpendingLimitInSerializer, responses={200: GroupDetailSerializer})
+    def put(self, request, pk: int):
+        group = visible_group(request, pk)
+        if not administers(request.user, group.institution_id):
+            raise PermissionDenied("Only the institution's administrators set a group's limits.")
+        data = _validated(GroupSpendingLimitInSerializer, json_body(request))
+        account = FundingAccount.objects.filter(pk=data["account"]).first()
+        if account is None:
+            raise ValidationError({"account": f"No account has the id {data['account']}."})
+        services.group_spending_limit_set(
+            actor=request.user, group=group, account=account, max_amount=data["max_amount"]
         )
         return Response(detail_json(group))

@@ -18,5 +18,6 @@ urlpatterns += [
     path("groups/<int:pk>/", groups.GroupDetail.as_view(), name="api-group"),
     path("groups/<int:pk>/members/", groups.GroupMembers.as_view(), name="api-group-members"),
     path("groups/<int:pk>/limits/", groups.GroupLimits.as_view(), name="api-group-limits"),
+    path("groups/<int:pk>/spending-limits/", groups.GroupSpendingLimits.as_view(), name="api-group-spending-limits"),
     path("institutions/<str:code>/groups/", groups.InstitutionGroups.as_view(), name="api-institution-groups"),
 ]

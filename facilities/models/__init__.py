@@ -1,6 +1,6 @@
 from .calendars import Closure, OperatingHours
 from .catalog import Facility, Instrument, Qualification, RateCard, TimeShare
-from .groups import GroupHourLimit, GroupMember, ResearchGroup
+from .groups import GroupHourLimit, GroupMember, GroupSpendingLimit, ResearchGroup
 from .holidays import Festival, HolidayDay, HolidaySchedule
 from .invitations import Invitation
 from .sharing import InstrumentRegistration, SharingMode
@@ -17,6 +17,7 @@ __all__ = [
     "FundingAccount",
     "GroupHourLimit",
     "GroupMember",
+    "GroupSpendingLimit",
     "Invitation",
     "ResearchGroup",
     "Institution",

@@ -104,7 +104,37 @@ class GroupHourLimit(models.Model):
         return attributed_to(self.group.institution_id, self.instrument.facility.host_id)
 
 
+class GroupSpendingLimit(models.Model):
+    """At most `max_amount` CNY a calendar month (Asia/Shanghai) charged to one of the group's accounts by
+    the group's people: what was charged in that month plus the estimate of held bookings starting in it."""
+
+    group = models.ForeignKey(ResearchGroup, on_delete=models.CASCADE, related_name="spending_limits")
+    account = models.ForeignKey(FundingAccount, on_delete=models.CASCADE, related_name="group_spending_limits")
+    max_amount = models.DecimalField(max_digits=14, decimal_places=2, help_text=_("CNY per month."))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "account"],
+                name="group_spending_limit_unique",
+                violation_error_message=_("This group already has a spending limit on that account."),
+            ),
+            models.CheckConstraint(
+                condition=Q(max_amount__gte=0),
+                name="group_spending_limit_not_negative",
+                violation_error_message=_("A spending limit cannot be negative."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group}: {self.max_amount} CNY a month on {self.account.code}"
+
+    def get_additional_data(self) -> dict:
+        return attributed_to(self.group.institution_id, self.account.institution_id)
+
+
 # Who belongs to a group and what it may use alter who may do what: audited (docs/audit.md).
 auditlog.register(ResearchGroup, include_fields=own_fields(ResearchGroup), m2m_fields={"accounts"})
 auditlog.register(GroupMember, include_fields=own_fields(GroupMember))
 auditlog.register(GroupHourLimit, include_fields=own_fields(GroupHourLimit))
+auditlog.register(GroupSpendingLimit, include_fields=own_fields(GroupSpendingLimit))
