@@ -5,7 +5,7 @@ before anything else is looked up, so these endpoints reveal nothing to others."
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -61,7 +61,7 @@ class MemberInSerializer(serializers.Serializer):
     facilities = serializers.ListField(child=StrictTextField(max_length=32), max_length=50, required=False)
 
 
-class UsernameSerializer(serializers.Serializer):
+class PersonSerializer(serializers.Serializer):
     username = StrictTextField(max_length=150)
 
 
@@ -142,10 +142,13 @@ class MemberDeactivate(APIView):
     permission_classes = [permissions.IsAuthenticated]
     parser_classes = [JSONParser]
 
-    @extend_schema(request=UsernameSerializer, responses={200: serializers.DictField(child=serializers.IntegerField())})
+    @extend_schema(
+        request=PersonSerializer,
+        responses={200: inline_serializer("MemberDeactivated", {"roles_ended": serializers.IntegerField()})},
+    )
     def post(self, request, code: str):
         institution = administered_institution(request, code)
-        user = _person(_validated(UsernameSerializer, json_body(request))["username"])
+        user = _person(_validated(PersonSerializer, json_body(request))["username"])
         ended = services.member_deactivate(actor=request.user, institution=institution, user=user)
         return Response({"roles_ended": ended})
 
