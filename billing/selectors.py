@@ -7,13 +7,11 @@ from django.db.models import Q, QuerySet, Sum
 
 from booking.holds import HELD_STATUSES
 from booking.models import BookingSplit
-from booking.services.quotas import group_people_ids, period_bounds
 from facilities.models import Membership
 from facilities.models.tenants import Role
 
 from .models import ChargeLine, InternalTransfer, Invoice, InvoiceLine, InvoiceRun, VoucherRedemption
 from .money import ZERO, yuan
-from .services.fees import time_fee
 
 
 def finance_institution_ids(user) -> set[int]:
@@ -88,6 +86,12 @@ def group_spending(group, *, now) -> list[dict]:
     (Asia/Shanghai): charged (ChargeLine of that period) plus the estimate of their bookings still held
     that start in the month (booked time × fixed rate × the account's percent). Callers check that the
     reader may see the group (facilities.selectors.groups_visible_to)."""
+    # Imported here, not at the top: billing.selectors is read early, and the booking services must not
+    # be imported before the apps connect their receivers in a fixed order.
+    from booking.services.quotas import group_people_ids, period_bounds
+
+    from .services.fees import time_fee
+
     people = group_people_ids(group.pk)
     start, end = period_bounds(now, "month")
     period = start.strftime("%Y-%m")
