@@ -8,7 +8,7 @@ from usage.models import ViolationKind
 from usage.services.violations import violation_record
 
 from .models import Charge, ChargeKind
-from .services.budget import check_splits
+from .services.budget import check_group_spending, check_splits
 from .services.charges import charge_booking, charge_recompute, is_invoiced, is_late_cancellation
 from .services.rates import snapshot_rate
 
@@ -20,6 +20,15 @@ def on_validate_splits(
     # bookings cannot both spend the same remaining budget. A move replaces its own booking's estimate
     # rather than adding a second one.
     check_splits(
+        institution=institution,
+        instrument=instrument,
+        start=start,
+        end=end,
+        splits=splits,
+        exclude_booking_id=replacing_booking_id,
+    )
+    check_group_spending(
+        requester=requester,
         institution=institution,
         instrument=instrument,
         start=start,

@@ -1,13 +1,18 @@
 """Reads of billing data, always scoped to who is asking: finance staff see invoices where their
 institution is issuer or payer; platform administrators see all; everybody else sees none."""
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+import datetime as dt
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from booking.holds import HELD_STATUSES
+from booking.models import BookingSplit
 from facilities.models import Membership
 from facilities.models.tenants import Role
 
-from .models import InternalTransfer, Invoice, InvoiceLine, InvoiceRun, VoucherRedemption
+from .models import ChargeLine, InternalTransfer, Invoice, InvoiceLine, InvoiceRun, VoucherRedemption
+from .money import ZERO, yuan
 
 
 def finance_institution_ids(user) -> set[int]:
@@ -98,3 +103,48 @@ def journal_lines(*, institution_id: int, period: str) -> QuerySet[InternalTrans
         .select_related("debit_account", "facility")
         .order_by("date", "booking_id", "id")
     )
+
+
+def group_spending(group, *, now) -> list[dict]:
+    """What a research group's people spent on each of the group's accounts in the month of `now`
+    (Asia/Shanghai): charged (ChargeLine of that period) plus the estimate of their bookings still held
+    that start in the month (booked time × fixed rate × the account's percent). Callers check that the
+    reader may see the group (facilities.selectors.groups_visible_to)."""
+    # Imported here, not at the top: billing.selectors is read early, and the booking services must not
+    # be imported before the apps connect their receivers in a fixed order.
+    from booking.services.quotas import group_people_ids, period_bounds
+
+    from .services.fees import time_fee
+
+    people = group_people_ids(group.pk)
+    start, end = period_bounds(now, "month")
+    period = start.strftime("%Y-%m")
+    rows = []
+    for account in group.accounts.order_by("code"):
+        charged = (
+            ChargeLine.objects.filter(account=account, period=period, booking__requester_id__in=people).aggregate(
+                s=Sum("amount")
+            )["s"]
+            or ZERO
+        )
+        held = BookingSplit.objects.filter(
+            account=account,
+            booking__status__in=HELD_STATUSES,
+            booking__requester_id__in=people,
+            booking__start__gte=start,
+            booking__start__lt=end,
+        ).values_list("booking__start", "booking__end", "percent", "booking__rate_snapshot__hourly_rate")
+        estimate = sum(
+            (time_fee(rate or ZERO, int((e - s) / dt.timedelta(minutes=1))) * pct / 100 for s, e, pct, rate in held),
+            ZERO,
+        )
+        rows.append(
+            {
+                "account": account.code,
+                "month": period,
+                "charged": f"{yuan(charged):.2f}",
+                "held_estimate": f"{yuan(estimate):.2f}",
+                "total": f"{yuan(charged + estimate):.2f}",
+            }
+        )
+    return rows

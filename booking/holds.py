@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from common.errors import Conflict
 from common.intervals import Span
 from common.time import iso_local
-from facilities.models import FundingAccount, Instrument
+from facilities.models import FundingAccount, GroupSpendingLimit, Instrument
 
 from .states import BookingStatus
 
@@ -70,14 +70,18 @@ def slot_unavailable(instrument: Instrument, conflicts: list[Span]) -> Conflict:
 
 def lock_for_booking(*, instrument_ids, accounts=()) -> None:
     """Inside a transaction: lock the instruments, then the accounts among `accounts` (FundingAccount
-    rows as read) that have a budget cap, each in id order. Every writer of held time takes its locks in
-    this one order. An account without a cap has no budget to overspend, so it is not locked and two
-    bookings charging it do not wait on each other."""
+    rows as read) that have a budget cap or a research group's spending limit, each in id order. Every
+    writer of held time takes its locks in this one order. An account without either has no budget to
+    overspend, so it is not locked and two bookings charging it do not wait on each other."""
     if not connection.features.has_select_for_update:
         return  # SQLite: the IMMEDIATE transaction already holds the database's write lock
     if instrument_ids:
         list(Instrument.objects.select_for_update().filter(pk__in=set(instrument_ids)).order_by("pk").values_list("pk"))
     capped = {a.pk for a in accounts if a.budget_cap is not None}
+    if accounts:
+        # An account a research group limits per month is spent under the same lock as a capped one.
+        limited = GroupSpendingLimit.objects.filter(account_id__in=[a.pk for a in accounts])
+        capped |= set(limited.values_list("account_id", flat=True))
     if capped:
         list(FundingAccount.objects.select_for_update().filter(pk__in=capped).order_by("pk").values_list("pk"))
 

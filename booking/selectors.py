@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from common.intervals import Span, complement, intersect, merge
 from common.time import iso_local
 from facilities.calendar import closed_spans_many, public_holidays
-from facilities.models import Instrument, Membership
+from facilities.models import GroupMember, Instrument, Membership
 from facilities.models.tenants import Role
 from facilities.selectors import managed_facility_ids
 
@@ -18,8 +18,9 @@ from .models import Booking, BookingSplit
 
 
 def bookings_visible_to(user) -> QuerySet[Booking]:
-    """Requesters see their own bookings, managers their facilities', finance their institution's
-    (made by its people or paid by its accounts), platform admins all; everyone else none."""
+    """Requesters see their own bookings, research group leaders their members', managers their
+    facilities', finance their institution's (made by its people or paid by its accounts), platform
+    admins all; everyone else none."""
     if not getattr(user, "is_authenticated", False):
         return Booking.objects.none()
     qs = Booking.objects.select_related("instrument", "instrument__facility", "requester", "institution")
@@ -27,31 +28,42 @@ def bookings_visible_to(user) -> QuerySet[Booking]:
         return qs
     finance_of = list(Membership.objects.filter(user=user, role=Role.FINANCE).values_list("institution_id", flat=True))
     condition = Q(requester=user) | Q(instrument__facility_id__in=managed_facility_ids(user))
+    condition |= Q(requester_id__in=GroupMember.objects.filter(group__leader=user).values("user_id"))
     if finance_of:
         paid_by_them = BookingSplit.objects.filter(booking=OuterRef("pk"), account__institution_id__in=finance_of)
         condition |= Q(institution_id__in=finance_of) | Q(Exists(paid_by_them))
     return qs.filter(condition)
 
 
+def group_people_led_by(user) -> set[int]:
+    """The members of the research groups this user leads: their leader sees their bookings."""
+    return set(GroupMember.objects.filter(group__leader=user).values_list("user_id", flat=True))
+
+
 def may_see_purpose(user, booking: Booking) -> bool:
-    """The requester, that facility's managers and the paying institutions' finance see the purpose
-    (SPEC section 3): finance of the requester's institution sees the booking, but its purpose only when
-    one of its institution's accounts pays part of it."""
+    """The requester, their research group's leader, that facility's managers and the paying institutions'
+    finance see the purpose (SPEC section 3): finance of the requester's institution sees the booking, but
+    its purpose only when one of its institution's accounts pays part of it."""
     return purpose_checker(user)(booking)
 
 
 def purpose_checker(user) -> Callable[[Booking], bool]:
-    """`may_see_purpose` for many bookings at the cost of two queries in all: who the user manages
-    and finances for is read once; each booking's splits should be prefetched (with_details)."""
+    """`may_see_purpose` for many bookings at the cost of at most three queries in all: who the user
+    manages, finances for and leads is read once; each booking's splits should be prefetched (with_details)."""
     if not getattr(user, "is_authenticated", False):
         return lambda booking: False
     if user.is_superuser:
         return lambda booking: True
     managed = managed_facility_ids(user)
     finance_of = set(Membership.objects.filter(user=user, role=Role.FINANCE).values_list("institution_id", flat=True))
+    led: list[set[int]] = []  # read once, and only when a booking is neither one's own nor managed
 
     def check(booking: Booking) -> bool:
         if booking.requester_id == user.pk or booking.instrument.facility_id in managed:
+            return True
+        if not led:
+            led.append(group_people_led_by(user))
+        if booking.requester_id in led[0]:
             return True
         if not finance_of:
             return False
@@ -172,3 +184,31 @@ def availability_public(instrument: Instrument, start: dt.datetime, end: dt.date
     if snap["version"] == version:  # nothing committed in between: safe to keep under this version
         cache.set(key, body, AVAILABILITY_CACHE_SECONDS)
     return body
+
+
+def group_usage(group, *, now: dt.datetime) -> list[dict]:
+    """For each of a group's limits: the hours its people hold in the current month or quarter."""
+    from facilities.models import GroupHourLimit
+
+    from .services.quotas import group_people_ids, period_bounds
+
+    people = group_people_ids(group.pk)
+    rows = []
+    for limit in GroupHourLimit.objects.filter(group=group).select_related("instrument").order_by("instrument__code"):
+        start, end = period_bounds(now, limit.period)
+        spans = Booking.objects.held().filter(
+            instrument=limit.instrument, requester_id__in=people, start__gte=start, start__lt=end
+        )
+        held = sum((e - s for s, e in spans.values_list("start", "end")), dt.timedelta())
+        rows.append(
+            {
+                "instrument": limit.instrument_id,
+                "instrument_code": limit.instrument.code,
+                "period": limit.period,
+                "max_hours": limit.max_hours,
+                "held_hours": round(held.total_seconds() / 3600, 2),
+                "period_start": iso_local(start),
+                "period_end": iso_local(end),
+            }
+        )
+    return rows

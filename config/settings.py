@@ -318,6 +318,7 @@ SANJIAO_DEMO_COMMANDS = [
     "seed_demo_receivables",
     "seed_demo_usage",
     "seed_demo_proposals",
+    "seed_demo_groups",
 ]
 
 # --- booking engine (rules, series, waitlist, bundles) ---------------------------------------------

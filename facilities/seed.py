@@ -14,12 +14,15 @@ from django.db import transaction
 from .models import (
     Facility,
     FundingAccount,
+    GroupHourLimit,
+    GroupMember,
     Institution,
     Instrument,
     InstrumentRegistration,
     Membership,
     OperatingHours,
     RateCard,
+    ResearchGroup,
     TimeShare,
     User,
 )
@@ -337,3 +340,37 @@ def load_demo_people() -> dict[str, int]:
             users[pi].default_account = account
             users[pi].save(update_fields=["default_account"])
     return {"users": User.objects.count(), "accounts": FundingAccount.objects.count()}
+
+
+# A research group for the demo (docs/identity.md): wei.zhang leads it, the student jing.li belongs to it,
+# it uses wei.zhang's NSFC grant and may hold at most 24 hours a month of SSRF's first beamline.
+DEMO_GROUP = ("Zhang lab: operando spectroscopy", "USTC", "wei.zhang", "USTC-NSFC-22175001", 24)
+DEMO_STUDENT = ("jing.li", "Jing", "Li")
+
+
+@transaction.atomic
+def load_demo_groups() -> dict[str, int]:
+    name, inst, leader_name, account_code, hours = DEMO_GROUP
+    institution = Institution.objects.get(code=inst)
+    leader = User.objects.get(username=leader_name)
+    account = FundingAccount.objects.get(code=account_code)
+    username, first, last = DEMO_STUDENT
+    student = User.objects.filter(username=username).first()
+    if student is None:
+        student = User.objects.create_user(
+            username, f"{username}@sanjiao.example", DEMO_PASSWORD, first_name=first, last_name=last
+        )
+    Membership.objects.get_or_create(user=student, institution=institution, role=Role.RESEARCHER)
+    account.members.add(student)
+    if student.default_account_id is None:
+        student.default_account = account
+        student.save(update_fields=["default_account"])
+    group, _ = ResearchGroup.objects.get_or_create(institution=institution, name=name, defaults={"leader": leader})
+    group.accounts.add(account)
+    GroupMember.objects.get_or_create(group=group, user=student, defaults={"kind": GroupMember.Kind.STUDENT})
+    beamline = Instrument.objects.filter(facility__code="SSRF", active=True).order_by("code").first()
+    if beamline is not None:
+        GroupHourLimit.objects.get_or_create(
+            group=group, instrument=beamline, period=GroupHourLimit.Period.MONTH, defaults={"max_hours": hours}
+        )
+    return {"groups": ResearchGroup.objects.count(), "group members": GroupMember.objects.count()}

@@ -138,3 +138,38 @@ def tokens_of(user) -> QuerySet[ApiToken]:
     if not getattr(user, "is_authenticated", False):
         return ApiToken.objects.none()
     return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def administered_institution_ids(user) -> set[int]:
+    """Institutions whose people and accounts this user manages (as institution administrator)."""
+    return institution_ids(user, Role.INSTITUTION_ADMIN)
+
+
+def administers(user, institution_id: int) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_superuser) or institution_id in administered_institution_ids(user)
+
+
+def members_of(institution: Institution) -> QuerySet[Membership]:
+    """An institution's memberships, for its administrators (callers check `administers` first)."""
+    return (
+        Membership.objects.filter(institution=institution)
+        .select_related("user")
+        .prefetch_related("facilities")
+        .order_by("user__username", "role")
+    )
+
+
+def groups_visible_to(user) -> QuerySet:
+    """Research groups the user leads or belongs to, and every group of institutions they administer."""
+    from .models import ResearchGroup
+
+    if not getattr(user, "is_authenticated", False):
+        return ResearchGroup.objects.none()
+    qs = ResearchGroup.objects.select_related("institution", "leader")
+    if user.is_superuser:
+        return qs
+    return qs.filter(
+        Q(leader=user) | Q(members__user=user) | Q(institution_id__in=administered_institution_ids(user))
+    ).distinct()

@@ -8,6 +8,7 @@ urlpatterns = [
     path("invoices/runs/<int:pk>/", views.InvoiceRunDetailView.as_view(), name="invoice-run-detail"),
     path("invoices/runs/<int:pk>/resume/", views.InvoiceRunResumeView.as_view(), name="invoice-run-resume"),
     path("invoices/", views.InvoiceListView.as_view(), name="invoice-list"),
+    path("groups/<int:pk>/spending/", views.GroupSpendingView.as_view(), name="group-spending"),
     path("invoices/<int:pk>/", views.InvoiceDetailView.as_view(), name="invoice-detail"),
     path("invoices/<int:pk>/issue/", views.InvoiceIssueView.as_view(), name="invoice-issue"),
     path("invoices/<int:pk>/void/", views.InvoiceVoidView.as_view(), name="invoice-void"),

@@ -3,19 +3,21 @@
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from facilities.models import Institution
+from facilities.selectors import groups_visible_to
 
 from ..exports.documents import FORMATS, invoice_export, ledger_export
 from ..models import Invoice, InvoiceLine
 from ..periods import parse_period
-from ..selectors import finance_institution_ids, invoices_visible_to, ledger_lines, runs_visible_to
+from ..selectors import finance_institution_ids, group_spending, invoices_visible_to, ledger_lines, runs_visible_to
 from ..services import invoicing, runs
 from .serializers import InvoiceRunSerializer, InvoiceSerializer, PeriodSerializer, ReasonSerializer
 
@@ -215,3 +217,31 @@ class LedgerView(APIView):
             lines=ledger_lines(institution_id=institution.pk, period=period),
             fmt=fmt,
         )
+
+
+class GroupSpendingView(APIView):
+    """GET groups/{id}/spending/: this month's spending of a research group's people on each of the
+    group's accounts (charged, and the estimate of bookings still held). For those who may see the group."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "GroupSpending",
+                {
+                    "account": serializers.CharField(),
+                    "month": serializers.CharField(),
+                    "charged": serializers.DecimalField(max_digits=14, decimal_places=2),
+                    "held_estimate": serializers.DecimalField(max_digits=14, decimal_places=2),
+                    "total": serializers.DecimalField(max_digits=14, decimal_places=2),
+                },
+                many=True,
+            )
+        }
+    )
+    def get(self, request, pk: int):
+        group = groups_visible_to(request.user).filter(pk=pk).first()
+        if group is None:
+            raise Http404("No such research group.")
+        return Response(group_spending(group, now=timezone.now()))

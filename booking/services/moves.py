@@ -25,6 +25,7 @@ from ..holds import held_span, lock_for_booking, slot_unavailable
 from ..models import Booking, BookingEvent
 from ..selectors import bookings_visible_to
 from ..signals import booking_transitioned, validate_splits
+from .quotas import check_group_limits
 from .requests import initial_status, resolve_splits
 from .taking import announce, save_holding
 from .time_shares import check_time_share
@@ -82,6 +83,7 @@ def booking_move(
             splits=specs,
             replacing_booking_id=booking.pk,
         )
+        check_group_limits(instrument=instrument, requester=requester, start=start, end=end, exclude_ids=[booking.pk])
         check_time_share(
             instrument=instrument, institution=booking.institution, start=start, end=end, exclude_ids=[booking.pk]
         )

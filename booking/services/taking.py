@@ -19,7 +19,7 @@ from facilities.services import bump_versions
 from ..holds import SLOT_TAKEN_SQLSTATES, held_span, slot_unavailable
 from ..models import Booking, BookingEvent, BookingSplit
 from ..signals import booking_changed, booking_created, validate_splits
-from .quotas import check_future_limit
+from .quotas import check_future_limit, check_group_limits
 from .time_shares import check_time_share
 
 CENT = Decimal("0.01")
@@ -62,9 +62,10 @@ def take_slot(
         splits=splits,
     )
     if kind == Booking.Kind.HOURLY:
-        # Awarded beamtime was weighed against partner shares and quotas when it was allocated.
+        # Awarded beamtime was weighed against partner shares, quotas and group limits when it was allocated.
         if end > now:
             check_future_limit(instrument=instrument, requester=requester, now=now)
+            check_group_limits(instrument=instrument, requester=requester, start=start, end=end)
         check_time_share(instrument=instrument, institution=institution, start=start, end=end)
     conflicts = Booking.objects.conflicts(instrument, start, end)
     if conflicts:

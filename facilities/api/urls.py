@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import manage, tokens, views
+from . import manage, people, tokens, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
@@ -23,4 +23,21 @@ urlpatterns = [
         manage.InstrumentQualifications.as_view(),
         name="api-instrument-qualifications",
     ),
+    # Institution administrators (facilities/api/people.py).
+    path("institutions/<str:code>/members/", people.InstitutionMembers.as_view(), name="api-institution-members"),
+    path(
+        "institutions/<str:code>/members/deactivate/",
+        people.MemberDeactivate.as_view(),
+        name="api-institution-deactivate",
+    ),
+    path(
+        "institutions/<str:code>/invitations/",
+        people.InstitutionInvitations.as_view(),
+        name="api-institution-invitations",
+    ),
+    path("institutions/<str:code>/accounts/", people.InstitutionAccounts.as_view(), name="api-institution-accounts"),
+    path("memberships/<int:pk>/", people.MembershipDetail.as_view(), name="api-membership"),
+    path("accounts/<int:pk>/", people.AccountAdmin.as_view(), name="api-account"),
+    path("accounts/<int:pk>/members/", people.AccountMembers.as_view(), name="api-account-members"),
+    path("invitations/accept/", people.InvitationAccept.as_view(), name="api-invitation-accept"),
 ]

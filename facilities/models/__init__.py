@@ -1,6 +1,8 @@
 from .calendars import Closure, OperatingHours
 from .catalog import Facility, Instrument, Qualification, RateCard, TimeShare
+from .groups import GroupHourLimit, GroupMember, GroupSpendingLimit, ResearchGroup
 from .holidays import Festival, HolidayDay, HolidaySchedule
+from .invitations import Invitation
 from .sharing import InstrumentRegistration, SharingMode
 from .tenants import FundingAccount, Institution, Membership, User
 from .tokens import ApiToken
@@ -13,6 +15,11 @@ __all__ = [
     "HolidayDay",
     "HolidaySchedule",
     "FundingAccount",
+    "GroupHourLimit",
+    "GroupMember",
+    "GroupSpendingLimit",
+    "Invitation",
+    "ResearchGroup",
     "Institution",
     "Instrument",
     "InstrumentRegistration",
