@@ -49,12 +49,15 @@ urlpatterns = [
     path("me/bookings/", dashboard.dashboard_bookings, name="dashboard_bookings"),
     path("bookings/<int:pk>/cancel/", dashboard.cancel, name="cancel"),
     path("waitlist/<int:pk>/<str:action>/", dashboard.waitlist_action, name="waitlist_action"),
+    path("me/suspensions/<int:pk>/appeal/", dashboard.suspension_appeal, name="suspension_appeal"),
     path("console/", manager.console, name="console"),
     path("console/queue/", manager.console_queue, name="console_queue"),
     path("console/bookings/<int:pk>/<str:action>/", manager.decide, name="decide"),
     path("console/flags/<int:pk>/<str:action>/", manager.flag_decide, name="flag_decide"),
     path("console/facilities/<str:code>/", manager.console_facility, name="console_facility"),
     path("console/facilities/<str:code>/closures/", manager.closure_create, name="closure_create"),
+    path("console/facilities/<str:code>/violation-policy/", manager.violation_policy, name="violation_policy"),
+    path("console/facilities/<str:code>/appeals/<int:pk>/<str:action>/", manager.appeal_decide, name="appeal_decide"),
     path("console/facilities/<str:code>/closures/<int:pk>/remove/", manager.closure_delete, name="closure_delete"),
     path(
         "console/facilities/<str:code>/qualifications/<str:action>/", manager.qualification_change, name="qualification"
