@@ -68,22 +68,12 @@ def _tables(request):
 
 def _standing(request) -> dict:
     """One's own violations and suspensions (current, or with an appeal still pending)."""
-    from django.db.models import Q
-
-    from usage.models import Suspension
-    from usage.selectors import suspensions_visible_to, violations_visible_to
+    from usage.selectors import own_open_suspensions, own_violations
 
     now = timezone.now()
     return {
-        "violations": list(
-            violations_visible_to(request.user).filter(user=request.user).order_by("-occurred_at", "-id")[:PAGE]
-        ),
-        "suspensions": list(
-            suspensions_visible_to(request.user)
-            .filter(user=request.user)
-            .filter(Q(ends_at__gt=now) | Q(appeal=Suspension.Appeal.PENDING))
-            .order_by("-starts_at", "-id")[:PAGE]
-        ),
+        "violations": list(own_violations(request.user)[:PAGE]),
+        "suspensions": list(own_open_suspensions(request.user, now=now)[:PAGE]),
         "appeal_form": AppealForm(),
         "now": now,
     }
