@@ -178,3 +178,15 @@ def test_dashboard_standing_queries_do_not_grow(world, n, django_assert_max_num_
     with django_assert_max_num_queries(12):
         page = c.get(reverse("frontend:dashboard"))
     assert page.content.decode().count('class="card suspension"') == n
+
+
+def test_the_pages_speak_chinese(world):
+    suspend(world)
+    r = client_for(world.researcher)
+    r.post(reverse("frontend:language"), {"language": "zh-hans", "next": "/me/"})
+    assert "提交申诉" in r.get(reverse("frontend:dashboard")).content.decode()
+    suspend(world, user=world.outsider, appeal=Suspension.Appeal.PENDING)
+    m = client_for(world.manager)
+    m.post(reverse("frontend:language"), {"language": "zh-hans", "next": "/console/"})
+    page = m.get(reverse("frontend:console_facility", args=["FAC"])).content.decode()
+    assert "暂停申诉" in page and "违规政策" in page
