@@ -149,7 +149,7 @@ def suspension_appeal(request, pk: int):
     if not form.is_valid():
         for errors in form.errors.values():
             for text in errors:
-                messages.error(request, text)
+                messages.error(request, str(text))
         return redirect("frontend:dashboard")
     try:
         appeal(user=request.user, suspension_id=pk, text=form.cleaned_data["text"])

@@ -306,7 +306,7 @@ def appeal_decide(request, code: str, pk: int, action: str):
     if not form.is_valid():
         for errors in form.errors.values():
             for text in errors:
-                messages.error(request, text)
+                messages.error(request, str(text))
         return redirect(back)
     try:  # PermissionDenied (a suspension of another facility) passes on to its page
         s = suspension_decide(
