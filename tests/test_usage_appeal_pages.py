@@ -28,7 +28,8 @@ def client_for(user) -> Client:
 def suspend(world, user=None, appeal=Suspension.Appeal.NONE) -> Suspension:
     user = user or world.researcher
     now = timezone.now()
-    start = timezone.localtime(now - 3 * D).replace(hour=9, minute=0, second=0, microsecond=0)
+    # A booking of its own, apart from the others (PostgreSQL refuses overlapping holds).
+    start = timezone.localtime(now - (3 + Suspension.objects.count()) * D).replace(hour=9, minute=0, second=0, microsecond=0)
     booking = BookingFactory(
         instrument=world.instrument, requester=user, institution=world.ustc, start=start, end=start + 2 * H
     )
