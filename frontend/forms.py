@@ -187,3 +187,30 @@ class InstrumentRulesForm(forms.ModelForm):
             "max_future_bookings": _("Upcoming bookings per user (empty: no limit)"),
         }
         help_texts = {name: "" for name in RULE_FIELDS}
+
+
+class AppealForm(forms.Form):
+    text = forms.CharField(
+        label=_("Why should the suspension be lifted?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Say why the suspension should be lifted.")},
+    )
+
+
+class AppealDecisionForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        error_messages={"required": _("Give the reason for the decision; the user is told.")},
+    )
+
+
+class ViolationPolicyForm(forms.Form):
+    active = forms.BooleanField(label=_("Suspend booking when the limit is reached"), required=False)
+    max_violations = forms.IntegerField(label=_("Violations"), min_value=1, max_value=100)
+    window_days = forms.IntegerField(label=_("Within days"), min_value=1, max_value=3650)
+    suspension_days = forms.IntegerField(label=_("Suspension (days)"), min_value=1, max_value=3650)
+    short_use_percent = forms.IntegerField(
+        label=_("Short use below percent of booked time (0: never)"), min_value=0, max_value=100
+    )

@@ -52,6 +52,7 @@ urlpatterns = [
     path("me/bookings/", dashboard.dashboard_bookings, name="dashboard_bookings"),
     path("bookings/<int:pk>/cancel/", dashboard.cancel, name="cancel"),
     path("waitlist/<int:pk>/<str:action>/", dashboard.waitlist_action, name="waitlist_action"),
+    path("me/suspensions/<int:pk>/appeal/", dashboard.suspension_appeal, name="suspension_appeal"),
     path("console/", manager.console, name="console"),
     path("console/queue/", manager.console_queue, name="console_queue"),
     path("console/bookings/decide/", manager.decide_many, name="decide_many"),
@@ -69,6 +70,8 @@ urlpatterns = [
     ),
     path("console/facilities/<str:code>/bookings/<int:pk>/move/", resource_calendar.move, name="resource_move"),
     path("console/facilities/<str:code>/closures/", manager.closure_create, name="closure_create"),
+    path("console/facilities/<str:code>/violation-policy/", manager.violation_policy, name="violation_policy"),
+    path("console/facilities/<str:code>/appeals/<int:pk>/<str:action>/", manager.appeal_decide, name="appeal_decide"),
     path("console/facilities/<str:code>/closures/<int:pk>/remove/", manager.closure_delete, name="closure_delete"),
     path(
         "console/facilities/<str:code>/qualifications/<str:action>/", manager.qualification_change, name="qualification"

@@ -126,6 +126,29 @@ def suspensions_visible_to(user) -> QuerySet:
     return qs.filter(Q(user=user) | Q(facility_id__in=managed_facility_ids(user)))
 
 
+def own_violations(user) -> QuerySet:
+    """The asking user's own violations (their dashboard), newest first."""
+    from .models import Violation
+
+    if not getattr(user, "is_authenticated", False):
+        return Violation.objects.none()
+    return Violation.objects.filter(user=user).select_related("facility").order_by("-occurred_at", "-id")
+
+
+def own_open_suspensions(user, *, now) -> QuerySet:
+    """The asking user's suspensions still running or with an appeal still pending."""
+    from .models import Suspension
+
+    if not getattr(user, "is_authenticated", False):
+        return Suspension.objects.none()
+    return (
+        Suspension.objects.filter(user=user)
+        .filter(Q(ends_at__gt=now) | Q(appeal=Suspension.Appeal.PENDING))
+        .select_related("facility")
+        .order_by("-starts_at", "-id")
+    )
+
+
 @dataclass(frozen=True)
 class UseRow:
     """Used minutes of one instrument in a period by one requester of one institution (None: unknown,

@@ -14,7 +14,7 @@ from booking.services import booking_cancel
 from common.errors import Conflict
 
 from ..errors import messages_of
-from ..forms import DecisionForm
+from ..forms import AppealForm, DecisionForm
 from .access import role_required
 
 PAGE = 50
@@ -78,9 +78,23 @@ def _tables(request):
     }
 
 
+def _standing(request) -> dict:
+    """One's own violations and suspensions (current, or with an appeal still pending)."""
+    from usage.selectors import own_open_suspensions, own_violations
+
+    now = timezone.now()
+    return {
+        "violations": list(own_violations(request.user)[:PAGE]),
+        "suspensions": list(own_open_suspensions(request.user, now=now)[:PAGE]),
+        "appeal_form": AppealForm(),
+        "now": now,
+    }
+
+
 @role_required("researcher")
 def dashboard(request):
     ctx = _tables(request)
+    ctx.update(_standing(request))
     ctx.update(nav="dashboard", calendar_url=calendar_url(request), cancel_form=DecisionForm())
     return render(request, "frontend/researcher/dashboard.html", ctx)
 
@@ -131,6 +145,27 @@ def waitlist_action(request, pk: int, action: str):
             messages.success(request, _("You left the waitlist."))
         else:
             raise Http404(_("No such action."))
+    except (ValidationError, Conflict) as exc:
+        for _field, text in messages_of(exc):
+            messages.error(request, text)
+    return redirect("frontend:dashboard")
+
+
+@require_POST
+@role_required("researcher")
+def suspension_appeal(request, pk: int):
+    """Appeal one's own suspension, once (404 for anyone else's)."""
+    from usage.services.violations import suspension_appeal as appeal
+
+    form = AppealForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for text in errors:
+                messages.error(request, str(text))
+        return redirect("frontend:dashboard")
+    try:
+        appeal(user=request.user, suspension_id=pk, text=form.cleaned_data["text"])
+        messages.success(request, _("Your appeal is sent; a manager of the facility decides and you will be told."))
     except (ValidationError, Conflict) as exc:
         for _field, text in messages_of(exc):
             messages.error(request, text)

@@ -17,9 +17,20 @@ from common.errors import Conflict
 from facilities import selectors
 from facilities.models import Closure, Facility, Instrument, Qualification
 from facilities.services import closure_add, closure_remove, qualification_grant, qualification_revoke
+from usage.models import Suspension
+from usage.services.violations import policy_for, suspension_decide, violation_policy_set
 
 from ..errors import attach, messages_of
-from ..forms import ClosureForm, CompleteForm, DecisionForm, FlagMoveForm, QualificationForm, RejectForm
+from ..forms import (
+    AppealDecisionForm,
+    ClosureForm,
+    CompleteForm,
+    DecisionForm,
+    FlagMoveForm,
+    QualificationForm,
+    RejectForm,
+    ViolationPolicyForm,
+)
 from .access import role_required
 from .queue import decorate, queue_queryset
 
@@ -195,7 +206,18 @@ def _facility_for(request, code: str) -> Facility:
     return facility
 
 
-def _facility_context(request, facility, closure_form=None, qualification_form=None):
+def _policy_initial(facility) -> dict:
+    p = policy_for(facility.pk)
+    return {
+        "active": p.active,
+        "max_violations": p.max_violations,
+        "window_days": p.window_days,
+        "suspension_days": p.suspension_days,
+        "short_use_percent": p.short_use_percent,
+    }
+
+
+def _facility_context(request, facility, closure_form=None, qualification_form=None, policy_form=None):
     from .utilisation import utilisation_for
 
     instruments = list(facility.instruments.filter(active=True).order_by("code"))
@@ -214,6 +236,14 @@ def _facility_context(request, facility, closure_form=None, qualification_form=N
         ),
         "closure_form": closure_form or ClosureForm(instruments=instruments, prefix="closure"),
         "qualification_form": qualification_form or QualificationForm(instruments=instruments, prefix="qual"),
+        "appeals": list(
+            Suspension.objects.filter(facility=facility, appeal=Suspension.Appeal.PENDING)
+            .select_related("user")
+            .prefetch_related("violations")
+            .order_by("appealed_at", "id")[:PAGE]
+        ),
+        "appeal_form": AppealDecisionForm(auto_id=False),
+        "policy_form": policy_form or ViolationPolicyForm(initial=_policy_initial(facility), prefix="policy"),
     }
     try:
         ctx["utilisation"] = utilisation_for(facility, request.GET.get("period") or None)
@@ -334,3 +364,46 @@ def instrument_rules(request, code: str, pk: int):
         status = 200
     ctx = {"facility": facility, "instrument": instrument, "form": form, "nav": "console"}
     return render(request, "frontend/manager/instrument_rules.html", ctx, status=status)
+
+
+@require_POST
+@role_required(*MANAGERS)
+def appeal_decide(request, code: str, pk: int, action: str):
+    """Grant (lift the suspension) or refuse a pending appeal, with the reason the user is told."""
+    facility = _facility_for(request, code)
+    if action not in ("grant", "refuse"):
+        raise Http404(_("No such action."))
+    back = reverse("frontend:console_facility", args=[facility.code])
+    form = AppealDecisionForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for text in errors:
+                messages.error(request, str(text))
+        return redirect(back)
+    try:  # PermissionDenied (a suspension of another facility) passes on to its page
+        s = suspension_decide(
+            actor=request.user, suspension_id=pk, grant=action == "grant", reason=form.cleaned_data["reason"]
+        )
+        if action == "grant":
+            messages.success(request, _("The appeal is granted; %(user)s may book again.") % {"user": s.user})
+        else:
+            messages.success(request, _("The appeal is refused; the suspension stands."))
+    except (ValidationError, Conflict) as exc:
+        _report(request, exc)
+    return redirect(back)
+
+
+@require_POST
+@role_required(*MANAGERS)
+def violation_policy(request, code: str):
+    facility = _facility_for(request, code)
+    form = ViolationPolicyForm(request.POST, prefix="policy")
+    if form.is_valid():
+        try:
+            violation_policy_set(actor=request.user, facility_id=facility.pk, **form.cleaned_data)
+            messages.success(request, _("The violation policy of %(code)s is saved.") % {"code": facility.code})
+            return redirect("frontend:console_facility", code=facility.code)
+        except ValidationError as exc:
+            attach(form, exc)
+    ctx = _facility_context(request, facility, policy_form=form)
+    return render(request, "frontend/manager/facility.html", ctx, status=400)

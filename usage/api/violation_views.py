@@ -1,7 +1,6 @@
 """HTTP adapters for violations, suspensions, appeals and a facility's violation policy."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, permissions
@@ -14,7 +13,7 @@ from facilities.selectors import is_manager_of
 
 from ..models import ViolationPolicy
 from ..selectors import suspensions_visible_to, violations_visible_to
-from ..services.violations import suspension_appeal, suspension_decide
+from ..services.violations import suspension_appeal, suspension_decide, violation_policy_set
 from .serializers import (
     AppealSerializer,
     DecideSerializer,
@@ -133,6 +132,5 @@ class ViolationPolicyView(APIView):
                 data.get("short_use_percent", 50), "short_use_percent", minimum=0, maximum=100
             ),
         }
-        with transaction.atomic():
-            row, _ = ViolationPolicy.objects.update_or_create(facility=facility, defaults=values)
+        row = violation_policy_set(actor=request.user, facility_id=facility.pk, **values)
         return Response(policy_json(row, facility.code))

@@ -161,6 +161,40 @@ def suspension_decide(
     return suspension
 
 
+def violation_policy_set(
+    *,
+    actor: User,
+    facility_id: int,
+    active: bool,
+    max_violations: int,
+    window_days: int,
+    suspension_days: int,
+    short_use_percent: int,
+) -> ViolationPolicy:
+    """A manager of the facility (or a platform admin) sets its violation policy."""
+    if not (actor.is_superuser or is_manager_of(actor, facility_id)):
+        raise PermissionDenied("Only the facility's managers set its violation policy.")
+    for name, value, low in (
+        ("max_violations", max_violations, 1),
+        ("window_days", window_days, 1),
+        ("suspension_days", suspension_days, 1),
+    ):
+        if value < low:
+            raise ValidationError({name: f"Must be at least {low}."})
+    if not 0 <= short_use_percent <= 100:
+        raise ValidationError({"short_use_percent": "Must be between 0 and 100."})
+    values = {
+        "active": active,
+        "max_violations": max_violations,
+        "window_days": window_days,
+        "suspension_days": suspension_days,
+        "short_use_percent": short_use_percent,
+    }
+    with transaction.atomic():
+        row, _ = ViolationPolicy.objects.update_or_create(facility_id=facility_id, defaults=values)
+    return row
+
+
 def on_validate_requester(sender, *, requester, instrument, **kwargs) -> None:
     check_standing(requester=requester, instrument=instrument)
 
