@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from django.db.models import Q
-from django.utils import translation
+from django.utils.translation import gettext as _
 
 from common.intervals import Span, merge
 from common.time import local_tz
@@ -125,15 +125,19 @@ def closure_reasons(instrument: Instrument, start: dt.datetime, end: dt.datetime
         if e > start and s < end:
             if kind == "holiday":
                 day = s.astimezone(local_tz()).date()
-                with translation.override("en"):  # rule messages are English, as all of booking/rules.py
-                    what = (days or {}).get(day, NORMAL).describe() or "public holiday"
-                reasons.append(((s, e), f"the facility is closed on {day:%Y-%m-%d} ({what})"))
+                what = (days or {}).get(day, NORMAL).describe() or _("public holiday")
+                reasons.append(
+                    (
+                        (s, e),
+                        _("the facility is closed on %(day)s (%(what)s)") % {"day": f"{day:%Y-%m-%d}", "what": what},
+                    )
+                )
             else:
-                reasons.append(((s, e), "it is outside the operating hours"))
+                reasons.append(((s, e), _("it is outside the operating hours")))
     kinds = dict(Closure.Kind.choices)
     for _facility_id, _instrument_id, s, e, kind, reason in _closure_rows([instrument], start, end):
         what = reason or str(kinds.get(kind, kind)).lower()
-        reasons.append(((s, e), f"of a closure ({what})"))
+        reasons.append(((s, e), _("of a closure (%(what)s)") % {"what": what}))
     return reasons
 
 
