@@ -108,3 +108,24 @@ def test_durations_in_rule_messages_follow_the_language(minutes, words):
         assert _fmt_minutes(minutes) == words
     with translation.override("en"):
         assert "hour" in _fmt_minutes(120) and "day" in _fmt_minutes(2880)
+
+
+def test_every_demo_account_has_a_chinese_title_shown_on_chinese_pages(db):
+    from facilities.models import FundingAccount
+    from facilities.models import Instrument
+    from facilities.seed import DEMO_ACCOUNT_TITLES_ZH, DEMO_ACCOUNTS, load_catalog, load_demo_people
+    from frontend.forms import BookingForm
+
+    load_catalog()
+    load_demo_people()
+    assert {code for code, *_ in DEMO_ACCOUNTS} == set(DEMO_ACCOUNT_TITLES_ZH)
+    assert not FundingAccount.objects.filter(title_zh="").exists()
+
+    account = FundingAccount.objects.get(code="USTC-NSFC-22175001")
+    instrument = Instrument.objects.first()
+    with translation.override("zh-hans"):
+        form = BookingForm(instrument=instrument, accounts=[account])
+        assert "单原子催化剂" in str(form.fields[f"split_{account.pk}"].label)
+    with translation.override("en"):
+        form = BookingForm(instrument=instrument, accounts=[account])
+        assert "single-atom" in str(form.fields[f"split_{account.pk}"].label)
