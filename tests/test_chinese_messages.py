@@ -129,3 +129,31 @@ def test_every_demo_account_has_a_chinese_title_shown_on_chinese_pages(db):
     with translation.override("en"):
         form = BookingForm(instrument=instrument, accounts=[account])
         assert "single-atom" in str(form.fields[f"split_{account.pk}"].label)
+
+
+def test_a_refused_transition_and_an_unknown_booking_answer_in_chinese(world, tomorrow_9):
+    from .factories.booking import BookingFactory
+
+    booking = BookingFactory(
+        instrument=world.instrument,
+        requester=world.researcher,
+        institution=world.ustc,
+        start=tomorrow_9,
+        end=tomorrow_9 + order.H,
+        account=world.researcher_account,
+        status=Booking.Status.CANCELLED,
+    )
+    manager = world.client(world.manager)
+    r = manager.post(f"/api/v1/bookings/{booking.pk}/approve/", {}, format="json", **ZH)
+    assert r.status_code == 409
+    assert r.json()["code"] == "invalid_transition"
+    assert "不能被批准" in r.json()["detail"]
+    assert english_words(world, r.json()["detail"]) == []
+
+    r = manager.post("/api/v1/bookings/999999/approve/", {}, format="json", **ZH)
+    assert r.status_code == 404
+    assert english_words(world, r.json()["detail"]) == [], r.json()
+
+    r = world.client(world.researcher).post("/api/v1/bookings/", "{not json", content_type="application/json", **ZH)
+    assert r.status_code == 400
+    assert r.json()["detail"].startswith("请求正文不是有效的 JSON")
