@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "csp",
     "auditlog",
     "axes",
+    "outbox",
     "facilities",
     "booking",
     "usage",
@@ -279,7 +280,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Email ----------------------------------------------------------------------------------------
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The embedded default keeps mail in the outbox (admin → Outbox); production sets the SMTP backend.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "outbox.backends.OutboxBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")

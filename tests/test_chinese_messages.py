@@ -111,8 +111,7 @@ def test_durations_in_rule_messages_follow_the_language(minutes, words):
 
 
 def test_every_demo_account_has_a_chinese_title_shown_on_chinese_pages(db):
-    from facilities.models import FundingAccount
-    from facilities.models import Instrument
+    from facilities.models import FundingAccount, Instrument
     from facilities.seed import DEMO_ACCOUNT_TITLES_ZH, DEMO_ACCOUNTS, load_catalog, load_demo_people
     from frontend.forms import BookingForm
 
