@@ -15,6 +15,13 @@ from . import test_booking_rule_order as order
 ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
 
 
+@pytest.fixture(autouse=True)
+def back_to_english():
+    """A request in Chinese leaves its language active in this thread; the tests after these expect English."""
+    yield
+    translation.activate("en")
+
+
 def closed_without_reason(world, start):
     Closure.objects.create(facility=world.facility, start=start, end=start + order.H, kind=Closure.Kind.MAINTENANCE)
     return start, start + order.H, "100"
@@ -71,7 +78,6 @@ def test_each_refusal_speaks_chinese_when_asked(world, tomorrow_9, case, status,
     if status == 409:
         assert data["code"] == "slot_unavailable"  # the code stays a code; only the words change
     assert Booking.objects.count() == before
-    translation.activate("en")
 
 
 def test_without_the_header_the_same_refusal_stays_english(world, tomorrow_9):
