@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The worker and beat of `make run` see them too: SITE_URL (links in mail and feeds) follows where it serves.
+export HOST PORT
 PYTEST_ARGS ?=
 FUZZ_EXAMPLES ?= 120
 VAR_DIR := $(or $(SANJIAO_VAR_DIR),var)
@@ -42,7 +44,7 @@ serve: setup
 # Beat runs the periodic jobs (expiry, completion, reminders, waitlist, invoices). Without REDIS_URL it
 # runs them itself, in-process; with REDIS_URL a worker takes them from Redis. Both stop with the server.
 run: demo
-	@echo "Sanjiao on http://$(HOST):$(PORT)/ — demo accounts in README.md (password sanjiao-demo)"
+	@echo "Sanjiao on http://$(HOST):$(PORT)/ — demo accounts in README.md (password sanjiao-demo); links in mail and feeds follow it unless SITE_URL is set"
 	@mkdir -p var; worker=; \
 	if [ -n "$$REDIS_URL" ]; then \
 	  $(BIN)/celery -A config worker --loglevel=INFO --concurrency=2 >>var/worker.log 2>&1 & worker=$$!; \

@@ -22,6 +22,7 @@ from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeBoundary, RangeOperators
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import Func, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from common.errors import Conflict
@@ -63,7 +64,7 @@ class BookingQuerySet(models.QuerySet):
 def slot_unavailable(instrument: Instrument, conflicts: list[Span]) -> Conflict:
     return Conflict(
         "slot_unavailable",
-        f"{instrument.code} is already held for part of that time; pick a free slot.",
+        gettext("%(code)s is already held for part of that time; pick a free slot.") % {"code": instrument.code},
         conflicts=[{"start": iso_local(s), "end": iso_local(e)} for s, e in conflicts],
     )
 

@@ -5,6 +5,8 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from common.intervals import overlaps
 from common.time import local_tz
@@ -18,25 +20,28 @@ MAX_PURPOSE_LENGTH = 2000
 
 
 def _fmt_minutes(minutes: int) -> str:
+    """A duration in the active language ("2 hours", "2 小时")."""
     if minutes % 1440 == 0:
         days = minutes // 1440
-        return f"{days} day" + ("s" if days != 1 else "")
+        return ngettext("%(n)d day", "%(n)d days", days) % {"n": days}
     if minutes % 60 == 0:
         hours = minutes // 60
-        return f"{hours} hour" + ("s" if hours != 1 else "")
-    return f"{minutes} minutes"
+        return ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
+    return ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
 
 
 def check_purpose(purpose: str) -> None:
     if len(purpose) > MAX_PURPOSE_LENGTH:
-        raise ValidationError({"purpose": f"The purpose may be at most {MAX_PURPOSE_LENGTH} characters long."})
+        raise ValidationError(
+            {"purpose": _("The purpose may be at most %(n)d characters long.") % {"n": MAX_PURPOSE_LENGTH}}
+        )
 
 
 def check_times(start: dt.datetime, end: dt.datetime) -> None:
     if timezone.is_naive(start) or timezone.is_naive(end):
-        raise ValidationError("Times must carry a UTC offset, e.g. 2026-12-01T09:00:00+08:00.")
+        raise ValidationError(_("Times must carry a UTC offset, e.g. 2026-12-01T09:00:00+08:00."))
     if end <= start:
-        raise ValidationError({"end": "The end must be after the start."})
+        raise ValidationError({"end": _("The end must be after the start.")})
 
 
 def check_static_rules(*, instrument: Instrument, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
@@ -45,38 +50,46 @@ def check_static_rules(*, instrument: Instrument, start: dt.datetime, end: dt.da
     and closures (the only ones that read the calendar)."""
     check_times(start, end)
     if not instrument.active or instrument.facility.status != Facility.Status.OPERATING:
-        raise ValidationError({"instrument": f"{instrument.code} is not open for booking."})
+        raise ValidationError({"instrument": _("%(code)s is not open for booking.") % {"code": instrument.code}})
     unit = instrument.booking_unit_minutes
     tz = local_tz()
     for name, moment in (("start", start), ("end", end)):
         local = moment.astimezone(tz)
         if local.second or local.microsecond or (local.hour * 60 + local.minute) % unit:
-            raise ValidationError(
-                {
-                    name: f"Booking unit: {instrument.code} is booked in blocks of {_fmt_minutes(unit)} counted from "
-                    f"midnight (Asia/Shanghai), so the {name} must fall on such a boundary."
-                }
+            message = (
+                _(
+                    "Booking unit: %(code)s is booked in blocks of %(unit)s counted from midnight (Asia/Shanghai), "
+                    "so the start must fall on such a boundary."
+                )
+                if name == "start"
+                else _(
+                    "Booking unit: %(code)s is booked in blocks of %(unit)s counted from midnight (Asia/Shanghai), "
+                    "so the end must fall on such a boundary."
+                )
             )
+            raise ValidationError({name: message % {"code": instrument.code, "unit": _fmt_minutes(unit)}})
     minutes = int((end - start).total_seconds() // 60)
     if minutes < instrument.min_minutes:
         raise ValidationError(
-            f"Minimum duration: {instrument.code} must be booked for at least {_fmt_minutes(instrument.min_minutes)}."
+            _("Minimum duration: %(code)s must be booked for at least %(limit)s.")
+            % {"code": instrument.code, "limit": _fmt_minutes(instrument.min_minutes)}
         )
     if minutes > instrument.max_minutes:
         raise ValidationError(
-            f"Maximum duration: {instrument.code} may be booked for at most "
-            f"{_fmt_minutes(instrument.max_minutes)} at a time."
+            _("Maximum duration: %(code)s may be booked for at most %(limit)s at a time.")
+            % {"code": instrument.code, "limit": _fmt_minutes(instrument.max_minutes)}
         )
     if start < now:
-        raise ValidationError({"start": "The start is in the past."})
+        raise ValidationError({"start": _("The start is in the past.")})
     if start < now + dt.timedelta(minutes=instrument.lead_time_minutes):
         raise ValidationError(
-            f"Lead time: {instrument.code} must be booked at least "
-            f"{_fmt_minutes(instrument.lead_time_minutes)} before the start."
+            _("Lead time: %(code)s must be booked at least %(limit)s before the start.")
+            % {"code": instrument.code, "limit": _fmt_minutes(instrument.lead_time_minutes)}
         )
     if start > now + dt.timedelta(days=instrument.horizon_days):
         raise ValidationError(
-            f"Booking horizon: {instrument.code} can be booked at most {instrument.horizon_days} days ahead."
+            _("Booking horizon: %(code)s can be booked at most %(days)d days ahead.")
+            % {"code": instrument.code, "days": instrument.horizon_days}
         )
     check_open(instrument=instrument, start=start, end=end)
 
@@ -84,7 +97,10 @@ def check_static_rules(*, instrument: Instrument, start: dt.datetime, end: dt.da
 def check_open(*, instrument: Instrument, start: dt.datetime, end: dt.datetime) -> None:
     reasons = [why for span, why in closure_reasons(instrument, start, end) if overlaps(span, (start, end))]
     if reasons:
-        raise ValidationError(f"Operating hours: {instrument.code} cannot be booked then because {reasons[0]}.")
+        raise ValidationError(
+            _("Operating hours: %(code)s cannot be booked then because %(reason)s.")
+            % {"code": instrument.code, "reason": reasons[0]}
+        )
 
 
 def check_qualification(*, instrument: Instrument, requester: User) -> None:
@@ -92,7 +108,10 @@ def check_qualification(*, instrument: Instrument, requester: User) -> None:
     layers above answer the `validate_requester` hook (usage: a suspension after violations)."""
     if instrument.requires_qualification and not is_qualified(user=requester, instrument=instrument):
         raise ValidationError(
-            f"Qualification: {instrument.code} may only be booked by users its facility managers have qualified; "
-            "ask a manager of the facility to qualify you."
+            _(
+                "Qualification: %(code)s may only be booked by users its facility managers have qualified; "
+                "ask a manager of the facility to qualify you."
+            )
+            % {"code": instrument.code}
         )
     validate_requester.send(sender=Instrument, requester=requester, instrument=instrument)

@@ -4,6 +4,7 @@ import logging
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
@@ -36,10 +37,14 @@ def exception_handler(exc, context):
             body["detail"] = " ".join(body.pop("__all__"))
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, drf_exceptions.ParseError):
-        return Response({"detail": f"The request body is not valid JSON: {exc.detail}"}, status=400)
+        return Response({"detail": _("The request body is not valid JSON: %(why)s") % {"why": exc.detail}}, status=400)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    if isinstance(exc, (Http404, drf_exceptions.NotFound)) and response.data.get("detail") in (None, "Not found."):
-        response.data = {"detail": "No such object, or you may not see it."}
+    if isinstance(exc, (Http404, drf_exceptions.NotFound)) and response.data.get("detail") in (
+        None,
+        "Not found.",
+        str(drf_exceptions.NotFound.default_detail),  # DRF's own words, in the language of the request
+    ):
+        response.data = {"detail": _("No such object, or you may not see it.")}
     return response

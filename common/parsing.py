@@ -5,6 +5,7 @@ import datetime as dt
 import json
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import parsers, serializers
@@ -38,22 +39,31 @@ class JSONParser(parsers.JSONParser):
 def parse_aware(value, field: str) -> dt.datetime:
     """An ISO 8601 time with a UTC offset; anything else is a ValidationError naming `field`."""
     if not isinstance(value, str):
-        raise ValidationError({field: f"Must be an ISO 8601 time as a string, e.g. {OFFSET_EXAMPLE}."})
+        raise ValidationError(
+            {field: _("Must be an ISO 8601 time as a string, e.g. %(example)s.") % {"example": OFFSET_EXAMPLE}}
+        )
     text = value.strip()
     if len(text) > MAX_PARAM_LENGTH:
-        raise ValidationError({field: "Is too long to be a time."})
+        raise ValidationError({field: _("Is too long to be a time.")})
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise ValidationError(
-            {field: f"{value[:MAX_PARAM_LENGTH]!r} is not an ISO 8601 time such as {OFFSET_EXAMPLE}."}
+            {
+                field: _("%(value)s is not an ISO 8601 time such as %(example)s.")
+                % {"value": repr(value[:MAX_PARAM_LENGTH]), "example": OFFSET_EXAMPLE}
+            }
         ) from None
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValidationError({field: f"The time must carry a UTC offset, e.g. {OFFSET_EXAMPLE}."})
+        raise ValidationError(
+            {field: _("The time must carry a UTC offset, e.g. %(example)s.") % {"example": OFFSET_EXAMPLE}}
+        )
     if not MIN_YEAR <= moment.year <= MAX_YEAR:
-        raise ValidationError({field: f"The time must fall between the years {MIN_YEAR} and {MAX_YEAR}."})
+        raise ValidationError(
+            {field: _("The time must fall between the years %(a)d and %(b)d.") % {"a": MIN_YEAR, "b": MAX_YEAR}}
+        )
     return moment
 
 
@@ -70,7 +80,7 @@ def is_id(value) -> bool:
 
 def check_year(year: int, field: str) -> int:
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValidationError({field: f"The year must lie between {MIN_YEAR} and {MAX_YEAR}."})
+        raise ValidationError({field: _("The year must lie between %(a)d and %(b)d.") % {"a": MIN_YEAR, "b": MAX_YEAR}})
     return year
 
 
@@ -82,7 +92,9 @@ def parse_month(value, field: str = "period") -> tuple[int, int]:
     well_formed = dash and len(year) == 4 and len(month) == 2 and ascii_digits(year) and ascii_digits(month)
     if not well_formed or not 1 <= int(month) <= 12:
         shown = repr(value[:MAX_PARAM_LENGTH]) if isinstance(value, str) else json_type(value)
-        raise ValidationError({field: f"Give the month as YYYY-MM (month 01 to 12), e.g. 2026-10; got {shown}."})
+        raise ValidationError(
+            {field: _("Give the month as YYYY-MM (month 01 to 12), e.g. 2026-10; got %(got)s.") % {"got": shown}}
+        )
     return check_year(int(year), field), int(month)
 
 
@@ -92,7 +104,7 @@ def parse_strict_int(value, field: str, *, minimum: int = 1, maximum: int = MAX_
             {field: f"Must be a whole number, not {type(value).__name__ if value is not None else 'null'}."}
         )
     if not minimum <= value <= maximum:
-        raise ValidationError({field: f"Must be between {minimum} and {maximum}."})
+        raise ValidationError({field: _("Must be between %(a)d and %(b)d.") % {"a": minimum, "b": maximum}})
     return value
 
 
@@ -100,10 +112,10 @@ def query_int(request, name: str, *, minimum: int = 1, maximum: int = MAX_ID, re
     raw = request.query_params.get(name, "").strip()
     if not raw:
         if required:
-            raise ValidationError({name: f"The query parameter {name} is required."})
+            raise ValidationError({name: _("The query parameter %(name)s is required.") % {"name": name}})
         return None
     if len(raw) > 20 or not ascii_digits(raw):
-        raise ValidationError({name: f"{raw[:MAX_PARAM_LENGTH]!r} is not a whole number."})
+        raise ValidationError({name: _("%(value)s is not a whole number.") % {"value": repr(raw[:MAX_PARAM_LENGTH])}})
     return parse_strict_int(int(raw), name, minimum=minimum, maximum=maximum)
 
 
@@ -118,21 +130,24 @@ def query_id_list(request, name: str, *, limit: int) -> list[int]:
     """`1,2,3` → [1, 2, 3] (order kept, duplicates dropped)."""
     raw = request.query_params.get(name, "").strip()
     if not raw:
-        raise ValidationError({name: f"Name at least one id, e.g. {name}=1,2."})
+        raise ValidationError({name: _("Name at least one id, e.g. %(name)s=1,2.") % {"name": name}})
     if len(raw) > limit * 21:
-        raise ValidationError({name: f"At most {limit} ids may be given."})
+        raise ValidationError({name: _("At most %(n)d ids may be given.") % {"n": limit}})
     ids: list[int] = []
     for part in raw.split(","):
         part = part.strip()
         if not ascii_digits(part) or len(part) > 18 or not is_id(int(part)):
             raise ValidationError(
-                {name: f"{part[:MAX_PARAM_LENGTH]!r} is not an id; give whole numbers separated by commas."}
+                {
+                    name: _("%(value)s is not an id; give whole numbers separated by commas.")
+                    % {"value": repr(part[:MAX_PARAM_LENGTH])}
+                }
             )
         value = int(part)
         if value not in ids:
             ids.append(value)
     if len(ids) > limit:
-        raise ValidationError({name: f"At most {limit} ids may be given; got {len(ids)}."})
+        raise ValidationError({name: _("At most %(n)d ids may be given; got %(got)d.") % {"n": limit, "got": len(ids)}})
     return ids
 
 
@@ -142,13 +157,15 @@ def json_body(request) -> dict:
     try:
         data = request.data
     except UnsupportedMediaType:
-        raise ValidationError("The request body must be JSON, sent with Content-Type: application/json.") from None
+        raise ValidationError(_("The request body must be JSON, sent with Content-Type: application/json.")) from None
     except ParseError as exc:
-        raise ValidationError(f"The request body is not valid JSON: {exc.detail}") from None
+        raise ValidationError(_("The request body is not valid JSON: %(why)s") % {"why": exc.detail}) from None
     if hasattr(data, "dict") and not isinstance(data, dict):  # an empty QueryDict: no body at all
         data = {}
     if not isinstance(data, dict):
-        raise ValidationError(f"The request body must be a JSON object, not a {type(data).__name__}.")
+        raise ValidationError(
+            _("The request body must be a JSON object, not a %(type)s.") % {"type": type(data).__name__}
+        )
     return data
 
 

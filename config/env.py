@@ -78,3 +78,15 @@ def env_header_pair(name: str, default: str = "") -> tuple[str, str] | None:
         )
     meta = header.upper().replace("-", "_")
     return (meta if meta.startswith("HTTP_") else f"HTTP_{meta}", value)
+
+
+WILDCARD_HOSTS = ("", "0.0.0.0", "::", "[::]")
+
+
+def serving_url(host: str, port: int) -> str:
+    """The address a server listening on host:port is reached at, as the start of links: a wildcard host
+    listens everywhere but is no address, so links name the loopback address instead."""
+    host = "127.0.0.1" if host.strip() in WILDCARD_HOSTS else host.strip()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"

@@ -22,8 +22,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=env_int("PORT", 8000))
     args = parser.parse_args()
 
+    # The settings derive SITE_URL (links in mail and calendar feeds) from where this server listens,
+    # unless SITE_URL is set: so `make run PORT=8200` links to :8200.
+    os.environ["HOST"], os.environ["PORT"] = args.host, str(args.port)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from django.conf import settings
+
+    print(f"Links in mail and calendar feeds start at {settings.SITE_URL} (SITE_URL)", flush=True)
 
     uvicorn.run(
         "config.asgi:application",

@@ -8,7 +8,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
-from .env import env_bool, env_float, env_header_pair, env_int, env_list, env_str, env_url
+from .env import env_bool, env_float, env_header_pair, env_int, env_list, env_str, env_url, serving_url
 from .secret import secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "csp",
     "auditlog",
     "axes",
+    "outbox",
     "facilities",
     "booking",
     "usage",
@@ -280,7 +281,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Email ----------------------------------------------------------------------------------------
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The embedded default keeps mail in the outbox (admin → Outbox); production sets the SMTP backend.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "outbox.backends.OutboxBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
@@ -294,7 +296,10 @@ STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = env_url("STRIPE_API_BASE", ("http", "https"))
 
 # --- Platform -------------------------------------------------------------------------------------
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# Where the site is served, for links in mail and calendar feeds. Unset, it is the address `make run`
+# (config/serve.py) serves on — HOST and PORT, which the server sets from its --host/--port — so
+# `make run PORT=8200` links to :8200. A wildcard HOST (0.0.0.0, ::) is no address to link to: 127.0.0.1.
+SITE_URL = env_str("SITE_URL", "") or serving_url(env_str("HOST", "127.0.0.1"), env_int("PORT", 8000))
 
 LOGGING: dict[str, Any] = {
     "version": 1,

@@ -10,7 +10,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from django.db.models import Q
-from django.utils import translation
 from django.utils.translation import gettext
 
 from common.intervals import Span, merge
@@ -157,10 +156,9 @@ def describe_cause(cause: dict) -> str:
 
 
 def closure_reasons(instrument: Instrument, start: dt.datetime, end: dt.datetime) -> list[tuple[Span, str]]:
-    """Why [start, end) is not bookable, span by span, in English words (as all rule messages of
-    booking/rules.py)."""
-    with translation.override("en"):
-        return [(span, describe_cause(cause)) for span, cause in closure_causes(instrument, start, end)]
+    """Why [start, end) is not bookable, span by span, in words of the active language (the rule messages
+    of booking/rules.py are translated)."""
+    return [(span, describe_cause(cause)) for span, cause in closure_causes(instrument, start, end)]
 
 
 def _closure_rows(instruments: Sequence[Instrument], start: dt.datetime, end: dt.datetime) -> list[tuple]:

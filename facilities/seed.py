@@ -284,7 +284,7 @@ DEMO_PEOPLE = [
     ("reviewer.gao", "Yan", "Gao", Role.REVIEWER, "ZJLAB", []),
 ]
 
-# code, title, institution, principal investigator, members, budget cap
+# code, title, institution, principal investigator, members, budget cap (titles in Chinese: DEMO_ACCOUNT_TITLES_ZH)
 DEMO_ACCOUNTS = [
     (
         "USTC-NSFC-22175001",
@@ -301,6 +301,16 @@ DEMO_ACCOUNTS = [
     ("NJU-MOST-2024YFA1408", "MOST key programme: Topological semimetals", "NJU", "hao.zhou", [], None),
     ("SUNRAY-RD-2026", "Sunray R&D budget 2026", "SUNRAY", "qing.wu", [], "300000.00"),
 ]
+
+DEMO_ACCOUNT_TITLES_ZH = {
+    "USTC-NSFC-22175001": "国家自然科学基金：单原子催化剂的原位光谱研究",
+    "USTC-CC-PHYS-0451": "中国科学技术大学物理学院成本中心",
+    "ZJU-NSFC-52278001": "国家自然科学基金：边坡失稳的超重力模拟",
+    "ZJU-KEY-2025-017": "浙江省重点研发计划：膜转运蛋白的冷冻电镜研究",
+    "SJTU-NSFC-12374001": "国家自然科学基金：强磁场下的量子材料",
+    "NJU-MOST-2024YFA1408": "科技部重点研发计划：拓扑半金属",
+    "SUNRAY-RD-2026": "阳光材料 2026 年研发预算",
+}
 
 
 @transaction.atomic
@@ -328,6 +338,7 @@ def load_demo_people() -> dict[str, int]:
             {"code": code},
             {
                 "title": title,
+                "title_zh": DEMO_ACCOUNT_TITLES_ZH[code],
                 "institution": institutions[inst],
                 "principal_investigator": users[pi],
                 "valid_from": dt.date(2024, 1, 1),

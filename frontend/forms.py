@@ -67,7 +67,7 @@ class BookingForm(forms.Form):
         self.accounts = list(accounts)
         for account in self.accounts:
             self.fields[f"split_{account.pk}"] = forms.DecimalField(
-                label=f"{account.code} — {account.title}",
+                label=f"{account.code} — {zh_or_en(account, 'title')}",
                 required=False,
                 min_value=Decimal("0"),
                 max_value=Decimal("100"),

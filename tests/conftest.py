@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from facilities.models import Facility, FundingAccount, Institution, Instrument, User
@@ -94,6 +94,15 @@ def tomorrow_9() -> dt.datetime:
     """09:00 tomorrow, Asia/Shanghai: a start every default rule accepts."""
     local = timezone.localtime() + dt.timedelta(days=1)
     return local.replace(hour=9, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default():
+    # A request in Chinese (or a test that activates it) leaves the thread's language active; each test
+    # starts, and leaves, in the default language, so no message depends on the test before it.
+    translation.activate("en")
+    yield
+    translation.activate("en")
 
 
 @pytest.fixture(autouse=True)

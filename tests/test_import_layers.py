@@ -13,6 +13,7 @@ ROOT = Path(settings.BASE_DIR)
 # audit (the trail's pages, API and the personal-data export) reads every app below it; frontend shows it.
 RANK = {
     "common": 0,
+    "outbox": 0.5,
     "facilities": 1,
     "booking": 2,
     "usage": 2.5,
@@ -23,7 +24,7 @@ RANK = {
     "frontend": 5,
     "config": 6,
 }
-DOMAIN_APPS = {"facilities", "booking", "usage", "proposals", "billing", "audit", "reports", "frontend"}
+DOMAIN_APPS = {"outbox", "facilities", "booking", "usage", "proposals", "billing", "audit", "reports", "frontend"}
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:

@@ -61,8 +61,8 @@ def check_splits(
         if account.valid_until < end_day:
             raise ValidationError(
                 {
-                    "splits": f"Account {account.code} expires on {account.valid_until}, before this "
-                    f"booking ends on {end_day}."
+                    "splits": _("Account %(code)s expires on %(until)s, before this booking ends on %(end)s.")
+                    % {"code": account.code, "until": account.valid_until, "end": end_day}
                 }
             )
         if account.budget_cap is None:
@@ -78,9 +78,16 @@ def check_splits(
         if share > remaining:
             raise ValidationError(
                 {
-                    "splits": f"Account {account.code} has {max(remaining, ZERO):.2f} CNY of its "
-                    f"{account.budget_cap:.2f} CNY "
-                    f"budget left; its share of this booking is estimated at {share:.2f} CNY."
+                    "splits": _(
+                        "Account %(code)s has %(left)s CNY of its %(cap)s CNY budget left; its share of this "
+                        "booking is estimated at %(share)s CNY."
+                    )
+                    % {
+                        "code": account.code,
+                        "left": f"{max(remaining, ZERO):.2f}",
+                        "cap": f"{account.budget_cap:.2f}",
+                        "share": f"{share:.2f}",
+                    }
                 }
             )
 

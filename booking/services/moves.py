@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from common.errors import Conflict
 from common.time import iso_local
@@ -46,26 +47,28 @@ def booking_move(
     visible = bookings_visible_to(actor)
     instrument_id = visible.filter(pk=booking_id).values_list("instrument_id", flat=True).first()
     if instrument_id is None:
-        raise Http404("No such booking, or you may not see it.")
+        raise Http404(gettext("No such booking, or you may not see it."))
     with transaction.atomic():
         # Instrument, then the booking, then its capped accounts: the order every writer takes.
         lock_for_booking(instrument_ids=[instrument_id])
         booking = visible.select_for_update(of=("self",)).filter(pk=booking_id).first()
         if booking is None:
-            raise Http404("No such booking, or you may not see it.")
+            raise Http404(gettext("No such booking, or you may not see it."))
         instrument = booking.instrument
         manager = _is_manager(actor, booking)
         if not manager and booking.requester_id != actor.pk:
             raise PermissionDenied(
-                f"You may not move booking #{booking.pk}: only its requester or the facility's managers may."
+                gettext("You may not move booking #%(id)s: only its requester or the facility's managers may.")
+                % {"id": booking.pk}
             )
         if not booking.holds_slot:
             raise Conflict(
                 "invalid_transition",
-                f"Booking #{booking.pk} is {booking.get_status_display().lower()} and cannot be moved.",
+                gettext("Booking #%(id)s is %(status)s and cannot be moved.")
+                % {"id": booking.pk, "status": booking.get_status_display().lower()},
             )
         if (start, end) == (booking.start, booking.end):
-            raise ValidationError("The booking already has that time; give a different start or end.")
+            raise ValidationError(gettext("The booking already has that time; give a different start or end."))
         requester = booking.requester
         rules.check_static_rules(instrument=instrument, start=start, end=end, now=now)
         rules.check_qualification(instrument=instrument, requester=requester)

@@ -19,8 +19,8 @@ def check_future_limit(*, instrument: Instrument, requester: User, now: dt.datet
     upcoming = Booking.objects.held().filter(instrument=instrument, requester=requester, end__gt=now).count()
     if upcoming + adding > instrument.max_future_bookings:
         raise ValidationError(
-            f"Maximum future bookings: you may hold at most {instrument.max_future_bookings} upcoming bookings "
-            f"of {instrument.code}; you hold {upcoming}."
+            _("Maximum future bookings: you may hold at most %(limit)d upcoming bookings of %(code)s; you hold %(n)d.")
+            % {"limit": instrument.max_future_bookings, "code": instrument.code, "n": upcoming}
         )
 
 

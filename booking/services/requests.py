@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from facilities.models import FundingAccount, Institution, Instrument, User
 from facilities.selectors import accounts_chargeable_by, is_qualified, researcher_institution
@@ -19,7 +20,7 @@ from .taking import SplitSpec, take_slot
 def requester_institution(user: User) -> Institution:
     institution = researcher_institution(user)
     if institution is None:
-        raise PermissionDenied("Only researchers may book instruments; your account has no researcher role.")
+        raise PermissionDenied(_("Only researchers may book instruments; your account has no researcher role."))
     return institution
 
 
@@ -30,10 +31,10 @@ def resolve_splits(*, requester: User, splits: list[dict] | None, day: dt.date) 
         default = chargeable.get(requester.default_account_id) if requester.default_account_id else None
         default = default or next((a for a in chargeable.values() if a.is_valid_on(day)), None)
         if default is None:
-            raise ValidationError({"splits": "You have no valid funding account to charge; name one in splits."})
+            raise ValidationError({"splits": _("You have no valid funding account to charge; name one in splits.")})
         splits = [{"account": default.pk, "percent": "100"}]
     if len(splits) > 20:
-        raise ValidationError({"splits": "A booking can be split across at most 20 accounts."})
+        raise ValidationError({"splits": _("A booking can be split across at most 20 accounts.")})
     specs: list[SplitSpec] = []
     seen: set[int] = set()
     for item in splits:
@@ -41,32 +42,44 @@ def resolve_splits(*, requester: User, splits: list[dict] | None, day: dt.date) 
         account: FundingAccount | None = chargeable.get(account_id) if type(account_id) is int else None
         if account is None or not isinstance(account_id, int):
             raise ValidationError(
-                {"splits": f"You may not charge account {account_id!r}: it is not one you lead or are named on."}
+                {
+                    "splits": _("You may not charge account %(account)s: it is not one you lead or are named on.")
+                    % {"account": repr(account_id)}
+                }
             )
         if account_id in seen:
-            raise ValidationError({"splits": f"Account {account.code} appears twice; give it one share."})
+            raise ValidationError(
+                {"splits": _("Account %(code)s appears twice; give it one share.") % {"code": account.code}}
+            )
         seen.add(account_id)
         if not account.active:
-            raise ValidationError({"splits": f"Account {account.code} is closed."})
+            raise ValidationError({"splits": _("Account %(code)s is closed.") % {"code": account.code}})
         if not account.is_valid_on(day):
             raise ValidationError(
                 {
-                    "splits": f"Account {account.code} is valid from {account.valid_from} to "
-                    f"{account.valid_until}, not on {day}."
+                    "splits": _("Account %(code)s is valid from %(start)s to %(end)s, not on %(day)s.")
+                    % {"code": account.code, "start": account.valid_from, "end": account.valid_until, "day": day}
                 }
             )
         try:
             value = Decimal(str(percent))
         except (InvalidOperation, ValueError):
-            raise ValidationError({"splits": f"The percent for {account.code} is not a number."}) from None
+            raise ValidationError(
+                {"splits": _("The percent for %(code)s is not a number.") % {"code": account.code}}
+            ) from None
         if not value.is_finite() or value <= 0 or value > 100 or value != value.quantize(Decimal("0.01")):
             raise ValidationError(
-                {"splits": f"The percent for {account.code} must be above 0, at most 100, with at most two decimals."}
+                {
+                    "splits": _("The percent for %(code)s must be above 0, at most 100, with at most two decimals.")
+                    % {"code": account.code}
+                }
             )
         specs.append(SplitSpec(account_id=account_id, percent=value, account=account))
     total = sum((s.percent for s in specs), Decimal("0"))
     if total != Decimal("100"):
-        raise ValidationError({"splits": f"The percents must add up to exactly 100; these add up to {total}."})
+        raise ValidationError(
+            {"splits": _("The percents must add up to exactly 100; these add up to %(total)s.") % {"total": total}}
+        )
     return specs
 
 
@@ -128,7 +141,7 @@ def booking_request_by_id(
     id is a ValidationError, as any other bad field."""
     instrument = Instrument.objects.select_related("facility", "facility__host").filter(pk=instrument_id).first()
     if instrument is None:
-        raise ValidationError({"instrument": f"No instrument has the id {instrument_id}."})
+        raise ValidationError({"instrument": _("No instrument has the id %(id)s.") % {"id": instrument_id}})
     return booking_request(
         requester=requester, instrument=instrument, start=start, end=end, purpose=purpose, splits=splits, now=now
     )

@@ -10,6 +10,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from common.time import local_tz
 from facilities.calendar import closed_spans
@@ -87,10 +88,18 @@ def check_time_share(
         left = minutes_left(status, institution.pk)
         if _minutes(cursor, part_end) > left:
             partner = institution.pk in status["reserved"]
-            pool = "your institution's partner share and the open share" if partner else "the open share"
+            pool = _("your institution's partner share and the open share") if partner else _("the open share")
             raise ValidationError(
-                f"Time share: {instrument.code} reserves part of its hours for co-building partners; in {label} "
-                f"{left / 60:.1f} hours are left in {pool}, "
-                f"and this booking needs {_minutes(cursor, part_end) / 60:.1f}."
+                _(
+                    "Time share: %(code)s reserves part of its hours for co-building partners; in %(quarter)s "
+                    "%(left)s hours are left in %(pool)s, and this booking needs %(needs)s."
+                )
+                % {
+                    "code": instrument.code,
+                    "quarter": label,
+                    "left": f"{left / 60:.1f}",
+                    "pool": pool,
+                    "needs": f"{_minutes(cursor, part_end) / 60:.1f}",
+                }
             )
         cursor = part_end

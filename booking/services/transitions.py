@@ -3,11 +3,14 @@ the model's guard, change it, write the audit entry, tell the layers above, and 
 
 import datetime as dt
 from functools import partial
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from common.errors import Conflict
 from facilities.models import User
@@ -19,12 +22,12 @@ from ..selectors import bookings_visible_to
 from ..signals import booking_transitioned
 from .taking import announce
 
-VERBS: dict[str, str] = {
-    Booking.Status.APPROVED: "approved",
-    Booking.Status.REJECTED: "rejected",
-    Booking.Status.CANCELLED: "cancelled",
-    Booking.Status.COMPLETED: "completed",
-    Booking.Status.NO_SHOW: "marked as a no-show",
+VERBS: dict[str, Any] = {
+    Booking.Status.APPROVED: pgettext_lazy("a booking cannot be …", "approved"),
+    Booking.Status.REJECTED: pgettext_lazy("a booking cannot be …", "rejected"),
+    Booking.Status.CANCELLED: pgettext_lazy("a booking cannot be …", "cancelled"),
+    Booking.Status.COMPLETED: pgettext_lazy("a booking cannot be …", "completed"),
+    Booking.Status.NO_SHOW: pgettext_lazy("a booking cannot be …", "marked as a no-show"),
 }
 MAX_REASON_LENGTH = 2000
 
@@ -33,7 +36,7 @@ def _lock_visible(actor: User | None, booking_id: int) -> Booking:
     qs = Booking.objects.all() if actor is None else bookings_visible_to(actor)
     booking = qs.select_for_update(of=("self",)).filter(pk=booking_id).first()
     if booking is None:
-        raise Http404("No such booking, or you may not see it.")
+        raise Http404(_("No such booking, or you may not see it."))
     return booking
 
 
@@ -53,15 +56,20 @@ def transition(
 ) -> Booking:
     """The one path for every state change. `actor=None` is the system (periodic tasks)."""
     if len(reason) > MAX_REASON_LENGTH:
-        raise ValidationError({"reason": f"The reason may be at most {MAX_REASON_LENGTH} characters long."})
+        raise ValidationError(
+            {"reason": _("The reason may be at most %(n)d characters long.") % {"n": MAX_REASON_LENGTH}}
+        )
     with transaction.atomic():
         booking = _lock_visible(actor, booking_id)
         if not allowed(actor, booking):
-            raise PermissionDenied(f"You may not change booking #{booking.pk}: only its facility's managers may.")
+            raise PermissionDenied(
+                _("You may not change booking #%(id)s: only its facility's managers may.") % {"id": booking.pk}
+            )
         if not booking.can_transition(to):
             raise Conflict(
                 "invalid_transition",
-                f"Booking #{booking.pk} is {booking.get_status_display().lower()} and cannot be {VERBS[to]}.",
+                _("Booking #%(id)s is %(status)s and cannot be %(verb)s.")
+                % {"id": booking.pk, "status": booking.get_status_display().lower(), "verb": VERBS[to]},
             )
         from_status = booking.status
         was_held = booking.holds_slot
@@ -105,7 +113,11 @@ def booking_cancel(*, actor: User | None, booking_id: int, reason: str = "") -> 
 
 def _check_started(booking: Booking, now: dt.datetime, what: str) -> None:
     if booking.start > now:
-        raise Conflict("invalid_transition", f"Booking #{booking.pk} has not started yet, so it cannot be {what}.")
+        raise Conflict(
+            "invalid_transition",
+            _("Booking #%(id)s has not started yet, so it cannot be %(verb)s.")
+            % {"id": booking.pk, "verb": VERBS[what]},
+        )
 
 
 def booking_complete(
@@ -120,18 +132,20 @@ def booking_complete(
     now = now or timezone.now()
     for name, value in (("actual_start", actual_start), ("actual_end", actual_end)):
         if value is not None and timezone.is_naive(value):
-            raise ValidationError({name: "Times must carry a UTC offset."})
+            raise ValidationError({name: _("Times must carry a UTC offset.")})
 
     def mutate(b: Booking) -> None:
-        _check_started(b, now, "completed")
+        _check_started(b, now, Booking.Status.COMPLETED)
         b.actual_start = actual_start or b.start
         b.actual_end = actual_end or b.end
         if b.actual_end <= b.actual_start:
-            raise ValidationError({"actual_end": "Actual use must end after it starts."})
+            raise ValidationError({"actual_end": _("Actual use must end after it starts.")})
         if b.actual_start > now:
-            raise ValidationError({"actual_start": "Actual use cannot start in the future."})
+            raise ValidationError({"actual_start": _("Actual use cannot start in the future.")})
         if b.actual_end - b.actual_start > dt.timedelta(days=31):
-            raise ValidationError({"actual_end": "Actual use longer than 31 days is not plausible; check the times."})
+            raise ValidationError(
+                {"actual_end": _("Actual use longer than 31 days is not plausible; check the times.")}
+            )
 
     return transition(
         booking_id=booking_id,
@@ -154,5 +168,5 @@ def booking_no_show(
         actor=actor,
         to=Booking.Status.NO_SHOW,
         reason=reason,
-        mutate=lambda b: _check_started(b, now, "marked as a no-show"),
+        mutate=lambda b: _check_started(b, now, Booking.Status.NO_SHOW),
     )

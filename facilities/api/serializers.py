@@ -70,6 +70,7 @@ class AccountSerializer(serializers.ModelSerializer):
             "id",
             "code",
             "title",
+            "title_zh",
             "kind",
             "institution",
             "principal_investigator",

@@ -126,6 +126,7 @@ class FundingAccount(models.Model):
 
     code = models.CharField(max_length=48, unique=True)
     title = models.CharField(max_length=200)
+    title_zh = models.CharField(max_length=200, blank=True)  # the title in Chinese, shown on Chinese pages
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.GRANT)
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="accounts")
     principal_investigator = models.ForeignKey(User, on_delete=models.PROTECT, related_name="accounts_led")

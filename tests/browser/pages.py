@@ -1,0 +1,35 @@
+"""Every page a person reaches, in one list: the harness of tests/browser/test_every_page.py visits each at a
+390×844 phone and a 1280×800 desktop, in English and Chinese. A new page joins with one line here.
+
+`path` is a path on the server, or `"instrument:FACILITY/CODE"` for an instrument's page (its id is looked up
+on the facility's page). `who` is the demo account signed in (None: anonymous). The Django admin is left out:
+it is Django's own and for administrators only."""
+
+from typing import NamedTuple
+
+
+class Page(NamedTuple):
+    name: str
+    who: str | None
+    path: str
+
+
+RESEARCHER, MANAGER, FINANCE, INSTITUTION_ADMIN = "wei.zhang", "hmfl.manager", "ustc.finance", "ustc.admin"
+
+PAGES: list[Page] = [
+    Page("catalog", None, "/catalog/"),
+    Page("facility", None, "/facilities/SHMFF/"),
+    Page("instrument", None, "instrument:SHMFF/HYBRID-45T"),
+    Page("login", None, "/login/"),
+    Page("password-reset", None, "/password/reset/"),
+    Page("dashboard", RESEARCHER, "/me/"),
+    Page("instrument-signed-in", RESEARCHER, "instrument:SHMFF/HYBRID-45T"),
+    Page("search", RESEARCHER, "/search/"),
+    Page("tokens", RESEARCHER, "/me/tokens/"),
+    Page("my-data", RESEARCHER, "/me/data/"),
+    Page("password-change", RESEARCHER, "/password/change/"),
+    Page("console", MANAGER, "/console/"),
+    Page("console-facility", MANAGER, "/console/facilities/SHMFF/"),
+    Page("finance", FINANCE, "/finance/"),
+    Page("audit", INSTITUTION_ADMIN, "/audit/"),
+]
