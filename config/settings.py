@@ -277,6 +277,8 @@ SPECTACULAR_SETTINGS = {
         "FacilityCategoryEnum": "facilities.models.catalog.FacilityCategory",
         "FacilityStatusEnum": "facilities.models.catalog.Facility.Status",
         "FapiaoKindEnum": "billing.models.fapiao.FapiaoKind.choices",
+        "FundingAccountKindEnum": "facilities.models.tenants.FundingAccount.Kind",
+        "MembershipRoleEnum": "facilities.models.tenants.Role",
     },
 }
 
