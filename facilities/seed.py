@@ -131,6 +131,8 @@ INSTRUMENT_FIELDS = [
     "category",
     "description",
     "description_zh",
+    "keywords",
+    "keywords_zh",
     "booking_unit_minutes",
     "min_minutes",
     "max_minutes",

@@ -35,6 +35,8 @@ class InstrumentSerializer(serializers.ModelSerializer):
             "category",
             "description",
             "description_zh",
+            "keywords",
+            "keywords_zh",
             "booking_unit_minutes",
             "min_minutes",
             "max_minutes",

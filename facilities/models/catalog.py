@@ -102,6 +102,12 @@ class Instrument(models.Model):
     category = models.CharField(max_length=24, choices=Category.choices, default=Category.OTHER)
     description = models.TextField(blank=True)
     description_zh = models.TextField(blank=True)
+    # Words people search by that the name may not hold: the technique, its abbreviations and other names
+    # ("SEM, electron microscopy"; "电镜, 扫描电镜"). Searched together with the names (facilities.selectors).
+    keywords = models.CharField(
+        max_length=300, blank=True, help_text=_("Technique words people search by, comma-separated.")
+    )
+    keywords_zh = models.CharField(max_length=300, blank=True, help_text=_("The same words in Chinese."))
     booking_unit_minutes = models.PositiveIntegerField(
         default=60,
         validators=[MinValueValidator(1), MaxValueValidator(1440)],
