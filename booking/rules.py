@@ -145,3 +145,8 @@ def bookable_by(*, requester, instruments) -> set[int]:
         for _receiver, answer in requester_barred.send(sender=Instrument, requester=requester, instruments=candidates):
             barred |= set(answer or ())
     return {i.pk for i in candidates} - barred
+
+
+def on_bookable_asked(sender, *, requester, instruments, **kwargs) -> set[int]:
+    """The catalog's `bookable_asked` hook: `bookable_by`."""
+    return bookable_by(requester=requester, instruments=instruments)

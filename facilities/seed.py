@@ -220,6 +220,7 @@ def load_catalog() -> dict[str, int]:
                     "category": row["category"],
                     "status": row["status"],
                     "booked_as": row["booked_as"],
+                    "booked_as_zh": row["booked_as_zh"],
                     "description": info.get("description", ""),
                     "description_zh": info.get("description_zh", ""),
                     "website": info.get("website", ""),

@@ -1,6 +1,6 @@
 """Reads of the catalog and of people, always answering "what may this user see"."""
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Case, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 
 from .models import ApiToken, Facility, FundingAccount, Institution, Instrument, Membership, User
 from .models.tenants import Role
@@ -68,22 +68,23 @@ FACILITY_TEXT = (
     "host__name",
     "host__name_zh",
 )
+INSTRUMENT_NAMES = ("code", "name", "name_zh", "keywords", "keywords_zh")
 INSTRUMENT_TEXT = (
-    "code",
-    "name",
-    "name_zh",
-    "keywords",
-    "keywords_zh",
+    *INSTRUMENT_NAMES,
     "description",
     "description_zh",
     *(f"facility__{field}" for field in FACILITY_TEXT),
 )
 
 
+def words(q: str) -> list[str]:
+    return q.split()[:MAX_SEARCH_WORDS]
+
+
 def text_match(q: str, fields: tuple[str, ...]) -> Q:
     """Every word of `q` (at most MAX_SEARCH_WORDS) in at least one of `fields`."""
     condition = Q()
-    for word in q.split()[:MAX_SEARCH_WORDS]:
+    for word in words(q):
         any_field = Q()
         for field in fields:
             any_field |= Q(**{f"{field}__icontains": word})
@@ -112,6 +113,17 @@ def facility_list(
         )
         qs = qs.filter(own | Q(Exists(instrument)))
     return qs.order_by("province", "code")
+
+
+def bookable_instrument_ids(*, user, instruments) -> set[int]:
+    """Which of `instruments` the user may book: the booking layer's answer to `bookable_asked`; with no
+    booking layer installed, none."""
+    from .signals import bookable_asked
+
+    ids: set[int] = set()
+    for _receiver, answer in bookable_asked.send(sender=Instrument, requester=user, instruments=instruments):
+        ids |= set(answer or ())
+    return ids
 
 
 def facility_detail_queryset() -> QuerySet[Facility]:
@@ -149,7 +161,14 @@ def instrument_list(
     if facility_category:
         qs = qs.filter(facility__category=facility_category)
     if q:
-        qs = qs.filter(text_match(q, INSTRUMENT_TEXT))
+        # Those whose names or keywords hold more of the words first; a description or the facility after.
+        named = sum(
+            (Case(When(text_match(word, INSTRUMENT_NAMES), then=Value(1)), default=Value(0)) for word in words(q)),
+            Value(0),
+        )
+        return (
+            qs.filter(text_match(q, INSTRUMENT_TEXT)).annotate(named=named).order_by("-named", "facility__code", "code")
+        )
     return qs.order_by("facility__code", "code")
 
 

@@ -57,6 +57,7 @@ class FacilityDetailSerializer(FacilitySerializer):
             "description_zh",
             "website",
             "booked_as",
+            "booked_as_zh",
             "follows_office_calendar",
             "instruments",
         ]

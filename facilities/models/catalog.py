@@ -56,6 +56,7 @@ class Facility(models.Model):
     description_zh = models.TextField(blank=True)
     website = models.URLField(blank=True)
     booked_as = models.CharField(max_length=200, blank=True)
+    booked_as_zh = models.CharField(max_length=200, blank=True)
     follows_office_calendar = models.BooleanField(
         default=False,
         help_text=_(
