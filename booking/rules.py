@@ -2,6 +2,8 @@
 and its limit, in words a researcher understands."""
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import cast
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -143,7 +145,7 @@ def bookable_by(*, requester, instruments) -> set[int]:
     barred: set[int] = set()
     if candidates:
         for _receiver, answer in requester_barred.send(sender=Instrument, requester=requester, instruments=candidates):
-            barred |= set(answer or ())
+            barred |= set(cast(Iterable[int], answer or ()))
     return {i.pk for i in candidates} - barred
 
 

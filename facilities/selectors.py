@@ -1,5 +1,8 @@
 """Reads of the catalog and of people, always answering "what may this user see"."""
 
+from collections.abc import Iterable
+from typing import cast
+
 from django.db.models import Case, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 
 from .models import ApiToken, Facility, FundingAccount, Institution, Instrument, Membership, User
@@ -122,7 +125,7 @@ def bookable_instrument_ids(*, user, instruments) -> set[int]:
 
     ids: set[int] = set()
     for _receiver, answer in bookable_asked.send(sender=Instrument, requester=user, instruments=instruments):
-        ids |= set(answer or ())
+        ids |= set(cast(Iterable[int], answer or ()))
     return ids
 
 
