@@ -6,6 +6,7 @@ province and "bookable by me" narrow them; each shows its next free slot; the pa
 with what a booking request says, case by case. The next free slot is the joint search's valid starts."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -252,3 +253,13 @@ def test_the_selector_searches_every_word(world):
     InstrumentFactory(facility=world.facility, code="XRD-9", name="Powder diffractometer", keywords_zh="X射线衍射")
     assert [i.code for i in instrument_list(q="powder 衍射")] == ["XRD-9"]
     assert list(instrument_list(q="powder 电镜")) == []
+
+
+def test_every_seeded_instrument_carries_technique_words_in_both_languages(seeded):
+    han = re.compile(r"[\u4e00-\u9fff]")
+    for i in Instrument.objects.select_related("facility"):
+        assert i.keywords and han.search(i.keywords_zh), f"{i.facility.code}/{i.code}"
+    for f in Facility.objects.exclude(booked_as=""):
+        assert han.search(f.booked_as_zh), f.code
+    body = Client().get("/api/v1/facilities/SHMFF/").json()
+    assert body["booked_as_zh"] == "磁体机时" and body["instruments"][0]["keywords_zh"]
