@@ -263,3 +263,25 @@ def test_every_seeded_instrument_carries_technique_words_in_both_languages(seede
         assert han.search(f.booked_as_zh), f.code
     body = Client().get("/api/v1/facilities/SHMFF/").json()
     assert body["booked_as_zh"] == "磁体机时" and body["instruments"][0]["keywords_zh"]
+
+
+def test_names_and_account_titles_follow_the_readers_language_beyond_the_catalog(world):
+    from facilities.models import ResearchGroup
+
+    world.ustc.name_zh = "中国科学技术大学"
+    world.ustc.save()
+    world.researcher_account.title, world.researcher_account.title_zh = "Operando spectroscopy", "原位光谱研究"
+    world.researcher_account.save()
+    world.instrument.name, world.instrument.name_zh = "Beamline one", "一号线站"
+    world.instrument.save()
+    group = ResearchGroup.objects.create(name="Zhang lab", institution=world.ustc, leader=world.researcher)
+    group.accounts.add(world.researcher_account)
+    c = Client(headers={"accept-language": "zh-hans"})
+    c.force_login(world.researcher)
+    page = c.get(reverse("frontend:group", args=[group.pk])).content.decode()
+    assert "原位光谱研究" in page and "中国科学技术大学" in page and "Operando spectroscopy" not in page
+    use = c.get(reverse("frontend:use", args=[world.instrument.pk])).content.decode()
+    assert "一号线站" in use and "Beamline one" not in use
+    english = Client()
+    english.force_login(world.researcher)
+    assert "Operando spectroscopy" in english.get(reverse("frontend:group", args=[group.pk])).content.decode()
