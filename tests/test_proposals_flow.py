@@ -220,6 +220,7 @@ def test_from_call_to_report(world, setup, committed):
         "awarded": 6,
         "scheduled": 0,
         "used": 3,
+        "used_hours": "24.00",
         "lost": 0,
         "forfeited": 3,
         "to_schedule": 0,
