@@ -15,13 +15,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from booking.holds import lock_for_booking
 from booking.models import Booking
 from booking.services import booking_approve, booking_cancel
 from booking.services.taking import take_slot
 from common.errors import Conflict
+from common.intervals import overlaps
 from common.time import local_tz
+from facilities.calendar import closed_spans, closure_reasons
 from facilities.models import User
 
 from ..models import SHIFT, BeamSession, ExperimentReport, Proposal, SafetyForm, ShiftRequest
@@ -55,8 +58,9 @@ def is_blocked(session: BeamSession) -> bool:
 
 def suggest_slots(*, request: ShiftRequest, shifts: int, count: int = 5) -> list[dt.datetime]:
     """Starts (08:00 local) of free runs of `shifts` shifts on the team's preferred dates first, then on
-    any date of the cycle, never on an impossible date or held time. (Beamlines run around the clock in a
-    cycle; the office places sessions knowing the machine's schedule, so operating hours do not apply.)"""
+    any date of the cycle, never on an impossible date, on held time, or in time the instrument's calendar
+    closes (operating hours, public holidays for facilities that follow the office calendar, closures:
+    `facilities.calendar`, as for hourly booking). Beamlines that run round the clock have no hours."""
     proposal = request.proposal
     instrument = request.instrument
     tz = local_tz()
@@ -66,9 +70,13 @@ def suggest_slots(*, request: ShiftRequest, shifts: int, count: int = 5) -> list
         for i in range((proposal.call.cycle_end - proposal.call.cycle_start).days + 1)
     ]
     days = [d for d in days if d > today]
+    if not days:
+        return []
     impossible = {dt.date.fromisoformat(d) for d in proposal.impossible_dates}
     preferred = [dt.date.fromisoformat(d) for d in proposal.preferred_dates]
     order = [d for d in preferred if d in days] + [d for d in days if d not in preferred]
+    window_start = dt.datetime.combine(days[0], dt.time(8), tz)
+    closed = closed_spans(instrument, window_start, dt.datetime.combine(days[-1], dt.time(8), tz) + SHIFT * shifts)
     out: list[dt.datetime] = []
     for day in order:
         start = dt.datetime.combine(day, dt.time(8), tz)
@@ -76,12 +84,27 @@ def suggest_slots(*, request: ShiftRequest, shifts: int, count: int = 5) -> list
         span_days = {(start + dt.timedelta(days=i)).date() for i in range((end - start).days + 1)}
         if span_days & impossible:
             continue
+        if any(overlaps(span, (start, end)) for span in closed):
+            continue
         if Booking.objects.conflicts(instrument, start, end):
             continue
         out.append(start)
         if len(out) >= count:
             break
     return out
+
+
+def check_calendar_open(*, instrument, start: dt.datetime, end: dt.datetime) -> None:
+    """A session goes only where the instrument's calendar is open: within its operating hours, not on a
+    public holiday its facility keeps, not in a closure (the reasons `facilities.calendar` gives)."""
+    reasons = [why for span, why in closure_reasons(instrument, start, end) if overlaps(span, (start, end))]
+    if reasons:
+        raise ValidationError(
+            {
+                "start": _("%(code)s is closed during that session because %(reason)s; place it at another time.")
+                % {"code": instrument.code, "reason": reasons[0]}
+            }
+        )
 
 
 def session_place(*, actor: User, request_id: int, start: dt.datetime, shifts: int, now=None) -> BeamSession:
@@ -115,6 +138,7 @@ def session_place(*, actor: User, request_id: int, start: dt.datetime, shifts: i
             }
         )
     end = start + SHIFT * shifts
+    check_calendar_open(instrument=request.instrument, start=start, end=end)
     with transaction.atomic():
         lock_for_booking(instrument_ids=[request.instrument_id])
         ShiftRequest.objects.select_for_update().filter(pk=request.pk).first()
@@ -243,7 +267,7 @@ def safety_submit(*, actor: User, session_id: int, content: str) -> SafetyForm:
             raise ValidationError(
                 {"content": "Describe samples, hazards and protective measures (at most 5000 characters)."}
             )
-        form, _ = SafetyForm.objects.update_or_create(
+        form, _created = SafetyForm.objects.update_or_create(
             session=session,
             defaults={"content": content.strip(), "submitted_by": actor, "approved_by": None, "approved_at": None},
         )
