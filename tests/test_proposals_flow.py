@@ -401,6 +401,7 @@ def test_call_figures_and_their_xlsx(world, setup, committed):
             "partner": "ZJU",
             "share_percent": "25.00",
             "hours": "24.00",
+            "used_hours": "0.00",
             "actual_percent": "25.00",
             "met": True,
         }
