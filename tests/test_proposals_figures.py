@@ -130,3 +130,39 @@ def test_who_may_read_the_sharing_report_is_unchanged(world, call):
     for user, code in ((world.researcher, 403), (world.outsider, 403), (None, 401), (world.admin, 200)):
         r = world.client(user).get("/api/v1/reports/sharing/", {"facility": world.facility.code, "period": period})
         assert r.status_code == code
+
+
+def test_the_beamtime_figures_cost_the_same_queries_at_any_size(world, call, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    manager = world.client(world.manager)
+    period = f"{call.cycle_start.year}-{call.cycle_start.month:02d}"
+    query = {"facility": world.facility.code, "period": period}
+    with CaptureQueriesContext(connection) as before:
+        manager.get("/api/v1/reports/sharing/", query)
+    # More proposals, sessions' bookings and use: the same number of queries.
+    for n in range(5):
+        draft = Proposal.objects.create(
+            call=call,
+            track=Track.REGULAR,
+            principal_investigator=world.outsider,
+            institution=world.zju,
+            title=f"More {n}",
+            status=ProposalStatus.SUBMITTED,
+        )
+        ShiftRequest.objects.create(proposal=draft, instrument=world.instrument, shifts_requested=2)
+        start = dt.datetime.combine(
+            call.cycle_start + dt.timedelta(days=5 + n), dt.time(8), timezone.get_current_timezone()
+        )
+        BookingFactory(
+            instrument=world.instrument,
+            requester=world.outsider,
+            institution=world.zju,
+            status=Booking.Status.COMPLETED,
+            start=start,
+            end=start + dt.timedelta(hours=2),
+        )
+    with django_assert_num_queries(len(before.captured_queries)):
+        r = manager.get("/api/v1/reports/sharing/", query)
+    assert r.json()["beamtime"][0]["instruments"][0]["requested"] == 18
