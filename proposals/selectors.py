@@ -282,7 +282,7 @@ class Ledger:
 def _used_in_shifts(session: BeamSession, spans: list[tuple[dt.datetime, dt.datetime]]) -> tuple[int, float]:
     """(shifts of the session during which use was recorded, seconds of use within its shifts)."""
     start = session.booking.start
-    shifts = seconds = 0
+    shifts, seconds = 0, 0.0
     merged = merge_spans(spans)
     for n in range(session.shifts):
         lo, hi = start + SHIFT * n, start + SHIFT * (n + 1)

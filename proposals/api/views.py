@@ -345,6 +345,7 @@ class ProposalSuggestions(APIView):
             raise PermissionDenied("Only the user office places sessions.")
         request_id = query_int(request, "request", required=True)
         shifts = query_int(request, "shifts", required=True, maximum=200)
+        assert request_id is not None  # required: query_int refused a missing one
         award = (
             ShiftRequest.objects.select_related("instrument", "proposal__call")
             .filter(pk=request_id, proposal=proposal)
