@@ -117,3 +117,19 @@ def test_operating_hours_and_holidays_bound_placement(world, award):
     award.proposal.preferred_dates = [holiday.isoformat()]
     award.proposal.save()
     assert at8(holiday) not in suggest_slots(request=award, shifts=1, count=3)
+
+
+def test_the_page_says_why_a_session_cannot_go_there(world, award, client):
+    first = award.proposal.call.cycle_start + dt.timedelta(days=2)
+    Closure.objects.create(
+        facility=world.facility, start=at8(first), end=at8(first) + dt.timedelta(hours=4), reason="Injector tuning"
+    )
+    client.force_login(office(world))
+    r = client.post(
+        f"/proposals/{award.proposal_id}/place/",
+        {"request": award.pk, "start": at8(first).isoformat(), "shifts": 1},
+        follow=True,
+    )
+    texts = [str(m) for m in r.context["messages"]]
+    assert any("closed during that session" in t and "Injector tuning" in t for t in texts), texts
+    assert not award.sessions.exists()
