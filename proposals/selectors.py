@@ -278,6 +278,10 @@ class Ledger:
     def to_schedule(self) -> int:
         return max(self.awarded - self.scheduled - self.used - self.lost - self.forfeited, 0)
 
+    @property
+    def used_hours(self) -> Decimal:
+        return (Decimal(self.used_minutes) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
 
 def _used_in_shifts(session: BeamSession, spans: list[tuple[dt.datetime, dt.datetime]]) -> tuple[int, float]:
     """(shifts of the session during which use was recorded, seconds of use within its shifts)."""

@@ -79,10 +79,13 @@ def test_used_shifts_are_the_shifts_recorded_use_touched(world, award):
     assert (row.used, row.forfeited, row.to_schedule) == (3, 5, 1)
 
 
-def test_the_api_ledger_and_the_flow_agree(world, award):
+def test_the_api_ledger_and_the_page_agree(world, award, client):
     session = place(world, award, 1, 2)
     assert ledger(award).scheduled == 2
     ended(session)  # completed with nothing recorded: the booked times count as used (decision 0024)
     team = world.client(world.researcher)
     row = team.get(f"/api/v1/proposals/{award.proposal_id}/ledger/").json()["instruments"][0]
     assert (row["used"], row["used_hours"], row["forfeited"], row["to_schedule"]) == (2, "16.00", 0, 7)
+    client.force_login(world.researcher)
+    page = client.get(f"/proposals/{award.proposal_id}/").content.decode()
+    assert "Used hours" in page and "<td>16.00</td>" in page

@@ -1,7 +1,7 @@
 """What the proposals API reads and writes. Input types are checked here; the rules in the services.
 Output is built by the `*_json` functions from rows the view loaded, shaped by who asks."""
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from rest_framework import serializers
 
@@ -331,7 +331,7 @@ def ledger_json(row: selectors.Ledger) -> dict:
         "awarded": row.awarded,
         "scheduled": row.scheduled,
         "used": row.used,
-        "used_hours": str((Decimal(row.used_minutes) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)),
+        "used_hours": str(row.used_hours),
         "lost": row.lost,
         "forfeited": row.forfeited,
         "to_schedule": row.to_schedule,
