@@ -8,6 +8,11 @@ Sent inside the booking's transaction, so a receiver's writes commit or roll bac
   (`institution` is the one the requester books for; `replacing_booking_id` when a booking is being
   moved, so that its own estimate is not counted twice); a receiver raises
   django.core.exceptions.ValidationError to refuse (e.g. a budget cap that would be exceeded).
+- `validate_approval(booking, actor)`: in the one path that approves a booking (`services.transitions.
+  transition` to `approved`: the console queue, the API's decide, bulk decisions, the admin, the system),
+  under the booking's lock, before anything changes; a receiver raises
+  django.core.exceptions.ValidationError, in words, to refuse (e.g. proposals: a beamtime session whose
+  team has not confirmed it or whose safety form is not approved yet).
 - `validate_requester(requester, instrument)`: in the order of checks right after qualification
   (booking.rules.check_qualification, which every path that books calls); a receiver raises
   django.core.exceptions.ValidationError to refuse (e.g. a suspension after violations).
@@ -36,3 +41,4 @@ requester_barred = Signal()
 booking_changed = Signal()
 waitlist_offered = Signal()
 calendar_flag_changed = Signal()
+validate_approval = Signal()
