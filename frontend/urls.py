@@ -38,6 +38,7 @@ urlpatterns = [
     path("facilities/<str:code>/", catalog.facility_detail, name="facility"),
     path("instruments/<int:pk>/", instrument.instrument_page, name="instrument"),
     path("instruments/<int:pk>/book/", instrument.book, name="book"),
+    path("instruments/<int:pk>/week/", instrument.week_fragment, name="week"),
     path("instruments/<int:pk>/estimate/", instrument.estimate_view, name="estimate"),
     path("instruments/<int:pk>/waitlist/", instrument.join_waitlist, name="waitlist_join"),
     path("instruments/<int:pk>/qr/", usage.qr_page, name="qr"),
