@@ -95,8 +95,8 @@ def build_week(
 ) -> dict:
     """The week as rows of cells. `mine`: the viewer's own held bookings (booking.selectors.own_held), told
     apart from others' (approved or still waiting for approval); `hours`: the instrument's weekly opening
-    hours (facilities.calendar.weekly_hours), whose always-closed rows are left out unless something is
-    booked in them; `day`: the day a phone shows (the week is one day at a time on a small screen)."""
+    hours (facilities.calendar.weekly_hours), whose always-closed rows are left out unless the viewer
+    holds a booking in them; `day`: the day a phone shows (the week is one day at a time on a small screen)."""
     now = now or timezone.now()
     tz = local_tz()
     step = row_minutes(instrument)
@@ -106,7 +106,6 @@ def build_week(
     prefill = dt.timedelta(minutes=max(instrument.min_minutes, step))
     busy = availability["busy"]
     mine = mine or []
-    booked = [b for b in busy if b["kind"] == "booking"]
     opening = open_minutes(hours)
 
     def row_shown(r: int) -> bool:
@@ -115,11 +114,11 @@ def build_week(
         a, b = r * step, (r + 1) * step
         if any(o < b and c > a for o, c in opening):
             return True
-        # Always closed by the hours, but something is booked in it this week (hours changed since): show it.
+        # Always closed by the hours, but the viewer holds a booking in it (made before the hours changed): show it.
         for d in days:
             s = dt.datetime.combine(d, dt.time(0), tz) + dt.timedelta(minutes=a)
             e = s + dt.timedelta(minutes=step)
-            if any(x["start"] < e and x["end"] > s for x in booked):
+            if any(x.start < e and x.hold_end > s for x in mine):
                 return True
         return False
 
