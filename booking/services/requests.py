@@ -8,7 +8,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from common.audit import records_actor
 from facilities.models import FundingAccount, Institution, Instrument, User
 from facilities.selectors import accounts_chargeable_by, is_manager_of, is_qualified, researcher_institution
 
@@ -102,7 +101,6 @@ def check_on_behalf(*, actor: User | None, requester: User, instrument: Instrume
         raise PermissionDenied(_("Only a manager of this facility may book on behalf of another user."))
 
 
-@records_actor
 def booking_request(
     *,
     requester: User,
@@ -120,7 +118,7 @@ def booking_request(
 
     `actor`: who makes the request when it is not the requester — a facility manager booking on a
     user's behalf. The booking is still the requester's, under every rule that binds them (qualification,
-    their own accounts, quotas, approval); only the audit trail and the booking's history name the actor."""
+    their own accounts, quotas, approval); only the booking's history (its audit log, BookingEvent) names the actor."""
     now = now or timezone.now()
     check_on_behalf(actor=actor, requester=requester, instrument=instrument)
     institution = requester_institution(requester)
@@ -185,7 +183,7 @@ def booking_request_on_behalf(
 ) -> Booking:
     """A facility manager books for a user named by username: the booking is the user's, made by
     `booking_request` with every rule that binds the user, charged to the user's accounts (their default
-    when `splits` is empty); the history and the audit trail name the manager. Who does not manage the
+    when `splits` is empty); the booking's history names the manager. Who does not manage the
     instrument's facility learns nothing about the user (PermissionDenied before the name is looked up)."""
     instrument = Instrument.objects.select_related("facility", "facility__host").filter(pk=instrument_id).first()
     if instrument is None:

@@ -176,7 +176,7 @@ def behalf_accounts(request, code: str):
 @role_required(*MANAGERS)
 def book_on_behalf(request, code: str):
     """Book for a user from the resource calendar: the one booking service, the user's rules and accounts;
-    the booking's history and the audit trail name the manager."""
+    the booking's history (BookingEvent) names the manager."""
     facility = _facility_for(request, code)
     back = _back(request, facility)
     instruments = list(facility.instruments.filter(active=True).order_by("code"))
