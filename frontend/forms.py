@@ -237,7 +237,7 @@ class OnBehalfForm(forms.Form):
         return self.instruments[self.cleaned_data["instrument"]]
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("start") and data.get("end") and data["end"] <= data["start"]:
             self.add_error("end", _("The end must be after the start."))
         return data

@@ -138,7 +138,7 @@ def build_week(
             if own is not None:
                 state = "booking"
                 block: tuple | None = ("own", own.pk)
-                span = (own.start, own.end)
+                span: tuple | None = (own.start, own.end)
             else:
                 state = cell_state(s, e, busy, now, earliest, latest)
                 hit = (
@@ -160,7 +160,7 @@ def build_week(
                     "own": ("mine" if own.status == "approved" else "pending") if own is not None else "",
                     "changeover": own is not None and s >= own.end,
                     "first": first,
-                    "text": _span_text(*span, d) if span and first and state == "booking" else "",
+                    "text": _span_text(span[0], span[1], d) if span and first and state == "booking" else "",
                     "selected": d == selected,
                 }
             )

@@ -185,7 +185,7 @@ def book_on_behalf(request, code: str):
         for field, errors in form.errors.items():
             label = form.fields[field].label if field in form.fields else None
             for text in errors:
-                messages.error(request, f"{label}: {text}" if label else text)
+                messages.error(request, f"{label}: {text}" if label else str(text))
         return redirect(back)
     d = form.cleaned_data
     try:

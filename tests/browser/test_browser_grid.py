@@ -105,7 +105,7 @@ def test_the_week_grid_at_each_size(new_page, live_server_url, size, lang):
         " && document.querySelector('#booking-form input[name=start]').value === s",
         arg=start[:16],
     )
-    page.wait_for_function("document.activeElement && !!document.activeElement.closest('#booking-form')")
+    page.wait_for_function("() => !!document.activeElement && !!document.activeElement.closest('#booking-form')")
     top = page.evaluate("document.getElementById('booking-form').getBoundingClientRect().top")
     assert -2 <= top < SIZES[size][1] / 2, top  # at the top of the screen, or already in its upper half
     # Book it: the cell becomes the viewer's own booking, drawn again live.
@@ -130,7 +130,7 @@ def test_booking_on_behalf_and_reachable_actions(new_page, live_server_url, size
     manager.goto(f"{live_server_url}/console/facilities/SHMFF/calendar/?view=day&day={tuesday.isoformat()}")
     assert fits(manager)
     manager.fill("#id_behalf-username", "wei.zhang")
-    manager.wait_for_function("document.querySelectorAll('#id_behalf-account option').length > 1")
+    manager.locator("#id_behalf-account option").nth(1).wait_for(state="attached")  # the user's accounts
     manager.select_option("#id_behalf-instrument", label=re.compile(r"^WM2 — "))
     manager.fill("#id_behalf-start", f"{tuesday.isoformat()}T22:00")
     manager.fill("#id_behalf-end", f"{(tuesday + dt.timedelta(days=1)).isoformat()}T02:00")
