@@ -131,7 +131,8 @@ def test_booking_on_behalf_and_reachable_actions(new_page, live_server_url, size
     assert fits(manager)
     manager.fill("#id_behalf-username", "wei.zhang")
     manager.locator("#id_behalf-account option").nth(1).wait_for(state="attached")  # the user's accounts
-    manager.select_option("#id_behalf-instrument", label=re.compile(r"^WM2 — "))
+    wm2 = manager.locator("#id_behalf-instrument option", has_text=re.compile(r"^WM2 — ")).get_attribute("value")
+    manager.select_option("#id_behalf-instrument", value=wm2)
     manager.fill("#id_behalf-start", f"{tuesday.isoformat()}T22:00")
     manager.fill("#id_behalf-end", f"{(tuesday + dt.timedelta(days=1)).isoformat()}T02:00")
     manager.select_option("#id_behalf-account", index=1)
@@ -150,10 +151,12 @@ def test_booking_on_behalf_and_reachable_actions(new_page, live_server_url, size
         assert within_screen(row.locator("button.danger"))  # Reject
     # The console queue's Approve/Reject fit a phone as well.
     manager.goto(f"{live_server_url}/console/")
+    manager.wait_for_selector("#live-status[data-state=open]")  # the queue is fetched again once live
+    manager.wait_for_load_state("networkidle")
     assert fits(manager)
     for button in manager.locator("form button.btn").all()[:6]:
         if button.is_visible():
-            assert within_screen(button), button.inner_text()
+            assert within_screen(button), (button.inner_text(), button.bounding_box())
 
     # wei.zhang sees it as theirs, one block over midnight with its times; others see it as booked.
     researcher = open_page(new_page, "wei.zhang", size, lang)
@@ -171,6 +174,8 @@ def test_booking_on_behalf_and_reachable_actions(new_page, live_server_url, size
     assert fits(researcher)
     # Cancel on My bookings is on the screen of a phone.
     researcher.goto(f"{live_server_url}/me/")
+    researcher.wait_for_selector("#live-status[data-state=open]")
+    researcher.wait_for_load_state("networkidle")
     assert fits(researcher)
     cancel = researcher.locator(f"form[action$='/bookings/{number}/cancel/'] button")
     assert cancel.count() == 1 and within_screen(cancel)
