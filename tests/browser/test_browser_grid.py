@@ -118,7 +118,7 @@ def test_the_week_grid_at_each_size(new_page, live_server_url, size, lang):
     assert label in own.inner_text()
     assert fits(page)
     # Last: a screenshot leaves marks in the page that htmx would copy into the next swap.
-    shot(page, f"instrument-grid-{size}-{lang}")
+    shot(page, f"instrument-grid-{size}-{lang}", full_page=True)
     assert fits(page)
 
 
@@ -166,7 +166,7 @@ def test_booking_on_behalf_and_reachable_actions(new_page, live_server_url, size
     assert "own" in first.get_attribute("class")
     text = first.inner_text()
     assert ("22:00–次日 02:00" if lang == "zh-hans" else "22:00–02:00 (next day)") in text, text
-    shot(researcher, f"instrument-own-{size}-{lang}")
+    shot(researcher, f"instrument-own-{size}-{lang}", full_page=True)
     if size == "phone":
         researcher.locator("#day-nav a[data-col='2']").click()
     after = researcher.locator(f"#week td[data-start='{(tuesday + dt.timedelta(days=1)).isoformat()}T00:00:00+08:00']")
