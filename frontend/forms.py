@@ -214,3 +214,30 @@ class ViolationPolicyForm(forms.Form):
     short_use_percent = forms.IntegerField(
         label=_("Short use below percent of booked time (0: never)"), min_value=0, max_value=100
     )
+
+
+class OnBehalfForm(forms.Form):
+    """A facility manager books for a user from the resource calendar: who, which of the facility's
+    instruments, when, and which of the user's accounts pays (empty: the user's default account)."""
+
+    username = forms.CharField(label=_("User (username)"), max_length=150)
+    instrument = forms.ChoiceField(label=_("Instrument"))
+    start = local_datetime_field(_("Start"), step_minutes=30)
+    end = local_datetime_field(_("End"), step_minutes=30)
+    account = forms.IntegerField(label=_("Funding account"), required=False, min_value=1, max_value=2**53)
+    purpose = forms.CharField(label=_("Purpose"), required=False, max_length=2000)
+
+    def __init__(self, *args, instruments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instruments = {str(i.pk): i for i in instruments}
+        field = cast(forms.ChoiceField, self.fields["instrument"])  # declared as one above
+        field.choices = [(str(i.pk), f"{i.code} — {zh_or_en(i)}") for i in instruments]
+
+    def clean_instrument(self):
+        return self.instruments[self.cleaned_data["instrument"]]
+
+    def clean(self):
+        data = super().clean() or {}
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            self.add_error("end", _("The end must be after the start."))
+        return data

@@ -38,6 +38,7 @@ urlpatterns = [
     path("facilities/<str:code>/", catalog.facility_detail, name="facility"),
     path("instruments/<int:pk>/", instrument.instrument_page, name="instrument"),
     path("instruments/<int:pk>/book/", instrument.book, name="book"),
+    path("instruments/<int:pk>/week/", instrument.week_fragment, name="week"),
     path("instruments/<int:pk>/estimate/", instrument.estimate_view, name="estimate"),
     path("instruments/<int:pk>/waitlist/", instrument.join_waitlist, name="waitlist_join"),
     path("instruments/<int:pk>/qr/", usage.qr_page, name="qr"),
@@ -69,6 +70,12 @@ urlpatterns = [
         "console/facilities/<str:code>/instruments/<int:pk>/rules/", manager.instrument_rules, name="instrument_rules"
     ),
     path("console/facilities/<str:code>/bookings/<int:pk>/move/", resource_calendar.move, name="resource_move"),
+    path("console/facilities/<str:code>/calendar/book/", resource_calendar.book_on_behalf, name="resource_book"),
+    path(
+        "console/facilities/<str:code>/calendar/accounts/",
+        resource_calendar.behalf_accounts,
+        name="resource_behalf_accounts",
+    ),
     path("console/facilities/<str:code>/closures/", manager.closure_create, name="closure_create"),
     path("console/facilities/<str:code>/violation-policy/", manager.violation_policy, name="violation_policy"),
     path("console/facilities/<str:code>/appeals/<int:pk>/<str:action>/", manager.appeal_decide, name="appeal_decide"),

@@ -7,11 +7,12 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from booking.selectors import availability
+from booking.selectors import availability, own_held
 from booking.services import booking_request
 from booking.services.series import booking_series_request
 from common.errors import Conflict
 from facilities import selectors
+from facilities.calendar import weekly_hours
 from facilities.holidays import provisional_years
 from facilities.models import Instrument, Membership
 from facilities.models.catalog import UserClass
@@ -23,6 +24,22 @@ from .. import pricing
 from ..errors import REFUSALS, attach
 from ..forms import BookingForm
 from ..week import build_week, estimate, parse_week, week_start
+
+
+def _week(request, instrument, start, day=None) -> dict:
+    """The week calendar's context: the cells (the viewer's own bookings told apart, always-closed hours
+    left out) and the availability version they were drawn from."""
+    end = start + dt.timedelta(days=7)
+    avail = availability(instrument, start, end)
+    week = build_week(
+        instrument,
+        avail,
+        start,
+        mine=own_held(request.user, instrument.pk, start, end),
+        hours=weekly_hours(instrument),
+        day=day,
+    )
+    return {"week": week, "version": avail["version"]}
 
 
 def _instrument(pk: int) -> Instrument:
@@ -100,19 +117,26 @@ def _prefill(request, instrument):
 def instrument_page(request, pk: int):
     instrument = _instrument(pk)
     start = week_start(parse_week(request.GET.get("week")))
-    avail = availability(instrument, start, start + dt.timedelta(days=7))
     ctx = _form_context(request, instrument, initial=_prefill(request, instrument))
     if ctx.get("form") is not None:
         ctx["estimate"] = _estimate_for(ctx["form"], ctx["rate"])
         ctx["provisional_year"] = _provisional_year(instrument, ctx["form"])
+    ctx.update(_week(request, instrument, start, parse_week(request.GET.get("day"))))
     ctx.update(
-        week=build_week(instrument, avail, start),
-        version=avail["version"],
         nav="catalog",
         in_use=open_session(instrument.pk),
         manages=request.user.is_authenticated and may_manage(request.user, instrument),
     )
     return render(request, "frontend/instrument.html", ctx)
+
+
+@require_GET
+def week_fragment(request, pk: int):
+    """The week calendar alone, drawn again by the page whenever the live availability says it changed."""
+    instrument = _instrument(pk)
+    start = week_start(parse_week(request.GET.get("week")))
+    ctx = {"instrument": instrument, **_week(request, instrument, start, parse_week(request.GET.get("day")))}
+    return render(request, "frontend/partials/week_table.html", ctx)
 
 
 @require_http_methods(["GET", "POST"])
@@ -172,10 +196,8 @@ def book(request, pk: int):
     start = week_start(
         form.cleaned_data["start"].date() if form is not None and form.cleaned_data.get("start") else None
     )
-    avail = availability(instrument, start, start + dt.timedelta(days=7))
+    ctx.update(_week(request, instrument, start))
     ctx.update(
-        week=build_week(instrument, avail, start),
-        version=avail["version"],
         nav="catalog",
         in_use=open_session(instrument.pk),
         manages=request.user.is_authenticated and may_manage(request.user, instrument),

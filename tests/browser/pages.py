@@ -31,6 +31,9 @@ PAGES: list[Page] = [
     Page("password-change", RESEARCHER, "/password/change/"),
     Page("console", MANAGER, "/console/"),
     Page("console-facility", MANAGER, "/console/facilities/SHMFF/"),
+    Page("resource-calendar", MANAGER, "/console/facilities/SHMFF/calendar/"),
+    Page("resource-calendar-week", MANAGER, "/console/facilities/SHMFF/calendar/?view=week"),
+    Page("instrument-half-hour", RESEARCHER, "instrument:SJTU-IAC/XRD-1"),
     Page("finance", FINANCE, "/finance/"),
     Page("audit", INSTITUTION_ADMIN, "/audit/"),
 ]
