@@ -8,7 +8,18 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
-from .env import env_bool, env_float, env_header_pair, env_int, env_list, env_str, env_url, serving_url
+from .env import (
+    env_bool,
+    env_file,
+    env_float,
+    env_header_pair,
+    env_int,
+    env_list,
+    env_source,
+    env_str,
+    env_url,
+    serving_url,
+)
 from .secret import secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -453,3 +464,44 @@ USAGE_AGENT_MAX_EVENT_AGE_DAYS = env_int("USAGE_AGENT_MAX_EVENT_AGE_DAYS", 7)
 # --- frontend --------------------------------------------------------------------------------------
 # The page header shows each person the consoles their roles open.
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("frontend.context.nav")
+
+# --- federated sign-in: SAML 2.0 through CARSI, OpenID Connect (docs/identity.md, decision 0027) ----------
+# django-allauth's SAML and OpenID Connect providers; the SAML one through federation/saml.py, which gives
+# the whole federation one entity ID, one assertion consumer service and a replay guard.
+INSTALLED_APPS += [
+    "allauth.socialaccount.providers.saml",
+    "allauth.socialaccount.providers.openid_connect",
+    "federation",
+]
+SOCIALACCOUNT_ADAPTER = "federation.adapter.FederatedSignInAdapter"
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, Any]] = {"saml": {"provider_class": "federation.saml.FederatedSAMLProvider"}}
+# A federated sign-in makes the person at once (no sign-up form), under the rules in federation/adapter.py.
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_STORE_TOKENS = False
+# The federation's metadata (CARSI's aggregate): an https:// URL or an absolute file path; read by the
+# refresh task every FEDERATION_METADATA_REFRESH_HOURS. Each identity provider in it becomes choosable.
+FEDERATION_METADATA = env_source("FEDERATION_METADATA")
+# The federation's signing certificate (PEM): when set, metadata whose signature does not verify is refused.
+FEDERATION_METADATA_CERT = env_file("FEDERATION_METADATA_CERT")
+FEDERATION_METADATA_REFRESH_HOURS = env_int("FEDERATION_METADATA_REFRESH_HOURS", 6)
+if not 1 <= FEDERATION_METADATA_REFRESH_HOURS <= 24:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("FEDERATION_METADATA_REFRESH_HOURS must be between 1 and 24.")
+# This service provider's entity ID as registered with the federation; by default its metadata URL.
+SAML_SP_ENTITY_ID = env_str("SAML_SP_ENTITY_ID", "") or f"{SITE_URL}/federation/saml/metadata/"
+# The service provider's certificate and key (PEM files) for its metadata, both or neither.
+SAML_SP_CERT_FILE = env_file("SAML_SP_CERT_FILE")
+SAML_SP_KEY_FILE = env_file("SAML_SP_KEY_FILE")
+if bool(SAML_SP_CERT_FILE) != bool(SAML_SP_KEY_FILE):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("Set both SAML_SP_CERT_FILE and SAML_SP_KEY_FILE, or neither.")
+# A SAML identity provider and an OpenID Connect provider served by this process under /test-idp/, to try
+# federated sign-in without a federation (manage.py configure_test_idp). Never in production: refused
+# by `check --deploy`.
+FEDERATION_TEST_IDP = env_bool("FEDERATION_TEST_IDP", False)
+CELERY_BEAT_SCHEDULE["refresh-federation-metadata"] = {
+    "task": "federation.tasks.refresh_federation_metadata",
+    "schedule": crontab(minute=41, hour=f"*/{FEDERATION_METADATA_REFRESH_HOURS}"),
+}
