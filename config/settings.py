@@ -474,7 +474,9 @@ INSTALLED_APPS += [
     "federation",
 ]
 SOCIALACCOUNT_ADAPTER = "federation.adapter.FederatedSignInAdapter"
-SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, Any]] = {"saml": {"provider_class": "federation.saml.FederatedSAMLProvider"}}
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, Any]] = {
+    "saml": {"provider_class": "federation.saml.FederatedSAMLProvider"},
+}
 # A federated sign-in makes the person at once (no sign-up form), under the rules in federation/adapter.py.
 SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_STORE_TOKENS = False

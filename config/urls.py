@@ -1,6 +1,9 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from federation import oidc as federation_oidc
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("facilities.api.urls")),
@@ -25,5 +28,14 @@ urlpatterns = [
     path("api/v1/", include(api_patterns)),
     path("calendar/", include("booking.feed_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Federated sign-in (docs/identity.md): choosing one's institution, the SAML service provider's one
+    # metadata and assertion consumer service. allauth's OpenID Connect callback, replaced at its own
+    # address by one that always checks the ID token's signature (federation/oidc.py).
+    path("federation/", include("federation.urls")),
+    path("accounts/oidc/<str:provider_id>/login/callback/", federation_oidc.callback, name="federation_oidc_callback"),
     path("", include("frontend.urls")),
 ]
+
+if settings.FEDERATION_TEST_IDP:
+    # Test identity providers for trying federated sign-in (manage.py configure_test_idp); never in production.
+    urlpatterns.insert(0, path("test-idp/", include("federation.testidp_urls")))
