@@ -10,7 +10,7 @@ from __future__ import annotations
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialLogin
-from allauth.socialaccount.providers.base.constants import AuthProcess
+from allauth.socialaccount.providers.base.constants import AuthError, AuthProcess
 from django.db import transaction
 from django.http import HttpRequest
 
@@ -31,6 +31,13 @@ class FederatedSignInAdapter(DefaultSocialAccountAdapter):
         email = (sociallogin.user.email if sociallogin.user else "") or ""
         if email and sociallogin.user.__class__._default_manager.filter(email__iexact=email).exists():
             raise ImmediateHttpResponse(refused(request, "email_taken", status=409))
+
+    def on_authentication_error(self, request, provider, error=None, exception=None, extra_context=None) -> None:
+        """A provider's answer that does not hold (an ID token with a wrong signature, audience or expiry, a
+        refused code): the same clear page as a refused SAML answer. A cancelled sign-in goes its own way."""
+        super().on_authentication_error(request, provider, error, exception, extra_context)
+        if error != AuthError.CANCELLED:
+            raise ImmediateHttpResponse(refused(request, "invalid_response"))
 
     def is_auto_signup_allowed(self, request: HttpRequest, sociallogin: SocialLogin) -> bool:
         return True
