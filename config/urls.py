@@ -25,5 +25,7 @@ urlpatterns = [
     path("api/v1/", include(api_patterns)),
     path("calendar/", include("booking.feed_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # django-allauth: sign-up, e-mail verification, federated sign-in (docs/identity.md).
+    path("accounts/", include("allauth.urls")),
     path("", include("frontend.urls")),
 ]
