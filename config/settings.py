@@ -49,6 +49,10 @@ INSTALLED_APPS = [
     "csp",
     "auditlog",
     "axes",
+    # Accounts (docs/identity.md): local sign-up with a verified e-mail address, and federated sign-in.
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
     "outbox",
     "facilities",
     "booking",
@@ -76,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # django-allauth's account middleware (its sign-up, e-mail verification and federated flows).
+    "allauth.account.middleware.AccountMiddleware",
     # Last: turns a sign-in refused for too many failures into a 429 page or JSON (facilities/signin.py).
     "axes.middleware.AxesMiddleware",
 ]
@@ -205,6 +211,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "facilities.signin.SignInGuardBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # django-allauth: sign-in by username or e-mail address on its pages, and federated sign-in.
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 # Sign-in defences (django-axes; docs/security.md). Failures are counted per username and, separately,
 # per client address; either reaching the limit locks it for the cool-off, which doubles with every
@@ -226,6 +234,15 @@ AXES_RESET_ON_SUCCESS = False
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+# django-allauth (docs/identity.md): people sign up with a username and an e-mail address that they must
+# verify before they may sign in; /login/ stays the sign-in page, /password/reset/ the one reset flow.
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "Sanjiao: "
+ACCOUNT_LOGOUT_REDIRECT_URL = LOGOUT_REDIRECT_URL
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
 
 # API tokens (docs/security.md): how long a new one lasts unless its owner says, the longest allowed,
 # and how many live ones a person may hold (a sign-in token beyond that replaces the oldest sign-in token).
@@ -337,6 +354,7 @@ SANJIAO_DEMO_COMMANDS = [
     "seed_demo_usage",
     "seed_demo_proposals",
     "seed_demo_groups",
+    "seed_demo_joining",
 ]
 
 # --- booking engine (rules, series, waitlist, bundles) ---------------------------------------------

@@ -33,6 +33,8 @@ urlpatterns = [
     # address by one that always checks the ID token's signature (federation/oidc.py).
     path("federation/", include("federation.urls")),
     path("accounts/oidc/<str:provider_id>/login/callback/", federation_oidc.callback, name="federation_oidc_callback"),
+    # django-allauth: sign-up, e-mail verification, federated sign-in (docs/identity.md).
+    path("accounts/", include("allauth.urls")),
     path("", include("frontend.urls")),
 ]
 

@@ -17,6 +17,7 @@ from .models import (
     GroupHourLimit,
     GroupMember,
     Institution,
+    InstitutionDomain,
     Instrument,
     InstrumentRegistration,
     Membership,
@@ -26,7 +27,7 @@ from .models import (
     TimeShare,
     User,
 )
-from .models.tenants import Role
+from .models.tenants import JoinPolicy, Role
 
 DATA = Path(__file__).resolve().parent / "data"
 DEMO_PASSWORD = "sanjiao-demo"
@@ -385,3 +386,28 @@ def load_demo_groups() -> dict[str, int]:
             group=group, instrument=beamline, period=GroupHourLimit.Period.MONTH, defaults={"max_hours": hours}
         )
     return {"groups": ResearchGroup.objects.count(), "group members": GroupMember.objects.count()}
+
+
+# Institution domains and join policies (docs/identity.md, "Joining an institution"): a person who signs
+# up with a verified address at one of these domains, or signs in through the institution's identity
+# provider, asks to join it. USTC's administrators confirm new members; ZJU confirms them at once.
+DEMO_DOMAINS = {
+    "USTC": (["ustc.edu.cn", "mail.ustc.edu.cn"], JoinPolicy.CONFIRM),
+    "ZJU": (["zju.edu.cn"], JoinPolicy.AUTOMATIC),
+    "NJU": (["nju.edu.cn"], JoinPolicy.CONFIRM),
+    "SJTU": (["sjtu.edu.cn"], JoinPolicy.CONFIRM),
+    "SHANGHAITECH": (["shanghaitech.edu.cn"], JoinPolicy.CONFIRM),
+    "SARI": (["sari.ac.cn"], JoinPolicy.CONFIRM),
+}
+
+
+@transaction.atomic
+def load_demo_joining() -> dict[str, int]:
+    for code, (domains, policy) in DEMO_DOMAINS.items():
+        institution = Institution.objects.filter(code=code).first()
+        if institution is None:
+            continue
+        _upsert(Institution, {"pk": institution.pk}, {"join_policy": policy})
+        for domain in domains:
+            InstitutionDomain.objects.get_or_create(domain=domain, defaults={"institution": institution})
+    return {"institution domains": InstitutionDomain.objects.count()}
