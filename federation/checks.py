@@ -5,7 +5,7 @@ from django.core.checks import Error, Tags, register
 
 
 @register(Tags.security, deploy=True)
-def test_idp_off(app_configs, **kwargs):
+def refuse_test_idp(app_configs, **kwargs):
     if getattr(settings, "FEDERATION_TEST_IDP", False):
         return [
             Error(
