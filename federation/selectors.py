@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from allauth.socialaccount.models import SocialAccount, SocialApp, SocialLogin
-from django.urls import reverse
 
 from facilities.models import Institution
 from facilities.selectors import institution_for_domain
@@ -20,7 +19,7 @@ class Choice:
     name: str  # in the reader's language when the metadata has it
     other_name: str  # in the other language, or ""
     kind: str  # "saml" or "openid_connect"
-    login_url: str
+    app_id: int
     domains: list[str]
 
 
@@ -29,10 +28,9 @@ def _names(app: SocialApp) -> tuple[str, str]:
     return (names.get("en") or app.name or app.client_id), (names.get("zh-hans") or "")
 
 
-def login_url(app: SocialApp) -> str:
-    if app.provider == SAML:
-        return reverse("saml_login", kwargs={"organization_slug": app.client_id})
-    return reverse("openid_connect_login", kwargs={"provider_id": app.provider_id})
+def choosable_app(app_id: int) -> SocialApp | None:
+    app = SocialApp.objects.filter(pk=app_id, provider__in=[SAML, OIDC]).first()
+    return None if app is None or app.settings.get("hidden") else app
 
 
 def identity_providers(*, q: str = "", language: str = "en") -> list[Choice]:
@@ -49,7 +47,7 @@ def identity_providers(*, q: str = "", language: str = "en") -> list[Choice]:
         if needle and needle not in haystack:
             continue
         shown, other = (zh, en) if language.startswith("zh") and zh else (en, zh)
-        out.append(Choice(name=shown, other_name=other, kind=app.provider, login_url=login_url(app), domains=domains))
+        out.append(Choice(name=shown, other_name=other, kind=app.provider, app_id=app.pk, domains=domains))
     return sorted(out, key=lambda c: c.name.lower())
 
 

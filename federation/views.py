@@ -9,6 +9,7 @@ import binascii
 import datetime as dt
 import logging
 
+import requests
 from allauth.core.internal import httpkit
 from allauth.socialaccount.helpers import complete_social_login
 from allauth.socialaccount.providers.base.constants import AuthProcess
@@ -27,7 +28,7 @@ from onelogin.saml2.settings import OneLogin_Saml2_Settings
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
 from . import saml
-from .selectors import identity_providers, linked_identities, saml_app_for_issuer
+from .selectors import choosable_app, identity_providers, linked_identities, saml_app_for_issuer
 from .services import record_assertion
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,10 @@ REASONS = {
             "NameID) to recognise you next time. Ask your institution's identity team to release one to Sanjiao."
         ),
     ),
+    "provider_unreachable": (
+        _("Your identity provider cannot be reached"),
+        _("Sanjiao could not reach your institution's sign-in service just now. Please try again in a few minutes."),
+    ),
     "not_started_here": (
         _("This sign-in was not started here"),
         _(
@@ -110,10 +115,35 @@ def choose(request: HttpRequest) -> HttpResponse:
             "providers": identity_providers(q=q, language=get_language() or "en"),
             "q": q,
             "process": AuthProcess.CONNECT if connect else AuthProcess.LOGIN,
-            "next": next_url if next_url.startswith("/") and not next_url.startswith("//") else "",
+            "next": _safe_next(next_url),
             "nav": "identities" if connect else "",
         },
     )
+
+
+def _safe_next(value: str) -> str:
+    return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else ""
+
+
+@require_POST
+def start(request: HttpRequest, app_id: int) -> HttpResponse:
+    """Start a sign-in (or, signed in, the linking of an identity) at the chosen identity provider. The form
+    posts here, to this site, and the page it gets sends the browser on to the provider: a form whose
+    answer redirected to another site would be stopped by the Content-Security-Policy (form-action 'self')."""
+    app = choosable_app(app_id)
+    if app is None:
+        return refused(request, "unknown_provider", status=404)
+    connect = request.user.is_authenticated and request.POST.get("process") == AuthProcess.CONNECT
+    process = AuthProcess.CONNECT if connect else AuthProcess.LOGIN
+    provider = app.get_provider(request)
+    try:
+        response = provider.redirect(request, process, next_url=_safe_next(request.POST.get("next", "")) or None)
+    except requests.RequestException:
+        logger.warning("identity provider %s unreachable", app.client_id or app.provider_id)
+        return refused(request, "provider_unreachable", status=502)
+    if response.status_code != 302:
+        return response
+    return render(request, "federation/continue.html", {"url": response["Location"], "name": app.name})
 
 
 @login_required

@@ -192,7 +192,7 @@ def providers(db, metadata_file, keys, tmp_path):
 def test_the_choose_page_lists_every_provider_and_searches_in_both_languages(client, providers):
     page = client.get("/federation/choose/").content.decode()
     assert "Zhejiang University" in page and "Test University" in page and "SJTU jAccount" in page
-    assert 'action="/accounts/oidc/sjtu/login/"' in page and 'action="/accounts/saml/' in page
+    assert page.count('action="/federation/start/') == 3
     assert "Zhejiang University" in client.get("/federation/choose/", {"q": "zju.edu"}).content.decode()
     found = client.get("/federation/choose/", {"q": "浙江"}).content.decode()
     assert "Zhejiang University" in found and "Test University" not in found
@@ -249,3 +249,44 @@ def test_configuring_the_test_providers_twice_makes_them_once(db, settings, tmp_
     assert SocialApp.objects.filter(provider="saml").count() == 1
     assert SocialApp.objects.filter(provider="openid_connect", provider_id="test-oidc").count() == 1
     assert (tmp_path / "test-idp" / "key.pem").stat().st_mode & 0o077 == 0
+
+
+def test_starting_a_sign_in_sends_the_browser_on_from_a_page_of_this_site(client, providers):
+    """The form posts to this site: a form answered by a redirect to another site would break the CSP."""
+    app = SocialApp.objects.get(settings__idp__entity_id=IDP)
+    response = client.post(f"/federation/start/{app.pk}/", {"process": "login", "next": "/me/"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f'id="continue-link" href="{SSO}?SAMLRequest=' in page and "federation/continue.js" in page
+    assert client.get(f"/federation/start/{app.pk}/").status_code == 405
+    missing = client.post("/federation/start/999999/")
+    assert missing.status_code == 404 and 'data-reason="unknown_provider"' in missing.content.decode()
+
+
+def test_starting_needs_the_csrf_token(providers):
+    client = Client(enforce_csrf_checks=True)
+    app = SocialApp.objects.get(settings__idp__entity_id=IDP)
+    assert client.post(f"/federation/start/{app.pk}/").status_code == 403
+
+
+def test_an_unreachable_provider_gets_a_page_not_a_500(client, providers, monkeypatch):
+    import requests
+
+    from federation.adapter import FederatedSignInAdapter
+
+    class Down(requests.adapters.BaseAdapter):
+        def send(self, request, **kwargs):
+            raise requests.ConnectionError("down")
+
+        def close(self):
+            pass
+
+    def session(self):
+        s = requests.Session()
+        s.mount("https://", Down())
+        return s
+
+    monkeypatch.setattr(FederatedSignInAdapter, "get_requests_session", session)
+    app = SocialApp.objects.get(provider_id="sjtu")
+    response = client.post(f"/federation/start/{app.pk}/")
+    assert response.status_code == 502 and 'data-reason="provider_unreachable"' in response.content.decode()
