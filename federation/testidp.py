@@ -237,8 +237,9 @@ def discovery(issuer: str) -> dict:
 
 
 def jwks(keys: KeyPair) -> dict:
-    public = serialization.load_pem_private_key(keys.key_pem.encode(), password=None).public_key()
-    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(public, as_dict=True)
+    private = serialization.load_pem_private_key(keys.key_pem.encode(), password=None)
+    assert isinstance(private, rsa.RSAPrivateKey)
+    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
     jwk.update({"kid": KID, "use": "sig", "alg": "RS256"})
     return {"keys": [jwk]}
 
