@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 api_patterns: list[URLPattern | URLResolver] = [
@@ -25,7 +26,11 @@ urlpatterns = [
     path("api/v1/", include(api_patterns)),
     path("calendar/", include("booking.feed_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    # django-allauth: sign-up, e-mail verification, federated sign-in (docs/identity.md).
+    # django-allauth: sign-up, e-mail verification, federated sign-in (docs/identity.md). Signing in stays
+    # at /login/ (with its defences) and resetting a password at /password/reset/: one page for each.
+    path("accounts/login/", RedirectView.as_view(url="/login/", query_string=True)),
+    path("accounts/password/reset/", RedirectView.as_view(url="/password/reset/")),
+    path("accounts/password/change/", RedirectView.as_view(url="/password/change/")),
     path("accounts/", include("allauth.urls")),
     path("", include("frontend.urls")),
 ]

@@ -33,6 +33,7 @@ urlpatterns = [
     path("password/reset/done/", account.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("password/change/", account.PasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", account.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("welcome/", account.welcome, name="welcome"),
     path("language/", language.switch_language, name="language"),
     path("catalog/", catalog.catalog, name="catalog"),
     path("facilities/<str:code>/", catalog.facility_detail, name="facility"),
