@@ -103,6 +103,11 @@ urlpatterns = [
     path("institutions/<str:code>/people/invite/", people.people_invite, name="people_invite"),
     path("institutions/<str:code>/people/deactivate/", people.people_deactivate, name="people_deactivate"),
     path("institutions/<str:code>/people/<int:pk>/revoke/", people.people_revoke, name="people_revoke"),
+    path(
+        "institutions/<str:code>/people/join-requests/<int:pk>/",
+        people.people_join_decide,
+        name="people_join_decide",
+    ),
     path("invitations/<str:key>/", people.invitation, name="invitation"),
     path("groups/", people.groups, name="groups"),
     path("groups/<int:pk>/", people.group_page, name="group"),
