@@ -49,10 +49,6 @@ INSTALLED_APPS = [
     "csp",
     "auditlog",
     "axes",
-    # Accounts (docs/identity.md): local sign-up with a verified e-mail address, and federated sign-in.
-    "allauth",
-    "allauth.account",
-    "allauth.socialaccount",
     "outbox",
     "facilities",
     "booking",
@@ -62,6 +58,11 @@ INSTALLED_APPS = [
     "proposals",
     "reports",
     "frontend",
+    # Accounts (docs/identity.md): local sign-up with a verified e-mail address, and federated sign-in.
+    # After frontend, whose templates of the sign-up pages take precedence.
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
 ]
 
 MIDDLEWARE = [
@@ -243,6 +244,12 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "Sanjiao: "
 ACCOUNT_LOGOUT_REDIRECT_URL = LOGOUT_REDIRECT_URL
 SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_SIGNUP_FORM_CLASS = "frontend.signup.SignupExtraForm"
+ACCOUNT_ADAPTER = "frontend.signup.AccountAdapter"
+# Verifying the address in the browser that signed up signs the person in; elsewhere they sign in at /login/.
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_EMAIL_CONFIRMATION_ANONYMOUS_REDIRECT_URL = LOGIN_URL
+ACCOUNT_SIGNUP_REDIRECT_URL = "/welcome/"
 
 # API tokens (docs/security.md): how long a new one lasts unless its owner says, the longest allowed,
 # and how many live ones a person may hold (a sign-in token beyond that replaces the oldest sign-in token).

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from federation import oidc as federation_oidc
@@ -33,7 +34,11 @@ urlpatterns = [
     # address by one that always checks the ID token's signature (federation/oidc.py).
     path("federation/", include("federation.urls")),
     path("accounts/oidc/<str:provider_id>/login/callback/", federation_oidc.callback, name="federation_oidc_callback"),
-    # django-allauth: sign-up, e-mail verification, federated sign-in (docs/identity.md).
+    # django-allauth: sign-up, e-mail verification, federated sign-in (docs/identity.md). Signing in stays
+    # at /login/ (with its defences) and resetting a password at /password/reset/: one page for each.
+    path("accounts/login/", RedirectView.as_view(url="/login/", query_string=True)),
+    path("accounts/password/reset/", RedirectView.as_view(url="/password/reset/")),
+    path("accounts/password/change/", RedirectView.as_view(url="/password/change/")),
     path("accounts/", include("allauth.urls")),
     path("", include("frontend.urls")),
 ]

@@ -12,6 +12,7 @@ from pathlib import Path
 from django.db import transaction
 
 from .models import (
+    CompanyRegistration,
     Facility,
     FundingAccount,
     GroupHourLimit,
@@ -27,7 +28,7 @@ from .models import (
     TimeShare,
     User,
 )
-from .models.tenants import JoinPolicy, Role
+from .models.tenants import JoinPolicy, Province, Role
 
 DATA = Path(__file__).resolve().parent / "data"
 DEMO_PASSWORD = "sanjiao-demo"
@@ -401,8 +402,16 @@ DEMO_DOMAINS = {
 }
 
 
+# A company that registered (as through /accounts/signup/) and awaits a platform administrator's approval:
+# it may sign in, and sees that it may not book yet. Its unified social credit code is made up (Suzhou,
+# Wuzhong district: 320506) with a correct GB 32100-2015 check character.
+DEMO_COMPANY = ("acme.lab", "ops@acme-lab.example", "Acme Lab Instruments (Suzhou) Co., Ltd.", "91320506MA1WXR3K22")
+
+
 @transaction.atomic
 def load_demo_joining() -> dict[str, int]:
+    from allauth.account.models import EmailAddress
+
     for code, (domains, policy) in DEMO_DOMAINS.items():
         institution = Institution.objects.filter(code=code).first()
         if institution is None:
@@ -410,4 +419,16 @@ def load_demo_joining() -> dict[str, int]:
         _upsert(Institution, {"pk": institution.pk}, {"join_policy": policy})
         for domain in domains:
             InstitutionDomain.objects.get_or_create(domain=domain, defaults={"institution": institution})
-    return {"institution domains": InstitutionDomain.objects.count()}
+    username, email, company, credit_code = DEMO_COMPANY
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User.objects.create_user(username, email, DEMO_PASSWORD, first_name="Mei", last_name="Gu")
+        EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    if not CompanyRegistration.objects.filter(user=user).exists():
+        CompanyRegistration.objects.create(
+            user=user, company_name=company, credit_code=credit_code, province=Province.JIANGSU
+        )
+    return {
+        "institution domains": InstitutionDomain.objects.count(),
+        "companies awaiting approval": CompanyRegistration.objects.filter(state="pending").count(),
+    }

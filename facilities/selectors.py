@@ -213,3 +213,12 @@ def join_requests_for(institution: Institution) -> QuerySet:
         )
         .order_by("pending_first", "-decided_at", "created_at", "id")
     )
+
+
+def join_requests_of(user) -> QuerySet:
+    """A person's own requests to join institutions, latest first."""
+    from .models import JoinRequest
+
+    if not getattr(user, "is_authenticated", False):
+        return JoinRequest.objects.none()
+    return JoinRequest.objects.filter(user=user).select_related("institution").order_by("-created_at", "-id")

@@ -158,3 +158,16 @@ def test_demo_gives_domains_and_policies(world):
     world.ustc.refresh_from_db()
     world.zju.refresh_from_db()
     assert (world.ustc.join_policy, world.zju.join_policy) == (JoinPolicy.CONFIRM, JoinPolicy.AUTOMATIC)
+    # A company awaits approval: it signs in, and may not book yet.
+    from django.test import Client
+
+    from booking.services.requests import requester_institution
+    from facilities.companies import validate_credit_code
+    from facilities.models import CompanyRegistration
+
+    [company] = CompanyRegistration.objects.all()
+    assert (company.user.username, company.state, company.province) == ("acme.lab", "pending", "jiangsu")
+    validate_credit_code(company.credit_code)
+    assert Client().post("/login/", {"username": "acme.lab", "password": "sanjiao-demo"}).status_code == 302
+    with pytest.raises(PermissionDenied, match="awaits approval"):
+        requester_institution(company.user)

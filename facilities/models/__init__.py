@@ -1,4 +1,5 @@
 from .calendars import Closure, OperatingHours
+from .companies import CompanyRegistration
 from .catalog import Facility, Instrument, Qualification, RateCard, TimeShare
 from .groups import GroupHourLimit, GroupMember, GroupSpendingLimit, ResearchGroup
 from .holidays import Festival, HolidayDay, HolidaySchedule
@@ -11,6 +12,7 @@ from .tokens import ApiToken
 __all__ = [
     "ApiToken",
     "Closure",
+    "CompanyRegistration",
     "Facility",
     "Festival",
     "HolidayDay",
