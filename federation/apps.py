@@ -7,4 +7,4 @@ class FederationConfig(AppConfig):
     verbose_name = _("Federated sign-in")
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401
+        from . import checks, receivers  # noqa: F401

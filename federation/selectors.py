@@ -115,3 +115,18 @@ def linked_identities(user) -> list[Linked]:
         affiliation = "@".join(x for x in (released.get("affiliation"), released.get("scope")) if x)
         out.append(Linked(account.pk, kind, name, affiliation, account.date_joined, account.last_login))
     return out
+
+
+def identity_records(user) -> list[dict]:
+    """The person's linked identities with what their identity providers released, for their own
+    personal-data export (audit/privacy.py)."""
+    return [
+        {
+            "provider": account.provider,
+            "uid": account.uid,
+            "linked": account.date_joined.isoformat() if account.date_joined else None,
+            "last_login": account.last_login.isoformat() if account.last_login else None,
+            "released": account.extra_data,
+        }
+        for account in SocialAccount.objects.filter(user=user).order_by("date_joined", "id")
+    ]

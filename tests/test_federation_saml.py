@@ -269,3 +269,38 @@ def test_one_sees_only_ones_own_linked_identities(client, idp, idp_keys, world):
     assert "student@ustc.edu.cn" not in page and "No institution sign-in is linked" in page
     anonymous = Client().get("/federation/sign-ins/")
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login/")
+
+
+def test_ones_data_export_holds_the_linked_identity_and_anonymising_removes_it(client, idp, idp_keys, world):
+    from facilities.services import person_anonymise
+
+    request_id = start(client, idp)
+    answer(client, testidp.saml_response(assertion_for("xiaoming.wang", request_id), sign_with=idp_keys))
+    user = signed_in(client)
+    (identity,) = client.get("/api/v1/me/data/").json()["linked_identities"]
+    assert identity["uid"] == f"{IDP}!tid-xiaoming.wang"
+    assert identity["released"]["federation"]["affiliation"] == "student"
+    assert world.outsider.pk != user.pk and Client().get("/api/v1/me/data/").status_code in (401, 403)
+    person_anonymise(actor=world.admin, user_id=user.pk)
+    assert not SocialAccount.objects.filter(user=user).exists()
+    # The same identity provider's answer now makes nobody and signs nobody in as the former person.
+    client.logout()
+    request_id = start(client, idp)
+    answer(client, testidp.saml_response(assertion_for("xiaoming.wang", request_id), sign_with=idp_keys))
+    assert signed_in(client) != user
+
+
+def test_the_sign_ins_page_costs_a_fixed_number_of_queries(client, idp, idp_keys, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    request_id = start(client, idp)
+    answer(client, testidp.saml_response(assertion_for("xiaoming.wang", request_id), sign_with=idp_keys))
+    with CaptureQueriesContext(connection) as one:
+        assert client.get("/federation/sign-ins/").status_code == 200
+    user = signed_in(client)
+    for n in range(3):
+        SocialAccount.objects.create(user=user, provider="saml", uid=f"{IDP}!extra-{n}", extra_data={})
+    with CaptureQueriesContext(connection) as four:
+        client.get("/federation/sign-ins/")
+    assert len(four) == len(one)
