@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from federation import oidc as federation_oidc
+from federation import views as federation_views
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("facilities.api.urls")),
@@ -34,6 +35,11 @@ urlpatterns = [
     # address by one that always checks the ID token's signature (federation/oidc.py).
     path("federation/", include("federation.urls")),
     path("accounts/oidc/<str:provider_id>/login/callback/", federation_oidc.callback, name="federation_oidc_callback"),
+    # allauth's per-provider SAML endpoints are closed: the federation knows one ACS and one metadata document.
+    *[
+        path(f"accounts/saml/<str:organization_slug>/{part}/", federation_views.allauth_saml_endpoint)
+        for part in ("acs", "acs/finish", "sls", "metadata")
+    ],
     # django-allauth: sign-up, e-mail verification, federated sign-in (docs/identity.md). Signing in stays
     # at /login/ (with its defences) and resetting a password at /password/reset/: one page for each.
     path("accounts/login/", RedirectView.as_view(url="/login/", query_string=True)),

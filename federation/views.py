@@ -168,6 +168,13 @@ def saml_metadata(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt
+def allauth_saml_endpoint(request: HttpRequest, organization_slug: str) -> HttpResponse:
+    """allauth's own per-provider SAML endpoints (ACS, its finish, logout, metadata) are not served: every
+    answer comes through the one ACS above, with its replay guard (config/urls.py)."""
+    return refused(request, "unknown_provider", status=404)
+
+
+@csrf_exempt
 @require_POST
 def saml_acs(request: HttpRequest) -> HttpResponse:
     """The identity provider's answer arrives by a cross-site POST, which carries no session cookie: keep it

@@ -304,3 +304,12 @@ def test_the_sign_ins_page_costs_a_fixed_number_of_queries(client, idp, idp_keys
     with CaptureQueriesContext(connection) as four:
         client.get("/federation/sign-ins/")
     assert len(four) == len(one)
+
+
+def test_allauths_own_saml_endpoints_are_closed(client, idp, idp_keys):
+    request_id = start(client, idp)
+    response_b64 = testidp.saml_response(assertion_for("xiaoming.wang", request_id), sign_with=idp_keys)
+    for part in ("acs", "acs/finish", "sls", "metadata"):
+        r = client.post(f"/accounts/saml/{idp.client_id}/{part}/", {"SAMLResponse": response_b64})
+        assert r.status_code == 404, part
+    assert signed_in(client) is None and not SocialAccount.objects.exists()
