@@ -313,3 +313,16 @@ def test_allauths_own_saml_endpoints_are_closed(client, idp, idp_keys):
         r = client.post(f"/accounts/saml/{idp.client_id}/{part}/", {"SAMLResponse": response_b64})
         assert r.status_code == 404, part
     assert signed_in(client) is None and not SocialAccount.objects.exists()
+
+
+def test_an_identity_linked_to_someone_else_is_not_linked_again(client, idp, idp_keys, world):
+    request_id = start(client, idp)
+    answer(client, testidp.saml_response(assertion_for("xiaoming.wang", request_id), sign_with=idp_keys))
+    owner = signed_in(client)
+    other = Client()
+    other.force_login(world.outsider)
+    request_id = start(other, idp, process="connect")
+    response = answer(other, testidp.saml_response(assertion_for("xiaoming.wang", request_id), sign_with=idp_keys))
+    assert response.status_code == 302 and response["Location"] == "/federation/sign-ins/"
+    assert SocialAccount.objects.get().user == owner
+    assert "No institution sign-in is linked" in other.get("/federation/sign-ins/").content.decode()
