@@ -1,8 +1,9 @@
 """Federated sign-in in Chromium, the way the README says to try it: a server with FEDERATION_TEST_IDP=true,
 the catalog and the demo's institution domains, and `manage.py configure_test_idp`. From /login/ one
 chooses the test university (SAML) or the test OpenID Connect provider, picks a test person at the
-provider and comes back signed in: ZJU confirms its people at once, so the ZJU professor books as a
-researcher; the USTC student waits for USTC. The pages break no Content-Security-Policy rule."""
+provider and comes back signed in, on "Your account": ZJU confirms its people at once, so the ZJU
+professor reaches My bookings as a researcher; the USTC student waits for USTC. The pages break no
+Content-Security-Policy rule."""
 
 import os
 import shutil
@@ -78,7 +79,11 @@ def test_sign_in_through_the_test_saml_provider_and_book_as_a_zju_researcher(new
     page.get_by_role("button", name="Sign in").click()
     page.click("#test-idp-continue")
     page.wait_for_load_state("networkidle")
-    # ZJU's policy confirms its people at once: a researcher lands on "My bookings".
+    # A first sign-in lands on "Your account"; ZJU's policy confirms its people at once.
+    assert page.url.endswith("/welcome/"), page.url
+    assert "Zhejiang University: you are its researcher" in page.inner_text("main")
+    page.get_by_role("link", name="My bookings").last.click()
+    page.wait_for_load_state("networkidle")
     assert page.url.endswith("/me/"), page.url
     assert page.get_by_role("button", name="Sign out").is_visible()
     page.goto(live_server_url + "/federation/sign-ins/")
@@ -95,6 +100,9 @@ def test_sign_in_through_the_test_openid_connect_provider_in_chinese(new_page, l
     page.locator("button[type=submit].btn").last.click()
     page.wait_for_load_state("networkidle")
     assert "/test-idp/" not in page.url and "/federation/" not in page.url, page.url
-    # USTC confirms its people: signed in, with a pending request, the student lands on the catalog.
+    # USTC confirms its people: signed in, the student's request waits for USTC's administrators.
     assert page.get_by_role("button", name="退出").is_visible()
-    assert "/catalog/" in page.url
+    assert page.url.endswith("/welcome/"), page.url
+    main = page.inner_text("main")
+    assert "University of Science and Technology of China" in main and "等待该机构管理员确认" in main
+    assert "我的预约" not in page.inner_text("header")
