@@ -13,6 +13,7 @@ from django.utils import timezone
 from booking.models import Booking, NotificationLog
 from common.time import local_tz
 from facilities.models import ApiToken, Membership, Qualification, User
+from federation.selectors import identity_records
 
 from .selectors import entries_by, entry_row, spreadsheet_safe
 
@@ -96,6 +97,8 @@ def personal_data(user: User) -> dict:
             }
             for t in ApiToken.objects.filter(user=user).order_by("created_at", "pk")
         ],
+        # Federated sign-ins linked to the account, with what each identity provider released.
+        "linked_identities": identity_records(user),
         "audit_entries": [entry_row(e) for e in entries_by(user)],
     }
 

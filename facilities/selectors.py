@@ -267,3 +267,52 @@ def groups_visible_to(user) -> QuerySet:
     return qs.filter(
         Q(leader=user) | Q(members__user=user) | Q(institution_id__in=administered_institution_ids(user))
     ).distinct()
+
+
+def institution_for_domain(domain: str) -> Institution | None:
+    """The institution whose domain is `domain` or a parent of it ("mail.ustc.edu.cn" → ustc.edu.cn);
+    the longest match wins. An e-mail address may be given: its part after the "@" is matched."""
+    from .models import InstitutionDomain
+    from .models.joining import normalize_domain
+
+    name = normalize_domain(domain.rpartition("@")[2])
+    if not name or "." not in name:
+        return None
+    labels = name.split(".")
+    candidates = [".".join(labels[i:]) for i in range(len(labels) - 1)]
+    found = {
+        d.domain: d.institution
+        for d in InstitutionDomain.objects.filter(domain__in=candidates).select_related("institution")
+    }
+    for candidate in candidates:  # longest first
+        if candidate in found:
+            return found[candidate]
+    return None
+
+
+def join_requests_for(institution: Institution) -> QuerySet:
+    """An institution's join requests for its administrators (callers check `administers` first):
+    pending first, oldest pending first; then decided ones, latest first."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    from .models import JoinRequest
+
+    return (
+        JoinRequest.objects.filter(institution=institution)
+        .select_related("user", "institution", "decided_by")
+        .annotate(
+            pending_first=Case(
+                When(state=JoinRequest.State.PENDING, then=Value(0)), default=Value(1), output_field=IntegerField()
+            )
+        )
+        .order_by("pending_first", "-decided_at", "created_at", "id")
+    )
+
+
+def join_requests_of(user) -> QuerySet:
+    """A person's own requests to join institutions, latest first."""
+    from .models import JoinRequest
+
+    if not getattr(user, "is_authenticated", False):
+        return JoinRequest.objects.none()
+    return JoinRequest.objects.filter(user=user).select_related("institution").order_by("-created_at", "-id")

@@ -81,7 +81,7 @@ def test_a_person_downloads_their_own_data_as_json(life):
     data = r.json()
     assert set(data) == {
         "profile", "memberships", "funding_accounts", "bookings", "qualifications", "notifications",
-        "api_tokens", "audit_entries",
+        "api_tokens", "linked_identities", "audit_entries",
     }  # fmt: skip
     assert data["profile"]["username"] == "res" and data["profile"]["email"] == "res@example.org"
     assert data["memberships"] == [

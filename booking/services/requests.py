@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from facilities.companies import company_awaiting_approval
 from facilities.models import FundingAccount, Institution, Instrument, User
 from facilities.selectors import accounts_chargeable_by, is_manager_of, is_qualified, researcher_institution
 
@@ -18,8 +19,23 @@ from .taking import SplitSpec, take_slot
 
 
 def requester_institution(user: User) -> Institution:
+    """Who may book: a researcher of an institution. Every way of booking asks here first."""
     institution = researcher_institution(user)
     if institution is None:
+        registration = company_awaiting_approval(user)
+        if registration is not None and registration.is_pending:
+            raise PermissionDenied(
+                _(
+                    "Your company %(company)s awaits approval by a platform administrator; "
+                    "you may book once it is approved."
+                )
+                % {"company": registration.company_name}
+            )
+        if registration is not None:
+            raise PermissionDenied(
+                _("Your company %(company)s was not approved; you may not book for it.")
+                % {"company": registration.company_name}
+            )
         raise PermissionDenied(_("Only researchers may book instruments; your account has no researcher role."))
     return institution
 

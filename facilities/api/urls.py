@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import manage, people, tokens, views
+from . import joining, manage, people, tokens, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
@@ -40,4 +40,12 @@ urlpatterns = [
     path("accounts/<int:pk>/", people.AccountAdmin.as_view(), name="api-account"),
     path("accounts/<int:pk>/members/", people.AccountMembers.as_view(), name="api-account-members"),
     path("invitations/accept/", people.InvitationAccept.as_view(), name="api-invitation-accept"),
+    # Requests to join an institution (facilities/api/joining.py).
+    path(
+        "institutions/<str:code>/join-requests/",
+        joining.InstitutionJoinRequests.as_view(),
+        name="api-institution-join-requests",
+    ),
+    path("join-requests/<int:pk>/approve/", joining.JoinRequestApprove.as_view(), name="api-join-request-approve"),
+    path("join-requests/<int:pk>/decline/", joining.JoinRequestDecline.as_view(), name="api-join-request-decline"),
 ]

@@ -1,6 +1,7 @@
 from django.contrib.auth import authenticate, user_logged_in
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, permissions, serializers
 from rest_framework.response import Response
@@ -9,6 +10,7 @@ from rest_framework.views import APIView
 from common.audit import acting_as
 
 from .. import selectors
+from ..accounts import email_verification_pending
 from ..credentials import create_token
 from ..holidays import FIRST_YEAR, LAST_YEAR, year_days
 from ..models import Festival, HolidaySchedule
@@ -54,11 +56,15 @@ class TokenView(APIView):
         )
         if user is None or not user.is_active:
             raise ValidationError("Unknown username or wrong password.")
+        if email_verification_pending(user):
+            raise ValidationError(
+                _("Confirm your e-mail address first: follow the link in the mail we sent when you registered.")
+            )
         # A token is a sign-in: last_login moves, and the defences forgive this person's failures here.
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         # Each sign-in makes a new token (only digests are stored, so an old key cannot be handed out again).
         with acting_as(user):  # no one is signed in yet: the trail names the person the token is for
-            _, key = create_token(user=user, name=SIGN_IN_TOKEN_NAME, from_sign_in=True)
+            _token, key = create_token(user=user, name=SIGN_IN_TOKEN_NAME, from_sign_in=True)
         return Response({"token": key})
 
 

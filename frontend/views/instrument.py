@@ -3,12 +3,14 @@
 import datetime as dt
 from decimal import Decimal
 
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from booking.selectors import availability, own_held
 from booking.services import booking_request
+from booking.services.requests import requester_institution
 from booking.services.series import booking_series_request
 from common.errors import Conflict
 from facilities import selectors
@@ -59,6 +61,12 @@ def _form_context(request, instrument, data=None, initial=None):
     membership = _booker(request.user)
     ctx = {"instrument": instrument, "membership": membership}
     if membership is None:
+        if request.user.is_authenticated:
+            # Why this person may not book, in the words of the one rule that decides it.
+            try:
+                requester_institution(request.user)
+            except PermissionDenied as refusal:
+                ctx["refusal"] = str(refusal)
         return ctx
     accounts = list(selectors.accounts_chargeable_by(request.user).filter(active=True).order_by("code"))
     form = BookingForm(
