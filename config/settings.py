@@ -405,6 +405,8 @@ IDEMPOTENCY_KEEP_HOURS = env_int("IDEMPOTENCY_KEEP_HOURS", 24)
 from celery.schedules import crontab  # noqa: E402
 
 FEED_PAST_DAYS = env_int("FEED_PAST_DAYS", 90)  # feeds show bookings that ended up to this long ago
+# An instrument's public feed: from this many days back to the end of its booking horizon.
+FEED_INSTRUMENT_PAST_DAYS = env_int("FEED_INSTRUMENT_PAST_DAYS", 30)
 FEED_KEEP_CANCELLED_DAYS = env_int("FEED_KEEP_CANCELLED_DAYS", 30)  # cancelled ones stay struck out this long
 FEED_MAX_EVENTS = env_int("FEED_MAX_EVENTS", 5000)
 FEED_CACHE_SECONDS = env_int("FEED_CACHE_SECONDS", 3600)  # a built feed is reused until its bookings change
