@@ -1,5 +1,5 @@
 from .calendars import Closure, OperatingHours
-from .catalog import Facility, Instrument, Qualification, RateCard, TimeShare
+from .catalog import Facility, Instrument, Qualification, QualificationRequest, RateCard, TimeShare
 from .groups import GroupHourLimit, GroupMember, GroupSpendingLimit, ResearchGroup
 from .holidays import Festival, HolidayDay, HolidaySchedule
 from .invitations import Invitation
@@ -26,6 +26,7 @@ __all__ = [
     "Membership",
     "OperatingHours",
     "Qualification",
+    "QualificationRequest",
     "RateCard",
     "SharingMode",
     "TimeShare",
