@@ -248,7 +248,6 @@ class QualificationRequest(models.Model):
         PENDING = "pending", _("Awaiting a manager")
         GRANTED = "granted", _("Granted")
         DECLINED = "declined", _("Declined")
-        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="qualification_requests")
     instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="qualification_requests")
