@@ -124,7 +124,7 @@ def test_console_queries_do_not_grow_with_requests(world, gated, client):
     client.force_login(world.manager)
 
     def ask(n: int) -> None:
-        for k in range(n):
+        for _k in range(n):
             person = UserFactory()
             member(person, world.ustc, "researcher")
             instrument = InstrumentFactory(facility=world.facility, requires_qualification=True)
