@@ -345,6 +345,10 @@ def person_anonymise(*, actor: User, user_id: int) -> User:
         # Deactivation revokes the tokens too (facilities.credentials); said here so anonymising never
         # depends on that hook. Each revocation is in the audit trail.
         revoke_all_tokens(user_id=user.pk, because=ApiToken.RevokedBecause.DEACTIVATED, by=actor)
+        # What they wrote when asking for a qualification may name them; the requests themselves stay.
+        for request in QualificationRequest.objects.filter(user=user).exclude(note=""):
+            request.note = ""
+            request.save(update_fields=["note"])
         person_anonymised.send(sender=User, user=user, former_username=former_username)
     return user
 

@@ -211,3 +211,12 @@ def test_reminder_before_lapsing_once_per_expiry(world, gated, django_capture_on
 def test_reminder_is_in_the_beat_schedule(settings):
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "facilities.tasks.remind_lapsing_qualifications" in tasks
+
+
+def test_personal_data_export_and_anonymisation(world, gated):
+    ask(world, note="Trained by Dr Wang in May")
+    data = world.client(world.researcher).get("/api/v1/me/data/").json()
+    assert data["qualification_requests"][0]["note"] == "Trained by Dr Wang in May"
+    services.person_anonymise(actor=world.admin, user_id=world.researcher.pk)
+    request = QualificationRequest.objects.get()
+    assert request.note == "" and request.status == "pending"
