@@ -6,39 +6,87 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('facilities', '0011_funding_account_title_zh'),
+        ("facilities", "0011_funding_account_title_zh"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='qualification',
-            name='expires_at',
+            model_name="qualification",
+            name="expires_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='qualification',
-            name='reminded_for',
+            model_name="qualification",
+            name="reminded_for",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.CreateModel(
-            name='QualificationRequest',
+            name="QualificationRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('note', models.TextField(blank=True, help_text='Training or experience, for the manager.', max_length=1000)),
-                ('status', models.CharField(choices=[('pending', 'Awaiting a manager'), ('granted', 'Granted'), ('declined', 'Declined')], default='pending', max_length=12)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('reason', models.TextField(blank=True, max_length=1000)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('instrument', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='qualification_requests', to='facilities.instrument')),
-                ('qualification', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='requests', to='facilities.qualification')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='qualification_requests', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "note",
+                    models.TextField(blank=True, help_text="Training or experience, for the manager.", max_length=1000),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Awaiting a manager"), ("granted", "Granted"), ("declined", "Declined")],
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("reason", models.TextField(blank=True, max_length=1000)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="qualification_requests",
+                        to="facilities.instrument",
+                    ),
+                ),
+                (
+                    "qualification",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="requests",
+                        to="facilities.qualification",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="qualification_requests",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['instrument', 'status'], name='qualreq_instrument_status')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('user', 'instrument'), name='qualification_request_one_pending', violation_error_message='You have already asked for this qualification.')],
+                "indexes": [models.Index(fields=["instrument", "status"], name="qualreq_instrument_status")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "pending")),
+                        fields=("user", "instrument"),
+                        name="qualification_request_one_pending",
+                        violation_error_message="You have already asked for this qualification.",
+                    )
+                ],
             },
         ),
     ]
