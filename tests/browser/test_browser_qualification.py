@@ -8,13 +8,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from .conftest import shot
+from .conftest import SCREENSHOTS
 from .test_browser_flows import instrument_url
 
 pytestmark = pytest.mark.browser
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
+
+
+def shot_of(locator, name: str) -> None:
+    """A screenshot of one part of the page (the qualification box, a request card), scrolled into view."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    locator.scroll_into_view_if_needed()
+    locator.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
 def fits(page) -> None:
@@ -39,13 +46,13 @@ def test_request_grant_then_book(new_page, live_server_url, size, username, code
     researcher.get_by_role("button", name="Ask to be qualified").click()
     researcher.wait_for_selector("#qualification-state[data-state=pending]")
     fits(researcher)
-    shot(researcher, f"qualification-asked-{size}")
+    shot_of(researcher.locator("#qualification"), f"qualification-asked-{size}")
 
     manager.goto(live_server_url + "/console/facilities/SHMFF/#qualification-requests")
     card = manager.locator(".qualification-request", has_text=username).filter(has_text=code)
     card.wait_for()
     fits(manager)
-    shot(manager, f"qualification-requests-{size}")
+    shot_of(card, f"qualification-requests-{size}")
     last_day = (dt.datetime.now(SHANGHAI).date() + dt.timedelta(days=180)).isoformat()
     card.locator("input[type=date]").fill(last_day)
     card.get_by_role("button", name="Grant").click()
@@ -63,4 +70,4 @@ def test_request_grant_then_book(new_page, live_server_url, size, username, code
         r"Booking #\d+ is (confirmed|requested)", researcher.locator("#booking-form .success").inner_text()
     )
     fits(researcher)
-    shot(researcher, f"qualification-booked-{size}")
+    shot_of(researcher.locator("#book-h").locator("xpath=.."), f"qualification-booked-{size}")
