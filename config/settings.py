@@ -440,7 +440,11 @@ AUTO_COMPLETE_AFTER_MINUTES = env_int("AUTO_COMPLETE_AFTER_MINUTES", 24 * 60)
 IDEMPOTENCY_KEEP_HOURS = env_int("IDEMPOTENCY_KEEP_HOURS", 24)
 from celery.schedules import crontab  # noqa: E402
 
+# A holder is mailed this many days before their qualification on an instrument lapses.
+QUALIFICATION_REMINDER_DAYS = env_int("QUALIFICATION_REMINDER_DAYS", 14)
 FEED_PAST_DAYS = env_int("FEED_PAST_DAYS", 90)  # feeds show bookings that ended up to this long ago
+# An instrument's public feed: from this many days back to the end of its booking horizon.
+FEED_INSTRUMENT_PAST_DAYS = env_int("FEED_INSTRUMENT_PAST_DAYS", 30)
 FEED_KEEP_CANCELLED_DAYS = env_int("FEED_KEEP_CANCELLED_DAYS", 30)  # cancelled ones stay struck out this long
 FEED_MAX_EVENTS = env_int("FEED_MAX_EVENTS", 5000)
 FEED_CACHE_SECONDS = env_int("FEED_CACHE_SECONDS", 3600)  # a built feed is reused until its bookings change
@@ -465,6 +469,10 @@ CELERY_BEAT_SCHEDULE = {
     "retry-failed-notifications": {
         "task": "booking.tasks.retry_failed_notifications",
         "schedule": crontab(minute="*/10"),
+    },
+    "remind-lapsing-qualifications": {
+        "task": "facilities.tasks.remind_lapsing_qualifications",
+        "schedule": crontab(minute=23),
     },
     "expire-idempotency-records": {"task": "booking.tasks.expire_idempotency_records", "schedule": crontab(minute=17)},
     "close-silent-usage": {"task": "usage.tasks.close_silent_sessions", "schedule": crontab(minute="*")},

@@ -208,14 +208,24 @@ def user_by_username(username: str) -> User | None:
     return User.objects.filter(username=username).first()
 
 
-def _qualifications_held(user) -> QuerySet:
+def current_qualifications(*, now=None) -> QuerySet:
+    """Qualifications that hold now: not revoked and not lapsed."""
+    from django.utils import timezone
+
     from .models import Qualification
 
-    return Qualification.objects.filter(user=user, revoked_at__isnull=True)
+    now = now or timezone.now()
+    return Qualification.objects.filter(revoked_at__isnull=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
 
 
-def is_qualified(*, user, instrument) -> bool:
-    return _qualifications_held(user).filter(instrument=instrument).exists()
+def is_qualified(*, user, instrument, now=None) -> bool:
+    return current_qualifications(now=now).filter(user=user, instrument=instrument).exists()
+
+
+def _qualifications_held(user) -> QuerySet:
+    return current_qualifications().filter(user=user)
 
 
 def qualified_instrument_ids(*, user, instrument_ids) -> set[int]:
@@ -225,6 +235,42 @@ def qualified_instrument_ids(*, user, instrument_ids) -> set[int]:
     return set(
         _qualifications_held(user).filter(instrument_id__in=instrument_ids).values_list("instrument_id", flat=True)
     )
+
+
+def qualification_state(*, user, instrument) -> dict:
+    """What the instrument page tells a signed-in person: whether it asks for a qualification, their
+    current one (with its expiry), their pending request, and their last declined one. Two queries."""
+    from .models import QualificationRequest
+
+    state: dict = {"required": instrument.requires_qualification, "qualification": None, "pending": None}
+    state["declined"] = None
+    if not getattr(user, "is_authenticated", False):
+        return state
+    state["qualification"] = current_qualifications().filter(user=user, instrument=instrument).first()
+    requests = list(QualificationRequest.objects.filter(user=user, instrument=instrument).order_by("-created_at")[:1])
+    if requests and requests[0].is_pending:
+        state["pending"] = requests[0]
+    elif requests and requests[0].status == QualificationRequest.Status.DECLINED:
+        state["declined"] = requests[0]
+    return state
+
+
+def qualification_requests_visible_to(user) -> QuerySet:
+    """A person's own requests and those at the facilities they manage (all, for platform admins)."""
+    from .models import QualificationRequest
+
+    qs = QualificationRequest.objects.select_related("user", "instrument__facility", "decided_by")
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    return qs.filter(Q(user=user) | Q(instrument__facility_id__in=managed_facility_ids(user)))
+
+
+def facility_managers(facility_id: int) -> QuerySet[User]:
+    return User.objects.filter(
+        is_active=True, memberships__role=Role.FACILITY_MANAGER, memberships__facilities=facility_id
+    ).distinct()
 
 
 def tokens_of(user) -> QuerySet[ApiToken]:

@@ -158,6 +158,31 @@ class QualificationForm(forms.Form):
         return self.instruments[self.cleaned_data["instrument"]]
 
 
+class QualificationAskForm(forms.Form):
+    note = forms.CharField(
+        label=_("Your training or experience with it (for the manager)"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class QualificationGrantForm(forms.Form):
+    expires_on = forms.DateField(
+        label=_("Last day (empty: until revoked)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+
+class QualificationDeclineForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (the person is told)"),
+        max_length=1000,
+        error_messages={"required": _("Say why the request is declined; the person is told.")},
+    )
+
+
 class MoveForm(forms.Form):
     """Move a booking from the resource calendar: a new start; it keeps its length."""
 

@@ -42,6 +42,7 @@ urlpatterns = [
     path("instruments/<int:pk>/week/", instrument.week_fragment, name="week"),
     path("instruments/<int:pk>/estimate/", instrument.estimate_view, name="estimate"),
     path("instruments/<int:pk>/waitlist/", instrument.join_waitlist, name="waitlist_join"),
+    path("instruments/<int:pk>/qualification/ask/", instrument.ask_qualification, name="ask_qualification"),
     path("instruments/<int:pk>/qr/", usage.qr_page, name="qr"),
     path("instruments/<int:pk>/in-use/", usage.usage_badge, name="usage_badge"),
     path("use/<int:pk>/", usage.use_page, name="use"),
@@ -80,6 +81,11 @@ urlpatterns = [
     path("console/facilities/<str:code>/closures/", manager.closure_create, name="closure_create"),
     path("console/facilities/<str:code>/violation-policy/", manager.violation_policy, name="violation_policy"),
     path("console/facilities/<str:code>/appeals/<int:pk>/<str:action>/", manager.appeal_decide, name="appeal_decide"),
+    path(
+        "console/facilities/<str:code>/qualification-requests/<int:pk>/<str:action>/",
+        manager.qualification_request_decide,
+        name="qualification_request_decide",
+    ),
     path("console/facilities/<str:code>/closures/<int:pk>/remove/", manager.closure_delete, name="closure_delete"),
     path(
         "console/facilities/<str:code>/qualifications/<str:action>/", manager.qualification_change, name="qualification"

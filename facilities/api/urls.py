@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import joining, manage, people, tokens, views
+from . import joining, manage, people, qualifications, tokens, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
@@ -22,6 +22,23 @@ urlpatterns = [
         "instruments/<int:pk>/qualifications/",
         manage.InstrumentQualifications.as_view(),
         name="api-instrument-qualifications",
+    ),
+    # Asking for a qualification, and deciding it (facilities/api/qualifications.py).
+    path("qualification-requests/", qualifications.RequestList.as_view(), name="api-qualification-requests"),
+    path(
+        "qualification-requests/<int:pk>/grant/",
+        qualifications.RequestGrant.as_view(),
+        name="api-qualification-request-grant",
+    ),
+    path(
+        "qualification-requests/<int:pk>/decline/",
+        qualifications.RequestDecline.as_view(),
+        name="api-qualification-request-decline",
+    ),
+    path(
+        "instruments/<int:pk>/qualification/",
+        qualifications.MyQualification.as_view(),
+        name="api-instrument-my-qualification",
     ),
     # Institution administrators (facilities/api/people.py).
     path("institutions/<str:code>/members/", people.InstitutionMembers.as_view(), name="api-institution-members"),

@@ -1,6 +1,6 @@
 from .calendars import Closure, OperatingHours
+from .catalog import Facility, Instrument, Qualification, QualificationRequest, RateCard, TimeShare
 from .companies import CompanyRegistration
-from .catalog import Facility, Instrument, Qualification, RateCard, TimeShare
 from .groups import GroupHourLimit, GroupMember, GroupSpendingLimit, ResearchGroup
 from .holidays import Festival, HolidayDay, HolidaySchedule
 from .invitations import Invitation
@@ -32,6 +32,7 @@ __all__ = [
     "Membership",
     "OperatingHours",
     "Qualification",
+    "QualificationRequest",
     "RateCard",
     "SharingMode",
     "TimeShare",

@@ -3,10 +3,13 @@
 import datetime as dt
 from decimal import Decimal
 
+from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from booking.selectors import availability, own_held
 from booking.services import booking_request
@@ -23,8 +26,8 @@ from usage.selectors import open_session
 from usage.services.sessions import may_manage
 
 from .. import pricing
-from ..errors import REFUSALS, attach
-from ..forms import BookingForm
+from ..errors import REFUSALS, attach, messages_of
+from ..forms import BookingForm, QualificationAskForm
 from ..week import build_week, estimate, parse_week, week_start
 
 
@@ -60,6 +63,10 @@ def _booker(user):
 def _form_context(request, instrument, data=None, initial=None):
     membership = _booker(request.user)
     ctx = {"instrument": instrument, "membership": membership}
+    if instrument.requires_qualification:
+        # Known before the form is filled: qualified (until when), asked, declined, or may ask.
+        ctx["qualification"] = selectors.qualification_state(user=request.user, instrument=instrument)
+        ctx["ask_form"] = QualificationAskForm(auto_id="ask-%s")
     if membership is None:
         if request.user.is_authenticated:
             # Why this person may not book, in the words of the one rule that decides it.
@@ -247,3 +254,31 @@ def join_waitlist(request, pk: int):
         status = 400
     ctx["estimate"] = _estimate_for(form, ctx["rate"])
     return render(request, "frontend/partials/booking_form.html", ctx, status=200 if request.htmx else status)
+
+
+@require_POST
+def ask_qualification(request, pk: int):
+    """Ask the facility's managers to qualify the signed-in person on this instrument."""
+    from facilities.services import qualification_request_create
+
+    instrument = _instrument(pk)
+    back = redirect("frontend:instrument", pk=instrument.pk)
+    if not request.user.is_authenticated:
+        return redirect(f"{settings.LOGIN_URL}?next=/instruments/{instrument.pk}/")
+    form = QualificationAskForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for text in errors:
+                messages.error(request, str(text))
+        return back
+    try:
+        qualification_request_create(actor=request.user, instrument_id=instrument.pk, note=form.cleaned_data["note"])
+        messages.success(
+            request,
+            _("Your request is sent to the managers of %(code)s; you are mailed their decision.")
+            % {"code": instrument.facility.code},
+        )
+    except REFUSALS as exc:
+        for _field, text in messages_of(exc):
+            messages.error(request, text)
+    return back
