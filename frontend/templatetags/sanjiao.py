@@ -66,3 +66,11 @@ def invoice_ref(invoice) -> str:
     if getattr(invoice, "kind", "") == "credit_note":
         return gettext("Draft credit note #%(id)s") % {"id": invoice.pk}
     return gettext("Draft #%(id)s") % {"id": invoice.pk}
+
+
+@register.filter
+def pct(value) -> str:
+    """A percent without trailing zeros and never in exponent form: 100.00 → "100", 12.50 → "12.5"."""
+    if value is None or value == "":
+        return ""
+    return f"{Decimal(str(value)).normalize():f}"
