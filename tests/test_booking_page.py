@@ -391,3 +391,42 @@ def test_upcoming_shows_only_bookings_that_will_happen(world, tomorrow_9):
     assert f'id="booking-{rejected.pk}"' in rejected_view and "beam down" in rejected_view
     # An unknown view falls back to past, never an error.
     assert c.get(reverse("frontend:dashboard"), {"show": "<x>"}).status_code == 200
+
+
+# --- the API: POST /api/v1/bookings/{id}/payers/ --------------------------------------------------------
+
+
+def test_api_changes_payers_for_the_requester_only(world, booking, second_account):
+    url = f"/api/v1/bookings/{booking.pk}/payers/"
+    body = {"splits": [{"account": second_account.pk, "percent": "100"}]}
+    assert world.client(world.outsider).post(url, body, format="json").status_code == 404
+    refused = world.client(world.manager).post(url, body, format="json")
+    assert refused.status_code == 403 and "only its requester may" in refused.json()["detail"]
+    assert world.client(None).post(url, body, format="json").status_code in (401, 403)
+    bad = world.client(world.researcher).post(
+        url, {"splits": [{"account": second_account.pk, "percent": "90"}]}, format="json"
+    )
+    assert bad.status_code == 400 and "add up to exactly 100" in str(bad.json())
+    assert world.client(world.researcher).post(url, {"splits": "x"}, format="json").status_code == 400
+    ok = world.client(world.researcher).post(url, body, format="json")
+    assert ok.status_code == 200
+    assert ok.json()["splits"] == [{"account": second_account.pk, "percent": "100.00"}]
+    # Empty: the default account pays all again.
+    back = world.client(world.researcher).post(url, {"splits": []}, format="json")
+    assert back.status_code == 200 and back.json()["splits"] == [
+        {"account": world.researcher_account.pk, "percent": "100.00"}
+    ]
+    booking_cancel(actor=world.researcher, booking_id=booking.pk)
+    late = world.client(world.researcher).post(url, body, format="json")
+    assert late.status_code == 409 and late.json()["code"] == "invalid_transition"
+
+
+def test_api_payers_answers_in_chinese(world, booking, second_account):
+    c = world.client(world.manager)
+    r = c.post(
+        f"/api/v1/bookings/{booking.pk}/payers/",
+        {"splits": [{"account": second_account.pk, "percent": "100"}]},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert r.status_code == 403 and "only" not in r.json()["detail"]
