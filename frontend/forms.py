@@ -226,7 +226,7 @@ class BookingTimeForm(forms.Form):
         self.fields["end"] = local_datetime_field(_("End"), step)
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("start"), data.get("end")
         if start and end and end <= start:
             self.add_error("end", _("The end must be after the start."))
