@@ -451,3 +451,18 @@ def test_api_payers_answers_in_chinese(world, booking, second_account):
         HTTP_ACCEPT_LANGUAGE="zh-hans",
     )
     assert r.status_code == 403 and "only" not in r.json()["detail"]
+
+
+def test_an_ended_booking_offers_no_change(world, booking):
+    booking_cancel(actor=world.researcher, booking_id=booking.pk)
+    c = client_for(world.researcher)
+    page = c.get(reverse("frontend:booking", args=[booking.pk])).content.decode()
+    assert 'data-status="cancelled"' in page and "Nothing about this booking can be changed" in page
+    assert 'id="time-form"' not in page and 'id="payers-form"' not in page and 'id="cancel-terms"' not in page
+    confirm = c.get(reverse("frontend:cancel", args=[booking.pk])).content.decode()
+    assert "is cancelled and cannot be cancelled" in confirm and 'type="submit"' not in confirm.split("<main")[1]
+    refused = c.post(
+        reverse("frontend:booking_time", args=[booking.pk]),
+        {"start": local_input(booking.start + 3 * H), "end": local_input(booking.start + 4 * H)},
+    )
+    assert refused.status_code == 400 and "cannot be moved" in refused.content.decode()
