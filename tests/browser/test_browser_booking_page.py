@@ -1,4 +1,4 @@
-"""A booking's own page in Chromium, at a 1280×800 desktop in English and a 390×844 phone in Chinese: the
+"""A booking's own page in Chromium, at a 1280×800 desktop and a 390×844 phone, in English and Chinese: the
 researcher opens an approved booking from My bookings, changes who pays, and cancels it inside the late
 window, the confirmation stating the fee billing then charges. Nothing scrolls sideways and every action
 stays on the screen."""
@@ -72,8 +72,13 @@ def choose_language(page, lang: str) -> None:
 
 @pytest.mark.parametrize(
     "lang, width, height, size",
-    [("en", 1280, 800, "desktop"), ("zh-hans", 390, 844, "phone")],
-    ids=["desktop-en", "phone-zh"],
+    [
+        ("en", 1280, 800, "desktop"),
+        ("zh-hans", 1280, 800, "desktop"),
+        ("en", 390, 844, "phone"),
+        ("zh-hans", 390, 844, "phone"),
+    ],
+    ids=["desktop-en", "desktop-zh", "phone-en", "phone-zh"],
 )
 def test_open_a_booking_change_payers_and_cancel_with_the_fee_shown(
     new_page, live_server_url, lang, width, height, size
