@@ -187,7 +187,7 @@ def test_booking_page_query_count_is_fixed(world, booking, second_account):
                 {"account": second_account.pk, "percent": str(50 - n)},
             ],
         )
-    assert count() == short <= 15
+    assert count() == short <= 16
 
 
 # --- changing it -------------------------------------------------------------------------------------
@@ -466,3 +466,17 @@ def test_an_ended_booking_offers_no_change(world, booking):
         {"start": local_input(booking.start + 3 * H), "end": local_input(booking.start + 4 * H)},
     )
     assert refused.status_code == 400 and "cannot be moved" in refused.content.decode()
+
+
+def test_history_tells_a_calendar_flag_and_the_facilitys_answer(world, booking):
+    from booking.models import CalendarFlag
+    from booking.services.flags import flag_keep
+
+    flag = CalendarFlag.objects.create(
+        booking=booking, cause="closure_added", reason="beam maintenance", reason_params={"text": "beam maintenance"}
+    )
+    flag_keep(actor=world.manager, flag_id=flag.pk, note="we run anyway")
+    page = client_for(world.researcher).get(reverse("frontend:booking", args=[booking.pk])).content.decode()
+    history = page.split('id="history"')[1].split("</ol>")[0]
+    assert "Now in closed time because beam maintenance" in history
+    assert "Kept by the facility" in history and "we run anyway" in history

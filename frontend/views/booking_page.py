@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from billing.services.charges import late_cancellation_quote
 from booking import feeds
-from booking.models import Booking, BookingEvent, BookingSplit
+from booking.models import Booking, BookingEvent, BookingSplit, CalendarFlag
 from booking.selectors import bookings_visible_to, may_see_purpose
 from booking.services import booking_change_payers, booking_move
 from facilities.models import FundingAccount
@@ -70,7 +70,8 @@ def _percents(rows: list[dict], accounts: dict[int, FundingAccount]) -> str:
 
 
 def history(booking: Booking, accounts: dict[int, FundingAccount]) -> list[dict]:
-    """The booking's audit trail (BookingEvent), oldest first, each entry put in the reader's words."""
+    """The booking's audit trail (BookingEvent) and its calendar flags, oldest first, each entry put in the
+    reader's words."""
     events = list(BookingEvent.objects.filter(booking=booking).select_related("actor").order_by("at", "id"))
     unknown = {
         int(row["account"])
@@ -108,6 +109,27 @@ def history(booking: Booking, accounts: dict[int, FundingAccount]) -> list[dict]
             what = _("%(before)s → %(after)s") % {"before": statuses.get(e.from_status, e.from_status), "after": status}
             note = e.reason
         rows.append({"at": e.at, "who": who, "what": what, "note": note})
+    # Calendar changes that put it in closed time, and the facility's answer (booking/models/flags.py).
+    for flag in CalendarFlag.objects.filter(booking=booking).select_related("resolved_by").order_by("created_at"):
+        rows.append(
+            {
+                "at": flag.created_at,
+                "who": _("the system"),
+                "what": _("Now in closed time because %(why)s") % {"why": flag.reason_text},
+                "note": "",
+            }
+        )
+        if flag.status != CalendarFlag.Status.OPEN and flag.resolved_at:
+            by = flag.resolved_by
+            rows.append(
+                {
+                    "at": flag.resolved_at,
+                    "who": (by.get_full_name() or by.username) if by else _("the system"),
+                    "what": flag.get_status_display(),
+                    "note": flag.note,
+                }
+            )
+    rows.sort(key=lambda r: r["at"])
     return rows
 
 
