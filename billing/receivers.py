@@ -3,13 +3,12 @@
 from django.utils import timezone
 
 from booking.models import Booking
-from facilities.selectors import is_manager_of
 from usage.models import ViolationKind
 from usage.services.violations import violation_record
 
 from .models import Charge, ChargeKind
 from .services.budget import check_group_spending, check_splits
-from .services.charges import charge_booking, charge_recompute, is_invoiced, is_late_cancellation
+from .services.charges import charge_booking, charge_recompute, charges_late_cancellation, is_invoiced
 from .services.rates import snapshot_rate
 
 
@@ -42,10 +41,6 @@ def on_booking_created(sender, *, booking: Booking, splits=None, **kwargs) -> No
     snapshot_rate(booking=booking, new_booking=True)
 
 
-def _by_facility(actor, booking: Booking) -> bool:
-    return actor is not None and (actor.is_superuser or is_manager_of(actor, booking.instrument.facility_id))
-
-
 def on_booking_transitioned(
     sender, *, booking: Booking, from_status: str, to_status: str, actor=None, **kwargs
 ) -> None:
@@ -53,11 +48,8 @@ def on_booking_transitioned(
         charge_booking(booking=booking, kind=ChargeKind.USAGE)
     elif to_status == Booking.Status.NO_SHOW:
         charge_booking(booking=booking, kind=ChargeKind.NO_SHOW)
-    elif (
-        to_status == Booking.Status.CANCELLED
-        and from_status == Booking.Status.APPROVED
-        and not _by_facility(actor, booking)  # a facility cancelling its own slot charges nobody
-        and is_late_cancellation(booking=booking, cancelled_at=booking.cancelled_at or timezone.now())
+    elif to_status == Booking.Status.CANCELLED and charges_late_cancellation(
+        booking=booking, from_status=from_status, actor=actor, cancelled_at=booking.cancelled_at or timezone.now()
     ):
         charge_booking(booking=booking, kind=ChargeKind.LATE_CANCELLATION)
         # Late by billing's policy, so billing tells usage, which counts violations.

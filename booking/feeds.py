@@ -8,6 +8,7 @@ that see no change.
 
 import datetime as dt
 import hashlib
+from copy import copy
 from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -428,6 +429,18 @@ def _events(
 def _closures(scope: Q, now: dt.datetime) -> list[Closure]:
     past = _day_start(now) - dt.timedelta(days=settings.FEED_PAST_DAYS)
     return list(Closure.objects.filter(scope, end__gt=past).order_by("start", "id")[: settings.FEED_MAX_EVENTS])
+
+
+def single_event(booking: Booking, *, audience: str, show_purpose: bool, language: str = "en") -> bytes:
+    """One booking as a calendar file of its own (the booking page's "Add to calendar"), with the same UID
+    and SEQUENCE as the feeds and invitations, so importing it again updates rather than duplicates.
+    The purpose is left out for a reader who may not see it."""
+    if not show_purpose and booking.purpose:
+        booking = copy(booking)
+        booking.purpose = ""
+    cal = new_calendar(f"Sanjiao #{booking.pk}")
+    cal.add_component(booking_event(booking, audience=audience, language=language))
+    return _finish(cal)
 
 
 # --- invitations (iTIP, RFC 5546) ---------------------------------------------------------------------

@@ -22,9 +22,9 @@ Sent inside the booking's transaction, so a receiver's writes commit or roll bac
 
 Sent after the transaction committed (never from inside it):
 - `booking_changed(booking_id, instrument_id, facility_id, requester_id, event, status, sequence)` where
-  event is one of requested, approved, rejected, cancelled, completed, no_show, moved, flagged (a calendar
-  change put it in closed time), kept (the facility keeps it despite that), and status and
-  sequence are the booking's as committed.
+  event is one of requested, approved, rejected, cancelled, completed, no_show, moved, payers_changed
+  (who pays it changed), flagged (a calendar change put it in closed time), kept (the facility keeps it
+  despite that), and status and sequence are the booking's as committed.
 - `waitlist_offered(entry_id, user_id, instrument_id, start, end, expires_at)`: a waiting user was
   offered a slot that freed up; they may accept it until `expires_at` (notifications listen).
 - `calendar_flag_changed(flag_id, booking_id, event)`: a calendar change put a held booking in closed

@@ -432,7 +432,9 @@ BANK_FORMATS_FILE = env_str("BANK_FORMATS_FILE", "")
 # --- calendar feeds, notifications, Celery beat ---------------------------------------------------
 # Where mails and calendar events link a booking to: pages of the web front end, wired here so the
 # booking app knows no page. {id} is the booking's id.
-BOOKING_PAGE_URLS = {"requester": "/me/#booking-{id}", "manager": "/console/#booking-{id}"}
+# Where a link in a mail or a calendar event opens: the requester's on the booking's own page, a manager's on
+# the console (where requests are decided); the waitlist's offers on My bookings.
+BOOKING_PAGE_URLS = {"requester": "/bookings/{id}/", "manager": "/console/#booking-{id}", "dashboard": "/me/"}
 # Approved bookings are completed by the system this long after they end, leaving managers time to
 # record a no-show or the actual times first.
 AUTO_COMPLETE_AFTER_MINUTES = env_int("AUTO_COMPLETE_AFTER_MINUTES", 24 * 60)

@@ -266,3 +266,53 @@ class OnBehalfForm(forms.Form):
         if data.get("start") and data.get("end") and data["end"] <= data["start"]:
             self.add_error("end", _("The end must be after the start."))
         return data
+
+
+class BookingTimeForm(forms.Form):
+    """Move a booking, or shorten or extend it: a new start and end on its instrument's unit."""
+
+    def __init__(self, *args, instrument, **kwargs):
+        super().__init__(*args, **kwargs)
+        step = instrument.booking_unit_minutes
+        self.fields["start"] = local_datetime_field(_("Start"), step)
+        self.fields["end"] = local_datetime_field(_("End"), step)
+
+    def clean(self):
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if start and end and end <= start:
+            self.add_error("end", _("The end must be after the start."))
+        return data
+
+
+class PayersForm(forms.Form):
+    """Who pays a booking: a percent for each account the requester may charge (empty or 0: not paying)."""
+
+    def __init__(self, *args, accounts, current: dict[int, Decimal] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.accounts = list(accounts)
+        current = current or {}
+        for account in self.accounts:
+            percent = current.get(account.pk)
+            self.fields[f"split_{account.pk}"] = forms.DecimalField(
+                label=f"{account.code} — {zh_or_en(account, 'title')}",
+                required=False,
+                min_value=Decimal("0"),
+                max_value=Decimal("100"),
+                decimal_places=2,
+                initial=f"{percent.normalize():f}" if percent is not None else None,
+                widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+            )
+
+    def splits(self) -> list[dict]:
+        return [
+            {"account": a.pk, "percent": str(self.cleaned_data[f"split_{a.pk}"])}
+            for a in self.accounts
+            if self.cleaned_data.get(f"split_{a.pk}")
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not self.splits():
+            raise forms.ValidationError(_("Give at least one account a share of the cost (the shares add up to 100)."))
+        return data

@@ -5,6 +5,7 @@ from django.urls import path
 from .views import (
     account,
     audit,
+    booking_page,
     catalog,
     dashboard,
     finance,
@@ -53,7 +54,12 @@ urlpatterns = [
     path("me/tokens/", tokens.tokens, name="tokens"),
     path("me/tokens/<int:pk>/<str:action>/", tokens.token_action, name="token_action"),
     path("me/bookings/", dashboard.dashboard_bookings, name="dashboard_bookings"),
-    path("bookings/<int:pk>/cancel/", dashboard.cancel, name="cancel"),
+    path("bookings/<int:pk>/", booking_page.booking_page, name="booking"),
+    path("bookings/<int:pk>/time/", booking_page.change_time, name="booking_time"),
+    path("bookings/<int:pk>/payers/", booking_page.change_payers, name="booking_payers"),
+    path("bookings/<int:pk>/booking.ics", booking_page.booking_ics, name="booking_ics"),
+    # GET: the confirmation stating any late-cancellation fee; POST: cancel.
+    path("bookings/<int:pk>/cancel/", booking_page.cancel, name="cancel"),
     path("waitlist/<int:pk>/<str:action>/", dashboard.waitlist_action, name="waitlist_action"),
     path("me/suspensions/<int:pk>/appeal/", dashboard.suspension_appeal, name="suspension_appeal"),
     path("console/", manager.console, name="console"),

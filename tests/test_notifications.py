@@ -343,9 +343,9 @@ def test_mail_links_open_pages_that_exist_for_their_reader(approval, tomorrow_9,
     b = committed(
         booking_request, requester=w.researcher, instrument=w.instrument, start=tomorrow_9, end=tomorrow_9 + H
     )
-    for reader, expected in ((w.researcher, f"/me/#booking-{b.pk}"), (w.manager, f"/console/#booking-{b.pk}")):
+    for reader, expected in ((w.researcher, f"/bookings/{b.pk}/"), (w.manager, f"/console/#booking-{b.pk}")):
         [message] = to(reader)
-        [url] = re.findall(r"https?://\S+/(?:me|console)/#booking-\d+", message.body)
+        [url] = re.findall(r"https?://\S+/(?:bookings/\d+/|console/#booking-\d+)", message.body)
         assert url.endswith(expected)
         client.force_login(reader)
         assert client.get(expected.split("#")[0]).status_code == 200

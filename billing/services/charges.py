@@ -4,6 +4,7 @@ the charge commits or rolls back with the transition."""
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from booking.models import Booking
 from common.time import local_tz
+from facilities.selectors import is_manager_of
 from usage.selectors import booking_use
 
 from ..models import (
@@ -22,12 +24,13 @@ from ..models import (
     HostSubsidy,
     InternalTransfer,
     InvoiceLine,
+    RateSnapshot,
     VoucherMode,
 )
 from ..periods import period_of
 from .allocation import Share, VoucherTerms, allocate
 from .fees import fee_for, subsidy_for
-from .rates import snapshot_rate
+from .rates import published_rate, snapshot_rate, user_class_for
 from .vouchers import draw, give_back_charge, lock_voucher
 
 log = logging.getLogger(__name__)
@@ -196,3 +199,75 @@ def kind_for_status(booking: Booking) -> str | None:
 def is_late_cancellation(*, booking: Booking, cancelled_at: dt.datetime) -> bool:
     policy = ChargePolicy.for_instrument(booking.instrument_id)
     return cancelled_at >= booking.start - dt.timedelta(hours=policy.late_cancel_hours)
+
+
+def by_facility(actor, booking: Booking) -> bool:
+    """The facility (its managers, or platform admins) acts: a facility cancelling its own slot charges nobody."""
+    return actor is not None and (actor.is_superuser or is_manager_of(actor, booking.instrument.facility_id))
+
+
+def charges_late_cancellation(*, booking: Booking, from_status: str, actor, cancelled_at: dt.datetime) -> bool:
+    """The one rule for a late-cancellation fee: an approved booking cancelled by someone other than the
+    facility, less than the policy's hours before its start."""
+    return (
+        from_status == Booking.Status.APPROVED
+        and not by_facility(actor, booking)
+        and is_late_cancellation(booking=booking, cancelled_at=cancelled_at)
+    )
+
+
+@dataclass(frozen=True)
+class LateCancellationQuote:
+    """What cancelling a booking now would cost: `amount` (0 when no fee applies) after the host's subsidy,
+    before any innovation voucher; `shares` pairs each paying account id with its part (largest remainder)."""
+
+    applies: bool
+    late_from: dt.datetime
+    hours: int
+    percent: Decimal
+    amount: Decimal
+    shares: list[tuple[int, Decimal]]
+
+
+def late_cancellation_quote(*, booking: Booking, actor, at: dt.datetime | None = None) -> LateCancellationQuote:
+    """The fee `charge_booking` would record if `actor` cancelled `booking` at `at` (now), computed the same
+    way (the booking's fixed rate, the instrument's policy, the host's subsidy, the payers' shares) and
+    writing nothing."""
+    at = at or timezone.now()
+    policy = ChargePolicy.for_instrument(booking.instrument_id)
+    late_from = booking.start - dt.timedelta(hours=policy.late_cancel_hours)
+    zero = LateCancellationQuote(
+        False, late_from, policy.late_cancel_hours, policy.late_cancel_percent, Decimal("0.00"), []
+    )
+    if not charges_late_cancellation(booking=booking, from_status=booking.status, actor=actor, cancelled_at=at):
+        return zero
+    snapshot = RateSnapshot.objects.filter(booking_id=booking.pk).first()
+    if snapshot is not None:
+        rate, published = snapshot.hourly_rate, snapshot.published
+    else:  # a booking made before rates were fixed at request time: the rate its charge would fix now
+        klass = user_class_for(institution=booking.institution, facility=booking.instrument.facility)
+        found = published_rate(instrument_id=booking.instrument_id, user_class=klass)
+        rate, published = (found if found is not None else Decimal("0.00")), found is not None
+    fee = fee_for(
+        kind=ChargeKind.LATE_CANCELLATION,
+        policy=policy,
+        rate=rate,
+        published=published,
+        booked_minutes=_minutes(booking.start, booking.end),
+        actual_minutes=None,
+    )
+    if fee.gross <= 0:
+        return zero
+    day = timezone.localtime(booking.start, local_tz()).date()
+    sub_pct = subsidy_percent(facility_id=booking.instrument.facility_id, partner_id=booking.institution_id, day=day)
+    amount = fee.gross - subsidy_for(fee.gross, sub_pct)
+    shares = _shares(booking)
+    parts = allocate(amount, shares).account_amounts if shares else []
+    return LateCancellationQuote(
+        True,
+        late_from,
+        policy.late_cancel_hours,
+        policy.late_cancel_percent,
+        amount,
+        [(s.account_id, part) for s, part in zip(shares, parts, strict=True)],
+    )

@@ -75,6 +75,17 @@ class MoveSerializer(serializers.Serializer):
         return _ordered(attrs)
 
 
+class PayersSerializer(serializers.Serializer):
+    # max_length goes to the ListSerializer that many=True makes; the stubs do not know it.
+    splits = SplitInSerializer(  # type: ignore[call-arg]
+        many=True,
+        max_length=MAX_SPLITS,
+        allow_empty=True,
+        help_text="The new split across your funding accounts, percents adding up to 100; empty: your default "
+        "account pays all.",
+    )
+
+
 class WaitlistJoinSerializer(serializers.Serializer):
     instrument = StrictIntegerField(min_value=1, max_value=2**53)
     start = AwareDateTimeField()

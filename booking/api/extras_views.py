@@ -1,4 +1,4 @@
-"""HTTP adapters for series, bundles, moves and the waitlist: parse strictly, call the service, shape
+"""HTTP adapters for series, bundles, moves, payers and the waitlist: parse strictly, call the service, shape
 the answer the way the core booking API does."""
 
 from django.core.exceptions import ValidationError
@@ -18,6 +18,7 @@ from .extras_serializers import (
     BundleCreateSerializer,
     BundleOutSerializer,
     MoveSerializer,
+    PayersSerializer,
     SeriesCreateSerializer,
     SeriesOutSerializer,
     WaitlistAcceptSerializer,
@@ -156,6 +157,28 @@ class BookingMove(APIView):
     def post(self, request, pk: int):
         data = _validated(MoveSerializer, json_body(request))
         booking = services.booking_move(actor=request.user, booking_id=pk, start=data["start"], end=data["end"])
+        return Response(_bookings_json(request, [booking.pk])[0])
+
+
+class BookingPayers(APIView):
+    """Change who pays a requested or approved booking (its requester only), checked like a new request's splits."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=PayersSerializer,
+        responses={
+            200: BookingOutSerializer,
+            400: BAD_INPUT,
+            403: OpenApiResponse(description="You see the booking but are not its requester."),
+            404: OpenApiResponse(description="No such booking, or you may not see it."),
+            409: ConflictSerializer,
+        },
+    )
+    def post(self, request, pk: int):
+        data = _validated(PayersSerializer, json_body(request))
+        booking = services.booking_change_payers(actor=request.user, booking_id=pk, splits=_splits(data))
         return Response(_bookings_json(request, [booking.pk])[0])
 
 

@@ -369,7 +369,7 @@ def deliver_waitlist_offer(*, entry_id: int, now: dt.datetime | None = None) -> 
         "expires": timezone.localtime(entry.offer_expires_at).strftime("%Y-%m-%d %H:%M")
         if entry.offer_expires_at
         else "",
-        "waitlist_url": site_url() + settings.BOOKING_PAGE_URLS["requester"].split("#")[0],
+        "waitlist_url": site_url() + settings.BOOKING_PAGE_URLS["dashboard"],
     }
     ok = _send([row], partial(build_message, recipient=entry.user, kind=Kind.WAITLIST_OFFER, context=context))
     counts["sent" if ok else "failed"] += 1

@@ -2,6 +2,7 @@
 
 from .bundles import booking_bundle_request
 from .moves import booking_move
+from .payers import booking_change_payers
 from .requests import SplitSpec, booking_request, booking_request_by_id, booking_request_on_behalf
 from .series import booking_series_request
 from .transitions import booking_approve, booking_cancel, booking_complete, booking_no_show, booking_reject
@@ -11,6 +12,7 @@ __all__ = [
     "SplitSpec",
     "booking_approve",
     "booking_bundle_request",
+    "booking_change_payers",
     "booking_move",
     "booking_series_request",
     "waitlist_accept",

@@ -74,3 +74,11 @@ def last_day(moment: dt.datetime | None) -> str:
     if moment is None:
         return ""
     return (timezone.localtime(moment) - dt.timedelta(microseconds=1)).date().isoformat()
+
+
+@register.filter
+def pct(value) -> str:
+    """A percent without trailing zeros and never in exponent form: 100.00 → "100", 12.50 → "12.5"."""
+    if value is None or value == "":
+        return ""
+    return f"{Decimal(str(value)).normalize():f}"

@@ -48,13 +48,26 @@ def _open_flag_columns() -> dict:
     }
 
 
+# The views of one's bookings besides "Upcoming" (which is always shown): ?show=past|cancelled|rejected.
+ENDED_VIEWS = ("past", "cancelled", "rejected")
+
+
+def shown_view(request) -> str:
+    show = request.GET.get("show", "")
+    return show if show in ENDED_VIEWS else "past"
+
+
 def _tables(request):
-    from booking.models import CalendarFlag, WaitlistEntry
+    from booking.holds import HELD_STATUSES
+    from booking.models import Booking, CalendarFlag, WaitlistEntry
     from booking.services.waitlist import entries_visible_to
 
     now = timezone.now()
     mine = my_bookings(request.user)
-    upcoming = list(mine.filter(end__gt=now).annotate(**_open_flag_columns()).order_by("start")[:PAGE])
+    # Upcoming: only what will happen — held (requested or approved) and not over.
+    upcoming = list(
+        mine.filter(status__in=HELD_STATUSES, end__gt=now).annotate(**_open_flag_columns()).order_by("start")[:PAGE]
+    )
     for b in upcoming:
         # A calendar change put it in closed time; the facility has yet to keep, move or cancel it. The
         # reason is put in words here, in the reader's language.
@@ -63,9 +76,17 @@ def _tables(request):
             if b.flag_code
             else None
         )
+    show = shown_view(request)
+    ended = {
+        # Past: the time is over and it was not called off (completed, no-show, or awaiting that record).
+        "past": mine.filter(end__lte=now).exclude(status__in=[Booking.Status.CANCELLED, Booking.Status.REJECTED]),
+        "cancelled": mine.filter(status=Booking.Status.CANCELLED),
+        "rejected": mine.filter(status=Booking.Status.REJECTED),
+    }[show]
     return {
         "upcoming": upcoming,
-        "past": list(mine.filter(end__lte=now).order_by("-start")[:PAGE]),
+        "show": show,
+        "ended": list(ended.order_by("-start")[:PAGE]),
         "waitlist": list(
             entries_visible_to(request.user)
             .filter(

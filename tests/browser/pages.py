@@ -2,8 +2,9 @@
 390×844 phone and a 1280×800 desktop, in English and Chinese. A new page joins with one line here.
 
 `path` is a path on the server, or `"instrument:FACILITY/CODE"` for an instrument's page (its id is looked up
-on the facility's page). `who` is the demo account signed in (None: anonymous). The Django admin is left out:
-it is Django's own and for administrators only."""
+on the facility's page), or `"booking:"` followed by a path inside the first booking linked from My bookings
+(`"booking:"` its page, `"booking:cancel/"` its cancel confirmation). `who` is the demo account signed in
+(None: anonymous). The Django admin is left out: it is Django's own and for administrators only."""
 
 from typing import NamedTuple
 
@@ -25,6 +26,9 @@ PAGES: list[Page] = [
     Page("password-reset", None, "/password/reset/"),
     Page("choose-institution", None, "/federation/choose/"),
     Page("dashboard", RESEARCHER, "/me/"),
+    Page("dashboard-cancelled", RESEARCHER, "/me/?show=cancelled"),
+    Page("booking-page", RESEARCHER, "booking:"),
+    Page("booking-page-cancel", RESEARCHER, "booking:cancel/"),
     Page("instrument-signed-in", RESEARCHER, "instrument:SHMFF/HYBRID-45T"),
     Page("search", RESEARCHER, "/search/"),
     Page("tokens", RESEARCHER, "/me/tokens/"),

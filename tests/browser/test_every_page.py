@@ -116,6 +116,11 @@ def contexts(browser, live_server_url):
 
 
 def _resolve(page, base: str, path: str, cache: dict) -> str:
+    if path.startswith("booking:"):
+        if "booking" not in cache:
+            page.goto(f"{base}/me/")
+            cache["booking"] = page.locator("#bookings a[href^='/bookings/']").first.get_attribute("href")
+        return base + cache["booking"] + path.removeprefix("booking:")
     if not path.startswith("instrument:"):
         return base + path
     if path not in cache:
