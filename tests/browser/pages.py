@@ -32,4 +32,7 @@ PAGES: list[Page] = [
     Page("console-facility", MANAGER, "/console/facilities/SHMFF/"),
     Page("finance", FINANCE, "/finance/"),
     Page("audit", INSTITUTION_ADMIN, "/audit/"),
+    Page("register", None, "/accounts/signup/"),
+    Page("welcome-company", "acme.lab", "/welcome/"),
+    Page("people", INSTITUTION_ADMIN, "/institutions/USTC/people/"),
 ]
