@@ -7,12 +7,13 @@ import io
 import json
 import zipfile
 
+from allauth.account.models import EmailAddress
 from django.http import HttpResponse
 from django.utils import timezone
 
 from booking.models import Booking, NotificationLog
 from common.time import local_tz
-from facilities.models import ApiToken, Membership, Qualification, User
+from facilities.models import ApiToken, CompanyRegistration, JoinRequest, Membership, Qualification, User
 
 from .selectors import entries_by, entry_row, spreadsheet_safe
 
@@ -97,11 +98,44 @@ def personal_data(user: User) -> dict:
             for t in ApiToken.objects.filter(user=user).order_by("created_at", "pk")
         ],
         "audit_entries": [entry_row(e) for e in entries_by(user)],
+        "email_addresses": [
+            {"email": a.email, "verified": a.verified, "primary": a.primary}
+            for a in EmailAddress.objects.filter(user=user).order_by("pk")
+        ],
+        "join_requests": [
+            {
+                "institution": j.institution.code,
+                "via": j.via,
+                "affiliation": j.affiliation,
+                "state": j.state,
+                "created_at": _when(j.created_at),
+                "decided_at": _when(j.decided_at),
+            }
+            for j in JoinRequest.objects.filter(user=user).select_related("institution").order_by("created_at", "pk")
+        ],
+        "company_registration": [
+            {
+                "company_name": c.company_name,
+                "credit_code": c.credit_code,
+                "state": c.state,
+                "created_at": _when(c.created_at),
+                "decided_at": _when(c.decided_at),
+            }
+            for c in CompanyRegistration.objects.filter(user=user)
+        ],
     }
 
 
 # The sections that are lists become CSV files in the ZIP, beside the whole as JSON.
-_CSV_SECTIONS = ["memberships", "funding_accounts", "bookings", "qualifications", "notifications", "api_tokens"]
+_CSV_SECTIONS = [
+    "memberships",
+    "funding_accounts",
+    "bookings",
+    "qualifications",
+    "notifications",
+    "api_tokens",
+    "join_requests",
+]
 
 
 def _csv(rows: list[dict]) -> str:
