@@ -1,6 +1,6 @@
 from .calendars import Closure, OperatingHours
-from .companies import CompanyRegistration
 from .catalog import Facility, Instrument, Qualification, RateCard, TimeShare
+from .companies import CompanyRegistration
 from .groups import GroupHourLimit, GroupMember, GroupSpendingLimit, ResearchGroup
 from .holidays import Festival, HolidayDay, HolidaySchedule
 from .invitations import Invitation
