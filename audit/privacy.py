@@ -7,12 +7,21 @@ import io
 import json
 import zipfile
 
+from allauth.account.models import EmailAddress
 from django.http import HttpResponse
 from django.utils import timezone
 
 from booking.models import Booking, NotificationLog
 from common.time import local_tz
-from facilities.models import ApiToken, Membership, Qualification, QualificationRequest, User
+from facilities.models import (
+    ApiToken,
+    CompanyRegistration,
+    JoinRequest,
+    Membership,
+    Qualification,
+    QualificationRequest,
+    User,
+)
 from federation.selectors import identity_records
 
 from .selectors import entries_by, entry_row, spreadsheet_safe
@@ -114,6 +123,31 @@ def personal_data(user: User) -> dict:
         # Federated sign-ins linked to the account, with what each identity provider released.
         "linked_identities": identity_records(user),
         "audit_entries": [entry_row(e) for e in entries_by(user)],
+        "email_addresses": [
+            {"email": a.email, "verified": a.verified, "primary": a.primary}
+            for a in EmailAddress.objects.filter(user=user).order_by("pk")
+        ],
+        "join_requests": [
+            {
+                "institution": j.institution.code,
+                "via": j.via,
+                "affiliation": j.affiliation,
+                "state": j.state,
+                "created_at": _when(j.created_at),
+                "decided_at": _when(j.decided_at),
+            }
+            for j in JoinRequest.objects.filter(user=user).select_related("institution").order_by("created_at", "pk")
+        ],
+        "company_registration": [
+            {
+                "company_name": c.company_name,
+                "credit_code": c.credit_code,
+                "state": c.state,
+                "created_at": _when(c.created_at),
+                "decided_at": _when(c.decided_at),
+            }
+            for c in CompanyRegistration.objects.filter(user=user)
+        ],
     }
 
 
@@ -126,6 +160,7 @@ _CSV_SECTIONS = [
     "qualification_requests",
     "notifications",
     "api_tokens",
+    "join_requests",
 ]
 
 

@@ -11,6 +11,7 @@ from django.dispatch import receiver
 from .joining import request_membership
 from .models import JoinRequest
 from .selectors import institution_for_domain
+from .signals import person_anonymised
 
 log = logging.getLogger("sanjiao.accounts")
 
@@ -30,6 +31,16 @@ def join_by_email_domain(*, user, email: str) -> JoinRequest | None:
     if institution is None:
         return None
     return request_membership(user=user, institution=institution, via=JoinRequest.Via.EMAIL_DOMAIN)
+
+
+@receiver(person_anonymised)
+def _forget_addresses(sender, user, **kwargs) -> None:
+    """An anonymised person's e-mail addresses and federated identities go (the user row keeps a
+    pseudonym; facilities.services.person_anonymise)."""
+    from allauth.socialaccount.models import SocialAccount
+
+    EmailAddress.objects.filter(user=user).delete()
+    SocialAccount.objects.filter(user=user).delete()
 
 
 @receiver(email_confirmed)

@@ -81,7 +81,8 @@ def test_a_person_downloads_their_own_data_as_json(life):
     data = r.json()
     assert set(data) == {
         "profile", "memberships", "funding_accounts", "bookings", "qualifications", "qualification_requests",
-        "notifications", "api_tokens", "linked_identities", "audit_entries",
+        "notifications", "api_tokens", "linked_identities", "audit_entries", "email_addresses", "join_requests",
+        "company_registration",
     }  # fmt: skip
     assert data["profile"]["username"] == "res" and data["profile"]["email"] == "res@example.org"
     assert data["memberships"] == [
@@ -161,6 +162,9 @@ def _figures(w) -> dict:
 
 def test_anonymising_keeps_invoices_reports_and_the_trail_and_locks_the_person_out(life):
     w = life
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.create(user=w.researcher, email="res@example.org", verified=True, primary=True)
     before = _figures(w)
     assert before["invoices"] and before["invoices"][0][1]  # issued, numbered
     assert before["report"]["totals"]["used_hours"] not in ("0", "0.00", 0)  # the booking is counted
@@ -181,6 +185,7 @@ def test_anonymising_keeps_invoices_reports_and_the_trail_and_locks_the_person_o
     person = User.objects.get(pk=w.researcher.pk)
     assert (person.username, person.first_name, person.last_name) == (pseudonym, pseudonym, "")
     assert person.email == f"{pseudonym}@anonymised.invalid" and not person.has_usable_password()
+    assert not EmailAddress.objects.filter(user=person).exists()  # the registered address goes too
     assert not person.is_active and not person.is_staff and person.anonymised_at is not None
     assert person.calendar_token != old_calendar
     assert not ApiToken.objects.filter(user=person, revoked_at__isnull=True).exists()

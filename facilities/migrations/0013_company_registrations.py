@@ -6,30 +6,99 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('facilities', '0012_joining_domains_policy_requests'),
+        ("facilities", "0012_joining_domains_policy_requests"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CompanyRegistration',
+            name="CompanyRegistration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company_name', models.CharField(max_length=200, verbose_name='company name')),
-                ('credit_code', models.CharField(error_messages={'unique': 'A company with this unified social credit code is already registered.'}, max_length=18, unique=True, verbose_name='unified social credit code')),
-                ('province', models.CharField(blank=True, choices=[('shanghai', 'Shanghai'), ('anhui', 'Anhui'), ('jiangsu', 'Jiangsu'), ('zhejiang', 'Zhejiang')], max_length=16, verbose_name='province')),
-                ('state', models.CharField(choices=[('pending', 'Awaiting approval'), ('approved', 'Approved'), ('declined', 'Declined')], default='pending', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decline_reason', models.CharField(blank=True, max_length=500)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('institution', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='company_registration', to='facilities.institution')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='company_registration', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("company_name", models.CharField(max_length=200, verbose_name="company name")),
+                (
+                    "credit_code",
+                    models.CharField(
+                        error_messages={
+                            "unique": "A company with this unified social credit code is already registered."
+                        },
+                        max_length=18,
+                        unique=True,
+                        verbose_name="unified social credit code",
+                    ),
+                ),
+                (
+                    "province",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("shanghai", "Shanghai"),
+                            ("anhui", "Anhui"),
+                            ("jiangsu", "Jiangsu"),
+                            ("zhejiang", "Zhejiang"),
+                        ],
+                        max_length=16,
+                        verbose_name="province",
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("pending", "Awaiting approval"), ("approved", "Approved"), ("declined", "Declined")],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("decline_reason", models.CharField(blank=True, max_length=500)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "institution",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="company_registration",
+                        to="facilities.institution",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="company_registration",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('state__in', ['pending', 'approved', 'declined'])), name='company_registration_state_known', violation_error_message='Unknown state of a company registration.'), models.CheckConstraint(condition=models.Q(models.Q(('state', 'approved'), _negated=True), ('institution__isnull', False), _connector='OR'), name='company_registration_approved_has_institution', violation_error_message='An approved company is an institution.')],
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("state__in", ["pending", "approved", "declined"])),
+                        name="company_registration_state_known",
+                        violation_error_message="Unknown state of a company registration.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("state", "approved"), _negated=True),
+                            ("institution__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="company_registration_approved_has_institution",
+                        violation_error_message="An approved company is an institution.",
+                    ),
+                ],
             },
         ),
     ]

@@ -42,4 +42,7 @@ PAGES: list[Page] = [
     Page("instrument-half-hour", RESEARCHER, "instrument:SJTU-IAC/XRD-1"),
     Page("finance", FINANCE, "/finance/"),
     Page("audit", INSTITUTION_ADMIN, "/audit/"),
+    Page("register", None, "/accounts/signup/"),
+    Page("welcome-company", "acme.lab", "/welcome/"),
+    Page("people", INSTITUTION_ADMIN, "/institutions/USTC/people/"),
 ]
