@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('facilities', '0013_company_registrations'),
-        ('facilities', '0013_qualification_expiry_and_requests'),
+        ("facilities", "0013_company_registrations"),
+        ("facilities", "0013_qualification_expiry_and_requests"),
     ]
 
-    operations = [
-    ]
+    operations = []
