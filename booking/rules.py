@@ -117,7 +117,10 @@ def lacks_qualification(instrument: Instrument, *, qualified: bool) -> bool:
 def check_qualification(*, instrument: Instrument, requester: User) -> None:
     """Who may book the instrument: qualified (when it asks for that), then in good standing — the
     layers above answer the `validate_requester` hook (usage: a suspension after violations)."""
-    if lacks_qualification(instrument, qualified=is_qualified(user=requester, instrument=instrument)):
+    # Asked only of instruments that require it: the qualification query is not run otherwise.
+    if instrument.requires_qualification and lacks_qualification(
+        instrument, qualified=is_qualified(user=requester, instrument=instrument)
+    ):
         raise ValidationError(
             _(
                 "Qualification: %(code)s may only be booked by users its facility managers have qualified; "
