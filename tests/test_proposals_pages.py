@@ -103,7 +103,7 @@ def test_each_role_through_the_pages(world, client, settings, tmp_path):
     client.force_login(world.researcher)
     week = timezone.localtime(session.booking.start).date().isoformat()
     calendar = client.get(f"/instruments/{world.instrument.pk}/?week={week}")
-    assert calendar.status_code == 200 and b'<td class="booking"' in calendar.content
+    assert calendar.status_code == 200 and b'<td class="booking own mine' in calendar.content
     feed = client.get(f"/calendar/{world.researcher.calendar_token}.ics")
     assert b"Beamtime P" in b"".join(feed.streaming_content if feed.streaming else [feed.content])
     # The file is served to the team.

@@ -167,7 +167,7 @@ def test_open_appeals_list_queries_do_not_grow(world, n, django_assert_max_num_q
         member(user, world.ustc, "researcher")
         suspend(world, user=user, appeal=Suspension.Appeal.PENDING)
     c = client_for(world.manager)
-    with django_assert_max_num_queries(21):
+    with django_assert_max_num_queries(22):
         page = c.get(reverse("frontend:console_facility", args=["FAC"]))
     assert page.status_code == 200
     assert page.content.decode().count('class="card appeal"') == n
