@@ -127,10 +127,39 @@ def user_by_username(username: str) -> User | None:
     return User.objects.filter(username=username).first()
 
 
-def is_qualified(*, user, instrument) -> bool:
+def qualifications_in_force(at=None) -> QuerySet:
+    """Qualifications that let their holder book now (or at `at`): not revoked, not expired. The one
+    definition of "qualified" (booking rules, auto-approval, the approval queue, the console)."""
+    from django.utils import timezone
+
     from .models import Qualification
 
-    return Qualification.objects.filter(user=user, instrument=instrument, revoked_at__isnull=True).exists()
+    moment = at or timezone.now()
+    return Qualification.objects.filter(revoked_at__isnull=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=moment)
+    )
+
+
+def is_qualified(*, user, instrument) -> bool:
+    return qualifications_in_force().filter(user=user, instrument=instrument).exists()
+
+
+def facility_settings(facility: Facility) -> dict:
+    """What a facility's managers set besides booking rules, for the console and the API (callers check
+    the reader manages the facility): weekly hours, rates and time shares of its instruments, and the
+    qualifications in force or expired but not revoked."""
+    from .models import OperatingHours, Qualification, RateCard, TimeShare
+
+    return {
+        "hours": OperatingHours.objects.filter(facility=facility).select_related("instrument"),
+        "rates": RateCard.objects.filter(instrument__facility=facility).select_related("instrument"),
+        "time_shares": TimeShare.objects.filter(instrument__facility=facility).select_related(
+            "instrument", "institution"
+        ),
+        "qualifications": Qualification.objects.filter(instrument__facility=facility, revoked_at__isnull=True)
+        .select_related("user", "instrument", "granted_by")
+        .order_by("instrument__code", "user__username"),
+    }
 
 
 def tokens_of(user) -> QuerySet[ApiToken]:

@@ -1,0 +1,277 @@
+"""Managers set everything else about their facility without the Django admin (issue 16, item 9): weekly
+hours, qualifications with an expiry, rates per user class, co-building partners' time shares and charge
+policies, from the API and the console. Every change is audited under the manager's name; another
+facility's manager, a researcher and finance are refused."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from auditlog.models import LogEntry
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.models import ChargePolicy
+from facilities.models import Instrument, OperatingHours, Qualification, RateCard, TimeShare
+from facilities.selectors import is_qualified
+
+from .factories.facilities import FacilityFactory, InstrumentFactory, UserFactory, member
+
+
+@pytest.fixture
+def other_manager(world):
+    user = UserFactory(username="else-mgr")
+    member(user, world.zju, "facility_manager", [FacilityFactory(code="ELSE")])
+    return user
+
+
+def last_entry(obj):
+    return LogEntry.objects.get_for_object(obj).order_by("-pk").first()
+
+
+def hours_url(world):
+    return "/api/v1/facilities/FAC/hours/"
+
+
+def inst_url(world, what):
+    return f"/api/v1/instruments/{world.instrument.pk}/{what}/"
+
+
+# --- Weekly hours ----------------------------------------------------------------------------------------
+
+
+def test_manager_sets_weekly_hours_over_the_api(world):
+    c = world.client(world.manager)
+    v0 = Instrument.objects.get(pk=world.instrument.pk).availability_version
+    r = c.post(hours_url(world), {"weekday": 0, "opens": "08:00", "closes": "20:00"}, format="json")
+    assert r.status_code == 201, r.json()
+    assert r.json() == {
+        "id": r.json()["id"],
+        "facility": "FAC",
+        "instrument": None,
+        "weekday": 0,
+        "opens": "08:00",
+        "closes": "20:00",
+    }
+    span = OperatingHours.objects.get(pk=r.json()["id"])
+    assert last_entry(span).actor == world.manager
+    assert last_entry(span).additional_data["institutions"] == [world.sari.pk]
+    # The calendar changed: the instrument's version moved, so clients re-read it.
+    assert Instrument.objects.get(pk=world.instrument.pk).availability_version == v0 + 1
+    assert [h["weekday"] for h in c.get(hours_url(world)).json()] == [0]
+
+    own = c.post(
+        hours_url(world),
+        {"weekday": 5, "opens": "09:00", "closes": "12:00", "instrument": world.instrument.pk},
+        format="json",
+    )
+    assert own.status_code == 201 and own.json()["instrument"] == world.instrument.pk
+
+    assert c.delete(f"/api/v1/hours/{span.pk}/").status_code == 204
+    assert not OperatingHours.objects.filter(pk=span.pk).exists()
+    assert LogEntry.objects.filter(object_pk=str(span.pk), action=LogEntry.Action.DELETE).get().actor == world.manager
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"weekday": 0, "opens": "20:00", "closes": "08:00"}, "closes"),
+        ({"weekday": 7, "opens": "08:00", "closes": "20:00"}, "weekday"),
+        ({"weekday": 0, "opens": "8 o'clock", "closes": "20:00"}, "opens"),
+        ({"weekday": 0, "opens": "09:00", "closes": "10:00"}, "opens"),  # overlaps the span below
+        ({"weekday": 0, "opens": "08:00", "closes": "20:00", "instrument": 10**9}, "instrument"),
+    ],
+)
+def test_bad_hours_are_refused_in_words(world, body, field):
+    c = world.client(world.manager)
+    assert c.post(hours_url(world), {"weekday": 0, "opens": "08:00", "closes": "12:00"}, format="json").status_code == 201
+    r = c.post(hours_url(world), body, format="json")
+    assert r.status_code == 400 and field in r.json(), r.json()
+    assert OperatingHours.objects.count() == 1
+
+
+def test_another_instruments_hours_cannot_be_set_through_this_facility(world, other_manager):
+    elsewhere = InstrumentFactory(facility=FacilityFactory(code="OTHER"), code="X1")
+    r = world.client(world.manager).post(
+        hours_url(world), {"weekday": 0, "opens": "08:00", "closes": "20:00", "instrument": elsewhere.pk}, format="json"
+    )
+    assert r.status_code == 400 and "instrument" in r.json()
+
+
+# --- Qualifications with an expiry -----------------------------------------------------------------------
+
+
+def test_a_qualification_with_an_expiry_lapses(world):
+    c = world.client(world.manager)
+    soon = timezone.now() + dt.timedelta(days=30)
+    r = c.post(inst_url(world, "qualifications"), {"username": "res", "expires_at": soon.isoformat()}, format="json")
+    assert r.status_code == 201, r.json()
+    assert r.json()["expires_at"].endswith("+08:00") and r.json()["in_force"] is True
+    q = Qualification.objects.get(user=world.researcher, instrument=world.instrument)
+    assert last_entry(q).actor == world.manager
+    assert is_qualified(user=world.researcher, instrument=world.instrument)
+    listed = c.get(inst_url(world, "qualifications")).json()
+    assert [(x["username"], x["in_force"]) for x in listed] == [("res", True)]
+
+    Qualification.objects.filter(pk=q.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+    assert not is_qualified(user=world.researcher, instrument=world.instrument)
+    assert c.get(inst_url(world, "qualifications")).json()[0]["in_force"] is False
+
+    # Granting again renews the same qualification (a change in the audit trail, not a second row).
+    later = timezone.now() + dt.timedelta(days=365)
+    again = c.post(inst_url(world, "qualifications"), {"username": "res", "expires_at": later.isoformat()}, format="json")
+    assert again.status_code == 201 and again.json()["in_force"] is True
+    assert Qualification.objects.filter(user=world.researcher, instrument=world.instrument).count() == 1
+    assert is_qualified(user=world.researcher, instrument=world.instrument)
+    assert "expires_at" in last_entry(q).changes_dict
+
+
+def test_an_expiry_in_the_past_or_without_offset_is_refused(world):
+    c = world.client(world.manager)
+    past = (timezone.now() - dt.timedelta(days=1)).isoformat()
+    r = c.post(inst_url(world, "qualifications"), {"username": "res", "expires_at": past}, format="json")
+    assert r.status_code == 400 and "future" in str(r.json())
+    r = c.post(inst_url(world, "qualifications"), {"username": "res", "expires_at": "2030-01-01T00:00"}, format="json")
+    assert r.status_code == 400 and "expires_at" in r.json()
+    assert not Qualification.objects.exists()
+
+
+def test_an_expired_qualification_no_longer_lets_its_holder_book(world, tomorrow_9):
+    Instrument.objects.filter(pk=world.instrument.pk).update(requires_qualification=True)
+    Qualification.objects.create(
+        user=world.researcher, instrument=world.instrument, expires_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    body = {
+        "instrument": world.instrument.pk,
+        "start": tomorrow_9.isoformat(),
+        "end": (tomorrow_9 + dt.timedelta(hours=1)).isoformat(),
+    }
+    r = world.client(world.researcher).post("/api/v1/bookings/", body, format="json")
+    assert r.status_code == 400 and "Qualification" in str(r.json())
+
+
+# --- Rates and time shares -------------------------------------------------------------------------------
+
+
+def test_manager_publishes_changes_and_withdraws_rates(world):
+    c = world.client(world.manager)
+    r = c.put(inst_url(world, "rates"), {"user_class": "industry", "hourly_rate": "1200.50"}, format="json")
+    assert r.status_code == 200 and r.json() == {"user_class": "industry", "hourly_rate": "1200.50"}
+    card = RateCard.objects.get(instrument=world.instrument, user_class="industry")
+    assert card.hourly_rate == Decimal("1200.50") and last_entry(card).actor == world.manager
+    c.put(inst_url(world, "rates"), {"user_class": "industry", "hourly_rate": "1300"}, format="json")
+    assert RateCard.objects.get(pk=card.pk).hourly_rate == Decimal("1300.00")
+    assert last_entry(card).changes_dict["hourly_rate"] == ["1200.50", "1300.00"]
+    assert c.get(inst_url(world, "rates")).json() == [{"user_class": "industry", "hourly_rate": "1300.00"}]
+    assert c.delete(inst_url(world, "rates") + "?user_class=industry").status_code == 204
+    assert not RateCard.objects.exists()
+    assert c.delete(inst_url(world, "rates") + "?user_class=industry").status_code == 404
+    assert c.delete(inst_url(world, "rates") + "?user_class=friends").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"user_class": "industry", "hourly_rate": "-1"},
+        {"user_class": "industry", "hourly_rate": "1.005"},
+        {"user_class": "industry", "hourly_rate": "lots"},
+        {"user_class": "friends", "hourly_rate": "10"},
+        {"user_class": "industry"},
+    ],
+)
+def test_bad_rates_are_refused(world, body):
+    r = world.client(world.manager).put(inst_url(world, "rates"), body, format="json")
+    assert r.status_code == 400, r.json()
+    assert not RateCard.objects.exists()
+
+
+def test_manager_sets_partner_time_shares_within_100_percent(world):
+    c = world.client(world.manager)
+    r = c.put(inst_url(world, "time-shares"), {"institution": "ZJU", "percent": "35"}, format="json")
+    assert r.status_code == 200 and r.json() == {"institution": "ZJU", "percent": "35.00"}
+    share = TimeShare.objects.get(instrument=world.instrument, institution=world.zju)
+    assert last_entry(share).actor == world.manager
+    assert set(last_entry(share).additional_data["institutions"]) == {world.sari.pk, world.zju.pk}
+    too_much = c.put(inst_url(world, "time-shares"), {"institution": "USTC", "percent": "70"}, format="json")
+    assert too_much.status_code == 400 and "65" in str(too_much.json())
+    assert c.put(inst_url(world, "time-shares"), {"institution": "USTC", "percent": "65"}, format="json").status_code == 200
+    assert c.put(inst_url(world, "time-shares"), {"institution": "NOPE", "percent": "5"}, format="json").status_code == 400
+    assert [s["institution"] for s in c.get(inst_url(world, "time-shares")).json()] == ["USTC", "ZJU"]
+    assert c.delete(inst_url(world, "time-shares") + "?institution=ZJU").status_code == 204
+    assert c.delete(inst_url(world, "time-shares") + "?institution=ZJU").status_code == 404
+    assert list(TimeShare.objects.values_list("institution__code", flat=True)) == ["USTC"]
+
+
+# --- Charge policies -------------------------------------------------------------------------------------
+
+
+def test_manager_sets_the_charge_policy(world):
+    c = world.client(world.manager)
+    url = inst_url(world, "charge-policy")
+    assert c.get(url).json()["billing_model"] == "booked"  # the defaults, before any change
+    r = c.patch(url, {"billing_model": "used_min", "minimum_minutes": 30, "late_cancel_percent": "25"}, format="json")
+    assert r.status_code == 200, r.json()
+    assert r.json()["billing_model"] == "used_min" and r.json()["late_cancel_percent"] == "25.00"
+    policy = ChargePolicy.objects.get(instrument=world.instrument)
+    assert policy.minimum_minutes == 30 and last_entry(policy).actor == world.manager
+    for bad in ({"no_show_percent": "120"}, {"billing_model": "whim"}, {"minimum_charge": "-5"}, {"currency": "USD"}):
+        got = c.patch(url, bad, format="json")
+        assert got.status_code == 400 and next(iter(bad)) in got.json(), got.json()
+    assert ChargePolicy.objects.get(pk=policy.pk).no_show_percent == Decimal("100.00")
+
+
+# --- Who may not ---------------------------------------------------------------------------------------
+
+
+def writes(world):
+    i = world.instrument.pk
+    return [
+        ("post", "/api/v1/facilities/FAC/hours/", {"weekday": 0, "opens": "08:00", "closes": "20:00"}),
+        ("get", "/api/v1/facilities/FAC/hours/", None),
+        ("post", f"/api/v1/instruments/{i}/qualifications/", {"username": "res"}),
+        ("get", f"/api/v1/instruments/{i}/qualifications/", None),
+        ("put", f"/api/v1/instruments/{i}/rates/", {"user_class": "industry", "hourly_rate": "1"}),
+        ("get", f"/api/v1/instruments/{i}/rates/", None),
+        ("delete", f"/api/v1/instruments/{i}/rates/?user_class=industry", None),
+        ("put", f"/api/v1/instruments/{i}/time-shares/", {"institution": "ZJU", "percent": "10"}),
+        ("get", f"/api/v1/instruments/{i}/time-shares/", None),
+        ("delete", f"/api/v1/instruments/{i}/time-shares/?institution=ZJU", None),
+        ("patch", f"/api/v1/instruments/{i}/charge-policy/", {"billing_model": "actual"}),
+        ("get", f"/api/v1/instruments/{i}/charge-policy/", None),
+    ]
+
+
+def test_nobody_else_may_read_or_change_a_facilitys_settings(world, other_manager):
+    RateCard.objects.create(instrument=world.instrument, user_class="industry", hourly_rate=Decimal("5"))
+    TimeShare.objects.create(instrument=world.instrument, institution=world.zju, percent=Decimal("10"))
+    span = OperatingHours.objects.create(facility=world.facility, weekday=1, opens=dt.time(8), closes=dt.time(9))
+    for user in (other_manager, world.researcher, world.finance, world.outsider):
+        for method, url, body in writes(world):
+            got = getattr(world.client(user), method)(url, body, format="json")
+            assert got.status_code == 403, (user, method, url, got.status_code)
+        assert world.client(user).delete(f"/api/v1/hours/{span.pk}/").status_code == 403
+    for method, url, body in writes(world):
+        assert getattr(world.client(None), method)(url, body, format="json").status_code in (401, 403)
+    assert OperatingHours.objects.count() == 1 and not Qualification.objects.exists()
+    assert RateCard.objects.get().hourly_rate == Decimal("5") and TimeShare.objects.count() == 1
+    assert not ChargePolicy.objects.exists()
+    assert world.client(world.manager).delete("/api/v1/hours/999999/").status_code == 404
+    assert world.client(world.manager).get("/api/v1/instruments/999999/charge-policy/").status_code == 404
+
+
+def test_a_platform_admin_may(world):
+    r = world.client(world.admin).put(inst_url(world, "rates"), {"user_class": "internal", "hourly_rate": "0"}, format="json")
+    assert r.status_code == 200
+
+
+def test_the_endpoints_are_in_the_schema(world):
+    schema = world.client(world.admin).get("/api/v1/schema/").content.decode()
+    for path in (
+        "/api/v1/facilities/{code}/hours/",
+        "/api/v1/hours/{id}/",
+        "/api/v1/instruments/{id}/rates/",
+        "/api/v1/instruments/{id}/time-shares/",
+        "/api/v1/instruments/{id}/charge-policy/",
+    ):
+        assert path in schema
