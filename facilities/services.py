@@ -154,9 +154,7 @@ def qualification_grant(
                 existing.expires_at = expires_at
                 existing.save(update_fields=["expires_at"])
             return existing
-        return Qualification.objects.create(
-            user=user, instrument=instrument, granted_by=actor, expires_at=expires_at
-        )
+        return Qualification.objects.create(user=user, instrument=instrument, granted_by=actor, expires_at=expires_at)
 
 
 @records_actor

@@ -85,7 +85,9 @@ def test_manager_sets_weekly_hours_over_the_api(world):
 )
 def test_bad_hours_are_refused_in_words(world, body, field):
     c = world.client(world.manager)
-    assert c.post(hours_url(world), {"weekday": 0, "opens": "08:00", "closes": "12:00"}, format="json").status_code == 201
+    assert (
+        c.post(hours_url(world), {"weekday": 0, "opens": "08:00", "closes": "12:00"}, format="json").status_code == 201
+    )
     r = c.post(hours_url(world), body, format="json")
     assert r.status_code == 400 and field in r.json(), r.json()
     assert OperatingHours.objects.count() == 1
@@ -120,7 +122,9 @@ def test_a_qualification_with_an_expiry_lapses(world):
 
     # Granting again renews the same qualification (a change in the audit trail, not a second row).
     later = timezone.now() + dt.timedelta(days=365)
-    again = c.post(inst_url(world, "qualifications"), {"username": "res", "expires_at": later.isoformat()}, format="json")
+    again = c.post(
+        inst_url(world, "qualifications"), {"username": "res", "expires_at": later.isoformat()}, format="json"
+    )
     assert again.status_code == 201 and again.json()["in_force"] is True
     assert Qualification.objects.filter(user=world.researcher, instrument=world.instrument).count() == 1
     assert is_qualified(user=world.researcher, instrument=world.instrument)
@@ -195,8 +199,13 @@ def test_manager_sets_partner_time_shares_within_100_percent(world):
     assert set(last_entry(share).additional_data["institutions"]) == {world.sari.pk, world.zju.pk}
     too_much = c.put(inst_url(world, "time-shares"), {"institution": "USTC", "percent": "70"}, format="json")
     assert too_much.status_code == 400 and "65" in str(too_much.json())
-    assert c.put(inst_url(world, "time-shares"), {"institution": "USTC", "percent": "65"}, format="json").status_code == 200
-    assert c.put(inst_url(world, "time-shares"), {"institution": "NOPE", "percent": "5"}, format="json").status_code == 400
+    assert (
+        c.put(inst_url(world, "time-shares"), {"institution": "USTC", "percent": "65"}, format="json").status_code
+        == 200
+    )
+    assert (
+        c.put(inst_url(world, "time-shares"), {"institution": "NOPE", "percent": "5"}, format="json").status_code == 400
+    )
     assert [s["institution"] for s in c.get(inst_url(world, "time-shares")).json()] == ["USTC", "ZJU"]
     assert c.delete(inst_url(world, "time-shares") + "?institution=ZJU").status_code == 204
     assert c.delete(inst_url(world, "time-shares") + "?institution=ZJU").status_code == 404
@@ -261,7 +270,9 @@ def test_nobody_else_may_read_or_change_a_facilitys_settings(world, other_manage
 
 
 def test_a_platform_admin_may(world):
-    r = world.client(world.admin).put(inst_url(world, "rates"), {"user_class": "internal", "hourly_rate": "0"}, format="json")
+    r = world.client(world.admin).put(
+        inst_url(world, "rates"), {"user_class": "internal", "hourly_rate": "0"}, format="json"
+    )
     assert r.status_code == 200
 
 
@@ -275,3 +286,157 @@ def test_the_endpoints_are_in_the_schema(world):
         "/api/v1/instruments/{id}/charge-policy/",
     ):
         assert path in schema
+
+
+# --- The console ------------------------------------------------------------------------------------------
+
+
+def browser(user=None) -> Client:
+    c = Client()
+    if user is not None:
+        c.force_login(user)
+    return c
+
+
+def page_urls(world):
+    i = world.instrument.pk
+    return {
+        "hours": reverse("frontend:facility_hours", args=["FAC"]),
+        "pricing": reverse("frontend:instrument_pricing", args=["FAC", i]),
+        "rate": reverse("frontend:rate_save", args=["FAC", i]),
+        "rate_withdraw": reverse("frontend:rate_withdraw", args=["FAC", i, "industry"]),
+        "policy": reverse("frontend:policy_save", args=["FAC", i]),
+        "share": reverse("frontend:share_save", args=["FAC", i]),
+        "share_withdraw": reverse("frontend:share_withdraw", args=["FAC", i, world.zju.pk]),
+        "qualify": reverse("frontend:qualification", args=["FAC", "grant"]),
+    }
+
+
+def policy_form(**changes):
+    data = {
+        "billing_model": "booked",
+        "minimum_charge": "0",
+        "minimum_minutes": "0",
+        "no_show_percent": "100",
+        "late_cancel_hours": "24",
+        "late_cancel_percent": "50",
+    }
+    data.update(changes)
+    return {f"policy-{k}": v for k, v in data.items()}
+
+
+def test_manager_sets_hours_on_the_console(world):
+    c = browser(world.manager)
+    url = page_urls(world)["hours"]
+    assert "open around the clock" in c.get(url).content.decode()
+    r = c.post(url, {"instrument": "", "weekday": "2", "opens": "08:30", "closes": "17:00"}, follow=True)
+    assert "The opening hours are saved" in r.content.decode()
+    span = OperatingHours.objects.get()
+    assert (span.weekday, span.opens, span.closes, span.instrument) == (2, dt.time(8, 30), dt.time(17), None)
+    assert last_entry(span).actor == world.manager
+    bad = c.post(url, {"instrument": "", "weekday": "2", "opens": "12:00", "closes": "13:00"})
+    assert bad.status_code == 400 and "overlaps" in bad.content.decode()
+    backwards = c.post(
+        url, {"instrument": str(world.instrument.pk), "weekday": "2", "opens": "13:00", "closes": "12:00"}
+    )
+    assert backwards.status_code == 400 and "Closing time must be after opening time" in backwards.content.decode()
+    c.post(reverse("frontend:facility_hours_remove", args=["FAC", span.pk]))
+    assert not OperatingHours.objects.exists()
+
+
+def test_manager_sets_rates_policy_and_shares_on_the_console(world):
+    c = browser(world.manager)
+    urls = page_urls(world)
+    assert "No published rates" in c.get(urls["pricing"]).content.decode()
+
+    r = c.post(urls["rate"], {"rate-user_class": "industry", "rate-hourly_rate": "880"}, follow=True)
+    assert "880.00 CNY an hour" in r.content.decode()
+    card = RateCard.objects.get()
+    assert card.hourly_rate == Decimal("880") and last_entry(card).actor == world.manager
+    assert c.post(urls["rate"], {"rate-user_class": "industry", "rate-hourly_rate": "-3"}).status_code == 400
+
+    r = c.post(urls["policy"], policy_form(billing_model="actual", late_cancel_hours="48"), follow=True)
+    assert "The charge policy of BL1 is saved." in r.content.decode()
+    policy = ChargePolicy.objects.get()
+    assert policy.billing_model == "actual" and policy.late_cancel_hours == 48
+    assert last_entry(policy).actor == world.manager
+    bad = c.post(urls["policy"], policy_form(no_show_percent="150"))
+    assert bad.status_code == 400 and ChargePolicy.objects.get().no_show_percent == Decimal("100")
+
+    r = c.post(urls["share"], {"share-institution": str(world.zju.pk), "share-percent": "40"}, follow=True)
+    assert "ZJU keeps 40" in r.content.decode()
+    assert TimeShare.objects.get().percent == Decimal("40")
+    over = c.post(urls["share"], {"share-institution": str(world.ustc.pk), "share-percent": "61"})
+    assert over.status_code == 400 and "at most 60" in over.content.decode()
+
+    page = c.get(urls["pricing"]).content.decode()
+    assert "880.00" in page and "ZJU" in page
+    c.post(urls["share_withdraw"])
+    c.post(urls["rate_withdraw"])
+    assert not TimeShare.objects.exists() and not RateCard.objects.exists()
+
+
+def test_manager_grants_a_qualification_with_an_expiry_on_the_console(world):
+    c = browser(world.manager)
+    until = (timezone.localdate() + dt.timedelta(days=90)).isoformat()
+    data = {"qual-username": "res", "qual-instrument": str(world.instrument.pk), "qual-until": until}
+    r = c.post(page_urls(world)["qualify"], data, follow=True)
+    assert f"res is qualified on BL1 until {until}." in r.content.decode()
+    q = Qualification.objects.get()
+    assert (
+        timezone.localtime(q.expires_at)
+        .isoformat()
+        .startswith((timezone.localdate() + dt.timedelta(days=91)).isoformat() + "T00:00:00+08:00")
+    )
+    assert until in c.get(reverse("frontend:console_facility", args=["FAC"])).content.decode()
+    yesterday = (timezone.localdate() - dt.timedelta(days=2)).isoformat()
+    bad = c.post(page_urls(world)["qualify"], {**data, "qual-until": yesterday})
+    assert bad.status_code == 400 and "must be in the future" in bad.content.decode()
+
+
+def test_nobody_else_may_open_or_use_the_console_pages(world, other_manager):
+    urls = page_urls(world)
+    for name, url in urls.items():
+        get_or_post = "get" if name in ("hours", "pricing") else "post"
+        assert getattr(browser(other_manager), get_or_post)(url).status_code == 404, name
+        assert getattr(browser(world.researcher), get_or_post)(url).status_code == 403, name
+        assert getattr(browser(), get_or_post)(url).status_code == 302, name
+    assert (
+        browser(other_manager).post(urls["hours"], {"weekday": "1", "opens": "08:00", "closes": "09:00"}).status_code
+        == 404
+    )
+    elsewhere = InstrumentFactory(facility=FacilityFactory(code="OTHER"), code="X1")
+    # An instrument of another facility cannot be reached through one the manager does manage.
+    assert (
+        browser(world.manager).get(reverse("frontend:instrument_pricing", args=["FAC", elsewhere.pk])).status_code
+        == 404
+    )
+    assert not OperatingHours.objects.exists() and not RateCard.objects.exists()
+
+
+@pytest.mark.parametrize("n", [1, 8])
+def test_the_console_pages_stay_in_constant_queries(world, n, django_assert_max_num_queries):
+    from facilities.models import Institution
+
+    for k in range(n):
+        inst = InstrumentFactory(facility=world.facility, code=f"G{k}")
+        OperatingHours.objects.create(
+            facility=world.facility, instrument=inst, weekday=k % 7, opens=dt.time(8), closes=dt.time(9)
+        )
+        partner = Institution.objects.create(code=f"P{k}", name=f"Partner {k}", province="anhui", city="Hefei")
+        TimeShare.objects.create(instrument=world.instrument, institution=partner, percent=Decimal("5"))
+    for cls in ("internal", "industry"):
+        RateCard.objects.create(instrument=world.instrument, user_class=cls, hourly_rate=Decimal("10"))
+    c = browser(world.manager)
+    with django_assert_max_num_queries(12):
+        assert c.get(page_urls(world)["hours"]).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert c.get(page_urls(world)["pricing"]).status_code == 200
+
+
+def test_the_console_pages_read_in_chinese(world):
+    c = browser(world.manager)
+    c.post(reverse("frontend:language"), {"language": "zh-hans", "next": "/console/"})
+    assert "开放时间" in c.get(page_urls(world)["hours"]).content.decode()
+    html = c.get(page_urls(world)["pricing"]).content.decode()
+    assert "收费标准" in html and "计费规则" in html and "共建单位" in html

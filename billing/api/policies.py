@@ -22,14 +22,21 @@ class ChargePolicySerializer(serializers.Serializer):
 
     billing_model = serializers.ChoiceField(choices=BillingModel.choices, required=False)
     minimum_charge = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=0, required=False, help_text="CNY; a used booking costs at least this."
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="CNY; a used booking costs at least this.",
     )
     minimum_minutes = StrictIntegerField(
         min_value=0, max_value=60 * 24 * 366, required=False, help_text="With used_min: the fewest minutes charged."
     )
     no_show_percent = _percent("Percent of the booked-time fee charged for a no-show.")
     late_cancel_hours = StrictIntegerField(
-        min_value=0, max_value=24 * 366, required=False, help_text="A cancellation closer than this to the start is late."
+        min_value=0,
+        max_value=24 * 366,
+        required=False,
+        help_text="A cancellation closer than this to the start is late.",
     )
     late_cancel_percent = _percent("Percent of the booked-time fee charged for a late cancellation.")
 

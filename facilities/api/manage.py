@@ -164,7 +164,7 @@ class InstrumentQualifications(APIView):
     def _user(self, username: str):
         user = user_by_username(username)
         if user is None:
-            raise ValidationError({"username": _("Nobody has the username %(u)s.") % {"u": username[:150]}})
+            raise ValidationError({"username": _("No user is named %(u)s.") % {"u": repr(username[:150])}})
         return user
 
     @extend_schema(responses={200: QualificationOutSerializer(many=True)})
@@ -355,7 +355,7 @@ def _money_text(value) -> str:
 class RateSerializer(serializers.Serializer):
     user_class = serializers.ChoiceField(choices=UserClass.choices)
     hourly_rate = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=0, coerce_to_string=True, help_text="CNY per hour, e.g. \"800.00\"."
+        max_digits=12, decimal_places=2, min_value=0, coerce_to_string=True, help_text='CNY per hour, e.g. "800.00".'
     )
 
 
@@ -450,7 +450,5 @@ class InstrumentTimeShares(ManagedInstrumentView):
         instrument = self._instrument(request, pk)
         institution = _institution(request.query_params.get("institution", ""))
         if not services.time_share_remove(actor=request.user, instrument_id=pk, institution_id=institution.pk):
-            raise Http404(
-                _("%(p)s keeps no share of %(i)s.") % {"p": institution.code, "i": instrument.code}
-            )
+            raise Http404(_("%(p)s keeps no share of %(i)s.") % {"p": institution.code, "i": instrument.code})
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,6 +1,8 @@
 """The facility manager's console: the approval queue (live over /ws/queue/), recording use, and
 each managed facility's calendars, closures and qualifications."""
 
+import datetime as dt
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -15,7 +17,7 @@ from booking.selectors import bookings_visible_to
 from booking.services import booking_approve, booking_complete, booking_no_show, booking_reject
 from common.errors import Conflict
 from facilities import selectors
-from facilities.models import Closure, Facility, Instrument, Qualification
+from facilities.models import Closure, Facility, Instrument
 from facilities.services import closure_add, closure_remove, qualification_grant, qualification_revoke
 from usage.models import Suspension
 from usage.services.violations import policy_for, suspension_decide, violation_policy_set
@@ -217,6 +219,13 @@ def _policy_initial(facility) -> dict:
     }
 
 
+def _with_last_day(qualifications: list) -> list:
+    """Each qualification's last local day of use (it lapses at `expires_at`, usually the next midnight)."""
+    for q in qualifications:
+        q.last_day = timezone.localdate(q.expires_at - dt.timedelta(microseconds=1)) if q.expires_at else None
+    return qualifications
+
+
 def _facility_context(request, facility, closure_form=None, qualification_form=None, policy_form=None):
     from .utilisation import utilisation_for
 
@@ -229,11 +238,8 @@ def _facility_context(request, facility, closure_form=None, qualification_form=N
         "closures": list(
             Closure.objects.filter(facility=facility, end__gt=now).select_related("instrument").order_by("start")[:PAGE]
         ),
-        "qualifications": list(
-            Qualification.objects.filter(instrument__facility=facility, revoked_at__isnull=True)
-            .select_related("user", "instrument")
-            .order_by("instrument__code", "user__username")[: PAGE * 5]
-        ),
+        "qualifications": _with_last_day(list(selectors.facility_settings(facility)["qualifications"][: PAGE * 5])),
+        "now": now,
         "closure_form": closure_form or ClosureForm(instruments=instruments, prefix="closure"),
         "qualification_form": qualification_form or QualificationForm(instruments=instruments, prefix="qual"),
         "appeals": list(
@@ -313,9 +319,24 @@ def qualification_change(request, code: str, action: str):
         if person is None:
             form.add_error("username", _("Nobody has the username %(u)s.") % {"u": form.cleaned_data["username"]})
         elif action == "grant":
-            qualification_grant(actor=request.user, user=person, instrument=instrument)
-            messages.success(request, _("%(u)s is qualified on %(i)s.") % {"u": person.username, "i": instrument.code})
-            return redirect("frontend:console_facility", code=facility.code)
+            try:
+                q = qualification_grant(
+                    actor=request.user, user=person, instrument=instrument, expires_at=form.expires_at()
+                )
+            except ValidationError as exc:
+                attach(form, exc)
+            else:
+                if q.expires_at:
+                    messages.success(
+                        request,
+                        _("%(u)s is qualified on %(i)s until %(d)s.")
+                        % {"u": person.username, "i": instrument.code, "d": form.cleaned_data["until"]},
+                    )
+                else:
+                    messages.success(
+                        request, _("%(u)s is qualified on %(i)s.") % {"u": person.username, "i": instrument.code}
+                    )
+                return redirect("frontend:console_facility", code=facility.code)
         elif action == "revoke":
             if qualification_revoke(actor=request.user, user=person, instrument=instrument):
                 messages.success(

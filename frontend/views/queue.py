@@ -37,10 +37,12 @@ def decorate(queue: list[Booking]) -> list[Booking]:
     start, end = min(b.start for b in queue), max(b.end for b in queue)
     instrument_ids = {b.instrument_id for b in queue}
     qualified = set(
-        qualifications_in_force().filter(
+        qualifications_in_force()
+        .filter(
             user_id__in={b.requester_id for b in queue},
             instrument_id__in=instrument_ids,
-        ).values_list("user_id", "instrument_id")
+        )
+        .values_list("user_id", "instrument_id")
     )
     closures = list(
         Closure.objects.filter(
