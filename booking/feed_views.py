@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, quote_etag
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, renderers, serializers
@@ -27,10 +28,10 @@ MAX_TOKEN_LENGTH = 64
 
 def _user_by_token(token: str | None) -> User:
     if not token or len(token) > MAX_TOKEN_LENGTH:
-        raise Http404("No calendar has this address; the link may have been replaced by a newer one.")
+        raise Http404(_("No calendar has this address; the link may have been replaced by a newer one."))
     user = User.objects.filter(calendar_token=token, is_active=True).first()
     if user is None:
-        raise Http404("No calendar has this address; the link may have been replaced by a newer one.")
+        raise Http404(_("No calendar has this address; the link may have been replaced by a newer one."))
     return user
 
 
@@ -130,7 +131,7 @@ class InstrumentFeed(FeedView):
     def get(self, request, pk: int):
         instrument = Instrument.objects.select_related("facility").filter(pk=pk, active=True).first()
         if instrument is None:
-            raise Http404("No such instrument.")
+            raise Http404(_("No such instrument."))
         return _serve(request, feeds.instrument_feed(instrument), filename=f"{instrument.code}.ics", public=True)
 
 
@@ -159,9 +160,11 @@ class FacilityFeed(FeedView):
         user = _user_by_token(request.GET.get("token"))
         facility = Facility.objects.filter(code__iexact=code).first()
         if facility is None:
-            raise Http404("No such facility.")
+            raise Http404(_("No such facility."))
         if not (user.is_superuser or is_manager_of(user, facility.pk)):
-            raise PermissionDenied(f"The owner of this calendar token does not manage {facility.code}.")
+            raise PermissionDenied(
+                _("The owner of this calendar token does not manage %(code)s.") % {"code": facility.code}
+            )
         feed = feeds.facility_feed(facility, language=user.language or "en")
         return _serve(request, feed, filename=f"{facility.code}.ics", public=False)
 

@@ -111,7 +111,7 @@ def closure_add(
 ) -> Closure:
     _require_manager(actor, facility)
     if timezone.is_naive(start) or timezone.is_naive(end):
-        raise ValidationError("Closure times must carry a UTC offset.")
+        raise ValidationError(_("Closure times must carry a UTC offset."))
     closure = Closure(facility=facility, instrument=instrument, start=start, end=end, kind=kind, reason=reason)
     closure.full_clean()
     with transaction.atomic():
@@ -187,13 +187,13 @@ def person_anonymise(*, actor: User, user_id: int) -> User:
     each layer scrubs the rest on `person_anonymised` (purposes of bookings, the audit trail's names).
     Anonymising someone twice changes nothing."""
     if not getattr(actor, "is_superuser", False):
-        raise PermissionDenied("Only platform administrators may anonymise a person.")
+        raise PermissionDenied(_("Only platform administrators may anonymise a person."))
     with transaction.atomic():
         user = User.objects.select_for_update().filter(pk=user_id).first()
         if user is None:
-            raise Http404("No such person.")
+            raise Http404(_("No such person."))
         if user.pk == actor.pk:
-            raise ValidationError("You cannot anonymise your own account.")
+            raise ValidationError(_("You cannot anonymise your own account."))
         if user.anonymised_at is not None:
             return user
         former_username = user.username
@@ -230,7 +230,7 @@ def _year_span(year: int) -> tuple[dt.datetime, dt.datetime]:
 
 def _require_platform_admin(actor: User | None) -> None:
     if actor is not None and not actor.is_superuser:
-        raise PermissionDenied("Only platform administrators may change the public-holiday calendar.")
+        raise PermissionDenied(_("Only platform administrators may change the public-holiday calendar."))
 
 
 def holiday_schedule_set(
@@ -247,9 +247,9 @@ def holiday_schedule_set(
     flagged by the booking layer. `actor=None` is the system (the data migration, the package loader)."""
     _require_platform_admin(actor)
     if not days:
-        raise ValidationError("A year's schedule has at least one public holiday.")
+        raise ValidationError(_("A year's schedule has at least one public holiday."))
     if any(d.year != year for d, _k, _f in days):
-        raise ValidationError(f"Every day of the {year} schedule must be in {year}.")
+        raise ValidationError(_("Every day of the %(year)s schedule must be in %(year)s.") % {"year": year})
     check_days(days)
     with transaction.atomic():
         schedule, _created = HolidaySchedule.objects.select_for_update().get_or_create(year=year)
@@ -271,7 +271,7 @@ def holiday_schedule_remove(*, actor: User | None, year: int) -> bool:
     """Forget `year`'s schedule: the statutory holidays apply again, provisionally."""
     _require_platform_admin(actor)
     with transaction.atomic():
-        deleted, _ = HolidaySchedule.objects.filter(year=year).delete()
+        deleted, _by_model = HolidaySchedule.objects.filter(year=year).delete()
         if deleted:
             ids = _office_instruments()
             bump_versions(instrument_ids=ids, reason="holidays_changed")

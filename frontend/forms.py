@@ -271,7 +271,7 @@ class RateForm(forms.Form):
 class TimeShareForm(forms.Form):
     institution = forms.ChoiceField(label=_("Partner institution"))
     percent = forms.DecimalField(
-        label=_("Share of each quarter's hours (%)"),
+        label=_("Share of each quarter's hours (percent)"),
         min_value=Decimal("0.01"),
         max_value=Decimal("100"),
         max_digits=5,
@@ -302,8 +302,8 @@ class ChargePolicyForm(forms.ModelForm):
             "billing_model": _("Charged for"),
             "minimum_charge": _("Minimum charge (CNY)"),
             "minimum_minutes": _("Minimum minutes charged (with a minimum)"),
-            "no_show_percent": _("No-show fee (% of the booked-time fee)"),
+            "no_show_percent": _("No-show fee (percent of the booked-time fee)"),
             "late_cancel_hours": _("Late cancellation: less than this many hours before the start"),
-            "late_cancel_percent": _("Late-cancellation fee (% of the booked-time fee)"),
+            "late_cancel_percent": _("Late-cancellation fee (percent of the booked-time fee)"),
         }
         help_texts = {name: "" for name in POLICY_FIELDS}

@@ -164,7 +164,9 @@ class InstrumentQualifications(APIView):
     def _user(self, username: str):
         user = user_by_username(username)
         if user is None:
-            raise ValidationError({"username": _("No user is named %(u)s.") % {"u": repr(username[:150])}})
+            raise ValidationError(
+                {"username": _("No user is named %(username)s.") % {"username": repr(username[:150])}}
+            )
         return user
 
     @extend_schema(responses={200: QualificationOutSerializer(many=True)})

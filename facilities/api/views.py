@@ -1,6 +1,7 @@
 from django.contrib.auth import authenticate, user_logged_in
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, permissions, serializers
 from rest_framework.response import Response
@@ -53,12 +54,12 @@ class TokenView(APIView):
             request._request, username=body.validated_data["username"], password=body.validated_data["password"]
         )
         if user is None or not user.is_active:
-            raise ValidationError("Unknown username or wrong password.")
+            raise ValidationError(_("Unknown username or wrong password."))
         # A token is a sign-in: last_login moves, and the defences forgive this person's failures here.
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         # Each sign-in makes a new token (only digests are stored, so an old key cannot be handed out again).
         with acting_as(user):  # no one is signed in yet: the trail names the person the token is for
-            _, key = create_token(user=user, name=SIGN_IN_TOKEN_NAME, from_sign_in=True)
+            _token, key = create_token(user=user, name=SIGN_IN_TOKEN_NAME, from_sign_in=True)
         return Response({"token": key})
 
 
@@ -131,7 +132,9 @@ class InstrumentList(generics.ListAPIView):
         r = self.request
         facility = text_param(r, "facility", 32)
         if facility and not selectors.facility_list().filter(code__iexact=facility).exists():
-            raise ValidationError({"facility": f"No facility has the code {facility!r}."})
+            raise ValidationError(
+                {"facility": _("No facility has the code %(facility)s.") % {"facility": repr(facility)}}
+            )
         return selectors.instrument_list(
             facility=facility,
             category=choice_param(r, "category", Instrument.Category.choices),
@@ -186,7 +189,10 @@ class HolidayYear(APIView):
     @extend_schema(responses=HOLIDAY_YEAR_SCHEMA)
     def get(self, request, year: int):
         if not FIRST_YEAR <= year <= LAST_YEAR:
-            raise Http404(f"Public holidays are kept for {FIRST_YEAR}–{LAST_YEAR}.")
+            raise Http404(
+                _("Public holidays are kept for %(first_year)s–%(last_year)s.")
+                % {"first_year": FIRST_YEAR, "last_year": LAST_YEAR}
+            )
         provisional, days = year_days(year)
         schedule = HolidaySchedule.objects.filter(year=year).first()
         return Response(
