@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user
+from django.http.cookie import parse_cookie
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -58,8 +59,11 @@ def language_of(scope) -> str:
     """The language the socket's person reads, chosen as the pages choose it (LocaleMiddleware): the
     language cookie the site's switcher sets, else the handshake's Accept-Language, else the default."""
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
+    cookies = scope.get("cookies")  # set by channels' CookieMiddleware (config/asgi.py)
+    if cookies is None:
+        cookies = parse_cookie(headers.get("cookie", ""))
     request = SimpleNamespace(
-        COOKIES=scope.get("cookies") or {},
+        COOKIES=cookies,
         META={"HTTP_ACCEPT_LANGUAGE": headers.get("accept-language", "")},
         path_info="/",
     )
