@@ -210,12 +210,13 @@ class StrictTextField(serializers.CharField):
 
 
 def json_type(value) -> str:
+    """What a JSON value is, in words of the active language (for messages such as "Must be text, not …")."""
     return {
         type(None): "null",
         bool: "true/false",
-        int: "a number",
-        float: "a number",
-        str: "text",
-        list: "a list",
-        dict: "an object",
+        int: _("a number"),
+        float: _("a number"),
+        str: _("text"),
+        list: _("a list"),
+        dict: _("an object"),
     }.get(type(value), type(value).__name__)

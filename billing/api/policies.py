@@ -1,4 +1,4 @@
-"""An instrument's charge policy over HTTP, for its facility's managers (docs/billing.md#charge-policies)."""
+"""An instrument's charge policy over HTTP, for its facility's managers (docs/billing.md#charges)."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers

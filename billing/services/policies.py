@@ -1,4 +1,4 @@
-"""A facility's managers set how each of its instruments turns use into money (docs/billing.md#charge-policies).
+"""A facility's managers set how each of its instruments turns use into money (docs/billing.md#charges).
 The policy applies to charges computed from now on; charges already made keep their amounts."""
 
 from django.core.exceptions import PermissionDenied, ValidationError

@@ -1,5 +1,5 @@
 """Managers' controls over HTTP: closures, weekly hours, qualifications, booking rules, rates and time
-shares (docs/frontend.md#managing-a-facility-over-the-api).
+shares (docs/frontend.md#managing-a-facility).
 
 Only a facility's managers (and platform administrators) may use these; anyone else who is signed in
 gets 403, and the check comes before any lookup, so the endpoints reveal nothing (such as which
