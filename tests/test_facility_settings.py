@@ -440,3 +440,27 @@ def test_the_console_pages_read_in_chinese(world):
     assert "开放时间" in c.get(page_urls(world)["hours"]).content.decode()
     html = c.get(page_urls(world)["pricing"]).content.decode()
     assert "收费标准" in html and "计费规则" in html and "共建单位" in html
+
+
+def test_new_hours_flag_a_held_booking_they_close(world, tomorrow_9):
+    """A held booking outside the new hours is listed for the manager to keep, move or cancel, as after a
+    closure (booking.services.flags)."""
+    from django.test import TestCase
+
+    from booking.models import CalendarFlag
+    from booking.services import booking_request
+
+    b = booking_request(
+        requester=world.researcher,
+        instrument=world.instrument,
+        start=tomorrow_9,
+        end=tomorrow_9 + dt.timedelta(hours=1),
+    )
+    weekday = timezone.localtime(tomorrow_9).weekday()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        r = world.client(world.manager).post(
+            hours_url(world), {"weekday": weekday, "opens": "13:00", "closes": "18:00"}, format="json"
+        )
+    assert r.status_code == 201
+    flag = CalendarFlag.objects.get(booking=b)
+    assert flag.status == CalendarFlag.Status.OPEN and flag.cause == "hours_changed"
