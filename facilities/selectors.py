@@ -127,21 +127,21 @@ def user_by_username(username: str) -> User | None:
     return User.objects.filter(username=username).first()
 
 
-def qualifications_in_force(at=None) -> QuerySet:
-    """Qualifications that let their holder book now (or at `at`): not revoked, not expired. The one
-    definition of "qualified" (booking rules, auto-approval, the approval queue, the console)."""
+def current_qualifications(*, now=None) -> QuerySet:
+    """Qualifications that hold now: not revoked and not lapsed. The one definition of "qualified"
+    (booking rules, auto-approval, the approval queue, the console)."""
     from django.utils import timezone
 
     from .models import Qualification
 
-    moment = at or timezone.now()
+    now = now or timezone.now()
     return Qualification.objects.filter(revoked_at__isnull=True).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=moment)
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
     )
 
 
-def is_qualified(*, user, instrument) -> bool:
-    return qualifications_in_force().filter(user=user, instrument=instrument).exists()
+def is_qualified(*, user, instrument, now=None) -> bool:
+    return current_qualifications(now=now).filter(user=user, instrument=instrument).exists()
 
 
 def facility_settings(facility: Facility) -> dict:

@@ -211,10 +211,9 @@ class Qualification(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     granted_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("From this moment the person is no longer qualified; empty: no expiry.")
-    )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Lapses by itself at this moment (local midnight after the chosen last day); empty: until revoked.
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

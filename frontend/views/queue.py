@@ -12,7 +12,7 @@ from django.db.models import Prefetch, Q
 from booking.models import Booking, BookingSplit
 from booking.services.time_shares import minutes_left, quarter_bounds, quarter_share_status
 from facilities.models import Closure, TimeShare
-from facilities.selectors import qualifications_in_force
+from facilities.selectors import current_qualifications
 
 from ..week import estimate
 
@@ -37,7 +37,7 @@ def decorate(queue: list[Booking]) -> list[Booking]:
     start, end = min(b.start for b in queue), max(b.end for b in queue)
     instrument_ids = {b.instrument_id for b in queue}
     qualified = set(
-        qualifications_in_force()
+        current_qualifications()
         .filter(
             user_id__in={b.requester_id for b in queue},
             instrument_id__in=instrument_ids,
