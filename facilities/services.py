@@ -385,8 +385,13 @@ def operating_hours_add(
 @records_actor
 def operating_hours_remove(*, actor: User, hours_id: int) -> None:
     with transaction.atomic():
-        span = OperatingHours.objects.select_for_update().select_related("facility", "instrument").filter(pk=hours_id)
-        found = span.first()
+        # of=("self",): the instrument is an outer join (it may be empty), which PostgreSQL cannot lock.
+        found = (
+            OperatingHours.objects.select_for_update(of=("self",))
+            .select_related("facility", "instrument")
+            .filter(pk=hours_id)
+            .first()
+        )
         if found is None:
             raise Http404(_("No such opening span."))
         _require_manager(actor, found.facility)

@@ -442,7 +442,7 @@ def test_the_console_pages_read_in_chinese(world):
     assert "收费标准" in html and "计费规则" in html and "共建单位" in html
 
 
-def test_new_hours_flag_a_held_booking_they_close(world, tomorrow_9):
+def test_new_hours_flag_a_held_booking_they_close(world, tomorrow_9, tasks_in_process):
     """A held booking outside the new hours is listed for the manager to keep, move or cancel, as after a
     closure (booking.services.flags)."""
     from django.test import TestCase
