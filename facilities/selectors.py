@@ -145,17 +145,13 @@ def is_qualified(*, user, instrument, now=None) -> bool:
 
 
 def facility_settings(facility: Facility) -> dict:
-    """What a facility's managers set besides booking rules, for the console and the API (callers check
-    the reader manages the facility): weekly hours, rates and time shares of its instruments, and the
-    qualifications in force or expired but not revoked."""
-    from .models import OperatingHours, Qualification, RateCard, TimeShare
+    """What a facility's managers set besides booking rules and closures, for the console and the API
+    (callers check the reader manages the facility): its weekly hours and those of its instruments, and
+    the qualifications not revoked (in force or lapsed)."""
+    from .models import OperatingHours, Qualification
 
     return {
-        "hours": OperatingHours.objects.filter(facility=facility).select_related("instrument"),
-        "rates": RateCard.objects.filter(instrument__facility=facility).select_related("instrument"),
-        "time_shares": TimeShare.objects.filter(instrument__facility=facility).select_related(
-            "instrument", "institution"
-        ),
+        "hours": OperatingHours.objects.filter(facility=facility).select_related("facility", "instrument"),
         "qualifications": Qualification.objects.filter(instrument__facility=facility, revoked_at__isnull=True)
         .select_related("user", "instrument", "granted_by")
         .order_by("instrument__code", "user__username"),
