@@ -2,6 +2,8 @@
 and its limit, in words a researcher understands."""
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import cast
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -12,9 +14,9 @@ from common.intervals import overlaps
 from common.time import local_tz
 from facilities.calendar import closure_reasons
 from facilities.models import Facility, Instrument, User
-from facilities.selectors import is_qualified
+from facilities.selectors import is_qualified, qualified_instrument_ids, researcher_institution
 
-from .signals import validate_requester
+from .signals import requester_barred, validate_requester
 
 MAX_PURPOSE_LENGTH = 2000
 
@@ -49,7 +51,7 @@ def check_static_rules(*, instrument: Instrument, start: dt.datetime, end: dt.da
     docs/booking.md gives: open for booking, unit, duration, lead time, horizon, then operating hours
     and closures (the only ones that read the calendar)."""
     check_times(start, end)
-    if not instrument.active or instrument.facility.status != Facility.Status.OPERATING:
+    if not open_for_booking(instrument):
         raise ValidationError({"instrument": _("%(code)s is not open for booking.") % {"code": instrument.code}})
     unit = instrument.booking_unit_minutes
     tz = local_tz()
@@ -94,6 +96,11 @@ def check_static_rules(*, instrument: Instrument, start: dt.datetime, end: dt.da
     check_open(instrument=instrument, start=start, end=end)
 
 
+def open_for_booking(instrument: Instrument) -> bool:
+    """The first rule of `check_static_rules`: the instrument is active and its facility operating."""
+    return instrument.active and instrument.facility.status == Facility.Status.OPERATING
+
+
 def check_open(*, instrument: Instrument, start: dt.datetime, end: dt.datetime) -> None:
     reasons = [why for span, why in closure_reasons(instrument, start, end) if overlaps(span, (start, end))]
     if reasons:
@@ -103,10 +110,14 @@ def check_open(*, instrument: Instrument, start: dt.datetime, end: dt.datetime) 
         )
 
 
+def lacks_qualification(instrument: Instrument, *, qualified: bool) -> bool:
+    return instrument.requires_qualification and not qualified
+
+
 def check_qualification(*, instrument: Instrument, requester: User) -> None:
     """Who may book the instrument: qualified (when it asks for that), then in good standing — the
     layers above answer the `validate_requester` hook (usage: a suspension after violations)."""
-    if instrument.requires_qualification and not is_qualified(user=requester, instrument=instrument):
+    if lacks_qualification(instrument, qualified=is_qualified(user=requester, instrument=instrument)):
         raise ValidationError(
             _(
                 "Qualification: %(code)s may only be booked by users its facility managers have qualified; "
@@ -115,3 +126,29 @@ def check_qualification(*, instrument: Instrument, requester: User) -> None:
             % {"code": instrument.code}
         )
     validate_requester.send(sender=Instrument, requester=requester, instrument=instrument)
+
+
+def bookable_by(*, requester, instruments) -> set[int]:
+    """The ids of those of `instruments` that `requester` may book at some time ("bookable by me"): the
+    checks a booking request makes of who asks, without a time — a researcher role (the institution a
+    booking is made for, `booking.services.requests.requester_institution`), open for booking
+    (`open_for_booking`), qualified when the instrument asks for it and in good standing
+    (`check_qualification`; the layers above answer `requester_barred`, the many-instrument form of
+    `validate_requester`). At most three queries plus one per hook receiver, however many instruments."""
+    if not getattr(requester, "is_authenticated", False) or researcher_institution(requester) is None:
+        return set()
+    candidates = [i for i in instruments if open_for_booking(i)]
+    qualified = qualified_instrument_ids(
+        user=requester, instrument_ids=[i.pk for i in candidates if i.requires_qualification]
+    )
+    candidates = [i for i in candidates if not lacks_qualification(i, qualified=i.pk in qualified)]
+    barred: set[int] = set()
+    if candidates:
+        for _receiver, answer in requester_barred.send(sender=Instrument, requester=requester, instruments=candidates):
+            barred |= set(cast(Iterable[int], answer or ()))
+    return {i.pk for i in candidates} - barred
+
+
+def on_bookable_asked(sender, *, requester, instruments, **kwargs) -> set[int]:
+    """The catalog's `bookable_asked` hook: `bookable_by`."""
+    return bookable_by(requester=requester, instruments=instruments)

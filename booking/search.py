@@ -95,6 +95,45 @@ def check_window(start: dt.datetime, end: dt.datetime) -> None:
         )
 
 
+def _start_ranges(
+    inst: Instrument,
+    d: int,
+    *,
+    closed: list[Span],
+    held: list[Span],
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime,
+    base: dt.datetime,
+) -> list[IntRange]:
+    """The valid starts (minutes from `base`) of a booking of `d` minutes on one instrument within
+    [start, end): clear of closed spans, clear of held spans with the changeover buffer, inside lead time
+    and horizon. Not yet on the booking unit: callers round to it."""
+
+    def floor_min(moment: dt.datetime) -> int:
+        return (moment - base) // MINUTE
+
+    def ceil_min(moment: dt.datetime) -> int:
+        return -((base - moment) // MINUTE)
+
+    lo = ceil_min(max(start, now + dt.timedelta(minutes=inst.lead_time_minutes)))
+    # The latest start: the booking must end by `end`, and may start at most on the horizon.
+    hi = min(floor_min(end) - d, floor_min(now + dt.timedelta(days=inst.horizon_days)))
+    if lo > hi:
+        return []
+    fits_open = [(ceil_min(s), floor_min(e) - d + 1) for s, e in complement(closed, start, end)]
+    buffer_end = end + dt.timedelta(minutes=inst.buffer_minutes)
+    fits_held = [
+        (ceil_min(s), floor_min(e) - d - inst.buffer_minutes + 1) for s, e in complement(held, start, buffer_end)
+    ]
+    starts = intersect([r for r in fits_open if r[0] < r[1]], [r for r in fits_held if r[0] < r[1]])
+    return intersect(starts, [(lo, hi + 1)])
+
+
+def _local_midnight(moment: dt.datetime) -> dt.datetime:
+    return dt.datetime.combine(moment.astimezone(local_tz()).date(), dt.time(0), local_tz())
+
+
 def joint_windows(
     *, instruments: Sequence[Instrument], duration_minutes: int, start: dt.datetime, end: dt.datetime, now: dt.datetime
 ) -> list[Span]:
@@ -104,33 +143,17 @@ def joint_windows(
     check_duration(instruments, duration_minutes)
     if not instruments:
         return []
-    base = dt.datetime.combine(start.astimezone(local_tz()).date(), dt.time(0), local_tz())
+    base = _local_midnight(start)
     d = duration_minutes
     max_buffer = max(i.buffer_minutes for i in instruments)
     closed = closed_spans_many(instruments, start, end)
     held = held_spans_many([i.pk for i in instruments], start, end + dt.timedelta(minutes=max_buffer))
 
-    def floor_min(moment: dt.datetime) -> int:
-        return (moment - base) // MINUTE
-
-    def ceil_min(moment: dt.datetime) -> int:
-        return -((base - moment) // MINUTE)
-
     joint: list[IntRange] | None = None
     for inst in instruments:
-        lo = ceil_min(max(start, now + dt.timedelta(minutes=inst.lead_time_minutes)))
-        # The latest start: the booking must end by `end`, and may start at most on the horizon.
-        hi = min(floor_min(end) - d, floor_min(now + dt.timedelta(days=inst.horizon_days)))
-        if lo > hi:
-            return []
-        fits_open = [(ceil_min(s), floor_min(e) - d + 1) for s, e in complement(closed[inst.pk], start, end)]
-        buffer_end = end + dt.timedelta(minutes=inst.buffer_minutes)
-        fits_held = [
-            (ceil_min(s), floor_min(e) - d - inst.buffer_minutes + 1)
-            for s, e in complement(held[inst.pk], start, buffer_end)
-        ]
-        starts = intersect([r for r in fits_open if r[0] < r[1]], [r for r in fits_held if r[0] < r[1]])
-        starts = intersect(starts, [(lo, hi + 1)])
+        starts = _start_ranges(
+            inst, d, closed=closed[inst.pk], held=held[inst.pk], start=start, end=end, now=now, base=base
+        )
         joint = starts if joint is None else intersect(joint, starts)
         if not joint:
             return []
@@ -142,3 +165,37 @@ def joint_windows(
         if first <= last:
             windows.append((base + first * MINUTE, base + (last + d) * MINUTE))
     return windows
+
+
+NEXT_FREE_DAYS = 14
+
+
+def next_free_starts(
+    instruments: Sequence[Instrument], *, now: dt.datetime, days: int = NEXT_FREE_DAYS
+) -> dict[int, dt.datetime | None]:
+    """Each instrument's next free slot: the earliest start within `days` from `now` of a booking of its
+    shortest duration that the calendar and the instrument's rules allow (the same valid starts as the
+    joint search of one instrument), or None (none in that time, or not open for booking). Four queries
+    at most, whatever the number of instruments; instruments need their facility loaded."""
+    from .rules import open_for_booking
+
+    found: dict[int, dt.datetime | None] = {i.pk: None for i in instruments}
+    bookable = [i for i in instruments if open_for_booking(i)]
+    if not bookable:
+        return found
+    start, end = now, now + dt.timedelta(days=days)
+    base = _local_midnight(start)
+    max_buffer = max(i.buffer_minutes for i in bookable)
+    closed = closed_spans_many(bookable, start, end)
+    held = held_spans_many([i.pk for i in bookable], start, end + dt.timedelta(minutes=max_buffer))
+    for inst in bookable:
+        unit = inst.booking_unit_minutes
+        ranges = _start_ranges(
+            inst, inst.min_minutes, closed=closed[inst.pk], held=held[inst.pk], start=start, end=end, now=now, base=base
+        )
+        for a, b in ranges:
+            first = -(-a // unit) * unit
+            if first < b:
+                found[inst.pk] = base + first * MINUTE
+                break
+    return found

@@ -8,9 +8,17 @@ Sent inside the booking's transaction, so a receiver's writes commit or roll bac
   (`institution` is the one the requester books for; `replacing_booking_id` when a booking is being
   moved, so that its own estimate is not counted twice); a receiver raises
   django.core.exceptions.ValidationError to refuse (e.g. a budget cap that would be exceeded).
+- `validate_approval(booking, actor)`: in the one path that approves a booking (`services.transitions.
+  transition` to `approved`: the console queue, the API's decide, bulk decisions, the admin, the system),
+  under the booking's lock, before anything changes; a receiver raises
+  django.core.exceptions.ValidationError, in words, to refuse (e.g. proposals: a beamtime session whose
+  team has not confirmed it or whose safety form is not approved yet).
 - `validate_requester(requester, instrument)`: in the order of checks right after qualification
   (booking.rules.check_qualification, which every path that books calls); a receiver raises
   django.core.exceptions.ValidationError to refuse (e.g. a suspension after violations).
+- `requester_barred(requester, instruments)`: the same question for a list ("bookable by me",
+  booking.rules.bookable_by): a receiver returns the set of those instrument ids it would refuse the
+  requester, in a fixed number of queries. Whoever answers `validate_requester` answers this too.
 
 Sent after the transaction committed (never from inside it):
 - `booking_changed(booking_id, instrument_id, facility_id, requester_id, event, status, sequence)` where
@@ -29,6 +37,8 @@ booking_created = Signal()
 booking_transitioned = Signal()
 validate_splits = Signal()
 validate_requester = Signal()
+requester_barred = Signal()
 booking_changed = Signal()
 waitlist_offered = Signal()
 calendar_flag_changed = Signal()
+validate_approval = Signal()

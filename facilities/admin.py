@@ -163,7 +163,7 @@ class RegistrationInline(admin.StackedInline):
 class InstrumentAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "facility", "category", "booking_unit_minutes", "requires_approval", "active"]
     list_filter = ["facility", "category", "requires_approval", "active"]
-    search_fields = ["code", "name", "name_zh"]
+    search_fields = ["code", "name", "name_zh", "keywords", "keywords_zh"]
     readonly_fields = ["availability_version"]
     inlines = [RateCardInline, TimeShareInline, RegistrationInline]
 

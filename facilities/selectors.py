@@ -1,6 +1,9 @@
 """Reads of the catalog and of people, always answering "what may this user see"."""
 
-from django.db.models import Prefetch, Q, QuerySet
+from collections.abc import Iterable
+from typing import cast
+
+from django.db.models import Case, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 
 from .models import ApiToken, Facility, FundingAccount, Institution, Instrument, Membership, User
 from .models.tenants import Role
@@ -52,25 +55,78 @@ def researcher_institution(user) -> Institution | None:
     return membership.institution if membership else None
 
 
-def facility_list(*, province: str = "", city: str = "", category: str = "", q: str = "") -> QuerySet[Facility]:
-    """The public catalog: anyone may browse it."""
+# Free-text search (docs/frontend.md#finding-instruments): every word of the query must be found, each in any
+# of these fields, by a plain case-insensitive substring match. One path on SQLite and PostgreSQL, and it
+# works for Chinese, which has no spaces between words for a full-text parser to split on.
+MAX_SEARCH_WORDS = 8
+FACILITY_TEXT = (
+    "code",
+    "name",
+    "name_zh",
+    "city",
+    "city_zh",
+    "host_label",
+    "host_label_zh",
+    "host__code",
+    "host__name",
+    "host__name_zh",
+)
+INSTRUMENT_NAMES = ("code", "name", "name_zh", "keywords", "keywords_zh")
+INSTRUMENT_TEXT = (
+    *INSTRUMENT_NAMES,
+    "description",
+    "description_zh",
+    *(f"facility__{field}" for field in FACILITY_TEXT),
+)
+
+
+def words(q: str) -> list[str]:
+    return q.split()[:MAX_SEARCH_WORDS]
+
+
+def text_match(q: str, fields: tuple[str, ...]) -> Q:
+    """Every word of `q` (at most MAX_SEARCH_WORDS) in at least one of `fields`."""
+    condition = Q()
+    for word in words(q):
+        any_field = Q()
+        for field in fields:
+            any_field |= Q(**{f"{field}__icontains": word})
+        condition &= any_field
+    return condition
+
+
+def facility_list(
+    *, province: str = "", city: str = "", category: str = "", q: str = "", host: str = ""
+) -> QuerySet[Facility]:
+    """The public catalog: anyone may browse it. `q` finds a facility by its own names, host and city (and
+    description), or by any of its instruments (`instrument_list`'s search)."""
     qs = Facility.objects.select_related("host")
     if province:
         qs = qs.filter(province=province)
     if city:
-        qs = qs.filter(city__iexact=city)
+        qs = qs.filter(Q(city__iexact=city) | Q(city_zh=city))
     if category:
         qs = qs.filter(category=category)
+    if host:
+        qs = qs.filter(host__code__iexact=host)
     if q:
-        qs = qs.filter(
-            Q(code__icontains=q)
-            | Q(name__icontains=q)
-            | Q(name_zh__icontains=q)
-            | Q(description__icontains=q)
-            | Q(host__name__icontains=q)
-            | Q(city__icontains=q)
+        own = text_match(q, (*FACILITY_TEXT, "description", "description_zh"))
+        instrument = Instrument.objects.filter(facility=OuterRef("pk"), active=True).filter(
+            text_match(q, INSTRUMENT_TEXT)
         )
+        qs = qs.filter(own | Q(Exists(instrument)))
     return qs.order_by("province", "code")
+
+
+def bookable_instrument_ids(*, user, instruments) -> set[int]:
+    """Which of `instruments` the user may book: the booking layer's answer to `bookable_asked`; with no
+    booking layer installed, none."""
+    from .signals import bookable_asked
+
+    ids: set[int] = set()
+    for _receiver, answer in bookable_asked.send(sender=Instrument, requester=user, instruments=instruments):
+        ids |= set(cast(Iterable[int], answer or ()))
+    return ids
 
 
 def facility_detail_queryset() -> QuerySet[Facility]:
@@ -80,8 +136,18 @@ def facility_detail_queryset() -> QuerySet[Facility]:
 
 
 def instrument_list(
-    *, facility: str = "", category: str = "", q: str = "", include_inactive: bool = False
+    *,
+    facility: str = "",
+    category: str = "",
+    q: str = "",
+    province: str = "",
+    city: str = "",
+    host: str = "",
+    facility_category: str = "",
+    include_inactive: bool = False,
 ) -> QuerySet[Instrument]:
+    """Instruments anyone may browse. `category` is the instrument's technique; `q` searches its names,
+    technique keywords and description and its facility's names, host and city, in English and Chinese."""
     qs = Instrument.objects.select_related("facility", "facility__host")
     if not include_inactive:
         qs = qs.filter(active=True)
@@ -89,8 +155,23 @@ def instrument_list(
         qs = qs.filter(facility__code__iexact=facility)
     if category:
         qs = qs.filter(category=category)
+    if province:
+        qs = qs.filter(facility__province=province)
+    if city:
+        qs = qs.filter(Q(facility__city__iexact=city) | Q(facility__city_zh=city))
+    if host:
+        qs = qs.filter(facility__host__code__iexact=host)
+    if facility_category:
+        qs = qs.filter(facility__category=facility_category)
     if q:
-        qs = qs.filter(Q(code__icontains=q) | Q(name__icontains=q) | Q(description__icontains=q))
+        # Those whose names or keywords hold more of the words first; a description or the facility after.
+        named = sum(
+            (Case(When(text_match(word, INSTRUMENT_NAMES), then=Value(1)), default=Value(0)) for word in words(q)),
+            Value(0),
+        )
+        return (
+            qs.filter(text_match(q, INSTRUMENT_TEXT)).annotate(named=named).order_by("-named", "facility__code", "code")
+        )
     return qs.order_by("facility__code", "code")
 
 
@@ -129,7 +210,7 @@ def user_by_username(username: str) -> User | None:
 
 def current_qualifications(*, now=None) -> QuerySet:
     """Qualifications that hold now: not revoked and not lapsed. The one definition of "qualified"
-    (booking rules, auto-approval, the approval queue, the console)."""
+    (booking rules, auto-approval, the approval queue, the catalog, the console)."""
     from django.utils import timezone
 
     from .models import Qualification
@@ -142,6 +223,17 @@ def current_qualifications(*, now=None) -> QuerySet:
 
 def is_qualified(*, user, instrument, now=None) -> bool:
     return current_qualifications(now=now).filter(user=user, instrument=instrument).exists()
+
+
+def qualified_instrument_ids(*, user, instrument_ids) -> set[int]:
+    """`is_qualified` for many instruments in one query: those of `instrument_ids` the user is qualified on."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    return set(
+        current_qualifications()
+        .filter(user=user, instrument_id__in=instrument_ids)
+        .values_list("instrument_id", flat=True)
+    )
 
 
 def facility_settings(facility: Facility) -> dict:

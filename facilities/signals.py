@@ -22,3 +22,6 @@ person_anonymised = Signal()
 # for all of them). The live layer closes that person's sockets (booking/live/receivers.py).
 credentials_changed = Signal()
 calendar_changed = Signal()
+# Asked by the catalog's lists for "bookable by me" with `requester` and `instruments`: who may book what is
+# the booking layer's rule (booking.rules.bookable_by), so it answers with the set of ids the requester may book.
+bookable_asked = Signal()

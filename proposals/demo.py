@@ -124,16 +124,18 @@ def load_demo_proposals(now: dt.datetime | None = None) -> dict[str, int]:
     first = max(dt.date(2027, 3, 15), timezone.localdate(now) + dt.timedelta(days=21))
     if first <= dt.date(2027, 6, 1):
         request = ShiftRequest.objects.get(proposal=sodium)
-        a = services.session_place(actor=office, request_id=request.pk, start=_at(first, 8), shifts=3)
+        confirmed = services.session_place(actor=office, request_id=request.pk, start=_at(first, 8), shifts=3)
         services.session_place(
             actor=office, request_id=request.pk, start=_at(first + dt.timedelta(days=14), 8), shifts=3
         )
         late = services.session_place(
             actor=office, request_id=request.pk, start=_at(first + dt.timedelta(days=28), 8), shifts=1
         )
-        services.session_confirm(actor=people["wei.zhang"], session_id=a.pk)
-        services.safety_submit(actor=people["wei.zhang"], session_id=a.pk, content="Sealed coin cells; no hazards.")
-        services.safety_approve(actor=office, session_id=a.pk, now=now)
+        services.session_confirm(actor=people["wei.zhang"], session_id=confirmed.pk)
+        services.safety_submit(
+            actor=people["wei.zhang"], session_id=confirmed.pk, content="Sealed coin cells; no hazards."
+        )
+        services.safety_approve(actor=office, session_id=confirmed.pk, now=now)
         # The team cancels its third session two days before it starts: that shift is forfeited.
         services.session_cancel(
             actor=people["wei.zhang"], session_id=late.pk, now=late.booking.start - dt.timedelta(days=2)

@@ -7,6 +7,7 @@ Reviewers see neither the other reviewers nor the facility's ranking; the team s
 who wrote them.
 """
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -17,8 +18,9 @@ from booking.holds import HELD_STATUSES
 from booking.models import Booking
 from facilities.models import Membership, TimeShare
 from facilities.models.tenants import Role
+from usage.selectors import merge_spans, used_spans
 
-from .models import BeamSession, Call, CallInstrument, Proposal, ProposalMember, ReviewAssignment, ShiftRequest
+from .models import SHIFT, BeamSession, Call, CallInstrument, Proposal, ProposalMember, ReviewAssignment, ShiftRequest
 from .states import CheckKind, ProposalStatus, Track
 
 
@@ -270,33 +272,76 @@ class Ledger:
     used: int = 0
     lost: int = 0
     forfeited: int = 0
+    used_minutes: int = 0  # recorded use within the sessions' shifts
 
     @property
     def to_schedule(self) -> int:
         return max(self.awarded - self.scheduled - self.used - self.lost - self.forfeited, 0)
 
+    @property
+    def used_hours(self) -> Decimal:
+        return (Decimal(self.used_minutes) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _used_in_shifts(session: BeamSession, spans: list[tuple[dt.datetime, dt.datetime]]) -> tuple[int, float]:
+    """(shifts of the session during which use was recorded, seconds of use within its shifts)."""
+    start = session.booking.start
+    shifts, seconds = 0, 0.0
+    merged = merge_spans(spans)
+    for n in range(session.shifts):
+        lo, hi = start + SHIFT * n, start + SHIFT * (n + 1)
+        inside = sum(max(0.0, (min(e, hi) - max(s, lo)).total_seconds()) for s, e in merged)
+        if inside > 0:
+            shifts += 1
+            seconds += inside
+    return shifts, seconds
+
 
 def ledgers_for(requests: QuerySet[ShiftRequest]) -> list[Ledger]:
     """The shift ledger of each request: awarded → scheduled → used → lost to machine faults → forfeited.
-    A session is scheduled while its booking holds time, used once the booking is completed (less what a
-    fault took), forfeited when the team cancelled it late or it never got its safety approval; a session
-    cancelled in time returns its shifts to be scheduled again."""
+
+    - scheduled: sessions whose booking holds time (requested or approved), less what a fault took;
+    - used: from recorded use, the one definition of used time (`usage.selectors.used_spans`, decision
+      0024: the booking's usage sessions, else its recorded actual times, else its booked times once it
+      was completed) — each of a session's 8-hour shifts during which use was recorded counts, at most
+      the session's shifts less those lost; `used_minutes` is that use within the shifts;
+    - lost: shifts the user office recorded as lost to machine faults (the usage app records use, not
+      faults);
+    - forfeited: sessions the team cancelled late with no substitute, no-shows and sessions never cleared
+      for safety (rejected at their start), and the shifts of an ended session nobody used.
+
+    A session cancelled in time returns its shifts to be scheduled again. Three queries for the sessions'
+    use, whatever their number."""
     rows = {
         r.pk: Ledger(r.pk, r.proposal_id, r.instrument_id, r.shifts_requested, r.shifts_awarded or 0)
         for r in requests.order_by("pk")
     }
-    sessions = BeamSession.objects.filter(request_id__in=list(rows)).select_related("booking")
+    sessions = list(BeamSession.objects.filter(request_id__in=list(rows)).select_related("booking"))
+    ended = [s for s in sessions if s.booking.status in (Booking.Status.COMPLETED, Booking.Status.NO_SHOW)]
+    use: dict[int, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
+    if ended:
+        for span in used_spans(
+            instrument_ids={s.booking.instrument_id for s in ended},
+            start=min(s.booking.start for s in ended),
+            end=max(s.booking.end for s in ended),
+        ):
+            if span.booking_id is not None:
+                use[span.booking_id].append((span.start, span.end))
     for s in sessions:
         row = rows[s.request_id]
         status = s.booking.status
         if s.state == BeamSession.State.FAULT or s.lost_shifts:
             row.lost += s.lost_shifts
+        left = s.shifts - s.lost_shifts
         if status in HELD_STATUSES:
-            row.scheduled += s.shifts - s.lost_shifts
-        elif status == Booking.Status.COMPLETED:
-            row.used += s.shifts - s.lost_shifts
-        elif s.forfeited or status in (Booking.Status.NO_SHOW, Booking.Status.REJECTED):
-            row.forfeited += s.shifts - s.lost_shifts
+            row.scheduled += left
+        elif status in (Booking.Status.COMPLETED, Booking.Status.NO_SHOW):
+            shifts, seconds = _used_in_shifts(s, use.get(s.booking_id, []))
+            row.used += min(shifts, left)
+            row.used_minutes += int(seconds // 60)
+            row.forfeited += left - min(shifts, left)
+        elif s.forfeited or status == Booking.Status.REJECTED:
+            row.forfeited += left
     return list(rows.values())
 
 

@@ -92,7 +92,78 @@ def _number(value):
     return value
 
 
-def as_xlsx(report: FacilityReport) -> bytes:
+SHEETS = {
+    "instruments": (
+        "Instruments 仪器",
+        [
+            heading("Instrument", "仪器"),
+            heading("Panel", "评审组"),
+            heading("Shifts available", "可用班次"),
+            heading("Panel shifts", "评审分配班次"),
+            heading("Shifts requested", "申请班次"),
+            heading("Oversubscription", "超额申请倍数"),
+            heading("Cutoff grade", "分数线"),
+        ],
+        lambda r: [
+            r["instrument"],
+            r["panel"],
+            r["shifts_available"],
+            r["panel_shifts"],
+            r["requested"],
+            float(r["oversubscription"]) if r["oversubscription"] else None,
+            float(r["cutoff_grade"]) if r["cutoff_grade"] else None,
+        ],
+    ),
+    "awarded_by_institution": (
+        "Institutions 单位",
+        [heading("Institution", "单位"), heading("Shifts awarded", "批准班次")],
+        lambda r: [r["institution"], r["shifts_awarded"]],
+    ),
+    "awarded_by_province": (
+        "Provinces 省市",
+        [heading("Province", "省市"), heading("Shifts awarded", "批准班次")],
+        lambda r: [r["province"], r["shifts_awarded"]],
+    ),
+    "partner_shares": (
+        "Partner shares 共建份额",
+        [
+            heading("Instrument", "仪器"),
+            heading("Partner", "共建单位"),
+            heading("Share %", "份额 %"),
+            heading("Hours", "机时"),
+            heading("Actual %", "实际 %"),
+            heading("Met", "达标"),
+            heading("Used hours", "运行机时"),
+        ],
+        lambda r: [
+            r["instrument"],
+            r["partner"],
+            float(r["share_percent"]),
+            float(r["hours"]),
+            float(r["actual_percent"]),
+            "yes 是" if r["met"] else "no 否",
+            float(r["used_hours"]),
+        ],
+    ),
+}
+
+
+def write_call_sheets(wb: Workbook, calls: list[dict], *, prefix: str = "") -> None:
+    """One sheet per figure (instruments, institutions, provinces, partner shares). With a prefix (the
+    sharing report's workbook, which may cover several calls), each row starts with its call."""
+    for key, (title, headings, cells) in SHEETS.items():
+        sheet = wb.create_sheet(f"{prefix}{title}"[:31])
+        call_column = [heading("Call", "课题征集")] if prefix else []
+        sheet.append(call_column + headings)
+        for figures in calls:
+            label = [f"{figures['call']['facility']} {figures['call']['code']}"] if prefix else []
+            for row in figures[key]:
+                sheet.append(label + cells(row))
+
+
+def as_xlsx(report: FacilityReport, *, beamtime: list[dict] | None = None) -> bytes:
+    """The sharing report's workbook; with `beamtime` (reports.proposals.beamtime_figures), the figures of
+    the facility's calls for proposals whose cycle overlaps the period, on four more sheets."""
     wb = Workbook()
     sheet = wb.active
     assert isinstance(sheet, Worksheet)  # a new workbook starts with one worksheet
@@ -128,6 +199,8 @@ def as_xlsx(report: FacilityReport) -> bytes:
         summary.append([heading(en, zh), "" if value is None else _number(value)])
     summary.column_dimensions["A"].width = 52
     summary.column_dimensions["B"].width = 60
+    if beamtime:
+        write_call_sheets(wb, beamtime, prefix="Beamtime ")
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -220,6 +220,7 @@ def test_from_call_to_report(world, setup, committed):
         "awarded": 6,
         "scheduled": 0,
         "used": 3,
+        "used_hours": "24.00",
         "lost": 0,
         "forfeited": 3,
         "to_schedule": 0,
@@ -400,6 +401,7 @@ def test_call_figures_and_their_xlsx(world, setup, committed):
             "partner": "ZJU",
             "share_percent": "25.00",
             "hours": "24.00",
+            "used_hours": "0.00",
             "actual_percent": "25.00",
             "met": True,
         }

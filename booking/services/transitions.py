@@ -19,7 +19,7 @@ from facilities.services import bump_versions
 
 from ..models import Booking, BookingEvent
 from ..selectors import bookings_visible_to
-from ..signals import booking_transitioned
+from ..signals import booking_transitioned, validate_approval
 from .taking import announce
 
 VERBS: dict[str, Any] = {
@@ -71,6 +71,9 @@ def transition(
                 _("Booking #%(id)s is %(status)s and cannot be %(verb)s.")
                 % {"id": booking.pk, "status": booking.get_status_display().lower(), "verb": VERBS[to]},
             )
+        if to == Booking.Status.APPROVED:
+            # The layers above may hold an approval back (proposals: a session still blocked).
+            validate_approval.send(sender=Booking, booking=booking, actor=actor)
         from_status = booking.status
         was_held = booking.holds_slot
         booking.status = to

@@ -35,6 +35,8 @@ class InstrumentSerializer(serializers.ModelSerializer):
             "category",
             "description",
             "description_zh",
+            "keywords",
+            "keywords_zh",
             "booking_unit_minutes",
             "min_minutes",
             "max_minutes",
@@ -55,6 +57,7 @@ class FacilityDetailSerializer(FacilitySerializer):
             "description_zh",
             "website",
             "booked_as",
+            "booked_as_zh",
             "follows_office_calendar",
             "instruments",
         ]

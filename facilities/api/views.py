@@ -121,8 +121,23 @@ class InstrumentList(generics.ListAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("facility", str, description="A facility code, e.g. SSRF."),
-            OpenApiParameter("category", enum=[c for c, _ in Instrument.Category.choices]),
-            OpenApiParameter("q", str),
+            OpenApiParameter(
+                "category", enum=[c for c, _ in Instrument.Category.choices], description="The technique."
+            ),
+            OpenApiParameter(
+                "q",
+                str,
+                description="Free text, English or Chinese (e.g. `SEM`, `电镜`, `cryo-EM`): every word is found in "
+                "the instrument's code, names, technique keywords or description, or its facility's code, names, "
+                "host or city.",
+            ),
+            OpenApiParameter("province", enum=[c for c, _ in Province.choices], description="The facility's province."),
+            OpenApiParameter(
+                "bookable",
+                enum=["true", "false"],
+                description="`true`: only instruments the asking user may book (a researcher, qualified where "
+                "needed, not suspended; the instrument open for booking). Anonymous callers may book none.",
+            ),
         ]
     )
     def get(self, request, *args, **kwargs):
@@ -135,11 +150,16 @@ class InstrumentList(generics.ListAPIView):
             raise ValidationError(
                 {"facility": _("No facility has the code %(facility)s.") % {"facility": repr(facility)}}
             )
-        return selectors.instrument_list(
+        bookable = choice_param(r, "bookable", [("true", ""), ("false", "")]) == "true"
+        qs = selectors.instrument_list(
             facility=facility,
             category=choice_param(r, "category", Instrument.Category.choices),
             q=text_param(r, "q"),
+            province=choice_param(r, "province", Province.choices),
         )
+        if bookable:
+            qs = qs.filter(pk__in=selectors.bookable_instrument_ids(user=r.user, instruments=list(qs)))
+        return qs
 
 
 class InstrumentDetail(generics.RetrieveAPIView):

@@ -56,6 +56,7 @@ class Facility(models.Model):
     description_zh = models.TextField(blank=True)
     website = models.URLField(blank=True)
     booked_as = models.CharField(max_length=200, blank=True)
+    booked_as_zh = models.CharField(max_length=200, blank=True)
     follows_office_calendar = models.BooleanField(
         default=False,
         help_text=_(
@@ -102,6 +103,12 @@ class Instrument(models.Model):
     category = models.CharField(max_length=24, choices=Category.choices, default=Category.OTHER)
     description = models.TextField(blank=True)
     description_zh = models.TextField(blank=True)
+    # Words people search by that the name may not hold: the technique, its abbreviations and other names
+    # ("SEM, electron microscopy"; "电镜, 扫描电镜"). Searched together with the names (facilities.selectors).
+    keywords = models.CharField(
+        max_length=300, blank=True, help_text=_("Technique words people search by, comma-separated.")
+    )
+    keywords_zh = models.CharField(max_length=300, blank=True, help_text=_("The same words in Chinese."))
     booking_unit_minutes = models.PositiveIntegerField(
         default=60,
         validators=[MinValueValidator(1), MaxValueValidator(1440)],

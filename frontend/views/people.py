@@ -21,6 +21,7 @@ from facilities.models.tenants import Role
 from facilities.selectors import administered_institution_ids, administers, groups_visible_to, members_of
 
 from ..errors import messages_of
+from ..templatetags.sanjiao import zh_or_en
 from .access import role_required
 
 INVITABLE = [(r.value, r.label) for r in Role if r != Role.FACILITY_MANAGER]
@@ -194,7 +195,7 @@ def invitation(request, key: str):
                 messages.success(
                     request,
                     _("Welcome: you are %(role)s at %(institution)s.")
-                    % {"role": membership.get_role_display(), "institution": membership.institution.name},
+                    % {"role": membership.get_role_display(), "institution": zh_or_en(membership.institution)},
                 )
                 return redirect("frontend:home")
             except ValidationError as exc:

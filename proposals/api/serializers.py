@@ -331,6 +331,7 @@ def ledger_json(row: selectors.Ledger) -> dict:
         "awarded": row.awarded,
         "scheduled": row.scheduled,
         "used": row.used,
+        "used_hours": str(row.used_hours),
         "lost": row.lost,
         "forfeited": row.forfeited,
         "to_schedule": row.to_schedule,

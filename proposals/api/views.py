@@ -3,6 +3,7 @@ selector, shape the answer for who asks."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -29,7 +30,7 @@ def _valid(serializer_class, data) -> serializers.Serializer:
 def _proposal(request, pk: int) -> Proposal:
     proposal = selectors.proposals_visible_to(request.user).filter(pk=pk).first()
     if proposal is None:
-        raise Http404("No such proposal, or you may not see it.")
+        raise Http404(_("No such proposal, or you may not see it."))
     return proposal
 
 
@@ -41,7 +42,7 @@ def _shown(request, pk: int) -> dict:
 def _require_office_or_team(request, proposal: Proposal) -> str:
     role = selectors.role_on(request.user, proposal)
     if role not in ("team", "office"):
-        raise PermissionDenied("Only the team and the user office see this.")
+        raise PermissionDenied(_("Only the team and the user office see this."))
     return role
 
 
@@ -66,7 +67,7 @@ class CallList(generics.GenericAPIView):
         data = dict(_valid(s.CallInSerializer, json_body(request)).validated_data)
         facility = Facility.objects.filter(pk=data.pop("facility")).first()
         if facility is None:
-            raise ValidationError({"facility": "No such facility."})
+            raise ValidationError({"facility": _("No such facility.")})
         offers = [dict(o) for o in data.pop("offers", [])]
         call = services.call_create(actor=request.user, facility=facility, offers=offers, **data)
         return Response(s.call_json(selectors.calls_visible_to(request.user).get(pk=call.pk)), status=201)
@@ -79,7 +80,7 @@ class CallDetail(APIView):
     def get(self, request, pk: int):
         call = selectors.calls_visible_to(request.user).filter(pk=pk).first()
         if call is None:
-            raise Http404("No such call.")
+            raise Http404(_("No such call."))
         return Response(s.call_json(call))
 
 
@@ -91,7 +92,7 @@ class CallOffers(APIView):
     def post(self, request, pk: int):
         call = Call.objects.select_related("facility").filter(pk=pk).first()
         if call is None:
-            raise Http404("No such call.")
+            raise Http404(_("No such call."))
         data = _valid(s.OfferInSerializer, json_body(request)).validated_data
         services.call_offer(actor=request.user, call=call, **data)
         return Response(s.call_json(selectors.calls_visible_to(request.user).get(pk=pk)))
@@ -112,9 +113,11 @@ class CallRanking(APIView):
     def get(self, request, pk: int):
         call = Call.objects.select_related("facility").filter(pk=pk).first()
         if call is None:
-            raise Http404("No such call.")
+            raise Http404(_("No such call."))
         if not selectors.runs_calls_of(request.user, call.facility_id):
-            raise PermissionDenied(f"Only the user office of {call.facility.code} sees the ranking.")
+            raise PermissionDenied(
+                _("Only the user office of %(code)s sees the ranking.") % {"code": call.facility.code}
+            )
         return Response({"call": call.pk, "instruments": [s.ranking_json(r) for r in selectors.ranking(call)]})
 
 
@@ -137,7 +140,9 @@ class ProposalList(generics.GenericAPIView):
         wanted = request.query_params.get("status", "").strip()
         if wanted:
             if wanted not in Proposal.Status.values:
-                raise ValidationError({"status": f"Status must be one of {', '.join(Proposal.Status.values)}."})
+                raise ValidationError(
+                    {"status": _("Status must be one of %(values)s.") % {"values": ", ".join(Proposal.Status.values)}}
+                )
             qs = qs.filter(status=wanted)
         page = self.paginate_queryset(qs.order_by("-created_at", "id")) or []
         return self.get_paginated_response([s.proposal_json(p, "", full=False) for p in page])
@@ -148,7 +153,7 @@ class ProposalList(generics.GenericAPIView):
         fields = serializer.to_service()  # type: ignore[attr-defined]
         call = Call.objects.filter(pk=fields.pop("call")).first()
         if call is None:
-            raise ValidationError({"call": "No such call."})
+            raise ValidationError({"call": _("No such call.")})
         proposal = services.proposal_create(actor=request.user, call=call, track=fields.pop("track"), fields=fields)
         return Response(_shown(request, proposal.pk), status=status.HTTP_201_CREATED)
 
@@ -202,7 +207,7 @@ class ProposalFiles(APIView):
     def post(self, request, pk: int):
         upload = request.FILES.get("file")
         if upload is None:
-            raise ValidationError({"file": "Send the file as multipart/form-data in the field `file`."})
+            raise ValidationError({"file": _("Send the file as multipart/form-data in the field `file`.")})
         row = services.proposal_attach(actor=request.user, proposal_id=pk, upload=upload)
         return Response(
             {"id": row.pk, "name": row.name, "content_type": row.content_type, "size": row.size}, status=201
@@ -219,7 +224,7 @@ class ProposalFileDownload(APIView):
         proposal = _proposal(request, pk)
         row = ProposalFile.objects.filter(pk=file_id, proposal=proposal).first()
         if row is None:
-            raise Http404("No such file.")
+            raise Http404(_("No such file."))
         response = FileResponse(
             row.file.open("rb"), content_type=row.content_type, as_attachment=True, filename=row.name
         )
@@ -273,7 +278,7 @@ class ProposalAward(APIView):
         awards: dict[int, int] = {}
         for item in data["awards"]:
             if item["instrument"] in awards:
-                raise ValidationError({"awards": f"Instrument {item['instrument']} is named twice."})
+                raise ValidationError({"awards": _("Instrument %(id)s is named twice.") % {"id": item["instrument"]}})
             awards[item["instrument"]] = item["shifts"]
         services.proposal_award(actor=request.user, proposal_id=pk, awards=awards, comment=data["comment"])
         return Response(_shown(request, pk))
@@ -323,7 +328,7 @@ class ProposalSessions(APIView):
         proposal = _proposal(request, pk)
         data = _valid(s.PlaceInSerializer, json_body(request)).validated_data
         if not ShiftRequest.objects.filter(pk=data["request"], proposal=proposal).exists():
-            raise ValidationError({"request": "Not an award of this proposal."})
+            raise ValidationError({"request": _("Not an award of this proposal.")})
         session = services.session_place(
             actor=request.user, request_id=data["request"], start=data["start"], shifts=data["shifts"]
         )
@@ -342,16 +347,17 @@ class ProposalSuggestions(APIView):
     def get(self, request, pk: int):
         proposal = _proposal(request, pk)
         if selectors.role_on(request.user, proposal) != "office":
-            raise PermissionDenied("Only the user office places sessions.")
+            raise PermissionDenied(_("Only the user office places sessions."))
         request_id = query_int(request, "request", required=True)
         shifts = query_int(request, "shifts", required=True, maximum=200)
+        assert request_id is not None  # required: query_int refused a missing one
         award = (
             ShiftRequest.objects.select_related("instrument", "proposal__call")
             .filter(pk=request_id, proposal=proposal)
             .first()
         )
         if award is None:
-            raise ValidationError({"request": "Not an award of this proposal."})
+            raise ValidationError({"request": _("Not an award of this proposal.")})
         starts = services.suggest_slots(request=award, shifts=shifts or 1)
         return Response({"starts": [x.isoformat() for x in starts]})
 
@@ -399,7 +405,7 @@ class _SessionAction(APIView):
         self.act(request.user, pk, data)
         session = BeamSession.objects.select_related("request__proposal").filter(pk=pk).first()
         if session is None:  # pragma: no cover - the action found it a moment ago
-            raise Http404("No such session.")
+            raise Http404(_("No such session."))
         return Response(s.session_json(selectors.sessions_of(session.request.proposal).get(pk=pk)))
 
     def act(self, user, pk: int, data: dict) -> None:  # pragma: no cover - each subclass defines it

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from common.errors import Conflict
 from facilities.models import Facility, Instrument, User
@@ -34,18 +35,21 @@ def call_create(
     """Open a call. `offers`: [{"instrument": id, "shifts_available": n, "rapid_shifts": m}], each an
     instrument of this facility."""
     if not runs_calls_of(actor, facility.pk):
-        raise PermissionDenied(f"Only the user office of {facility.code} may open its calls.")
+        raise PermissionDenied(_("Only the user office of %(code)s may open its calls.") % {"code": facility.code})
     if closes_at <= opens_at:
-        raise ValidationError({"closes_at": "A call must close after it opens."})
+        raise ValidationError({"closes_at": _("A call must close after it opens.")})
     if cycle_end < cycle_start:
-        raise ValidationError({"cycle_end": "The cycle must end on or after it starts."})
+        raise ValidationError({"cycle_end": _("The cycle must end on or after it starts.")})
     if grade_max <= grade_min:
-        raise ValidationError({"grade_max": "The best grade must be above the lowest."})
+        raise ValidationError({"grade_max": _("The best grade must be above the lowest.")})
     if not code.strip() or not title.strip():
-        raise ValidationError({"code": "A call needs a code and a title."})
+        raise ValidationError({"code": _("A call needs a code and a title.")})
     with transaction.atomic():
         if Call.objects.filter(facility=facility, code=code).exists():
-            raise Conflict("duplicate_call", f"{facility.code} already has a call {code}.")
+            raise Conflict(
+                "duplicate_call",
+                _("%(facility)s already has a call %(code)s.") % {"facility": facility.code, "code": code},
+            )
         try:
             with transaction.atomic():
                 call = Call.objects.create(
@@ -64,7 +68,10 @@ def call_create(
                     rapid_access=rapid_access,
                 )
         except IntegrityError as exc:
-            raise Conflict("duplicate_call", f"{facility.code} already has a call {code}.") from exc
+            raise Conflict(
+                "duplicate_call",
+                _("%(facility)s already has a call %(code)s.") % {"facility": facility.code, "code": code},
+            ) from exc
         for offer in offers or []:
             call_offer(actor=actor, call=call, **offer)
     return call
@@ -75,15 +82,22 @@ def call_offer(
 ) -> CallInstrument:
     """Offer (or change the offer of) an instrument in a call."""
     if not runs_calls_of(actor, call.facility_id):
-        raise PermissionDenied(f"Only the user office of {call.facility.code} may change its calls.")
+        raise PermissionDenied(
+            _("Only the user office of %(code)s may change its calls.") % {"code": call.facility.code}
+        )
     found = Instrument.objects.filter(pk=instrument, facility_id=call.facility_id).first()
     if found is None:
-        raise ValidationError({"instrument": f"Instrument {instrument!r} is not one of {call.facility.code}'s."})
+        raise ValidationError(
+            {
+                "instrument": _("Instrument %(id)r is not one of %(code)s's.")
+                % {"id": instrument, "code": call.facility.code}
+            }
+        )
     if shifts_available < 1 or rapid_shifts < 0 or rapid_shifts > shifts_available:
         raise ValidationError(
-            {"shifts_available": "Offer at least one shift, and keep no more for rapid access than are available."}
+            {"shifts_available": _("Offer at least one shift, and keep no more for rapid access than are available.")}
         )
-    offer, _ = CallInstrument.objects.update_or_create(
+    offer, _created = CallInstrument.objects.update_or_create(
         call=call,
         instrument=found,
         defaults={"shifts_available": shifts_available, "rapid_shifts": rapid_shifts},

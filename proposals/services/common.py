@@ -5,6 +5,8 @@ from functools import partial
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from common.errors import Conflict
 
@@ -17,7 +19,7 @@ def lock_proposal(actor, proposal_id: int) -> Proposal:
     visible = proposals_visible_to(actor).filter(pk=proposal_id).values_list("pk", flat=True)
     proposal = Proposal.objects.select_for_update().filter(pk__in=list(visible)).select_related("call").first()
     if proposal is None:
-        raise Http404("No such proposal, or you may not see it.")
+        raise Http404(_("No such proposal, or you may not see it."))
     return proposal
 
 
@@ -27,19 +29,29 @@ def is_team(actor, proposal: Proposal) -> bool:
 
 def require_team(actor, proposal: Proposal) -> None:
     if not is_team(actor, proposal):
-        raise PermissionDenied(f"Only the team of proposal P{proposal.pk} may do that.")
+        raise PermissionDenied(_("Only the team of proposal P%(id)s may do that.") % {"id": proposal.pk})
 
 
 def require_office(actor, proposal: Proposal) -> None:
     if not runs_calls_of(actor, proposal.call.facility_id):
-        raise PermissionDenied(f"Only the user office of {proposal.call.facility.code} may do that.")
+        raise PermissionDenied(
+            _("Only the user office of %(code)s may do that.") % {"code": proposal.call.facility.code}
+        )
+
+
+VERBS = {
+    "submitted": pgettext_lazy("a proposal cannot be …", "submitted"),
+    "withdrawn": pgettext_lazy("a proposal cannot be …", "withdrawn"),
+    "decided": pgettext_lazy("a proposal cannot be …", "decided"),
+}
 
 
 def move(proposal: Proposal, to: str, verb: str) -> None:
     if not proposal.can_transition(to):
         raise Conflict(
             "invalid_transition",
-            f"Proposal P{proposal.pk} is {proposal.get_status_display().lower()} and cannot be {verb}.",
+            _("Proposal P%(id)s is %(status)s and cannot be %(verb)s.")
+            % {"id": proposal.pk, "status": proposal.get_status_display().lower(), "verb": VERBS.get(verb, verb)},
         )
     proposal.status = to
 

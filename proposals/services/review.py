@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from common.errors import Conflict
 from facilities.models import User
@@ -20,20 +21,24 @@ from .common import lock_proposal, move, record, require_office
 
 def _open_for_review(proposal: Proposal) -> None:
     if proposal.status != ProposalStatus.SUBMITTED:
-        raise Conflict("not_under_review", f"Proposal P{proposal.pk} is {proposal.status}, not under review.")
+        raise Conflict(
+            "not_under_review",
+            _("Proposal P%(id)s is %(status)s, not under review.")
+            % {"id": proposal.pk, "status": proposal.get_status_display().lower()},
+        )
 
 
 def check_record(*, actor: User, proposal_id: int, kind: str, passed: bool, comment: str = "") -> StaffCheck:
     """The facility records its feasibility check or safety pre-screen (again, to change it)."""
     if kind not in CheckKind.values:
-        raise ValidationError({"kind": f"Kind must be one of {', '.join(CheckKind.values)}."})
+        raise ValidationError({"kind": _("Kind must be one of %(kinds)s.") % {"kinds": ", ".join(CheckKind.values)}})
     if type(passed) is not bool:
-        raise ValidationError({"passed": "Say true or false."})
+        raise ValidationError({"passed": _("Say true or false.")})
     with transaction.atomic():
         proposal = lock_proposal(actor, proposal_id)
         require_office(actor, proposal)
         _open_for_review(proposal)
-        check, _ = StaffCheck.objects.update_or_create(
+        check, _created = StaffCheck.objects.update_or_create(
             proposal=proposal, kind=kind, defaults={"passed": passed, "comment": comment[:3000], "by": actor}
         )
         record(proposal, actor, "checked", kind=kind, passed=passed)
@@ -43,7 +48,7 @@ def check_record(*, actor: User, proposal_id: int, kind: str, passed: bool, comm
 def panel_set(*, actor: User, proposal_id: int, panel: str) -> Proposal:
     """The user office puts a proposal before a review panel (a name; the ranking is per panel)."""
     if not isinstance(panel, str) or len(panel.strip()) > 64:
-        raise ValidationError({"panel": "Name the panel in at most 64 characters."})
+        raise ValidationError({"panel": _("Name the panel in at most 64 characters.")})
     with transaction.atomic():
         proposal = lock_proposal(actor, proposal_id)
         require_office(actor, proposal)
@@ -63,17 +68,19 @@ def reviewer_assign(*, actor: User, proposal_id: int, reviewer_username: str) ->
         require_office(actor, proposal)
         _open_for_review(proposal)
         if proposal.track == Track.RAPID:
-            raise Conflict("rapid_access", "Rapid-access proposals are reviewed by the facility's staff, not a panel.")
+            raise Conflict(
+                "rapid_access", _("Rapid-access proposals are reviewed by the facility's staff, not a panel.")
+            )
         reviewer = User.objects.filter(
             username=reviewer_username, is_active=True, memberships__role=Role.REVIEWER
         ).first()
         if reviewer is None:
-            raise ValidationError({"reviewer": f"No reviewer {str(reviewer_username)[:40]!r}."})
+            raise ValidationError({"reviewer": _("No reviewer %(name)r.") % {"name": str(reviewer_username)[:40]}})
         if conflicted(reviewer, proposal):
             raise Conflict(
                 "conflict_of_interest",
-                f"{reviewer.username} may not review P{proposal.pk}: "
-                "they are on the team or at a team member's institution.",
+                _("%(name)s may not review P%(id)s: they are on the team or at a team member's institution.")
+                % {"name": reviewer.username, "id": proposal.pk},
             )
         assignment, created = ReviewAssignment.objects.get_or_create(
             proposal=proposal, reviewer=reviewer, defaults={"assigned_by": actor}
@@ -90,24 +97,27 @@ def review_grade(*, actor: User, assignment_id: int, grade, comment: str) -> Rev
     with transaction.atomic():
         assignment = reviews_of(actor).select_for_update(of=("self",)).filter(pk=assignment_id).first()
         if assignment is None:
-            raise Http404("No such review, or it is not yours.")
+            raise Http404(_("No such review, or it is not yours."))
         proposal = assignment.proposal
         _open_for_review(proposal)
         call = proposal.call
         try:
             value = Decimal(str(grade))
         except (InvalidOperation, ValueError):
-            raise ValidationError({"grade": "The grade is not a number."}) from None
+            raise ValidationError({"grade": _("The grade is not a number.")}) from None
         if (
             not value.is_finite()
             or not call.grade_min <= value <= call.grade_max
             or value != value.quantize(Decimal("0.1"))
         ):
             raise ValidationError(
-                {"grade": f"Grade from {call.grade_min} to {call.grade_max}, with at most one decimal."}
+                {
+                    "grade": _("Grade from %(low)s to %(high)s, with at most one decimal.")
+                    % {"low": call.grade_min, "high": call.grade_max}
+                }
             )
         if not isinstance(comment, str) or not comment.strip() or len(comment) > 5000:
-            raise ValidationError({"comment": "Write a comment for the team (at most 5000 characters)."})
+            raise ValidationError({"comment": _("Write a comment for the team (at most 5000 characters).")})
         assignment.grade, assignment.comment, assignment.graded_at = value, comment.strip(), timezone.now()
         assignment.save()
         record(proposal, actor, "graded")
@@ -124,7 +134,7 @@ def proposal_award(*, actor: User, proposal_id: int, awards: dict[int, int], com
     if not isinstance(awards, dict) or any(
         type(k) is not int or type(v) is not int or v < 0 for k, v in awards.items()
     ):
-        raise ValidationError({"awards": "Give {instrument id: shifts} with whole numbers of shifts, 0 or more."})
+        raise ValidationError({"awards": _("Give {instrument id: shifts} with whole numbers of shifts, 0 or more.")})
     with transaction.atomic():
         proposal = lock_proposal(actor, proposal_id)
         require_office(actor, proposal)
@@ -132,21 +142,23 @@ def proposal_award(*, actor: User, proposal_id: int, awards: dict[int, int], com
         # Awards of one call are serialized on the call row, so two awards cannot both spend the last shifts.
         type(proposal.call).objects.select_for_update().filter(pk=proposal.call_id).first()
         if not checks_passed(proposal):
-            raise ValidationError({"checks": "Record a passed feasibility check and safety pre-screen first."})
+            raise ValidationError({"checks": _("Record a passed feasibility check and safety pre-screen first.")})
         if proposal.track == Track.REGULAR and not proposal.reviews.filter(grade__isnull=False).exists():
-            raise ValidationError({"reviews": "A regular proposal needs at least one grade before it is awarded."})
+            raise ValidationError({"reviews": _("A regular proposal needs at least one grade before it is awarded.")})
         requests = {r.instrument_id: r for r in proposal.requests.select_for_update()}
         unknown = set(awards) - set(requests)
         if unknown:
-            raise ValidationError({"awards": f"The proposal asks for no shifts on instrument {min(unknown)}."})
+            raise ValidationError(
+                {"awards": _("The proposal asks for no shifts on instrument %(id)s.") % {"id": min(unknown)}}
+            )
         pool = pools(proposal.call)
         for instrument_id, shifts in awards.items():
             request = requests[instrument_id]
             if shifts > request.shifts_requested:
                 raise ValidationError(
                     {
-                        "awards": f"At most {request.shifts_requested} shifts on instrument {instrument_id}: "
-                        "that was asked."
+                        "awards": _("At most %(n)s shifts on instrument %(id)s: that was asked.")
+                        % {"n": request.shifts_requested, "id": instrument_id}
                     }
                 )
             p = pool[instrument_id]
@@ -158,8 +170,8 @@ def proposal_award(*, actor: User, proposal_id: int, awards: dict[int, int], com
             if spent + shifts > room:
                 raise ValidationError(
                     {
-                        "awards": f"Only {max(room - spent, 0)} shifts remain on instrument {instrument_id} "
-                        f"for {proposal.track} proposals."
+                        "awards": _("Only %(n)s shifts remain on instrument %(id)s for %(track)s proposals.")
+                        % {"n": max(room - spent, 0), "id": instrument_id, "track": proposal.track}
                     }
                 )
         for instrument_id, request in requests.items():
@@ -176,4 +188,4 @@ def proposal_award(*, actor: User, proposal_id: int, awards: dict[int, int], com
 
 def may_review(actor: User, proposal: Proposal) -> None:
     if not reviews_of(actor).filter(proposal=proposal).exists():
-        raise PermissionDenied("You are not assigned to review this proposal.")
+        raise PermissionDenied(_("You are not assigned to review this proposal."))

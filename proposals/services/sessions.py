@@ -15,13 +15,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from booking.holds import lock_for_booking
 from booking.models import Booking
 from booking.services import booking_approve, booking_cancel
 from booking.services.taking import take_slot
 from common.errors import Conflict
+from common.intervals import overlaps
 from common.time import local_tz
+from facilities.calendar import closed_spans, closure_reasons
 from facilities.models import User
 
 from ..models import SHIFT, BeamSession, ExperimentReport, Proposal, SafetyForm, ShiftRequest
@@ -39,7 +42,7 @@ def _lock_session(actor: User, session_id: int) -> BeamSession:
         .first()
     )
     if session is None:
-        raise Http404("No such session, or you may not see it.")
+        raise Http404(_("No such session, or you may not see it."))
     return session
 
 
@@ -55,8 +58,9 @@ def is_blocked(session: BeamSession) -> bool:
 
 def suggest_slots(*, request: ShiftRequest, shifts: int, count: int = 5) -> list[dt.datetime]:
     """Starts (08:00 local) of free runs of `shifts` shifts on the team's preferred dates first, then on
-    any date of the cycle, never on an impossible date or held time. (Beamlines run around the clock in a
-    cycle; the office places sessions knowing the machine's schedule, so operating hours do not apply.)"""
+    any date of the cycle, never on an impossible date, on held time, or in time the instrument's calendar
+    closes (operating hours, public holidays for facilities that follow the office calendar, closures:
+    `facilities.calendar`, as for hourly booking). Beamlines that run round the clock have no hours."""
     proposal = request.proposal
     instrument = request.instrument
     tz = local_tz()
@@ -66,15 +70,21 @@ def suggest_slots(*, request: ShiftRequest, shifts: int, count: int = 5) -> list
         for i in range((proposal.call.cycle_end - proposal.call.cycle_start).days + 1)
     ]
     days = [d for d in days if d > today]
+    if not days:
+        return []
     impossible = {dt.date.fromisoformat(d) for d in proposal.impossible_dates}
     preferred = [dt.date.fromisoformat(d) for d in proposal.preferred_dates]
     order = [d for d in preferred if d in days] + [d for d in days if d not in preferred]
+    window_start = dt.datetime.combine(days[0], dt.time(8), tz)
+    closed = closed_spans(instrument, window_start, dt.datetime.combine(days[-1], dt.time(8), tz) + SHIFT * shifts)
     out: list[dt.datetime] = []
     for day in order:
         start = dt.datetime.combine(day, dt.time(8), tz)
         end = start + SHIFT * shifts
         span_days = {(start + dt.timedelta(days=i)).date() for i in range((end - start).days + 1)}
         if span_days & impossible:
+            continue
+        if any(overlaps(span, (start, end)) for span in closed):
             continue
         if Booking.objects.conflicts(instrument, start, end):
             continue
@@ -84,13 +94,26 @@ def suggest_slots(*, request: ShiftRequest, shifts: int, count: int = 5) -> list
     return out
 
 
+def check_calendar_open(*, instrument, start: dt.datetime, end: dt.datetime) -> None:
+    """A session goes only where the instrument's calendar is open: within its operating hours, not on a
+    public holiday its facility keeps, not in a closure (the reasons `facilities.calendar` gives)."""
+    reasons = [why for span, why in closure_reasons(instrument, start, end) if overlaps(span, (start, end))]
+    if reasons:
+        raise ValidationError(
+            {
+                "start": _("%(code)s is closed during that session because %(reason)s; place it at another time.")
+                % {"code": instrument.code, "reason": reasons[0]}
+            }
+        )
+
+
 def session_place(*, actor: User, request_id: int, start: dt.datetime, shifts: int, now=None) -> BeamSession:
     """The user office places `shifts` consecutive 8-hour shifts of an award at `start`."""
     from .notify import notify_team
 
     now = now or timezone.now()
     if type(shifts) is not int or shifts < 1:
-        raise ValidationError({"shifts": "Place at least one shift."})
+        raise ValidationError({"shifts": _("Place at least one shift.")})
     request = (
         ShiftRequest.objects.select_related(
             "proposal__call__facility", "instrument__facility", "instrument__facility__host"
@@ -99,28 +122,31 @@ def session_place(*, actor: User, request_id: int, start: dt.datetime, shifts: i
         .first()
     )
     if request is None:
-        raise Http404("No such award, or you may not see it.")
+        raise Http404(_("No such award, or you may not see it."))
     proposal = request.proposal
     require_office(actor, proposal)
     if proposal.status != ProposalStatus.AWARDED:
-        raise Conflict("not_awarded", f"Proposal P{proposal.pk} has no award to schedule.")
+        raise Conflict("not_awarded", _("Proposal P%(id)s has no award to schedule.") % {"id": proposal.pk})
     if start <= now:
-        raise ValidationError({"start": "A session must start in the future."})
+        raise ValidationError({"start": _("A session must start in the future.")})
     local = timezone.localtime(start, local_tz())
     if not proposal.call.cycle_start <= local.date() <= proposal.call.cycle_end:
         raise ValidationError(
             {
-                "start": f"Sessions of {proposal.call} fall between {proposal.call.cycle_start} "
-                f"and {proposal.call.cycle_end}."
+                "start": _("Sessions of %(call)s fall between %(first)s and %(last)s.")
+                % {"call": proposal.call, "first": proposal.call.cycle_start, "last": proposal.call.cycle_end}
             }
         )
     end = start + SHIFT * shifts
+    check_calendar_open(instrument=request.instrument, start=start, end=end)
     with transaction.atomic():
         lock_for_booking(instrument_ids=[request.instrument_id])
         ShiftRequest.objects.select_for_update().filter(pk=request.pk).first()
         ledger = ledgers_for(ShiftRequest.objects.filter(pk=request.pk))[0]
         if shifts > ledger.to_schedule:
-            raise ValidationError({"shifts": f"Only {ledger.to_schedule} awarded shifts remain to be scheduled."})
+            raise ValidationError(
+                {"shifts": _("Only %(n)s awarded shifts remain to be scheduled.") % {"n": ledger.to_schedule}}
+            )
         booking = take_slot(
             instrument=request.instrument,
             requester=proposal.principal_investigator,
@@ -156,7 +182,11 @@ def session_confirm(*, actor: User, session_id: int) -> BeamSession:
         session = _lock_session(actor, session_id)
         require_team(actor, session.request.proposal)
         if not session.can_transition(SessionState.CONFIRMED) or not session.booking.holds_slot:
-            raise Conflict("invalid_transition", f"Session #{session.pk} is {session.state} and cannot be confirmed.")
+            raise Conflict(
+                "invalid_transition",
+                _("Session #%(id)s is %(state)s and cannot be confirmed.")
+                % {"id": session.pk, "state": session.get_state_display().lower()},
+            )
         session.state, session.confirmed_by, session.confirmed_at = SessionState.CONFIRMED, actor, timezone.now()
         session.save()
         record(session.request.proposal, actor, "session_confirmed", session=session.pk)
@@ -177,12 +207,16 @@ def session_cancel(*, actor: User, session_id: int, substitute_request_id: int |
         if not by_team:
             require_office(actor, proposal)
         if not session.can_transition(SessionState.CANCELLED) or not session.booking.holds_slot:
-            raise Conflict("invalid_transition", f"Session #{session.pk} is {session.state} and cannot be cancelled.")
+            raise Conflict(
+                "invalid_transition",
+                _("Session #%(id)s is %(state)s and cannot be cancelled.")
+                % {"id": session.pk, "state": session.get_state_display().lower()},
+            )
         late = session.booking.start - now < dt.timedelta(days=settings.PROPOSALS_LATE_CANCEL_DAYS)
         substitute = None
         if substitute_request_id is not None:
             if not runs_calls_of(actor, proposal.call.facility_id):
-                raise ValidationError({"substitute": "Only the user office names a substitute."})
+                raise ValidationError({"substitute": _("Only the user office names a substitute.")})
             substitute = (
                 ShiftRequest.objects.filter(
                     pk=substitute_request_id,
@@ -193,7 +227,7 @@ def session_cancel(*, actor: User, session_id: int, substitute_request_id: int |
                 .first()
             )
             if substitute is None:
-                raise ValidationError({"substitute": "The substitute must be another award on the same instrument."})
+                raise ValidationError({"substitute": _("The substitute must be another award on the same instrument.")})
         session.state = SessionState.CANCELLED
         session.forfeited = by_team and late and substitute is None
         session.save()
@@ -213,14 +247,15 @@ def session_fault(*, actor: User, session_id: int, lost_shifts: int, now=None) -
         proposal = session.request.proposal
         require_office(actor, proposal)
         if type(lost_shifts) is not int or not 1 <= lost_shifts <= session.shifts:
-            raise ValidationError({"lost_shifts": f"From 1 to {session.shifts} shifts."})
+            raise ValidationError({"lost_shifts": _("From 1 to %(n)s shifts.") % {"n": session.shifts}})
         if (
             session.state not in (SessionState.CONFIRMED, SessionState.USED)
             and session.booking.status != Booking.Status.COMPLETED
         ):
             raise Conflict(
                 "invalid_transition",
-                f"Session #{session.pk} is {session.state}; only a confirmed or used session can lose shifts.",
+                _("Session #%(id)s is %(state)s; only a confirmed or used session can lose shifts.")
+                % {"id": session.pk, "state": session.get_state_display().lower()},
             )
         session.lost_shifts = lost_shifts
         if lost_shifts == session.shifts and session.booking.holds_slot:
@@ -238,12 +273,12 @@ def safety_submit(*, actor: User, session_id: int, content: str) -> SafetyForm:
         session = _lock_session(actor, session_id)
         require_team(actor, session.request.proposal)
         if not session.booking.holds_slot:
-            raise Conflict("invalid_transition", f"Session #{session.pk} is no longer scheduled.")
+            raise Conflict("invalid_transition", _("Session #%(id)s is no longer scheduled.") % {"id": session.pk})
         if not isinstance(content, str) or not content.strip() or len(content) > 5000:
             raise ValidationError(
-                {"content": "Describe samples, hazards and protective measures (at most 5000 characters)."}
+                {"content": _("Describe samples, hazards and protective measures (at most 5000 characters).")}
             )
-        form, _ = SafetyForm.objects.update_or_create(
+        form, _created = SafetyForm.objects.update_or_create(
             session=session,
             defaults={"content": content.strip(), "submitted_by": actor, "approved_by": None, "approved_at": None},
         )
@@ -259,12 +294,12 @@ def safety_approve(*, actor: User, session_id: int, now=None) -> SafetyForm:
         require_office(actor, session.request.proposal)
         form = SafetyForm.objects.filter(session=session).first()
         if form is None:
-            raise Conflict("no_safety_form", f"Session #{session.pk} has no safety form yet.")
+            raise Conflict("no_safety_form", _("Session #%(id)s has no safety form yet.") % {"id": session.pk})
         if now > safety_deadline(session):
             raise Conflict(
                 "safety_deadline_passed",
-                f"Safety forms are approved at least {settings.PROPOSALS_SAFETY_DAYS} days before the session; "
-                "this session stays blocked.",
+                _("Safety forms are approved at least %(days)s days before the session; this session stays blocked.")
+                % {"days": settings.PROPOSALS_SAFETY_DAYS},
             )
         form.approved_by, form.approved_at = actor, now
         form.save()
@@ -279,11 +314,13 @@ def report_submit(*, actor: User, session_id: int, summary: str) -> ExperimentRe
         session = _lock_session(actor, session_id)
         require_team(actor, session.request.proposal)
         if session.booking.status != Booking.Status.COMPLETED:
-            raise Conflict("not_used", f"Session #{session.pk} has not been used yet; report after the beam.")
+            raise Conflict(
+                "not_used", _("Session #%(id)s has not been used yet; report after the beam.") % {"id": session.pk}
+            )
         if not isinstance(summary, str) or not summary.strip() or len(summary) > 10000:
-            raise ValidationError({"summary": "Summarise the experiment (at most 10000 characters)."})
+            raise ValidationError({"summary": _("Summarise the experiment (at most 10000 characters).")})
         if ExperimentReport.objects.filter(session=session).exists():
-            raise Conflict("already_reported", f"Session #{session.pk} already has its report.")
+            raise Conflict("already_reported", _("Session #%(id)s already has its report.") % {"id": session.pk})
         report = ExperimentReport.objects.create(session=session, summary=summary.strip(), submitted_by=actor)
         record(session.request.proposal, actor, "report_submitted", session=session.pk)
     return report

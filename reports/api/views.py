@@ -58,7 +58,9 @@ class SharingReport(ReportView):
     @extend_schema(parameters=[FACILITY, PERIOD, FORMAT], responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         """Utilisation, shared hours, outside users served, revenue by user class and time-share use,
-        per instrument of one facility, with the facility's totals; as JSON, CSV or XLSX."""
+        per instrument of one facility, with the facility's totals; and `beamtime`, the figures of its calls
+        for proposals whose cycle overlaps the period (oversubscription, cutoff grades, shifts awarded per
+        institution and province, partner-share compliance); as JSON, CSV (instruments only) or XLSX."""
         fmt = (request.query_params.get("format") or "json").lower()
         if fmt not in FORMATS:
             raise ValidationError(
@@ -70,11 +72,16 @@ class SharingReport(ReportView):
             access.may_read_facility(request.user, facility), _("the reports of %(code)s") % {"code": facility.code}
         )
         report = selectors.facility_report(facility, period)
-        if fmt == "json":
-            return Response(rows.facility_document(report))
-        body, content_type = (
-            (exports.as_csv(report), "text/csv; charset=utf-8") if fmt == "csv" else (exports.as_xlsx(report), XLSX)
-        )
+        if fmt == "csv":
+            body, content_type = exports.as_csv(report), "text/csv; charset=utf-8"
+        else:
+            # Beamtime awarded by proposal: the figures of each call whose cycle overlaps the period.
+            from ..proposals import beamtime_figures
+
+            beamtime = beamtime_figures(facility, period)
+            if fmt == "json":
+                return Response({**rows.facility_document(report), "beamtime": beamtime})
+            body, content_type = exports.as_xlsx(report, beamtime=beamtime), XLSX
         response = HttpResponse(body, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{exports.filename(report, fmt)}"'
         return response

@@ -18,6 +18,7 @@ RESEARCHER, MANAGER, FINANCE, INSTITUTION_ADMIN = "wei.zhang", "hmfl.manager", "
 
 PAGES: list[Page] = [
     Page("catalog", None, "/catalog/"),
+    Page("catalog-search", None, "/catalog/?q=电镜"),
     Page("facility", None, "/facilities/SHMFF/"),
     Page("instrument", None, "instrument:SHMFF/HYBRID-45T"),
     Page("login", None, "/login/"),

@@ -31,13 +31,13 @@ def policy_for(facility_id: int) -> ViolationPolicy:
     )
 
 
-def active_suspension(*, user_id: int, facility_id: int, now: dt.datetime | None = None) -> Suspension | None:
+def suspensions_in_force(*, user_id: int, now: dt.datetime | None = None):
     now = now or timezone.now()
-    return (
-        Suspension.objects.filter(user_id=user_id, facility_id=facility_id, starts_at__lte=now, ends_at__gt=now)
-        .order_by("-ends_at")
-        .first()
-    )
+    return Suspension.objects.filter(user_id=user_id, starts_at__lte=now, ends_at__gt=now)
+
+
+def active_suspension(*, user_id: int, facility_id: int, now: dt.datetime | None = None) -> Suspension | None:
+    return suspensions_in_force(user_id=user_id, now=now).filter(facility_id=facility_id).order_by("-ends_at").first()
 
 
 def check_standing(*, requester: User, instrument: Instrument, now: dt.datetime | None = None) -> None:
@@ -208,6 +208,16 @@ def violation_policy_set(
 
 def on_validate_requester(sender, *, requester, instrument, **kwargs) -> None:
     check_standing(requester=requester, instrument=instrument)
+
+
+def on_requester_barred(sender, *, requester, instruments, **kwargs) -> set[int]:
+    """`check_standing` for a list of instruments, in one query: those at facilities that suspended the requester."""
+    suspended = set(
+        suspensions_in_force(user_id=requester.pk)
+        .filter(facility_id__in={i.facility_id for i in instruments})
+        .values_list("facility_id", flat=True)
+    )
+    return {i.pk for i in instruments if i.facility_id in suspended}
 
 
 def on_booking_transitioned(sender, *, booking: Booking, from_status: str, to_status: str, actor=None, **kwargs):

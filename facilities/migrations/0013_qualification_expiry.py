@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('facilities', '0011_funding_account_title_zh'),
+        ('facilities', '0012_catalog_keywords_and_booked_as_zh'),
     ]
 
     operations = [
