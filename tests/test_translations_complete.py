@@ -92,7 +92,19 @@ def test_the_parser_sees_an_untranslated_and_a_fuzzy_entry():
 
 # --- No refusal is an English literal outside gettext --------------------------------------------------
 
-COVERED = ("audit", "billing", "booking", "common", "config", "facilities", "frontend", "outbox", "reports", "usage")
+COVERED = (
+    "audit",
+    "billing",
+    "booking",
+    "common",
+    "config",
+    "facilities",
+    "frontend",
+    "outbox",
+    "proposals",
+    "reports",
+    "usage",
+)
 REFUSALS = {"ValidationError", "PermissionDenied", "Http404", "Conflict", "NotFound", "ParseError", "ProtocolError"}
 SOCKET_WORDS = {"send_error", "refuse"}
 GETTEXT = {"_", "gettext", "gettext_lazy", "ngettext", "pgettext", "_l"}
