@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from booking.models import Booking, NotificationLog
 from common.time import local_tz
-from facilities.models import ApiToken, Membership, Qualification, User
+from facilities.models import ApiToken, Membership, Qualification, QualificationRequest, User
+from federation.selectors import identity_records
 
 from .selectors import entries_by, entry_row, spreadsheet_safe
 
@@ -72,10 +73,24 @@ def personal_data(user: User) -> dict:
                 "granted_at": _when(q.granted_at),
                 "granted_by": q.granted_by.username if q.granted_by else None,
                 "revoked_at": _when(q.revoked_at),
+                "expires_at": _when(q.expires_at),
             }
             for q in Qualification.objects.filter(user=user)
             .select_related("instrument__facility", "granted_by")
             .order_by("granted_at", "pk")
+        ],
+        "qualification_requests": [
+            {
+                "instrument": f"{r.instrument.facility.code}/{r.instrument.code}",
+                "asked_at": _when(r.created_at),
+                "note": r.note,
+                "status": r.status,
+                "decided_at": _when(r.decided_at),
+                "reason": r.reason,
+            }
+            for r in QualificationRequest.objects.filter(user=user)
+            .select_related("instrument__facility")
+            .order_by("created_at", "pk")
         ],
         "notifications": [
             {
@@ -96,12 +111,22 @@ def personal_data(user: User) -> dict:
             }
             for t in ApiToken.objects.filter(user=user).order_by("created_at", "pk")
         ],
+        # Federated sign-ins linked to the account, with what each identity provider released.
+        "linked_identities": identity_records(user),
         "audit_entries": [entry_row(e) for e in entries_by(user)],
     }
 
 
 # The sections that are lists become CSV files in the ZIP, beside the whole as JSON.
-_CSV_SECTIONS = ["memberships", "funding_accounts", "bookings", "qualifications", "notifications", "api_tokens"]
+_CSV_SECTIONS = [
+    "memberships",
+    "funding_accounts",
+    "bookings",
+    "qualifications",
+    "qualification_requests",
+    "notifications",
+    "api_tokens",
+]
 
 
 def _csv(rows: list[dict]) -> str:

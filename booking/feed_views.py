@@ -5,6 +5,8 @@ the user's calendar token (a secret in the URL that the user can revoke by rotat
 feed is public and carries no personal data.
 """
 
+import datetime as dt
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response
@@ -13,6 +15,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, renderers, serializers
+from rest_framework.exceptions import APIException
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -123,16 +126,54 @@ class InstrumentFeed(FeedView):
         operation_id="calendar_instrument_feed",
         tags=["calendar"],
         summary="An instrument's busy times as an iCalendar feed (public, no personal data)",
-        description="Busy times only, labelled booked or closed: no requester, purpose or institution.",
-        parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The instrument.")],
+        description="Busy times only, labelled booked or closed: no requester, purpose or institution. "
+        "By default the feed covers the past `FEED_INSTRUMENT_PAST_DAYS` (30) days to the end of the "
+        "instrument's booking horizon; `start` and `end` (local days, half-open) narrow it, and are clipped "
+        "to that default.",
+        parameters=[
+            OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The instrument."),
+            OpenApiParameter(
+                "start", OpenApiTypes.DATE, OpenApiParameter.QUERY, description="First local day shown (YYYY-MM-DD)."
+            ),
+            OpenApiParameter(
+                "end", OpenApiTypes.DATE, OpenApiParameter.QUERY, description="First local day no longer shown."
+            ),
+        ],
         auth=[],
-        responses={(200, "text/calendar"): ICS, **FEED_ERRORS},
+        responses={
+            (200, "text/calendar"): ICS,
+            **FEED_ERRORS,
+            (400, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="A bad `start` or `end`, in words."),
+        },
     )
     def get(self, request, pk: int):
         instrument = Instrument.objects.select_related("facility").filter(pk=pk, active=True).first()
         if instrument is None:
             raise Http404(_("No such instrument."))
-        return _serve(request, feeds.instrument_feed(instrument), filename=f"{instrument.code}.ics", public=True)
+        first_day, until_day = _day_param(request, "start"), _day_param(request, "end")
+        if first_day and until_day and until_day <= first_day:
+            raise BadWindow(_("“end” must be a later day than “start”."))
+        window = feeds.instrument_window(instrument, first_day=first_day, until_day=until_day)
+        feed = feeds.instrument_feed(instrument, window=window)
+        return _serve(request, feed, filename=f"{instrument.code}.ics", public=True)
+
+
+class BadWindow(APIException):
+    status_code = 400
+    default_code = "bad_window"
+
+
+def _day_param(request: HttpRequest, name: str) -> dt.date | None:
+    """A local day, YYYY-MM-DD, or None when not given; anything else is a 400 in plain words."""
+    raw = request.GET.get(name)
+    if raw is None:
+        return None
+    try:
+        if len(raw) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise BadWindow(_("“%(name)s” must be a day written YYYY-MM-DD, like 2026-12-01.") % {"name": name}) from None
 
 
 class FacilityFeed(FeedView):

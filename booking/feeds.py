@@ -125,6 +125,28 @@ def _finish(cal: Calendar) -> bytes:
     return cal.to_ical()
 
 
+_END = b"END:VCALENDAR\r\n"
+
+
+@lru_cache(maxsize=8)
+def _vtimezone_ical(tzid: str) -> bytes:
+    return vtimezone(tzid).to_ical()
+
+
+def _assemble(name: str, events: list[bytes]) -> bytes:
+    """A feed's text from already rendered VEVENTs: the same bytes as adding them to new_calendar(name)
+    and serialising it, without serialising the VTIMEZONE or any unchanged event again."""
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", name)
+    cal.add("x-wr-timezone", settings.TIME_ZONE)
+    head = cal.to_ical()
+    assert head.endswith(_END)
+    return b"".join([head[: -len(_END)], _vtimezone_ical(settings.TIME_ZONE), *events, _END])
+
+
 def _base_event(uid: str, start: dt.datetime, end: dt.datetime, *, stamp: dt.datetime, sequence: int) -> Event:
     ev = Event()
     ev.add("uid", uid)
@@ -218,14 +240,8 @@ def in_window(qs: QuerySet[Booking], now: dt.datetime) -> QuerySet[Booking]:
     return qs.filter(end__gt=past).filter(~Q(status__in=ENDED_STATUSES) | Q(updated_at__gte=kept_since))
 
 
-def _limited(qs: QuerySet[Booking]) -> list[Booking]:
-    rows = list(qs.order_by("-start", "-id")[: settings.FEED_MAX_EVENTS])
-    rows.reverse()
-    return rows
-
-
-def _last_modified(bookings: list[Booking], now: dt.datetime) -> dt.datetime:
-    return max([_day_start(now), *(b.updated_at for b in bookings)])
+def _last_modified(changes: list[dt.datetime], now: dt.datetime) -> dt.datetime:
+    return max([_day_start(now), *changes])
 
 
 def personal_feed(user: User, *, now: dt.datetime | None = None) -> Feed:
@@ -236,11 +252,8 @@ def personal_feed(user: User, *, now: dt.datetime | None = None) -> Feed:
     name = f"Sanjiao — {user.get_full_name() or user.username}"
 
     def build() -> Feed:
-        bookings = _limited(qs.select_related("instrument", "instrument__facility"))
-        cal = new_calendar(name)
-        for b in bookings:
-            cal.add_component(booking_event(b, audience="requester", language=language))
-        return Feed(_finish(cal), _last_modified(bookings, now))
+        texts, changes = _events(qs, audience="requester", language=language, feed=("personal", user.pk))
+        return Feed(_assemble(name, texts), _last_modified(changes, now))
 
     return _cached(("personal", user.pk, language, name), qs, now, build)
 
@@ -253,42 +266,83 @@ def facility_feed(facility: Facility, *, language: str = "en", now: dt.datetime 
     versions = Instrument.objects.filter(facility=facility).aggregate(v=Sum("availability_version"))["v"]
 
     def build() -> Feed:
-        bookings = _limited(qs.select_related("instrument", "instrument__facility", "requester", "institution"))
-        cal = new_calendar(f"{facility.code} — Sanjiao")
-        for b in bookings:
-            cal.add_component(booking_event(b, audience="manager", language=language))
-        for c in _closures(Q(facility=facility), now):
-            cal.add_component(closure_event(c, stamp=_day_start(now)))
-        return Feed(_finish(cal), _last_modified(bookings, now))
+        texts, changes = _events(qs, audience="manager", language=language, feed=("facility", facility.pk))
+        closures = [closure_event(c, stamp=_day_start(now)).to_ical() for c in _closures(Q(facility=facility), now)]
+        return Feed(_assemble(f"{facility.code} — Sanjiao", texts + closures), _last_modified(changes, now))
 
     return _cached(("facility", facility.pk, facility.code, language, versions), qs, now, build)
 
 
-def instrument_feed(instrument: Instrument, *, now: dt.datetime | None = None) -> Feed:
-    """Public busy times of one instrument: bookings as anonymous blocks (changeover included) and closures."""
+@dataclass(frozen=True)
+class Window:
+    """The half-open span [start, end) an instrument's public feed covers."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+
+def instrument_window(
+    instrument: Instrument,
+    *,
+    first_day: dt.date | None = None,
+    until_day: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> Window:
+    """By default from FEED_INSTRUMENT_PAST_DAYS before today to the end of the instrument's booking
+    horizon (nothing can be booked later); a subscriber may ask for less: local days [first_day,
+    until_day), clipped to the default. Whole local days, so the window moves once a day."""
+    day = _day_start(now or timezone.now())
+    earliest = day - dt.timedelta(days=settings.FEED_INSTRUMENT_PAST_DAYS)
+    latest = day + dt.timedelta(days=instrument.horizon_days + 1)
+    start, end = earliest, latest
+    if first_day is not None:
+        start = max(earliest, _midnight(first_day))
+    if until_day is not None:
+        end = min(latest, _midnight(until_day))
+    return Window(start, max(start, end))
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=_tz())
+
+
+def instrument_feed(instrument: Instrument, *, window: Window | None = None, now: dt.datetime | None = None) -> Feed:
+    """Public busy times of one instrument in a window (instrument_window): bookings as anonymous blocks
+    (changeover included) and closures, each shown when any of it falls inside the window."""
     now = now or timezone.now()
+    window = window or instrument_window(instrument, now=now)
     statuses = [*HELD_STATUSES, Booking.Status.COMPLETED, Booking.Status.NO_SHOW, *ENDED_STATUSES]
-    qs = in_window(Booking.objects.filter(instrument=instrument, status__in=statuses), now)
+    qs = in_window(Booking.objects.filter(instrument=instrument, status__in=statuses), now).filter(
+        start__lt=window.end, hold_end__gt=window.start
+    )
 
     def build() -> Feed:
-        bookings = _limited(qs.select_related("instrument", "instrument__facility"))
-        cal = new_calendar(f"{instrument.facility.code} {instrument.code} — busy")
-        for b in bookings:
-            cal.add_component(booking_event(b, audience="public"))
+        texts, changes = _events(
+            qs, audience="public", language="en", feed=("instrument", instrument.pk, window.start, window.end)
+        )
         scope = Q(facility_id=instrument.facility_id) & (Q(instrument__isnull=True) | Q(instrument=instrument))
-        for c in _closures(scope, now):
-            cal.add_component(closure_event(c, stamp=_day_start(now)))
-        return Feed(_finish(cal), _last_modified(bookings, now))
+        scope &= Q(start__lt=window.end, end__gt=window.start)
+        closures = [closure_event(c, stamp=_day_start(now)).to_ical() for c in _closures(scope, now)]
+        name = f"{instrument.facility.code} {instrument.code} — busy"
+        return Feed(_assemble(name, texts + closures), _last_modified(changes, now))
 
-    key = ("instrument", instrument.pk, instrument.code, instrument.facility.code, instrument.availability_version)
+    key = (
+        "instrument",
+        instrument.pk,
+        instrument.code,
+        instrument.facility.code,
+        instrument.availability_version,
+        window.start.isoformat(),
+        window.end.isoformat(),
+    )
     return _cached(key, qs, now, build)
 
 
 def _cached(key: tuple, qs: QuerySet[Booking], now: dt.datetime, build) -> Feed:
-    """Building a feed costs about a millisecond per event (icalendar's serializer); calendar clients
-    poll the same feed again and again. So a built feed is kept in the cache under a fingerprint of its
-    bookings (count, latest change, sequences, ids), the day and the settings, and rebuilt only when one
-    of them moves. Names of instruments or people changed elsewhere show after FEED_CACHE_SECONDS."""
+    """Calendar clients poll the same feed again and again. So a built feed is kept in the cache under a
+    fingerprint of its bookings (count, latest change, sequences, ids), the day and the settings, and
+    rebuilt only when one of them moves; a rebuild renders only the bookings that changed (_events).
+    Names of instruments or people changed elsewhere show after FEED_CACHE_SECONDS."""
     agg = qs.aggregate(n=Count("id"), latest=Max("updated_at"), seq=Sum("sequence"), ids=Sum("id"), top=Max("id"))
     fingerprint = (
         *key,
@@ -301,6 +355,7 @@ def _cached(key: tuple, qs: QuerySet[Booking], now: dt.datetime, build) -> Feed:
         settings.FEED_PAST_DAYS,
         settings.FEED_KEEP_CANCELLED_DAYS,
         settings.FEED_MAX_EVENTS,
+        _links(),
     )
     cache_key = "sanjiao:feed:" + hashlib.sha256(repr(fingerprint).encode()).hexdigest()
     hit = cache.get(cache_key)
@@ -309,6 +364,65 @@ def _cached(key: tuple, qs: QuerySet[Booking], now: dt.datetime, build) -> Feed:
     feed = build()
     cache.set(cache_key, (feed.body, feed.last_modified), timeout=settings.FEED_CACHE_SECONDS)
     return feed
+
+
+# What decides a booking's VEVENT text, besides the names of its instrument, facility and requester
+# (which, as for whole feeds, show within FEED_CACHE_SECONDS) and the links' base (_links). Every save
+# moves updated_at (a move, a decision, a new purpose); sequence and status guard writes that do not.
+_VERSION_COLUMNS = ("id", "sequence", "status", "updated_at")
+# Raise when booking_event writes anything differently, so no event text of the old form is reused.
+EVENT_FORMAT = 1
+_RELATED = {
+    "requester": ("instrument", "instrument__facility"),
+    "manager": ("instrument", "instrument__facility", "requester", "institution"),
+    "public": ("instrument", "instrument__facility"),
+}
+_FETCH_CHUNK = 500
+
+
+@lru_cache(maxsize=4)
+def _links_of(site: str, pages: str) -> str:
+    return hashlib.sha256(f"{site}|{pages}".encode()).hexdigest()[:12]
+
+
+def _links() -> str:
+    return _links_of(settings.SITE_URL, repr(sorted(settings.BOOKING_PAGE_URLS.items())))
+
+
+def _events(
+    qs: QuerySet[Booking], *, audience: str, language: str, feed: tuple
+) -> tuple[list[bytes], list[dt.datetime]]:
+    """The latest FEED_MAX_EVENTS bookings of qs, in time order, as VEVENT text, and their last changes.
+
+    The feed's last rendered events are kept in the cache (one entry per feed: `feed` names it), each
+    under its booking's version (id, sequence, status, last change). One light query lists the versions
+    now; only bookings that are new or changed since are read in full and rendered (about a millisecond
+    each), so a change to one booking of a busy feed costs one render, not a thousand."""
+    rows = list(qs.order_by("-start", "-id").values_list(*_VERSION_COLUMNS)[: settings.FEED_MAX_EVENTS])
+    rows.reverse()
+    memo_key = (
+        "sanjiao:feed-events:"
+        + hashlib.sha256(repr((EVENT_FORMAT, _links(), audience, language, *feed)).encode()).hexdigest()
+    )
+    previous: dict[tuple, bytes] = cache.get(memo_key) or {}
+    missing = [row[0] for row in rows if row not in previous]
+    fresh: dict[int, tuple[tuple, bytes]] = {}
+    for i in range(0, len(missing), _FETCH_CHUNK):
+        chunk = Booking.objects.filter(pk__in=missing[i : i + _FETCH_CHUNK]).select_related(*_RELATED[audience])
+        for b in chunk:
+            # Under the version just read: a change since the light query renders what is now true.
+            version = tuple(getattr(b, c) for c in _VERSION_COLUMNS)
+            fresh[b.pk] = (version, booking_event(b, audience=audience, language=language).to_ical())
+    current: dict[tuple, bytes] = {}
+    for row in rows:
+        if row in previous:
+            current[row] = previous[row]
+        elif row[0] in fresh:  # else deleted since the light query
+            version, text = fresh[row[0]]
+            current[version] = text
+    if fresh or len(current) != len(previous):
+        cache.set(memo_key, current, timeout=settings.FEED_CACHE_SECONDS)
+    return list(current.values()), [row[3] for row in rows]
 
 
 def _closures(scope: Q, now: dt.datetime) -> list[Closure]:

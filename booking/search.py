@@ -167,6 +167,74 @@ def joint_windows(
     return windows
 
 
+def windows_bookable_by(
+    *,
+    requester,
+    instruments: Sequence[Instrument],
+    windows: Sequence[Span],
+    duration_minutes: int,
+    now: dt.datetime,
+    limit: int | None = None,
+) -> tuple[list[Span], list[str]]:
+    """Of the free `windows`, those `requester` may book, by the rule functions a booking runs
+    (booking.rules, services.quotas, services.time_shares): their qualification and their limit of
+    upcoming bookings on each instrument (one failing leaves no window at all), then their research
+    group's hour limits and their institution's time share, checked for a booking at each window's
+    earliest start. Returns the windows kept (at most `limit`; the rest are not checked) and, in
+    words, each distinct reason that removed any."""
+    from django.db.models import Q
+
+    from facilities.models import GroupHourLimit, TimeShare
+
+    from .rules import check_qualification
+    from .services.quotas import check_future_limit, check_group_limits
+    from .services.requests import requester_institution
+    from .services.time_shares import check_time_share
+
+    reasons: list[str] = []
+
+    def note(exc: ValidationError) -> None:
+        for text in exc.messages:
+            if text not in reasons:
+                reasons.append(text)
+
+    institution = requester_institution(requester)
+    for instrument in instruments:
+        try:
+            check_qualification(instrument=instrument, requester=requester)
+            check_future_limit(instrument=instrument, requester=requester, now=now)
+        except ValidationError as exc:
+            note(exc)
+    if reasons:
+        return [], reasons
+    ids = [i.pk for i in instruments]
+    # Only instruments with a group limit of the requester's or a time share need a look per window.
+    limited = set(
+        GroupHourLimit.objects.filter(instrument_id__in=ids)
+        .filter(Q(group__leader=requester) | Q(group__members__user=requester))
+        .values_list("instrument_id", flat=True)
+    )
+    shared = set(TimeShare.objects.filter(instrument_id__in=ids).values_list("instrument_id", flat=True))
+    if not limited and not shared:
+        return list(windows[:limit] if limit is not None else windows), reasons
+    kept: list[Span] = []
+    for start, end in windows:
+        if limit is not None and len(kept) >= limit:
+            break
+        finish = start + dt.timedelta(minutes=duration_minutes)
+        try:
+            for instrument in instruments:
+                if instrument.pk in limited:
+                    check_group_limits(instrument=instrument, requester=requester, start=start, end=finish)
+                if instrument.pk in shared:
+                    check_time_share(instrument=instrument, institution=institution, start=start, end=finish)
+        except ValidationError as exc:
+            note(exc)
+            continue
+        kept.append((start, end))
+    return kept, reasons
+
+
 NEXT_FREE_DAYS = 14
 
 

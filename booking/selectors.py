@@ -96,6 +96,18 @@ def booking_fields(booking: Booking, *, show_purpose: bool) -> dict:
     }
 
 
+def own_held(user, instrument_id: int, start: dt.datetime, end: dt.datetime) -> list[Booking]:
+    """The user's own held bookings (requested or approved) on one instrument that touch [start, end),
+    changeover included: what their week calendar marks as theirs. One query; none for who is anonymous."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(
+        Booking.objects.held()
+        .filter(requester=user, instrument_id=instrument_id, start__lt=end, hold_end__gt=start)
+        .order_by("start")
+    )
+
+
 def held_spans_many(instrument_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict[int, list[Span]]:
     """Spans held by bookings (changeover buffer included), per instrument, clipped to [start, end)."""
     out: dict[int, list[Span]] = {pk: [] for pk in instrument_ids}

@@ -90,3 +90,31 @@ def serving_url(host: str, port: int) -> str:
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
     return f"http://{host}:{port}"
+
+
+def env_source(name: str) -> str:
+    """An optional place to read a document from: an http(s):// URL or an absolute file path; empty when unset.
+    A relative path or another scheme stops the process: the reader runs in workers whose directory differs."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return ""
+    scheme = raw.split("://", 1)[0] if "://" in raw else ""
+    if scheme in ("http", "https"):
+        return raw
+    if scheme == "file":
+        raw = raw[len("file://") :]
+    elif scheme:
+        raise ImproperlyConfigured(f"{name}={raw!r}: use an http:// or https:// URL or an absolute file path.")
+    if not os.path.isabs(raw):
+        raise ImproperlyConfigured(f"{name}={raw!r} is a relative path; give an absolute path or a URL.")
+    return raw
+
+
+def env_file(name: str) -> str:
+    """An optional absolute path to a file that must exist (a certificate, a key); empty when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return ""
+    if not os.path.isabs(raw) or not os.path.isfile(raw):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an absolute path to an existing file.")
+    return raw

@@ -8,7 +8,18 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
-from .env import env_bool, env_float, env_header_pair, env_int, env_list, env_str, env_url, serving_url
+from .env import (
+    env_bool,
+    env_file,
+    env_float,
+    env_header_pair,
+    env_int,
+    env_list,
+    env_source,
+    env_str,
+    env_url,
+    serving_url,
+)
 from .secret import secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,6 +58,11 @@ INSTALLED_APPS = [
     "proposals",
     "reports",
     "frontend",
+    # Accounts (docs/identity.md): local sign-up with a verified e-mail address, and federated sign-in.
+    # After frontend, whose templates of the sign-up pages take precedence.
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
 ]
 
 MIDDLEWARE = [
@@ -65,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # django-allauth's account middleware (its sign-up, e-mail verification and federated flows).
+    "allauth.account.middleware.AccountMiddleware",
     # Last: turns a sign-in refused for too many failures into a 429 page or JSON (facilities/signin.py).
     "axes.middleware.AxesMiddleware",
 ]
@@ -194,6 +212,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "facilities.signin.SignInGuardBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # django-allauth: sign-in by username or e-mail address on its pages, and federated sign-in.
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 # Sign-in defences (django-axes; docs/security.md). Failures are counted per username and, separately,
 # per client address; either reaching the limit locks it for the cool-off, which doubles with every
@@ -215,6 +235,21 @@ AXES_RESET_ON_SUCCESS = False
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+# django-allauth (docs/identity.md): people sign up with a username and an e-mail address that they must
+# verify before they may sign in; /login/ stays the sign-in page, /password/reset/ the one reset flow.
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "Sanjiao: "
+ACCOUNT_LOGOUT_REDIRECT_URL = LOGOUT_REDIRECT_URL
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_SIGNUP_FORM_CLASS = "frontend.signup.SignupExtraForm"
+ACCOUNT_ADAPTER = "frontend.signup.AccountAdapter"
+# Verifying the address in the browser that signed up signs the person in; elsewhere they sign in at /login/.
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_EMAIL_CONFIRMATION_ANONYMOUS_REDIRECT_URL = LOGIN_URL
+ACCOUNT_SIGNUP_REDIRECT_URL = "/welcome/"
 
 # API tokens (docs/security.md): how long a new one lasts unless its owner says, the longest allowed,
 # and how many live ones a person may hold (a sign-in token beyond that replaces the oldest sign-in token).
@@ -326,6 +361,7 @@ SANJIAO_DEMO_COMMANDS = [
     "seed_demo_usage",
     "seed_demo_proposals",
     "seed_demo_groups",
+    "seed_demo_joining",
 ]
 
 # --- booking engine (rules, series, waitlist, bundles) ---------------------------------------------
@@ -404,7 +440,11 @@ AUTO_COMPLETE_AFTER_MINUTES = env_int("AUTO_COMPLETE_AFTER_MINUTES", 24 * 60)
 IDEMPOTENCY_KEEP_HOURS = env_int("IDEMPOTENCY_KEEP_HOURS", 24)
 from celery.schedules import crontab  # noqa: E402
 
+# A holder is mailed this many days before their qualification on an instrument lapses.
+QUALIFICATION_REMINDER_DAYS = env_int("QUALIFICATION_REMINDER_DAYS", 14)
 FEED_PAST_DAYS = env_int("FEED_PAST_DAYS", 90)  # feeds show bookings that ended up to this long ago
+# An instrument's public feed: from this many days back to the end of its booking horizon.
+FEED_INSTRUMENT_PAST_DAYS = env_int("FEED_INSTRUMENT_PAST_DAYS", 30)
 FEED_KEEP_CANCELLED_DAYS = env_int("FEED_KEEP_CANCELLED_DAYS", 30)  # cancelled ones stay struck out this long
 FEED_MAX_EVENTS = env_int("FEED_MAX_EVENTS", 5000)
 FEED_CACHE_SECONDS = env_int("FEED_CACHE_SECONDS", 3600)  # a built feed is reused until its bookings change
@@ -430,6 +470,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "booking.tasks.retry_failed_notifications",
         "schedule": crontab(minute="*/10"),
     },
+    "remind-lapsing-qualifications": {
+        "task": "facilities.tasks.remind_lapsing_qualifications",
+        "schedule": crontab(minute=23),
+    },
     "expire-idempotency-records": {"task": "booking.tasks.expire_idempotency_records", "schedule": crontab(minute=17)},
     "close-silent-usage": {"task": "usage.tasks.close_silent_sessions", "schedule": crontab(minute="*")},
     "release-no-shows": {"task": "usage.tasks.release_no_shows", "schedule": crontab(minute="*")},
@@ -453,3 +497,46 @@ USAGE_AGENT_MAX_EVENT_AGE_DAYS = env_int("USAGE_AGENT_MAX_EVENT_AGE_DAYS", 7)
 # --- frontend --------------------------------------------------------------------------------------
 # The page header shows each person the consoles their roles open.
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("frontend.context.nav")
+
+# --- federated sign-in: SAML 2.0 through CARSI, OpenID Connect (docs/identity.md, decision 0027) ----------
+# django-allauth's SAML and OpenID Connect providers; the SAML one through federation/saml.py, which gives
+# the whole federation one entity ID, one assertion consumer service and a replay guard.
+INSTALLED_APPS += [
+    "allauth.socialaccount.providers.saml",
+    "allauth.socialaccount.providers.openid_connect",
+    "federation",
+]
+SOCIALACCOUNT_ADAPTER = "federation.adapter.FederatedSignInAdapter"
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, Any]] = {
+    "saml": {"provider_class": "federation.saml.FederatedSAMLProvider"},
+}
+# A federated sign-in makes the person at once (no sign-up form), under the rules in federation/adapter.py.
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_STORE_TOKENS = False
+# The federation's metadata (CARSI's aggregate): an https:// URL or an absolute file path; read by the
+# refresh task every FEDERATION_METADATA_REFRESH_HOURS. Each identity provider in it becomes choosable.
+FEDERATION_METADATA = env_source("FEDERATION_METADATA")
+# The federation's signing certificate (PEM): when set, metadata whose signature does not verify is refused.
+FEDERATION_METADATA_CERT = env_file("FEDERATION_METADATA_CERT")
+FEDERATION_METADATA_REFRESH_HOURS = env_int("FEDERATION_METADATA_REFRESH_HOURS", 6)
+if not 1 <= FEDERATION_METADATA_REFRESH_HOURS <= 24:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("FEDERATION_METADATA_REFRESH_HOURS must be between 1 and 24.")
+# This service provider's entity ID as registered with the federation; by default its metadata URL.
+SAML_SP_ENTITY_ID = env_str("SAML_SP_ENTITY_ID", "") or f"{SITE_URL}/federation/saml/metadata/"
+# The service provider's certificate and key (PEM files) for its metadata, both or neither.
+SAML_SP_CERT_FILE = env_file("SAML_SP_CERT_FILE")
+SAML_SP_KEY_FILE = env_file("SAML_SP_KEY_FILE")
+if bool(SAML_SP_CERT_FILE) != bool(SAML_SP_KEY_FILE):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("Set both SAML_SP_CERT_FILE and SAML_SP_KEY_FILE, or neither.")
+# A SAML identity provider and an OpenID Connect provider served by this process under /test-idp/, to try
+# federated sign-in without a federation (manage.py configure_test_idp). Never in production: refused
+# by `check --deploy`.
+FEDERATION_TEST_IDP = env_bool("FEDERATION_TEST_IDP", False)
+CELERY_BEAT_SCHEDULE["refresh-federation-metadata"] = {
+    "task": "federation.tasks.refresh_federation_metadata",
+    "schedule": crontab(minute=41, hour=f"*/{FEDERATION_METADATA_REFRESH_HOURS}"),
+}

@@ -8,16 +8,20 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from .companies import company_approve, company_decline
 from .models import (
     ApiToken,
     Closure,
+    CompanyRegistration,
     Facility,
     FundingAccount,
     HolidayDay,
     HolidaySchedule,
     Institution,
+    InstitutionDomain,
     Instrument,
     InstrumentRegistration,
+    JoinRequest,
     Membership,
     OperatingHours,
     Qualification,
@@ -81,11 +85,84 @@ class UserAdmin(BaseUserAdmin):
         )
 
 
+class InstitutionDomainInline(admin.TabularInline):
+    model = InstitutionDomain
+    extra = 0
+
+
 @admin.register(Institution)
 class InstitutionAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "kind", "province", "city"]
-    list_filter = ["kind", "province"]
-    search_fields = ["code", "name", "name_zh"]
+    list_display = ["code", "name", "kind", "province", "city", "join_policy"]
+    list_filter = ["kind", "province", "join_policy"]
+    search_fields = ["code", "name", "name_zh", "domains__domain"]
+    inlines = [InstitutionDomainInline]
+
+
+@admin.register(JoinRequest)
+class JoinRequestAdmin(admin.ModelAdmin):
+    """Read only: an institution's administrators decide requests on their people page or the API."""
+
+    list_display = ["user", "institution", "via", "affiliation", "state", "created_at", "decided_at", "decided_by"]
+    list_filter = ["state", "via", "institution"]
+    search_fields = ["user__username", "user__email", "institution__code"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CompanyRegistration)
+class CompanyRegistrationAdmin(admin.ModelAdmin):
+    """Platform administrators approve or decline companies that registered (docs/identity.md)."""
+
+    list_display = ["company_name", "credit_code", "user", "province", "state", "created_at", "decided_at"]
+    list_filter = ["state", "province"]
+    search_fields = ["company_name", "credit_code", "user__username", "user__email"]
+    readonly_fields = [
+        "user",
+        "company_name",
+        "credit_code",
+        "province",
+        "state",
+        "created_at",
+        "decided_at",
+        "decided_by",
+        "decline_reason",
+        "institution",
+    ]
+    actions = ["approve", "decline"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def _decide(self, request, queryset, decide, done_message) -> None:
+        done = 0
+        for registration in queryset:
+            try:
+                decide(actor=request.user, registration=registration)
+            except (PermissionDenied, ValidationError) as exc:
+                self.message_user(
+                    request,
+                    f"{registration.company_name}: " + " ".join(getattr(exc, "messages", [str(exc)])),
+                    messages.ERROR,
+                )
+            else:
+                done += 1
+        if done:
+            self.message_user(request, done_message % {"n": done}, messages.SUCCESS)
+
+    @admin.action(description=_("Approve the selected companies (they may book)"), permissions=["decide"])
+    def approve(self, request, queryset):
+        self._decide(request, queryset, company_approve, _("%(n)d companies approved."))
+
+    @admin.action(description=_("Decline the selected companies"), permissions=["decide"])
+    def decline(self, request, queryset):
+        self._decide(request, queryset, company_decline, _("%(n)d companies declined."))
+
+    def has_decide_permission(self, request) -> bool:
+        return request.user.is_superuser
 
 
 @admin.register(Membership)

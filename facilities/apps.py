@@ -8,4 +8,8 @@ class FacilitiesConfig(AppConfig):
 
     def ready(self) -> None:
         # Tokens are revoked when a password changes or an account is deactivated.
-        from . import credentials  # noqa: F401
+        # A verified e-mail address at an institution's domain asks to join it.
+        from . import (
+            accounts,  # noqa: F401
+            credentials,  # noqa: F401
+        )

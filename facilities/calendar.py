@@ -38,6 +38,12 @@ def _weekly_hours(instruments: Sequence[Instrument]) -> dict[int, dict[int, list
     return result
 
 
+def weekly_hours(instrument: Instrument) -> dict[int, list[tuple[dt.time, dt.time]]] | None:
+    """The instrument's opening hours, {weekday: [(opens, closes)]} (its own rows, else its facility's),
+    or None when it runs round the clock. One query."""
+    return _weekly_hours([instrument])[instrument.pk]
+
+
 def _local_days(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:
     """The first and last local dates that [start, end) touches."""
     tz = local_tz()

@@ -12,11 +12,13 @@ from pathlib import Path
 from django.db import transaction
 
 from .models import (
+    CompanyRegistration,
     Facility,
     FundingAccount,
     GroupHourLimit,
     GroupMember,
     Institution,
+    InstitutionDomain,
     Instrument,
     InstrumentRegistration,
     Membership,
@@ -26,7 +28,7 @@ from .models import (
     TimeShare,
     User,
 )
-from .models.tenants import Role
+from .models.tenants import JoinPolicy, Province, Role
 
 DATA = Path(__file__).resolve().parent / "data"
 DEMO_PASSWORD = "sanjiao-demo"
@@ -388,3 +390,48 @@ def load_demo_groups() -> dict[str, int]:
             group=group, instrument=beamline, period=GroupHourLimit.Period.MONTH, defaults={"max_hours": hours}
         )
     return {"groups": ResearchGroup.objects.count(), "group members": GroupMember.objects.count()}
+
+
+# Institution domains and join policies (docs/identity.md, "Joining an institution"): a person who signs
+# up with a verified address at one of these domains, or signs in through the institution's identity
+# provider, asks to join it. USTC's administrators confirm new members; ZJU confirms them at once.
+DEMO_DOMAINS = {
+    "USTC": (["ustc.edu.cn", "mail.ustc.edu.cn"], JoinPolicy.CONFIRM),
+    "ZJU": (["zju.edu.cn"], JoinPolicy.AUTOMATIC),
+    "NJU": (["nju.edu.cn"], JoinPolicy.CONFIRM),
+    "SJTU": (["sjtu.edu.cn"], JoinPolicy.CONFIRM),
+    "SHANGHAITECH": (["shanghaitech.edu.cn"], JoinPolicy.CONFIRM),
+    "SARI": (["sari.ac.cn"], JoinPolicy.CONFIRM),
+}
+
+
+# A company that registered (as through /accounts/signup/) and awaits a platform administrator's approval:
+# it may sign in, and sees that it may not book yet. Its unified social credit code is made up (Suzhou,
+# Wuzhong district: 320506) with a correct GB 32100-2015 check character.
+DEMO_COMPANY = ("acme.lab", "ops@acme-lab.example", "Acme Lab Instruments (Suzhou) Co., Ltd.", "91320506MA1WXR3K22")
+
+
+@transaction.atomic
+def load_demo_joining() -> dict[str, int]:
+    from allauth.account.models import EmailAddress
+
+    for code, (domains, policy) in DEMO_DOMAINS.items():
+        institution = Institution.objects.filter(code=code).first()
+        if institution is None:
+            continue
+        _upsert(Institution, {"pk": institution.pk}, {"join_policy": policy})
+        for domain in domains:
+            InstitutionDomain.objects.get_or_create(domain=domain, defaults={"institution": institution})
+    username, email, company, credit_code = DEMO_COMPANY
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User.objects.create_user(username, email, DEMO_PASSWORD, first_name="Mei", last_name="Gu")
+        EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    if not CompanyRegistration.objects.filter(user=user).exists():
+        CompanyRegistration.objects.create(
+            user=user, company_name=company, credit_code=credit_code, province=Province.JIANGSU
+        )
+    return {
+        "institution domains": InstitutionDomain.objects.count(),
+        "companies awaiting approval": CompanyRegistration.objects.filter(state="pending").count(),
+    }

@@ -225,6 +225,10 @@ def is_qualified(*, user, instrument, now=None) -> bool:
     return current_qualifications(now=now).filter(user=user, instrument=instrument).exists()
 
 
+def _qualifications_held(user) -> QuerySet:
+    return current_qualifications().filter(user=user)
+
+
 def qualified_instrument_ids(*, user, instrument_ids) -> set[int]:
     """`is_qualified` for many instruments in one query: those of `instrument_ids` the user is qualified on."""
     if not getattr(user, "is_authenticated", False):
@@ -248,6 +252,42 @@ def facility_settings(facility: Facility) -> dict:
         .select_related("user", "instrument", "granted_by")
         .order_by("instrument__code", "user__username"),
     }
+
+
+def qualification_state(*, user, instrument) -> dict:
+    """What the instrument page tells a signed-in person: whether it asks for a qualification, their
+    current one (with its expiry), their pending request, and their last declined one. Two queries."""
+    from .models import QualificationRequest
+
+    state: dict = {"required": instrument.requires_qualification, "qualification": None, "pending": None}
+    state["declined"] = None
+    if not getattr(user, "is_authenticated", False):
+        return state
+    state["qualification"] = current_qualifications().filter(user=user, instrument=instrument).first()
+    requests = list(QualificationRequest.objects.filter(user=user, instrument=instrument).order_by("-created_at")[:1])
+    if requests and requests[0].is_pending:
+        state["pending"] = requests[0]
+    elif requests and requests[0].status == QualificationRequest.Status.DECLINED:
+        state["declined"] = requests[0]
+    return state
+
+
+def qualification_requests_visible_to(user) -> QuerySet:
+    """A person's own requests and those at the facilities they manage (all, for platform admins)."""
+    from .models import QualificationRequest
+
+    qs = QualificationRequest.objects.select_related("user", "instrument__facility", "decided_by")
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    return qs.filter(Q(user=user) | Q(instrument__facility_id__in=managed_facility_ids(user)))
+
+
+def facility_managers(facility_id: int) -> QuerySet[User]:
+    return User.objects.filter(
+        is_active=True, memberships__role=Role.FACILITY_MANAGER, memberships__facilities=facility_id
+    ).distinct()
 
 
 def tokens_of(user) -> QuerySet[ApiToken]:
@@ -290,3 +330,52 @@ def groups_visible_to(user) -> QuerySet:
     return qs.filter(
         Q(leader=user) | Q(members__user=user) | Q(institution_id__in=administered_institution_ids(user))
     ).distinct()
+
+
+def institution_for_domain(domain: str) -> Institution | None:
+    """The institution whose domain is `domain` or a parent of it ("mail.ustc.edu.cn" → ustc.edu.cn);
+    the longest match wins. An e-mail address may be given: its part after the "@" is matched."""
+    from .models import InstitutionDomain
+    from .models.joining import normalize_domain
+
+    name = normalize_domain(domain.rpartition("@")[2])
+    if not name or "." not in name:
+        return None
+    labels = name.split(".")
+    candidates = [".".join(labels[i:]) for i in range(len(labels) - 1)]
+    found = {
+        d.domain: d.institution
+        for d in InstitutionDomain.objects.filter(domain__in=candidates).select_related("institution")
+    }
+    for candidate in candidates:  # longest first
+        if candidate in found:
+            return found[candidate]
+    return None
+
+
+def join_requests_for(institution: Institution) -> QuerySet:
+    """An institution's join requests for its administrators (callers check `administers` first):
+    pending first, oldest pending first; then decided ones, latest first."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    from .models import JoinRequest
+
+    return (
+        JoinRequest.objects.filter(institution=institution)
+        .select_related("user", "institution", "decided_by")
+        .annotate(
+            pending_first=Case(
+                When(state=JoinRequest.State.PENDING, then=Value(0)), default=Value(1), output_field=IntegerField()
+            )
+        )
+        .order_by("pending_first", "-decided_at", "created_at", "id")
+    )
+
+
+def join_requests_of(user) -> QuerySet:
+    """A person's own requests to join institutions, latest first."""
+    from .models import JoinRequest
+
+    if not getattr(user, "is_authenticated", False):
+        return JoinRequest.objects.none()
+    return JoinRequest.objects.filter(user=user).select_related("institution").order_by("-created_at", "-id")

@@ -4,6 +4,7 @@ transaction and announce it only after commit."""
 import datetime as dt
 from functools import partial
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F
@@ -12,8 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.audit import records_actor
+from common.errors import Conflict
 from common.time import local_tz
 
+from . import qualification_mail
 from .credentials import revoke_all_tokens
 from .holidays import check_days, package_schedules
 from .models import (
@@ -26,12 +29,13 @@ from .models import (
     Instrument,
     OperatingHours,
     Qualification,
+    QualificationRequest,
     RateCard,
     TimeShare,
     User,
 )
 from .models.tenants import new_calendar_token
-from .selectors import is_manager_of
+from .selectors import current_qualifications, is_manager_of
 from .signals import availability_changed, calendar_changed, person_anonymised
 
 # How far ahead a change of weekly hours can reach: further than any booking horizon.
@@ -133,28 +137,161 @@ def closure_remove(*, actor: User, closure: Closure) -> None:
 
 @records_actor
 def qualification_grant(
-    *, actor: User, user: User, instrument: Instrument, expires_at: dt.datetime | None = None
+    *, actor: User, user: User, instrument: Instrument, expires_on: dt.date | None = None, keep_expiry: bool = True
 ) -> Qualification:
-    """Qualify `user` on `instrument`, until `expires_at` if given. Granting again renews: the expiry of
-    the qualification already held becomes the new one (audited as a change)."""
+    """Qualify `user` on `instrument`, until the end of `expires_on` (a local day) or until revoked.
+    A current qualification is kept (keep_expiry) or given the new expiry (a renewal); one that lapsed
+    is closed (revoked at its expiry) and a new one granted."""
     _require_manager(actor, instrument.facility)
-    if expires_at is not None:
-        if timezone.is_naive(expires_at):
-            raise ValidationError({"expires_at": _("The expiry must carry a UTC offset.")})
-        if expires_at <= timezone.now():
-            raise ValidationError({"expires_at": _("The expiry must be in the future.")})
+    expires_at = qualification_expiry(expires_on)
     with transaction.atomic():
         existing = (
             Qualification.objects.select_for_update()
             .filter(user=user, instrument=instrument, revoked_at__isnull=True)
             .first()
         )
-        if existing:
-            if existing.expires_at != expires_at:
+        now = timezone.now()
+        if existing and existing.is_current(now):
+            if not keep_expiry and existing.expires_at != expires_at:
                 existing.expires_at = expires_at
-                existing.save(update_fields=["expires_at"])
+                existing.granted_by = actor
+                existing.save(update_fields=["expires_at", "granted_by"])
             return existing
+        if existing:  # lapsed: on the record as ended when it lapsed
+            existing.revoked_at = existing.expires_at
+            existing.save(update_fields=["revoked_at"])
         return Qualification.objects.create(user=user, instrument=instrument, granted_by=actor, expires_at=expires_at)
+
+
+def qualification_expiry(expires_on: dt.date | None) -> dt.datetime | None:
+    """The moment a qualification ending with the local day `expires_on` lapses: the next midnight."""
+    if expires_on is None:
+        return None
+    if expires_on < timezone.localdate():
+        raise ValidationError(
+            {"expires_on": _("The last day of a qualification cannot be in the past (%(day)s).") % {"day": expires_on}}
+        )
+    if expires_on > timezone.localdate() + dt.timedelta(days=3660):
+        raise ValidationError({"expires_on": _("A qualification may run at most ten years.")})
+    return dt.datetime.combine(expires_on + dt.timedelta(days=1), dt.time.min, tzinfo=local_tz())
+
+
+@records_actor
+def qualification_request_create(*, actor: User, instrument_id: int, note: str = "") -> QualificationRequest:
+    """The signed-in person asks to be qualified on an instrument that asks for it. Asking again while
+    a request waits returns that request; someone already qualified is told so (409)."""
+    with transaction.atomic():
+        # The instrument's row serialises two requests of one person (the constraint backs it up).
+        instrument = (
+            Instrument.objects.select_for_update(of=("self",))
+            .select_related("facility")
+            .filter(pk=instrument_id, active=True)
+            .first()
+        )
+        if instrument is None:
+            raise Http404(_("No such instrument."))
+        if not instrument.requires_qualification:
+            raise ValidationError(
+                {
+                    "instrument": _("%(code)s does not ask for a qualification: book it directly.")
+                    % {"code": instrument.code}
+                }
+            )
+        if current_qualifications().filter(user=actor, instrument=instrument).exists():
+            raise Conflict("already_qualified", _("You are already qualified on %(code)s.") % {"code": instrument.code})
+        pending = QualificationRequest.objects.filter(
+            user=actor, instrument=instrument, status=QualificationRequest.Status.PENDING
+        ).first()
+        if pending:
+            return pending
+        request = QualificationRequest(user=actor, instrument=instrument, note=note.strip())
+        request.full_clean()
+        request.save()
+        transaction.on_commit(partial(qualification_mail.request_received, request.pk))
+    return request
+
+
+def _locked_pending(actor: User, request_id: int) -> QualificationRequest:
+    request = (
+        QualificationRequest.objects.select_for_update(of=("self",))
+        .select_related("instrument__facility", "user")
+        .filter(pk=request_id)
+        .first()
+    )
+    if request is None:
+        raise Http404(_("No such qualification request."))
+    if not (actor.is_superuser or is_manager_of(actor, request.instrument.facility_id)):
+        raise PermissionDenied(
+            _("Only the managers of %(code)s decide its qualifications.") % {"code": request.instrument.facility.code}
+        )
+    if not request.is_pending:
+        raise Conflict(
+            "invalid_transition",
+            _("This request is already decided (%(status)s).") % {"status": request.get_status_display()},
+        )
+    return request
+
+
+@records_actor
+def qualification_request_grant(
+    *, actor: User, request_id: int, expires_on: dt.date | None = None
+) -> QualificationRequest:
+    """A manager of the instrument's facility grants a pending request, until the end of `expires_on`
+    or until revoked; the person is mailed, and may book at once."""
+    with transaction.atomic():
+        request = _locked_pending(actor, request_id)
+        request.qualification = qualification_grant(
+            actor=actor, user=request.user, instrument=request.instrument, expires_on=expires_on, keep_expiry=False
+        )
+        request.status = QualificationRequest.Status.GRANTED
+        request.decided_at = timezone.now()
+        request.decided_by = actor
+        request.save(update_fields=["qualification", "status", "decided_at", "decided_by"])
+        transaction.on_commit(partial(qualification_mail.request_decided, request.pk))
+    return request
+
+
+@records_actor
+def qualification_request_decline(*, actor: User, request_id: int, reason: str) -> QualificationRequest:
+    """A manager declines a pending request, saying why (the person is mailed the reason)."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the request is declined; the person is told.")})
+    with transaction.atomic():
+        request = _locked_pending(actor, request_id)
+        request.status = QualificationRequest.Status.DECLINED
+        request.decided_at = timezone.now()
+        request.decided_by = actor
+        request.reason = reason
+        request.full_clean()
+        request.save(update_fields=["status", "decided_at", "decided_by", "reason"])
+        transaction.on_commit(partial(qualification_mail.request_decided, request.pk))
+    return request
+
+
+def remind_lapsing_qualifications(*, now: dt.datetime | None = None, qualification_ids: list[int] | None = None) -> int:
+    """Mail each holder whose qualification lapses within QUALIFICATION_REMINDER_DAYS, once per expiry
+    (Qualification.reminded_for); everything due by `now`, so a missed run is made up by the next, and
+    two runs at once mail nobody twice (each row is claimed under its lock before the mail is queued)."""
+    now = now or timezone.now()
+    due = Qualification.objects.filter(
+        revoked_at__isnull=True,
+        expires_at__gt=now,
+        expires_at__lte=now + dt.timedelta(days=settings.QUALIFICATION_REMINDER_DAYS),
+    ).exclude(reminded_for=F("expires_at"))
+    if qualification_ids is not None:
+        due = due.filter(pk__in=qualification_ids)
+    sent = 0
+    for pk in due.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            q = Qualification.objects.select_for_update().filter(pk=pk).first()
+            if q is None or not q.is_current(now) or q.expires_at is None or q.reminded_for == q.expires_at:
+                continue
+            q.reminded_for = q.expires_at
+            q.save(update_fields=["reminded_for"])
+            transaction.on_commit(partial(qualification_mail.lapsing, q.pk))
+            sent += 1
+    return sent
 
 
 @records_actor
@@ -212,6 +349,10 @@ def person_anonymise(*, actor: User, user_id: int) -> User:
         # Deactivation revokes the tokens too (facilities.credentials); said here so anonymising never
         # depends on that hook. Each revocation is in the audit trail.
         revoke_all_tokens(user_id=user.pk, because=ApiToken.RevokedBecause.DEACTIVATED, by=actor)
+        # What they wrote when asking for a qualification may name them; the requests themselves stay.
+        for request in QualificationRequest.objects.filter(user=user).exclude(note=""):
+            request.note = ""
+            request.save(update_fields=["note"])
         person_anonymised.send(sender=User, user=user, former_username=former_username)
     return user
 

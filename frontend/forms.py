@@ -153,17 +153,6 @@ class QualificationForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 
-    def expires_at(self):
-        """The end of the last day qualified, local time: the qualification lapses at the next midnight."""
-        import datetime as dt
-
-        from common.time import local_tz
-
-        day = self.cleaned_data.get("until")
-        if day is None:
-            return None
-        return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=local_tz())
-
     def __init__(self, *args, instruments=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.instruments = {str(i.pk): i for i in instruments}
@@ -172,6 +161,31 @@ class QualificationForm(forms.Form):
 
     def clean_instrument(self):
         return self.instruments[self.cleaned_data["instrument"]]
+
+
+class QualificationAskForm(forms.Form):
+    note = forms.CharField(
+        label=_("Your training or experience with it (for the manager)"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class QualificationGrantForm(forms.Form):
+    expires_on = forms.DateField(
+        label=_("Last day (empty: until revoked)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+
+class QualificationDeclineForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (the person is told)"),
+        max_length=1000,
+        error_messages={"required": _("Say why the request is declined; the person is told.")},
+    )
 
 
 class MoveForm(forms.Form):
@@ -307,3 +321,30 @@ class ChargePolicyForm(forms.ModelForm):
             "late_cancel_percent": _("Late-cancellation fee (percent of the booked-time fee)"),
         }
         help_texts = {name: "" for name in POLICY_FIELDS}
+
+
+class OnBehalfForm(forms.Form):
+    """A facility manager books for a user from the resource calendar: who, which of the facility's
+    instruments, when, and which of the user's accounts pays (empty: the user's default account)."""
+
+    username = forms.CharField(label=_("User (username)"), max_length=150)
+    instrument = forms.ChoiceField(label=_("Instrument"))
+    start = local_datetime_field(_("Start"), step_minutes=30)
+    end = local_datetime_field(_("End"), step_minutes=30)
+    account = forms.IntegerField(label=_("Funding account"), required=False, min_value=1, max_value=2**53)
+    purpose = forms.CharField(label=_("Purpose"), required=False, max_length=2000)
+
+    def __init__(self, *args, instruments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instruments = {str(i.pk): i for i in instruments}
+        field = cast(forms.ChoiceField, self.fields["instrument"])  # declared as one above
+        field.choices = [(str(i.pk), f"{i.code} — {zh_or_en(i)}") for i in instruments]
+
+    def clean_instrument(self):
+        return self.instruments[self.cleaned_data["instrument"]]
+
+    def clean(self):
+        data = super().clean() or {}
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            self.add_error("end", _("The end must be after the start."))
+        return data

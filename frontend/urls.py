@@ -34,13 +34,16 @@ urlpatterns = [
     path("password/reset/done/", account.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("password/change/", account.PasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", account.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("welcome/", account.welcome, name="welcome"),
     path("language/", language.switch_language, name="language"),
     path("catalog/", catalog.catalog, name="catalog"),
     path("facilities/<str:code>/", catalog.facility_detail, name="facility"),
     path("instruments/<int:pk>/", instrument.instrument_page, name="instrument"),
     path("instruments/<int:pk>/book/", instrument.book, name="book"),
+    path("instruments/<int:pk>/week/", instrument.week_fragment, name="week"),
     path("instruments/<int:pk>/estimate/", instrument.estimate_view, name="estimate"),
     path("instruments/<int:pk>/waitlist/", instrument.join_waitlist, name="waitlist_join"),
+    path("instruments/<int:pk>/qualification/ask/", instrument.ask_qualification, name="ask_qualification"),
     path("instruments/<int:pk>/qr/", usage.qr_page, name="qr"),
     path("instruments/<int:pk>/in-use/", usage.usage_badge, name="usage_badge"),
     path("use/<int:pk>/", usage.use_page, name="use"),
@@ -70,6 +73,12 @@ urlpatterns = [
         "console/facilities/<str:code>/instruments/<int:pk>/rules/", manager.instrument_rules, name="instrument_rules"
     ),
     path("console/facilities/<str:code>/bookings/<int:pk>/move/", resource_calendar.move, name="resource_move"),
+    path("console/facilities/<str:code>/calendar/book/", resource_calendar.book_on_behalf, name="resource_book"),
+    path(
+        "console/facilities/<str:code>/calendar/accounts/",
+        resource_calendar.behalf_accounts,
+        name="resource_behalf_accounts",
+    ),
     path("console/facilities/<str:code>/closures/", manager.closure_create, name="closure_create"),
     path("console/facilities/<str:code>/hours/", facility_setup.hours, name="facility_hours"),
     path(
@@ -103,6 +112,11 @@ urlpatterns = [
     ),
     path("console/facilities/<str:code>/violation-policy/", manager.violation_policy, name="violation_policy"),
     path("console/facilities/<str:code>/appeals/<int:pk>/<str:action>/", manager.appeal_decide, name="appeal_decide"),
+    path(
+        "console/facilities/<str:code>/qualification-requests/<int:pk>/<str:action>/",
+        manager.qualification_request_decide,
+        name="qualification_request_decide",
+    ),
     path("console/facilities/<str:code>/closures/<int:pk>/remove/", manager.closure_delete, name="closure_delete"),
     path(
         "console/facilities/<str:code>/qualifications/<str:action>/", manager.qualification_change, name="qualification"
@@ -133,6 +147,11 @@ urlpatterns = [
     path("institutions/<str:code>/people/invite/", people.people_invite, name="people_invite"),
     path("institutions/<str:code>/people/deactivate/", people.people_deactivate, name="people_deactivate"),
     path("institutions/<str:code>/people/<int:pk>/revoke/", people.people_revoke, name="people_revoke"),
+    path(
+        "institutions/<str:code>/people/join-requests/<int:pk>/",
+        people.people_join_decide,
+        name="people_join_decide",
+    ),
     path("invitations/<str:key>/", people.invitation, name="invitation"),
     path("groups/", people.groups, name="groups"),
     path("groups/<int:pk>/", people.group_page, name="group"),

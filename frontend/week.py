@@ -1,10 +1,12 @@
-"""The week calendar of one instrument: cells of the instrument's booking unit (at least an hour),
-each free, held by a booking, closed, or not bookable any more (past, or inside the lead time)."""
+"""The week calendar of one instrument: cells of the instrument's booking unit (at least 15 minutes), each
+free, held by a booking (the viewer's own told apart), closed, or not bookable any more (past, or inside the
+lead time); rows of hours the instrument is always closed are left out."""
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from common.time import local_tz
 from facilities.models import Instrument
@@ -27,8 +29,16 @@ def parse_week(value: str | None) -> dt.date | None:
 
 
 def row_minutes(instrument: Instrument) -> int:
-    # Both divide a day, so the larger of the two does too.
-    return max(instrument.booking_unit_minutes, 60)
+    """The calendar's cell: the instrument's booking unit (30-minute instruments get 30-minute cells); a unit
+    under a quarter of an hour is grouped into the smallest multiple of it that is at least 15 minutes, so a
+    day stays readable. Always divides a day."""
+    unit = instrument.booking_unit_minutes
+    if unit <= 0 or 1440 % unit:
+        return 60  # not a valid unit (Instrument.clean refuses it); draw hours rather than fail
+    step = unit
+    while step < 15 or 1440 % step:
+        step += unit
+    return step
 
 
 def cell_state(start, end, busy, now, earliest, latest) -> str:
@@ -46,7 +56,47 @@ def cell_state(start, end, busy, now, earliest, latest) -> str:
     return "free"
 
 
-def build_week(instrument: Instrument, availability: dict, start: dt.datetime, now: dt.datetime | None = None) -> dict:
+def open_minutes(hours: dict | None) -> list[tuple[int, int]] | None:
+    """Minutes of the day the instrument is open on at least one weekday, from its weekly hours
+    (facilities.calendar.weekly_hours); None when it runs round the clock."""
+    if hours is None:
+        return None
+    return [
+        (o.hour * 60 + o.minute, c.hour * 60 + c.minute + (1 if c.second or c.microsecond else 0))
+        for spans in hours.values()
+        for o, c in spans
+    ]
+
+
+def _span_text(start: dt.datetime, end: dt.datetime, column: dt.date) -> str:
+    """ "22:00–06:00 (next day)": the times of a block, read from the column where it is drawn."""
+    s, e = timezone.localtime(start), timezone.localtime(end)
+    last = (e - dt.timedelta(microseconds=1)).date()
+    if s.date() < column:  # continues from an earlier day
+        if last == column:
+            return _("continued, until %(end)s") % {"end": e.strftime("%H:%M")}
+        return _("continued, until %(end)s") % {"end": f"{formats.date_format(e, 'D')} {e:%H:%M}"}
+    if last == s.date():
+        return f"{s:%H:%M}–{e:%H:%M}"
+    if last == s.date() + dt.timedelta(days=1):
+        return _("%(start)s–%(end)s (next day)") % {"start": s.strftime("%H:%M"), "end": e.strftime("%H:%M")}
+    return f"{s:%H:%M}–{formats.date_format(e, 'D')} {e:%H:%M}"
+
+
+def build_week(
+    instrument: Instrument,
+    availability: dict,
+    start: dt.datetime,
+    now: dt.datetime | None = None,
+    *,
+    mine: list | None = None,
+    hours: dict | None = None,
+    day: dt.date | None = None,
+) -> dict:
+    """The week as rows of cells. `mine`: the viewer's own held bookings (booking.selectors.own_held), told
+    apart from others' (approved or still waiting for approval); `hours`: the instrument's weekly opening
+    hours (facilities.calendar.weekly_hours), whose always-closed rows are left out unless the viewer
+    holds a booking in them; `day`: the day a phone shows (the week is one day at a time on a small screen)."""
     now = now or timezone.now()
     tz = local_tz()
     step = row_minutes(instrument)
@@ -54,35 +104,100 @@ def build_week(instrument: Instrument, availability: dict, start: dt.datetime, n
     latest = now + dt.timedelta(days=instrument.horizon_days)
     days = [(start + dt.timedelta(days=d)).date() for d in range(7)]
     prefill = dt.timedelta(minutes=max(instrument.min_minutes, step))
-    rows = []
-    for r in range(1440 // step):
-        cells = []
-        for day in days:
-            s = dt.datetime.combine(day, dt.time(0), tz) + dt.timedelta(minutes=r * step)
+    busy = availability["busy"]
+    mine = mine or []
+    opening = open_minutes(hours)
+
+    def row_shown(r: int) -> bool:
+        if opening is None:
+            return True
+        a, b = r * step, (r + 1) * step
+        if any(o < b and c > a for o, c in opening):
+            return True
+        # Always closed by the hours, but the viewer holds a booking in it (made before the hours changed): show it.
+        for d in days:
+            s = dt.datetime.combine(d, dt.time(0), tz) + dt.timedelta(minutes=a)
             e = s + dt.timedelta(minutes=step)
+            if any(x.start < e and x.hold_end > s for x in mine):
+                return True
+        return False
+
+    shown = [r for r in range(1440 // step) if row_shown(r)]
+    if not shown:  # never open at all: show the whole day closed rather than nothing
+        shown = list(range(1440 // step))
+    today = timezone.localtime(now).date()
+    selected = day if day in days else (today if today in days else days[0])
+    rows = []
+    previous: list[tuple | None] = [None] * 7  # the block each column's previous shown cell belongs to
+    for r in shown:
+        cells = []
+        for n, d in enumerate(days):
+            s = dt.datetime.combine(d, dt.time(0), tz) + dt.timedelta(minutes=r * step)
+            e = s + dt.timedelta(minutes=step)
+            own = next((b for b in mine if b.start < e and b.hold_end > s), None)
+            if own is not None:
+                state = "booking"
+                block: tuple | None = ("own", own.pk)
+                span: tuple | None = (own.start, own.end)
+            else:
+                state = cell_state(s, e, busy, now, earliest, latest)
+                hit = (
+                    next((x for x in busy if x["kind"] == state and x["start"] < e and x["end"] > s), None)
+                    if state in ("booking", "closure")
+                    else None
+                )
+                block = (state, hit["start"]) if hit else None
+                span = (hit["start"], hit["end"]) if hit else None
+            first = block is None or previous[n] != block
+            previous[n] = block
             cells.append(
                 {
                     "start": s,
                     "end": e,
                     "book_end": s + prefill,
-                    "state": cell_state(s, e, availability["busy"], now, earliest, latest),
+                    "state": state,
+                    # "mine": the viewer's approved booking; "pending": their request waiting for approval.
+                    "own": ("mine" if own.status == "approved" else "pending") if own is not None else "",
+                    "changeover": own is not None and s >= own.end,
+                    "first": first,
+                    "text": _span_text(span[0], span[1], d) if span and first and state == "booking" else "",
+                    "selected": d == selected,
                 }
             )
-        first = dt.datetime.combine(days[0], dt.time(0), tz) + dt.timedelta(minutes=r * step)
-        rows.append({"label": first.strftime("%H:%M"), "cells": cells})
+        label = (dt.datetime.combine(days[0], dt.time(0), tz) + dt.timedelta(minutes=r * step)).strftime("%H:%M")
+        rows.append({"label": label, "cells": cells})
     marks = {h["date"]: h for h in availability.get("holidays", [])}
+    hidden = _hidden_ranges(shown, step)
     return {
         "days": days,
         # Column heads: the day, and its public holiday or make-up workday (office-calendar facilities).
-        "heads": [{"day": day, "mark": marks.get(day)} for day in days],
+        "heads": [{"day": d, "mark": marks.get(d), "selected": d == selected} for d in days],
         "provisional": [h for h in availability.get("holidays", []) if h["provisional"]],
         "rows": rows,
         "step": step,
+        "hidden": hidden,
+        "selected": selected,
+        "selected_index": days.index(selected),
         "start": start,
         "end": start + dt.timedelta(days=7),
         "prev": (start - dt.timedelta(days=7)).date(),
         "next": (start + dt.timedelta(days=7)).date(),
     }
+
+
+def _hidden_ranges(shown: list[int], step: int) -> list[str]:
+    """The left-out rows as "00:00–08:00" ranges."""
+    out, r, total = [], 0, 1440 // step
+    shown_set = set(shown)
+    while r < total:
+        if r in shown_set:
+            r += 1
+            continue
+        a = r
+        while r < total and r not in shown_set:
+            r += 1
+        out.append(f"{a * step // 60:02d}:{a * step % 60:02d}–{r * step // 60:02d}:{r * step % 60:02d}")
+    return out
 
 
 def largest_remainder(total_fen: int, percents: list[Decimal]) -> list[int]:

@@ -25,7 +25,7 @@ from billing.models import (
     VoucherRedemption,
 )
 from billing.models.invoices import InvoiceKind
-from facilities.models import InstrumentRegistration
+from facilities.models import InstitutionDomain, InstrumentRegistration, JoinRequest
 from facilities.models.tenants import Role
 from usage.models import Source, Suspension, UsageSession, UsageSettings, Violation, ViolationPolicy
 from usage.services.agent import agent_key_rotate
@@ -193,6 +193,16 @@ CHANGES: list[tuple[str, Callable, tuple[str, ...]]] = [
     ("bank payment", _payment, HOST),
     ("statement import", _statement, HOST),
     ("instrument registration", lambda w: InstrumentRegistration.objects.create(instrument=w.instrument), HOST),
+    (
+        "institution domain",
+        lambda w: InstitutionDomain.objects.create(institution=w.zju, domain="zju.edu.cn"),
+        ("ZJU",),
+    ),
+    (
+        "join request",
+        lambda w: JoinRequest.objects.create(user=w.researcher, institution=w.zju, via=JoinRequest.Via.REQUEST),
+        ("ZJU",),
+    ),
 ]
 
 

@@ -106,38 +106,41 @@ def test_another_instruments_hours_cannot_be_set_through_this_facility(world, ot
 
 def test_a_qualification_with_an_expiry_lapses(world):
     c = world.client(world.manager)
-    soon = timezone.now() + dt.timedelta(days=30)
-    r = c.post(inst_url(world, "qualifications"), {"username": "res", "expires_at": soon.isoformat()}, format="json")
+    last_day = timezone.localdate() + dt.timedelta(days=30)
+    r = c.post(
+        inst_url(world, "qualifications"), {"username": "res", "expires_on": last_day.isoformat()}, format="json"
+    )
     assert r.status_code == 201, r.json()
-    assert r.json()["expires_at"].endswith("+08:00") and r.json()["in_force"] is True
+    # It lapses at the local midnight after its last day.
+    assert r.json()["expires_at"] == f"{last_day + dt.timedelta(days=1)}T00:00:00+08:00"
+    assert r.json()["in_force"] is True
     q = Qualification.objects.get(user=world.researcher, instrument=world.instrument)
     assert last_entry(q).actor == world.manager
     assert is_qualified(user=world.researcher, instrument=world.instrument)
     listed = c.get(inst_url(world, "qualifications")).json()
     assert [(x["username"], x["in_force"]) for x in listed] == [("res", True)]
 
+    # Granting again with another last day renews the same qualification (a change in the audit trail).
+    later = last_day + dt.timedelta(days=365)
+    again = c.post(
+        inst_url(world, "qualifications"), {"username": "res", "expires_on": later.isoformat()}, format="json"
+    )
+    assert again.status_code == 201 and again.json()["expires_at"].startswith(str(later + dt.timedelta(days=1)))
+    assert Qualification.objects.filter(user=world.researcher, instrument=world.instrument).count() == 1
+    assert "expires_at" in last_entry(q).changes_dict
+
     Qualification.objects.filter(pk=q.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
     assert not is_qualified(user=world.researcher, instrument=world.instrument)
     assert c.get(inst_url(world, "qualifications")).json()[0]["in_force"] is False
 
-    # Granting again renews the same qualification (a change in the audit trail, not a second row).
-    later = timezone.now() + dt.timedelta(days=365)
-    again = c.post(
-        inst_url(world, "qualifications"), {"username": "res", "expires_at": later.isoformat()}, format="json"
-    )
-    assert again.status_code == 201 and again.json()["in_force"] is True
-    assert Qualification.objects.filter(user=world.researcher, instrument=world.instrument).count() == 1
-    assert is_qualified(user=world.researcher, instrument=world.instrument)
-    assert "expires_at" in last_entry(q).changes_dict
 
-
-def test_an_expiry_in_the_past_or_without_offset_is_refused(world):
+def test_an_expiry_in_the_past_or_not_a_day_is_refused(world):
     c = world.client(world.manager)
-    past = (timezone.now() - dt.timedelta(days=1)).isoformat()
-    r = c.post(inst_url(world, "qualifications"), {"username": "res", "expires_at": past}, format="json")
-    assert r.status_code == 400 and "future" in str(r.json())
-    r = c.post(inst_url(world, "qualifications"), {"username": "res", "expires_at": "2030-01-01T00:00"}, format="json")
-    assert r.status_code == 400 and "expires_at" in r.json()
+    past = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
+    r = c.post(inst_url(world, "qualifications"), {"username": "res", "expires_on": past}, format="json")
+    assert r.status_code == 400 and "in the past" in str(r.json())
+    r = c.post(inst_url(world, "qualifications"), {"username": "res", "expires_on": "soon"}, format="json")
+    assert r.status_code == 400 and "expires_on" in r.json()
     assert not Qualification.objects.exists()
 
 
@@ -391,7 +394,7 @@ def test_manager_grants_a_qualification_with_an_expiry_on_the_console(world):
     assert until in c.get(reverse("frontend:console_facility", args=["FAC"])).content.decode()
     yesterday = (timezone.localdate() - dt.timedelta(days=2)).isoformat()
     bad = c.post(page_urls(world)["qualify"], {**data, "qual-until": yesterday})
-    assert bad.status_code == 400 and "must be in the future" in bad.content.decode()
+    assert bad.status_code == 400 and "cannot be in the past" in bad.content.decode()
 
 
 def test_nobody_else_may_open_or_use_the_console_pages(world, other_manager):

@@ -103,7 +103,7 @@ def test_joint_search_and_bundle(world, tomorrow_9):
     day = timezone.localtime(tomorrow_9).date()
     query = {
         "instruments": [world.instrument.pk, other.pk],
-        "duration_minutes": 120,
+        "duration_hours": 2,
         "start": day.isoformat(),
         "end": (day + dt.timedelta(days=1)).isoformat(),
     }
@@ -127,7 +127,7 @@ def test_joint_search_explains_bad_input(world):
     c = Client()
     one = c.get(
         reverse("frontend:search"),
-        {"instruments": [world.instrument.pk], "duration_minutes": 60, "start": "2026-12-01", "end": "2026-12-02"},
+        {"instruments": [world.instrument.pk], "duration_hours": 1, "start": "2026-12-01", "end": "2026-12-02"},
     ).content.decode()
     assert "Pick at least two instruments" in one
     other = InstrumentFactory(facility=world.facility)
@@ -135,7 +135,7 @@ def test_joint_search_explains_bad_input(world):
         reverse("frontend:search"),
         {
             "instruments": [world.instrument.pk, other.pk],
-            "duration_minutes": 60,
+            "duration_hours": 1,
             "start": "2026-12-05",
             "end": "2026-12-01",
         },

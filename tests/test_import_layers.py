@@ -15,6 +15,8 @@ RANK = {
     "common": 0,
     "outbox": 0.5,
     "facilities": 1,
+    # federated sign-in (SAML, OpenID Connect on django-allauth) reads and joins people through facilities.
+    "federation": 1.5,
     "booking": 2,
     "usage": 2.5,
     "proposals": 2.5,
@@ -24,7 +26,18 @@ RANK = {
     "frontend": 5,
     "config": 6,
 }
-DOMAIN_APPS = {"outbox", "facilities", "booking", "usage", "proposals", "billing", "audit", "reports", "frontend"}
+DOMAIN_APPS = {
+    "outbox",
+    "facilities",
+    "booking",
+    "usage",
+    "proposals",
+    "billing",
+    "audit",
+    "reports",
+    "federation",
+    "frontend",
+}
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:

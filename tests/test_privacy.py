@@ -80,8 +80,8 @@ def test_a_person_downloads_their_own_data_as_json(life):
     assert r.status_code == 200
     data = r.json()
     assert set(data) == {
-        "profile", "memberships", "funding_accounts", "bookings", "qualifications", "notifications",
-        "api_tokens", "audit_entries",
+        "profile", "memberships", "funding_accounts", "bookings", "qualifications", "qualification_requests",
+        "notifications", "api_tokens", "linked_identities", "audit_entries",
     }  # fmt: skip
     assert data["profile"]["username"] == "res" and data["profile"]["email"] == "res@example.org"
     assert data["memberships"] == [

@@ -206,9 +206,10 @@ def test_management_api_refusals_speak_chinese(world):
     r = mgr.patch(f"{inst}/charge-policy/", {"colour": "red"}, format="json", **ZH)
     assert r.status_code == 400 and r.json()["colour"] == ["这不属于计费规则。"]
 
-    past = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat()
-    r = mgr.post(f"{inst}/qualifications/", {"username": "res", "expires_at": past}, format="json", **ZH)
-    assert r.status_code == 400 and r.json()["expires_at"] == ["到期时间必须在未来。"]
+    past = (dt.date.today() - dt.timedelta(days=3)).isoformat()
+    r = mgr.post(f"{inst}/qualifications/", {"username": "res", "expires_on": past}, format="json", **ZH)
+    assert r.status_code == 400 and "不能" in r.json()["expires_on"][0], r.json()
+    assert no_english(r.json()["expires_on"][0]), r.json()
     assert not Qualification.objects.exists()
 
     stranger = UserFactory(username="else-mgr")

@@ -61,7 +61,7 @@ class MyDataView(APIView):
             200: OpenApiResponse(
                 description="profile, memberships, funding_accounts, bookings "
                 "(with splits), qualifications, notifications, api_tokens, "
-                "audit_entries (those you made)"
+                "linked_identities (federated sign-ins), audit_entries (those you made)"
             )
         }
     )

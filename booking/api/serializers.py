@@ -52,6 +52,15 @@ class BookingCreateSerializer(serializers.Serializer):
     splits = SplitInSerializer(  # type: ignore[call-arg]
         many=True, required=False, max_length=MAX_SPLITS, allow_empty=True
     )
+    on_behalf_of = StrictTextField(
+        max_length=150,
+        required=False,
+        help_text=(
+            "Username of the user the booking is for; only the instrument's facility managers (and platform "
+            "admins) may give it. The booking is that user's, under their rules and charged to their accounts "
+            "(`splits` names their accounts; none: their default account)."
+        ),
+    )
 
     def validate(self, attrs):
         if attrs["end"] <= attrs["start"]:

@@ -100,15 +100,19 @@ class BookingList(generics.GenericAPIView):
     def _create(self, request, body: dict) -> Response:
         data = _validated(BookingCreateSerializer, body)
         splits = data.get("splits")
-        booking = services.booking_request_by_id(
-            requester=request.user,
-            instrument_id=data["instrument"],
-            start=data["start"],
-            end=data["end"],
-            purpose=data.get("purpose", ""),
-            splits=[{"account": s["account"], "percent": s["percent"]} for s in splits] if splits else None,
-        )
-        # The requester sees the purpose; the booking comes back with its instrument and people loaded.
+        common = {
+            "instrument_id": data["instrument"],
+            "start": data["start"],
+            "end": data["end"],
+            "purpose": data.get("purpose", ""),
+            "splits": [{"account": s["account"], "percent": s["percent"]} for s in splits] if splits else None,
+        }
+        if data.get("on_behalf_of"):
+            # A facility manager books for a user: the booking is the user's, the trail names the manager.
+            booking = services.booking_request_on_behalf(actor=request.user, username=data["on_behalf_of"], **common)
+        else:
+            booking = services.booking_request_by_id(requester=request.user, **common)
+        # The requester (or the manager who booked for them) sees the purpose.
         return Response(booking_json(booking, show_purpose=True), status=status.HTTP_201_CREATED)
 
 

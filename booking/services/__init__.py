@@ -2,7 +2,7 @@
 
 from .bundles import booking_bundle_request
 from .moves import booking_move
-from .requests import SplitSpec, booking_request, booking_request_by_id
+from .requests import SplitSpec, booking_request, booking_request_by_id, booking_request_on_behalf
 from .series import booking_series_request
 from .transitions import booking_approve, booking_cancel, booking_complete, booking_no_show, booking_reject
 from .waitlist import waitlist_accept, waitlist_expire_offers, waitlist_join, waitlist_withdraw
@@ -23,4 +23,5 @@ __all__ = [
     "booking_reject",
     "booking_request",
     "booking_request_by_id",
+    "booking_request_on_behalf",
 ]

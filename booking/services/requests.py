@@ -8,8 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from facilities.companies import company_awaiting_approval
 from facilities.models import FundingAccount, Institution, Instrument, User
-from facilities.selectors import accounts_chargeable_by, is_qualified, researcher_institution
+from facilities.selectors import accounts_chargeable_by, is_manager_of, is_qualified, researcher_institution
 
 from .. import rules
 from ..holds import lock_for_booking
@@ -18,8 +19,23 @@ from .taking import SplitSpec, take_slot
 
 
 def requester_institution(user: User) -> Institution:
+    """Who may book: a researcher of an institution. Every way of booking asks here first."""
     institution = researcher_institution(user)
     if institution is None:
+        registration = company_awaiting_approval(user)
+        if registration is not None and registration.is_pending:
+            raise PermissionDenied(
+                _(
+                    "Your company %(company)s awaits approval by a platform administrator; "
+                    "you may book once it is approved."
+                )
+                % {"company": registration.company_name}
+            )
+        if registration is not None:
+            raise PermissionDenied(
+                _("Your company %(company)s was not approved; you may not book for it.")
+                % {"company": registration.company_name}
+            )
         raise PermissionDenied(_("Only researchers may book instruments; your account has no researcher role."))
     return institution
 
@@ -93,6 +109,14 @@ def initial_status(*, instrument: Instrument, requester: User, institution: Inst
     return Booking.Status.REQUESTED
 
 
+def check_on_behalf(*, actor: User | None, requester: User, instrument: Instrument) -> None:
+    """Booking for someone else is for the instrument's facility managers (and platform admins) only."""
+    if actor is None or actor.pk == requester.pk:
+        return
+    if not (actor.is_superuser or is_manager_of(actor, instrument.facility_id)):
+        raise PermissionDenied(_("Only a manager of this facility may book on behalf of another user."))
+
+
 def booking_request(
     *,
     requester: User,
@@ -102,11 +126,17 @@ def booking_request(
     purpose: str = "",
     splits: list[dict] | None = None,
     now: dt.datetime | None = None,
+    actor: User | None = None,
 ) -> Booking:
     """Hold [start, end) on `instrument` for `requester`: approved at once, or requested when the
     instrument needs a manager's approval. Raises PermissionDenied (not a researcher), ValidationError
-    (a rule, the first one broken in the order of docs/booking.md), Conflict (slot taken)."""
+    (a rule, the first one broken in the order of docs/booking.md), Conflict (slot taken).
+
+    `actor`: who makes the request when it is not the requester — a facility manager booking on a
+    user's behalf. The booking is still the requester's, under every rule that binds them (qualification,
+    their own accounts, quotas, approval); only the booking's history (its audit log, BookingEvent) names the actor."""
     now = now or timezone.now()
+    check_on_behalf(actor=actor, requester=requester, instrument=instrument)
     institution = requester_institution(requester)
     rules.check_purpose(purpose)
     rules.check_static_rules(instrument=instrument, start=start, end=end, now=now)
@@ -124,6 +154,7 @@ def booking_request(
             purpose=purpose,
             splits=specs,
             now=now,
+            actor=actor,
         )
 
 
@@ -136,6 +167,7 @@ def booking_request_by_id(
     purpose: str = "",
     splits: list[dict] | None = None,
     now: dt.datetime | None = None,
+    actor: User | None = None,
 ) -> Booking:
     """`booking_request` for callers that hold an instrument id (the API, the booking form); an unknown
     id is a ValidationError, as any other bad field."""
@@ -143,5 +175,49 @@ def booking_request_by_id(
     if instrument is None:
         raise ValidationError({"instrument": _("No instrument has the id %(id)s.") % {"id": instrument_id}})
     return booking_request(
-        requester=requester, instrument=instrument, start=start, end=end, purpose=purpose, splits=splits, now=now
+        requester=requester,
+        instrument=instrument,
+        start=start,
+        end=end,
+        purpose=purpose,
+        splits=splits,
+        now=now,
+        actor=actor,
+    )
+
+
+def booking_request_on_behalf(
+    *,
+    actor: User,
+    username: str,
+    instrument_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    purpose: str = "",
+    splits: list[dict] | None = None,
+    now: dt.datetime | None = None,
+) -> Booking:
+    """A facility manager books for a user named by username: the booking is the user's, made by
+    `booking_request` with every rule that binds the user, charged to the user's accounts (their default
+    when `splits` is empty); the booking's history names the manager. Who does not manage the
+    instrument's facility learns nothing about the user (PermissionDenied before the name is looked up)."""
+    instrument = Instrument.objects.select_related("facility", "facility__host").filter(pk=instrument_id).first()
+    if instrument is None:
+        raise ValidationError({"instrument": _("No instrument has the id %(id)s.") % {"id": instrument_id}})
+    if not (actor.is_superuser or is_manager_of(actor, instrument.facility_id)):
+        raise PermissionDenied(_("Only a manager of this facility may book on behalf of another user."))
+    requester = User.objects.filter(username=username.strip(), is_active=True).first() if username else None
+    if requester is None:
+        raise ValidationError(
+            {"on_behalf_of": _("No active user has the username %(name)s.") % {"name": repr(username[:150])}}
+        )
+    return booking_request(
+        requester=requester,
+        instrument=instrument,
+        start=start,
+        end=end,
+        purpose=purpose,
+        splits=splits,
+        now=now,
+        actor=actor,
     )

@@ -57,8 +57,11 @@ class UsernameSerializer(serializers.Serializer):
 
 
 class GrantSerializer(UsernameSerializer):
-    expires_at = AwareDateTimeField(
-        required=False, allow_null=True, default=None, help_text="When the qualification lapses; omit for never."
+    expires_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The last local day of the qualification (it lapses at the next midnight); omit for never.",
     )
 
 
@@ -181,7 +184,7 @@ class InstrumentQualifications(APIView):
         data = _validated(GrantSerializer, json_body(request))
         user = self._user(data["username"])
         qualification = services.qualification_grant(
-            actor=request.user, user=user, instrument=instrument, expires_at=data["expires_at"]
+            actor=request.user, user=user, instrument=instrument, expires_on=data["expires_on"], keep_expiry=False
         )
         return Response(qualification_json(qualification), status=status.HTTP_201_CREATED)
 

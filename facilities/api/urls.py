@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import manage, people, tokens, views
+from . import joining, manage, people, qualifications, tokens, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
@@ -27,6 +27,23 @@ urlpatterns = [
         manage.InstrumentQualifications.as_view(),
         name="api-instrument-qualifications",
     ),
+    # Asking for a qualification, and deciding it (facilities/api/qualifications.py).
+    path("qualification-requests/", qualifications.RequestList.as_view(), name="api-qualification-requests"),
+    path(
+        "qualification-requests/<int:pk>/grant/",
+        qualifications.RequestGrant.as_view(),
+        name="api-qualification-request-grant",
+    ),
+    path(
+        "qualification-requests/<int:pk>/decline/",
+        qualifications.RequestDecline.as_view(),
+        name="api-qualification-request-decline",
+    ),
+    path(
+        "instruments/<int:pk>/qualification/",
+        qualifications.MyQualification.as_view(),
+        name="api-instrument-my-qualification",
+    ),
     # Institution administrators (facilities/api/people.py).
     path("institutions/<str:code>/members/", people.InstitutionMembers.as_view(), name="api-institution-members"),
     path(
@@ -44,4 +61,12 @@ urlpatterns = [
     path("accounts/<int:pk>/", people.AccountAdmin.as_view(), name="api-account"),
     path("accounts/<int:pk>/members/", people.AccountMembers.as_view(), name="api-account-members"),
     path("invitations/accept/", people.InvitationAccept.as_view(), name="api-invitation-accept"),
+    # Requests to join an institution (facilities/api/joining.py).
+    path(
+        "institutions/<str:code>/join-requests/",
+        joining.InstitutionJoinRequests.as_view(),
+        name="api-institution-join-requests",
+    ),
+    path("join-requests/<int:pk>/approve/", joining.JoinRequestApprove.as_view(), name="api-join-request-approve"),
+    path("join-requests/<int:pk>/decline/", joining.JoinRequestDecline.as_view(), name="api-join-request-decline"),
 ]

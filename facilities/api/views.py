@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from common.audit import acting_as
 
 from .. import selectors
+from ..accounts import email_verification_pending
 from ..credentials import create_token
 from ..holidays import FIRST_YEAR, LAST_YEAR, year_days
 from ..models import Festival, HolidaySchedule
@@ -55,6 +56,10 @@ class TokenView(APIView):
         )
         if user is None or not user.is_active:
             raise ValidationError(_("Unknown username or wrong password."))
+        if email_verification_pending(user):
+            raise ValidationError(
+                _("Confirm your e-mail address first: follow the link in the mail we sent when you registered.")
+            )
         # A token is a sign-in: last_login moves, and the defences forgive this person's failures here.
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         # Each sign-in makes a new token (only digests are stored, so an old key cannot be handed out again).

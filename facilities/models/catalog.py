@@ -221,6 +221,9 @@ class Qualification(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     # Lapses by itself at this moment (local midnight after the chosen last day); empty: until revoked.
     expires_at = models.DateTimeField(null=True, blank=True)
+    # The expiry the holder was last reminded of (facilities.tasks.remind_lapsing_qualifications):
+    # a reminder goes out once per expiry, and a renewal (a new expiry) earns a new one.
+    reminded_for = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -235,8 +238,57 @@ class Qualification(models.Model):
     def __str__(self) -> str:
         return f"{self.user} on {self.instrument}"
 
+    def is_current(self, now) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
     def get_additional_data(self) -> dict:
         # The host decides; the person's own institutions see what their people may use.
+        people = self.user.memberships.values_list("institution_id", flat=True)
+        return attributed_to(self.instrument.facility.host_id, *people)
+
+
+class QualificationRequest(models.Model):
+    """A person asks a facility's managers to qualify them on an instrument (after training, say); a
+    manager grants it (with an optional expiry) or declines it with a reason."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting a manager")
+        GRANTED = "granted", _("Granted")
+        DECLINED = "declined", _("Declined")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="qualification_requests")
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="qualification_requests")
+    note = models.TextField(blank=True, max_length=1000, help_text=_("Training or experience, for the manager."))
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True, max_length=1000)
+    qualification = models.ForeignKey(
+        Qualification, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "instrument"],
+                condition=Q(status="pending"),
+                name="qualification_request_one_pending",
+                violation_error_message=_("You have already asked for this qualification."),
+            )
+        ]
+        indexes = [models.Index(fields=["instrument", "status"], name="qualreq_instrument_status")]
+
+    def __str__(self) -> str:
+        return f"{self.user} asks for {self.instrument}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    def get_additional_data(self) -> dict:
         people = self.user.memberships.values_list("institution_id", flat=True)
         return attributed_to(self.instrument.facility.host_id, *people)
 
@@ -277,5 +329,6 @@ class TimeShare(models.Model):
 auditlog.register(Facility, include_fields=own_fields(Facility))
 auditlog.register(Instrument, include_fields=own_fields(Instrument, exclude=("availability_version",)))
 auditlog.register(RateCard, include_fields=own_fields(RateCard))
-auditlog.register(Qualification, include_fields=own_fields(Qualification))
+auditlog.register(Qualification, include_fields=own_fields(Qualification, exclude=("reminded_for",)))
+auditlog.register(QualificationRequest, include_fields=own_fields(QualificationRequest))
 auditlog.register(TimeShare, include_fields=own_fields(TimeShare))

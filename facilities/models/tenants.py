@@ -22,6 +22,13 @@ class Province(models.TextChoices):
     ZHEJIANG = "zhejiang", _("Zhejiang")
 
 
+class JoinPolicy(models.TextChoices):
+    """How a person who asks to join (a matching e-mail domain, a federated sign-in) becomes a member."""
+
+    CONFIRM = "confirm", _("An institution administrator confirms new members")
+    AUTOMATIC = "automatic", _("New members are confirmed at once")
+
+
 class Institution(models.Model):
     class Kind(models.TextChoices):
         UNIVERSITY = "university", _("University")
@@ -36,6 +43,12 @@ class Institution(models.Model):
     province = models.CharField(max_length=16, choices=Province.choices, blank=True)
     city = models.CharField(max_length=64, blank=True)
     city_zh = models.CharField(max_length=64, blank=True)
+    join_policy = models.CharField(
+        max_length=16,
+        choices=JoinPolicy.choices,
+        default=JoinPolicy.CONFIRM,
+        help_text=_("How people with the institution's e-mail domain or identity provider become members."),
+    )
 
     class Meta:
         ordering = ["code"]

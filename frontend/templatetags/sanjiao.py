@@ -66,3 +66,11 @@ def invoice_ref(invoice) -> str:
     if getattr(invoice, "kind", "") == "credit_note":
         return gettext("Draft credit note #%(id)s") % {"id": invoice.pk}
     return gettext("Draft #%(id)s") % {"id": invoice.pk}
+
+
+@register.filter
+def last_day(moment: dt.datetime | None) -> str:
+    """The last local day something that ends at `moment` (a midnight, say) still holds."""
+    if moment is None:
+        return ""
+    return (timezone.localtime(moment) - dt.timedelta(microseconds=1)).date().isoformat()

@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils import translation
 
@@ -52,3 +54,23 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
     template_name = "frontend/account/password_change_done.html"
+
+
+@login_required
+def welcome(request):
+    """Where someone who may not book yet stands: their company awaiting approval, their requests to join
+    institutions, and what they may do meanwhile."""
+    from facilities.models import CompanyRegistration
+    from facilities.selectors import join_requests_of, roles_of
+
+    registration = CompanyRegistration.objects.filter(user=request.user).select_related("institution").first()
+    return render(
+        request,
+        "frontend/account/welcome.html",
+        {
+            "registration": registration,
+            "join_requests": list(join_requests_of(request.user)),
+            "is_researcher": "researcher" in roles_of(request.user),
+            "nav": "welcome",
+        },
+    )

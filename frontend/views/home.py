@@ -2,9 +2,13 @@
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
+from facilities.accounts import email_verification_pending
 from facilities.selectors import roles_of
 
 
@@ -21,6 +25,9 @@ def landing_url(user) -> str:
 
         if finance_available():
             return reverse("frontend:finance")
+    if not roles:
+        # No role yet: a company awaiting approval, a request to join, or a visitor. The page says which.
+        return reverse("frontend:welcome")
     return reverse("frontend:catalog")
 
 
@@ -28,9 +35,25 @@ def home(request):
     return redirect(landing_url(request.user))
 
 
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form; a person who registered here signs in once their e-mail address is verified."""
+
+    email_unverified = False
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        if email_verification_pending(user):
+            self.email_unverified = True
+            raise ValidationError(
+                _("Confirm your e-mail address first: follow the link in the mail we sent when you registered."),
+                code="email_unverified",
+            )
+
+
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+    authentication_form = SignInForm
 
     def get_default_redirect_url(self):
         return landing_url(self.request.user)

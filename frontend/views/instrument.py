@@ -3,15 +3,21 @@
 import datetime as dt
 from decimal import Decimal
 
-from django.shortcuts import get_object_or_404, render
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from booking.selectors import availability
+from booking.selectors import availability, own_held
 from booking.services import booking_request
+from booking.services.requests import requester_institution
 from booking.services.series import booking_series_request
 from common.errors import Conflict
 from facilities import selectors
+from facilities.calendar import weekly_hours
 from facilities.holidays import provisional_years
 from facilities.models import Instrument, Membership
 from facilities.models.catalog import UserClass
@@ -20,9 +26,25 @@ from usage.selectors import open_session
 from usage.services.sessions import may_manage
 
 from .. import pricing
-from ..errors import REFUSALS, attach
-from ..forms import BookingForm
+from ..errors import REFUSALS, attach, messages_of
+from ..forms import BookingForm, QualificationAskForm
 from ..week import build_week, estimate, parse_week, week_start
+
+
+def _week(request, instrument, start, day=None) -> dict:
+    """The week calendar's context: the cells (the viewer's own bookings told apart, always-closed hours
+    left out) and the availability version they were drawn from."""
+    end = start + dt.timedelta(days=7)
+    avail = availability(instrument, start, end)
+    week = build_week(
+        instrument,
+        avail,
+        start,
+        mine=own_held(request.user, instrument.pk, start, end),
+        hours=weekly_hours(instrument),
+        day=day,
+    )
+    return {"week": week, "version": avail["version"]}
 
 
 def _instrument(pk: int) -> Instrument:
@@ -41,7 +63,17 @@ def _booker(user):
 def _form_context(request, instrument, data=None, initial=None):
     membership = _booker(request.user)
     ctx = {"instrument": instrument, "membership": membership}
+    if instrument.requires_qualification:
+        # Known before the form is filled: qualified (until when), asked, declined, or may ask.
+        ctx["qualification"] = selectors.qualification_state(user=request.user, instrument=instrument)
+        ctx["ask_form"] = QualificationAskForm(auto_id="ask-%s")
     if membership is None:
+        if request.user.is_authenticated:
+            # Why this person may not book, in the words of the one rule that decides it.
+            try:
+                requester_institution(request.user)
+            except PermissionDenied as refusal:
+                ctx["refusal"] = str(refusal)
         return ctx
     accounts = list(selectors.accounts_chargeable_by(request.user).filter(active=True).order_by("code"))
     form = BookingForm(
@@ -100,19 +132,26 @@ def _prefill(request, instrument):
 def instrument_page(request, pk: int):
     instrument = _instrument(pk)
     start = week_start(parse_week(request.GET.get("week")))
-    avail = availability(instrument, start, start + dt.timedelta(days=7))
     ctx = _form_context(request, instrument, initial=_prefill(request, instrument))
     if ctx.get("form") is not None:
         ctx["estimate"] = _estimate_for(ctx["form"], ctx["rate"])
         ctx["provisional_year"] = _provisional_year(instrument, ctx["form"])
+    ctx.update(_week(request, instrument, start, parse_week(request.GET.get("day"))))
     ctx.update(
-        week=build_week(instrument, avail, start),
-        version=avail["version"],
         nav="catalog",
         in_use=open_session(instrument.pk),
         manages=request.user.is_authenticated and may_manage(request.user, instrument),
     )
     return render(request, "frontend/instrument.html", ctx)
+
+
+@require_GET
+def week_fragment(request, pk: int):
+    """The week calendar alone, drawn again by the page whenever the live availability says it changed."""
+    instrument = _instrument(pk)
+    start = week_start(parse_week(request.GET.get("week")))
+    ctx = {"instrument": instrument, **_week(request, instrument, start, parse_week(request.GET.get("day")))}
+    return render(request, "frontend/partials/week_table.html", ctx)
 
 
 @require_http_methods(["GET", "POST"])
@@ -172,10 +211,8 @@ def book(request, pk: int):
     start = week_start(
         form.cleaned_data["start"].date() if form is not None and form.cleaned_data.get("start") else None
     )
-    avail = availability(instrument, start, start + dt.timedelta(days=7))
+    ctx.update(_week(request, instrument, start))
     ctx.update(
-        week=build_week(instrument, avail, start),
-        version=avail["version"],
         nav="catalog",
         in_use=open_session(instrument.pk),
         manages=request.user.is_authenticated and may_manage(request.user, instrument),
@@ -217,3 +254,31 @@ def join_waitlist(request, pk: int):
         status = 400
     ctx["estimate"] = _estimate_for(form, ctx["rate"])
     return render(request, "frontend/partials/booking_form.html", ctx, status=200 if request.htmx else status)
+
+
+@require_POST
+def ask_qualification(request, pk: int):
+    """Ask the facility's managers to qualify the signed-in person on this instrument."""
+    from facilities.services import qualification_request_create
+
+    instrument = _instrument(pk)
+    back = redirect("frontend:instrument", pk=instrument.pk)
+    if not request.user.is_authenticated:
+        return redirect(f"{settings.LOGIN_URL}?next=/instruments/{instrument.pk}/")
+    form = QualificationAskForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for text in errors:
+                messages.error(request, str(text))
+        return back
+    try:
+        qualification_request_create(actor=request.user, instrument_id=instrument.pk, note=form.cleaned_data["note"])
+        messages.success(
+            request,
+            _("Your request is sent to the managers of %(code)s; you are mailed their decision.")
+            % {"code": instrument.facility.code},
+        )
+    except REFUSALS as exc:
+        for _field, text in messages_of(exc):
+            messages.error(request, text)
+    return back

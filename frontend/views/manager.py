@@ -1,8 +1,6 @@
 """The facility manager's console: the approval queue (live over /ws/queue/), recording use, and
 each managed facility's calendars, closures and qualifications."""
 
-import datetime as dt
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -17,8 +15,15 @@ from booking.selectors import bookings_visible_to
 from booking.services import booking_approve, booking_complete, booking_no_show, booking_reject
 from common.errors import Conflict
 from facilities import selectors
-from facilities.models import Closure, Facility, Instrument
-from facilities.services import closure_add, closure_remove, qualification_grant, qualification_revoke
+from facilities.models import Closure, Facility, Instrument, QualificationRequest
+from facilities.services import (
+    closure_add,
+    closure_remove,
+    qualification_grant,
+    qualification_request_decline,
+    qualification_request_grant,
+    qualification_revoke,
+)
 from usage.models import Suspension
 from usage.services.violations import policy_for, suspension_decide, violation_policy_set
 
@@ -29,7 +34,9 @@ from ..forms import (
     CompleteForm,
     DecisionForm,
     FlagMoveForm,
+    QualificationDeclineForm,
     QualificationForm,
+    QualificationGrantForm,
     RejectForm,
     ViolationPolicyForm,
 )
@@ -219,13 +226,6 @@ def _policy_initial(facility) -> dict:
     }
 
 
-def _with_last_day(qualifications: list) -> list:
-    """Each qualification's last local day of use (it lapses at `expires_at`, usually the next midnight)."""
-    for q in qualifications:
-        q.last_day = timezone.localdate(q.expires_at - dt.timedelta(microseconds=1)) if q.expires_at else None
-    return qualifications
-
-
 def _facility_context(request, facility, closure_form=None, qualification_form=None, policy_form=None):
     from .utilisation import utilisation_for
 
@@ -238,8 +238,21 @@ def _facility_context(request, facility, closure_form=None, qualification_form=N
         "closures": list(
             Closure.objects.filter(facility=facility, end__gt=now).select_related("instrument").order_by("start")[:PAGE]
         ),
-        "qualifications": _with_last_day(list(selectors.facility_settings(facility)["qualifications"][: PAGE * 5])),
-        "now": now,
+        "qualification_requests": list(
+            QualificationRequest.objects.filter(
+                instrument__facility=facility, status=QualificationRequest.Status.PENDING
+            )
+            .select_related("user", "instrument")
+            .order_by("created_at", "id")[:PAGE]
+        ),
+        "grant_form": QualificationGrantForm(auto_id=False),
+        "decline_form": QualificationDeclineForm(auto_id=False),
+        "qualifications": list(
+            selectors.current_qualifications()
+            .filter(instrument__facility=facility)
+            .select_related("user", "instrument")
+            .order_by("instrument__code", "user__username")[: PAGE * 5]
+        ),
         "closure_form": closure_form or ClosureForm(instruments=instruments, prefix="closure"),
         "qualification_form": qualification_form or QualificationForm(instruments=instruments, prefix="qual"),
         "appeals": list(
@@ -321,7 +334,11 @@ def qualification_change(request, code: str, action: str):
         elif action == "grant":
             try:
                 q = qualification_grant(
-                    actor=request.user, user=person, instrument=instrument, expires_at=form.expires_at()
+                    actor=request.user,
+                    user=person,
+                    instrument=instrument,
+                    expires_on=form.cleaned_data["until"],
+                    keep_expiry=False,
                 )
             except ValidationError as exc:
                 attach(form, exc)
@@ -428,3 +445,38 @@ def violation_policy(request, code: str):
             attach(form, exc)
     ctx = _facility_context(request, facility, policy_form=form)
     return render(request, "frontend/manager/facility.html", ctx, status=400)
+
+
+@require_POST
+@role_required(*MANAGERS)
+def qualification_request_decide(request, code: str, pk: int, action: str):
+    """Grant (optionally until a day) or decline a pending qualification request of this facility."""
+    facility = _facility_for(request, code)
+    request_row = get_object_or_404(QualificationRequest, pk=pk, instrument__facility=facility)
+    back = reverse("frontend:console_facility", args=[facility.code]) + "#qualification-requests"
+    form_class = {"grant": QualificationGrantForm, "decline": QualificationDeclineForm}.get(action)
+    if form_class is None:
+        raise Http404(_("No such action."))
+    form = form_class(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for text in errors:
+                messages.error(request, str(text))
+        return redirect(back)
+    try:
+        if action == "grant":
+            done = qualification_request_grant(
+                actor=request.user, request_id=request_row.pk, expires_on=form.cleaned_data["expires_on"]
+            )
+            messages.success(
+                request,
+                _("%(u)s is qualified on %(i)s.") % {"u": done.user.username, "i": done.instrument.code},
+            )
+        else:
+            done = qualification_request_decline(
+                actor=request.user, request_id=request_row.pk, reason=form.cleaned_data["reason"]
+            )
+            messages.success(request, _("The request is declined; %(u)s is told why.") % {"u": done.user.username})
+    except (ValidationError, Conflict) as exc:
+        _report(request, exc)
+    return redirect(back)

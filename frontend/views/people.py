@@ -16,9 +16,16 @@ from django.views.decorators.http import require_POST
 from billing.selectors import group_spending
 from booking.selectors import group_usage
 from facilities import institution_admin as services
-from facilities.models import FundingAccount, GroupMember, Institution, Membership, User
+from facilities import joining
+from facilities.models import FundingAccount, GroupMember, Institution, JoinRequest, Membership, User
 from facilities.models.tenants import Role
-from facilities.selectors import administered_institution_ids, administers, groups_visible_to, members_of
+from facilities.selectors import (
+    administered_institution_ids,
+    administers,
+    groups_visible_to,
+    join_requests_for,
+    members_of,
+)
 
 from ..errors import messages_of
 from ..templatetags.sanjiao import zh_or_en
@@ -84,6 +91,7 @@ def _people_page(request, institution, *, grant=None, invite=None, status=200):
             .order_by("code")[:500]
         ),
         "groups": list(groups_visible_to(request.user).filter(institution=institution).order_by("name")),
+        "join_requests": list(join_requests_for(institution).filter(state=JoinRequest.State.PENDING)[:200]),
         "grant_form": grant or GrantForm(prefix="grant"),
         "invite_form": invite or InviteForm(prefix="invite"),
         "nav": "people",
@@ -142,6 +150,23 @@ def people_invite(request, code: str):
         except (ValidationError, PermissionDenied) as exc:
             _refused(form, exc)
     return _people_page(request, institution, invite=form, status=400)
+
+
+@require_POST
+@role_required(Role.INSTITUTION_ADMIN, "platform_admin")
+def people_join_decide(request, code: str, pk: int):
+    """Approve or decline a request to join (facilities/joining.py)."""
+    institution = _institution(request, code)
+    join_request = get_object_or_404(JoinRequest.objects.select_related("user"), pk=pk, institution=institution)
+    approve = request.POST.get("decision") == "approve"
+    try:
+        joining.decide_join_request(actor=request.user, join_request=join_request, approve=approve)
+        text = _("%(name)s is now a researcher here.") if approve else _("The request of %(name)s is declined.")
+        messages.success(request, text % {"name": join_request.user.username})
+    except (ValidationError, PermissionDenied) as exc:
+        for _field, text in messages_of(exc):
+            messages.error(request, text)
+    return redirect("frontend:people", code=institution.code)
 
 
 @require_POST

@@ -18,13 +18,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from booking.models import Booking
+from booking.services import booking_request_on_behalf
 from booking.services.moves import booking_move
 from common.errors import Conflict
 from common.time import local_tz
-from facilities.models import Closure
+from facilities.models import Closure, User
+from facilities.selectors import accounts_chargeable_by
 
-from ..errors import messages_of
-from ..forms import MoveForm, RejectForm
+from ..errors import REFUSALS, messages_of
+from ..forms import MoveForm, OnBehalfForm, RejectForm
 from .access import role_required
 from .manager import MANAGERS, _facility_for
 
@@ -119,11 +121,17 @@ def timeline(facility, view: str, day: dt.date, start: dt.datetime, end: dt.date
 def _context(request, code: str) -> dict:
     facility = _facility_for(request, code)
     view, day, start, end = _window(request)
+    cal = timeline(facility, view, day, start, end)
     return {
         "facility": facility,
         "nav": "console",
-        "cal": timeline(facility, view, day, start, end),
+        "cal": cal,
         "reject_form": RejectForm(auto_id=False),
+        "behalf_form": OnBehalfForm(
+            prefix="behalf",
+            instruments=[r["i"] for r in cal["instruments"]],
+            initial={"start": start + dt.timedelta(hours=9), "end": start + dt.timedelta(hours=10)},
+        ),
         # Where decisions come back to: the page, also when this is the live fragment.
         "here": f"{reverse('frontend:resource_calendar', args=[facility.code])}?view={view}&day={day.isoformat()}",
     }
@@ -137,6 +145,75 @@ def resource_calendar(request, code: str):
 @role_required(*MANAGERS)
 def resource_calendar_fragment(request, code: str):
     return render(request, "frontend/manager/resource_timeline.html", _context(request, code))
+
+
+def _back(request, facility) -> str:
+    back = request.POST.get("next") or ""
+    if back.startswith("/") and not back.startswith("//"):
+        return back
+    return reverse("frontend:resource_calendar", args=[facility.code])
+
+
+def _user_accounts(username: str) -> tuple[User | None, list]:
+    """A user's funding accounts that may be charged today, for the manager booking on their behalf."""
+    user = User.objects.filter(username=username.strip(), is_active=True).first() if username.strip() else None
+    if user is None:
+        return None, []
+    today = timezone.localdate()
+    accounts = accounts_chargeable_by(user).filter(active=True, valid_from__lte=today, valid_until__gte=today)
+    return user, list(accounts.order_by("code"))
+
+
+@role_required(*MANAGERS)
+def behalf_accounts(request, code: str):
+    """The account choice of the on-behalf form, for the user named so far (htmx, on change of the name)."""
+    _facility_for(request, code)
+    user, accounts = _user_accounts(request.GET.get("behalf-username", "")[:150])
+    return render(request, "frontend/manager/behalf_accounts.html", {"accounts": accounts, "found": user is not None})
+
+
+@require_POST
+@role_required(*MANAGERS)
+def book_on_behalf(request, code: str):
+    """Book for a user from the resource calendar: the one booking service, the user's rules and accounts;
+    the booking's history (BookingEvent) names the manager."""
+    facility = _facility_for(request, code)
+    back = _back(request, facility)
+    instruments = list(facility.instruments.filter(active=True).order_by("code"))
+    form = OnBehalfForm(request.POST, prefix="behalf", instruments=instruments)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else None
+            for text in errors:
+                messages.error(request, f"{label}: {text}" if label else str(text))
+        return redirect(back)
+    d = form.cleaned_data
+    try:
+        booking = booking_request_on_behalf(
+            actor=request.user,
+            username=d["username"],
+            instrument_id=d["instrument"].pk,
+            start=d["start"],
+            end=d["end"],
+            purpose=d.get("purpose") or "",
+            splits=[{"account": d["account"], "percent": "100"}] if d.get("account") else None,
+        )
+    except REFUSALS as exc:
+        for _field, text in messages_of(exc):
+            messages.error(request, _("Not booked for %(user)s: %(why)s") % {"user": d["username"], "why": text})
+        return redirect(back)
+    messages.success(
+        request,
+        _("Booking #%(id)s is made for %(user)s: %(start)s–%(end)s, %(status)s.")
+        % {
+            "id": booking.pk,
+            "user": booking.requester.username,
+            "start": timezone.localtime(booking.start).strftime("%Y-%m-%d %H:%M"),
+            "end": timezone.localtime(booking.end).strftime("%H:%M"),
+            "status": booking.get_status_display(),
+        },
+    )
+    return redirect(back)
 
 
 @require_POST

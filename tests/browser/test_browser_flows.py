@@ -134,7 +134,7 @@ def test_manager_facility_page_and_joint_search(new_page, live_server_url):
     options = researcher.locator("#id_instruments option", has_text="SCM")
     values = [options.nth(i).get_attribute("value") for i in range(2)]
     researcher.select_option("#id_instruments", values)
-    researcher.fill("#id_duration_minutes", "120")
+    researcher.fill("#id_duration_hours", "2")
     researcher.get_by_role("button", name="Search").click()
     researcher.get_by_role("heading", name=re.compile("common window")).wait_for()
     shot(researcher, "joint-search")

@@ -183,6 +183,10 @@ def test_every_page_fits_passes_axe_and_speaks_the_language(
     page.screenshot(path=str(SCREENSHOTS / f"{target.name}-{size}-{lang}.png"))
 
     problems = []
+    if size == "phone":  # the phone's own width, not only the viewport's: nothing scrolls sideways at 390 px
+        width = page.evaluate("document.scrollingElement.scrollWidth")
+        if width > SIZES["phone"][0]:
+            problems.append(f"wider than a 390 px phone: {width} px")
     wide = page.evaluate("document.scrollingElement.scrollWidth > window.innerWidth")
     if wide:
         width = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")

@@ -42,45 +42,22 @@
   }
 
   /* ---- the week calendar ---- */
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
-  function localInput(ms) {
-    // datetime-local text in China Standard Time (UTC+08:00, no daylight saving).
-    var d = new Date(ms + 8 * 3600 * 1000);
-    return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + "T" + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
+  /* The server draws the week (the viewer's own bookings, blocks across midnight, always-closed hours left
+     out), so a change fetches the table again (/instruments/<id>/week/) rather than painting it here. */
+  var picked = null;  // data-start of the free cell last clicked, marked again after a redraw
+
+  function redrawWeek() {
+    var table = document.getElementById("week");
+    if (!table) return;
+    if (!window.htmx) { location.reload(); return; }
+    var url = table.dataset.refresh + "&day=" + encodeURIComponent(dayOf(table));
+    window.htmx.ajax("GET", url, { target: "#week-wrap", swap: "outerHTML" });
   }
 
-  function paint(table, busy) {
-    var spans = busy.map(function (b) { return { s: Date.parse(b.start), e: Date.parse(b.end), kind: b.kind }; });
-    var cells = table.querySelectorAll("td[data-start]");
-    for (var i = 0; i < cells.length; i++) {
-      var td = cells[i];
-      if (td.dataset.fixed) continue;
-      var s = Date.parse(td.dataset.start), e = Date.parse(td.dataset.end), state = "free";
-      for (var j = 0; j < spans.length; j++) {
-        if (spans[j].s < e && spans[j].e > s) {
-          if (spans[j].kind === "closure") { state = "closure"; break; }
-          state = "booking";
-        }
-      }
-      if (td.classList.contains(state)) continue;
-      td.className = state;
-      td.textContent = "";
-      if (state === "free") {
-        var a = document.createElement("a");
-        var q = "start=" + localInput(s) + "&end=" + localInput(Date.parse(td.dataset.bookEnd));
-        a.href = "?" + q + "#booking-form";
-        a.setAttribute("hx-get", table.dataset.bookUrl + "?" + q);
-        a.setAttribute("hx-target", "#booking-form");
-        a.setAttribute("hx-swap", "outerHTML");
-        a.textContent = table.dataset.labelFree;
-        td.appendChild(a);
-        if (window.htmx) window.htmx.process(a);
-      } else {
-        var span = document.createElement("span");
-        span.textContent = table.dataset["label" + state.charAt(0).toUpperCase() + state.slice(1)];
-        td.appendChild(span);
-      }
-    }
+  function dayOf(table) {
+    var link = document.querySelector('#day-nav a[data-col="' + table.dataset.show + '"]');
+    var m = link && /day=([0-9-]+)/.exec(link.getAttribute("href"));
+    return m ? m[1] : "";
   }
 
   /* The "in use" badge: its instrument's version rises when use starts or stops, so it is fetched again
@@ -94,6 +71,7 @@
   function liveWeek(table) {
     var id = parseInt(table.dataset.instrument, 10);
     var version = parseInt(table.dataset.version, 10);
+    var status = document.getElementById("live-status");
     function subscribe(socket) {
       socket.send(JSON.stringify({ type: "subscribe", instruments: [id], start: table.dataset.start, end: table.dataset.end }));
     }
@@ -102,22 +80,43 @@
       message: function (msg, socket) {
         if (msg.instrument !== id) return;
         if (msg.type === "snapshot") {
-          version = msg.version;
-          paint(table, msg.busy || []);
-          table.dataset.version = String(version);
-          setStatus("open", table.dataset.msgOpen);
+          setStatus("open", status && status.dataset.msgOpen);
+          if (msg.version !== version) { version = msg.version; redrawWeek(); }
           refreshBadge();
         } else if (msg.type === "update") {
           if (msg.version <= version) return;          // already seen
           if (msg.version > version + 1) { subscribe(socket); return; }  // missed one: start afresh
           version = msg.version;
-          table.dataset.version = String(version);
-          paint(table, msg.busy || []);
+          redrawWeek();
           refreshBadge();
         }
       },
-      close: function () { setStatus("closed", table.dataset.msgClosed); }
+      close: function () { setStatus("closed", status && status.dataset.msgClosed); }
     });
+  }
+
+  /* On a phone the week is one day at a time (CSS shows the column named by data-show); the day links work
+     without JavaScript too, as plain links. */
+  function showDay(col) {
+    var table = document.getElementById("week");
+    if (!table) return;
+    table.dataset.show = col;
+    var links = document.querySelectorAll("#day-nav a[data-col]");
+    for (var i = 0; i < links.length; i++) {
+      if (links[i].dataset.col === String(col)) links[i].setAttribute("aria-current", "date");
+      else links[i].removeAttribute("aria-current");
+    }
+  }
+
+  /* A tapped free cell fills the form; the form then comes into view with the cursor in it, also on a
+     phone where it sits below the calendar. */
+  function showForm() {
+    var form = document.getElementById("booking-form");
+    if (!form) return;
+    var top = form.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight * 0.4) form.scrollIntoView({ block: "start" });
+    var first = form.querySelector("[autofocus], input:not([type=hidden]), textarea, select");
+    if (first) first.focus({ preventScroll: true });
   }
 
   /* ---- fragments refreshed on a signal ---- */
@@ -139,18 +138,25 @@
     if (table) liveWeek(table);
     var regions = document.querySelectorAll("[data-live-socket]");
     for (var i = 0; i < regions.length; i++) liveRegion(regions[i]);
-    // A clicked free cell shows where the form now points.
     document.body.addEventListener("click", function (ev) {
-      var a = ev.target.closest && ev.target.closest("#week td.free a");
+      if (!ev.target.closest) return;
+      var day = ev.target.closest("#day-nav a[data-col]");
+      if (day) { ev.preventDefault(); showDay(day.dataset.col); return; }
+      // A clicked free cell shows where the form now points.
+      var a = ev.target.closest("#week td.free a");
       if (!a) return;
       var old = document.querySelector("#week td.picked");
       if (old) old.classList.remove("picked");
       a.parentNode.classList.add("picked");
+      picked = a.parentNode.dataset.start;
     });
     document.body.addEventListener("htmx:afterSwap", function (ev) {
-      if (ev.detail.target && ev.detail.target.id === "booking-form") {
-        var first = document.querySelector("#booking-form [autofocus], #booking-form input, #booking-form textarea");
-        if (first) first.focus();
+      var target = ev.detail.target;
+      if (!target) return;
+      if (target.id === "booking-form") showForm();
+      if (target.id === "week-wrap" && picked) {
+        var cell = document.querySelector('#week td.free[data-start="' + picked + '"]');
+        if (cell) cell.classList.add("picked");
       }
     });
   });
