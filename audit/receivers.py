@@ -11,6 +11,7 @@ from django.db.models import Value
 from django.db.models.functions import Concat, Substr
 from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import receiver
+from django.utils.translation import gettext as _
 
 from common.audit import acting_user
 from facilities.models import Membership, Qualification, User
@@ -56,7 +57,8 @@ def _keep_authors(sender, instance: User, **kwargs) -> None:
     """Deleting a person would leave their entries without an author; a departed person is anonymised."""
     if LogEntry.objects.filter(actor=instance).exists():
         raise PermissionDenied(
-            f"{instance.username} made changes recorded in the audit trail: anonymise them instead of deleting."
+            _("%(username)s made changes recorded in the audit trail: anonymise them instead of deleting.")
+            % {"username": instance.username}
         )
 
 

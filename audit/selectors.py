@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from auditlog.models import LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import DateTimeField, Exists, OuterRef, Prefetch, QuerySet
+from django.utils.translation import gettext as _
 
 from common.time import local_tz
 from facilities.models import Membership
@@ -58,15 +59,17 @@ def _date(params, name: str) -> dt.date | None:
 
 
 def _bad_date(name: str, raw: str):
-    raise ValidationError({name: [f"Give a day as YYYY-MM-DD (China Standard Time); got {raw[:40]!r}."]})
+    raise ValidationError(
+        {name: [_("Give a day as YYYY-MM-DD (China Standard Time); got %(raw)s.") % {"raw": repr(raw[:40])}]}
+    )
 
 
 def _text(params, name: str) -> str | None:
     raw = (params.get(name) or "").strip()
     if len(raw) > 150:
-        raise ValidationError({name: ["At most 150 characters."]})
+        raise ValidationError({name: [_("At most 150 characters.")]})
     if "\x00" in raw:
-        raise ValidationError({name: ["A NUL character is not allowed."]})
+        raise ValidationError({name: [_("A NUL character is not allowed.")]})
     return raw or None
 
 
@@ -99,9 +102,9 @@ def entries_visible_to(user, filters: TrailFilter | None = None) -> QuerySet[Log
         )
     f = filters or TrailFilter()
     if f.model:
-        app_label, _, model = f.model.partition(".")
+        app_label, _dot, model = f.model.partition(".")
         if not app_label or not model:
-            raise ValidationError({"model": ['Name a model as "app_label.model", e.g. "facilities.closure".']})
+            raise ValidationError({"model": [_('Name a model as "app_label.model", e.g. "facilities.closure".')]})
         qs = qs.filter(content_type__app_label=app_label, content_type__model=model)
     if f.object:
         qs = qs.filter(object_pk=f.object)
@@ -110,7 +113,7 @@ def entries_visible_to(user, filters: TrailFilter | None = None) -> QuerySet[Log
     elif f.actor:
         qs = qs.filter(actor__username=f.actor)
     if f.since and f.until and f.until < f.since:
-        raise ValidationError({"until": ["The end of the date range must not be before its start."]})
+        raise ValidationError({"until": [_("The end of the date range must not be before its start.")]})
     if f.since:
         qs = qs.filter(timestamp__gte=_local_midnight(f.since))
     if f.until:

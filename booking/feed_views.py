@@ -31,10 +31,10 @@ MAX_TOKEN_LENGTH = 64
 
 def _user_by_token(token: str | None) -> User:
     if not token or len(token) > MAX_TOKEN_LENGTH:
-        raise Http404("No calendar has this address; the link may have been replaced by a newer one.")
+        raise Http404(_("No calendar has this address; the link may have been replaced by a newer one."))
     user = User.objects.filter(calendar_token=token, is_active=True).first()
     if user is None:
-        raise Http404("No calendar has this address; the link may have been replaced by a newer one.")
+        raise Http404(_("No calendar has this address; the link may have been replaced by a newer one."))
     return user
 
 
@@ -149,7 +149,7 @@ class InstrumentFeed(FeedView):
     def get(self, request, pk: int):
         instrument = Instrument.objects.select_related("facility").filter(pk=pk, active=True).first()
         if instrument is None:
-            raise Http404("No such instrument.")
+            raise Http404(_("No such instrument."))
         first_day, until_day = _day_param(request, "start"), _day_param(request, "end")
         if first_day and until_day and until_day <= first_day:
             raise BadWindow(_("“end” must be a later day than “start”."))
@@ -201,9 +201,11 @@ class FacilityFeed(FeedView):
         user = _user_by_token(request.GET.get("token"))
         facility = Facility.objects.filter(code__iexact=code).first()
         if facility is None:
-            raise Http404("No such facility.")
+            raise Http404(_("No such facility."))
         if not (user.is_superuser or is_manager_of(user, facility.pk)):
-            raise PermissionDenied(f"The owner of this calendar token does not manage {facility.code}.")
+            raise PermissionDenied(
+                _("The owner of this calendar token does not manage %(code)s.") % {"code": facility.code}
+            )
         feed = feeds.facility_feed(facility, language=user.language or "en")
         return _serve(request, feed, filename=f"{facility.code}.ics", public=False)
 

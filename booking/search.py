@@ -17,6 +17,7 @@ import math
 from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from common.intervals import Span, complement, intersect
 from common.time import local_tz
@@ -36,7 +37,12 @@ IntRange = tuple[int, int]  # half-open [a, b) in minutes
 def bookable_instruments(instrument_ids: Sequence[int]) -> list[Instrument]:
     """The instruments, in the order asked; a 400 naming every id that is unknown or not bookable."""
     if len(instrument_ids) > MAX_INSTRUMENTS:
-        raise ValidationError({"instruments": f"At most {MAX_INSTRUMENTS} instruments may be searched together."})
+        raise ValidationError(
+            {
+                "instruments": _("At most %(max_instruments)s instruments may be searched together.")
+                % {"max_instruments": MAX_INSTRUMENTS}
+            }
+        )
     found = {
         i.pk: i
         for i in Instrument.objects.select_related("facility").filter(
@@ -45,7 +51,9 @@ def bookable_instruments(instrument_ids: Sequence[int]) -> list[Instrument]:
     }
     missing = [str(pk) for pk in instrument_ids if pk not in found]
     if missing:
-        raise ValidationError({"instruments": f"No bookable instrument has the id {', '.join(missing[:20])}."})
+        raise ValidationError(
+            {"instruments": _("No bookable instrument has the id %(value)s.") % {"value": ", ".join(missing[:20])}}
+        )
     return [found[pk] for pk in instrument_ids]
 
 
@@ -54,13 +62,21 @@ def check_duration(instruments: Sequence[Instrument], duration: int) -> None:
     for inst in instruments:
         if not inst.min_minutes <= duration <= inst.max_minutes or duration % inst.booking_unit_minutes:
             unsuited.append(
-                f"{inst.code} takes bookings of {_fmt_minutes(inst.min_minutes)} to {_fmt_minutes(inst.max_minutes)} "
-                f"in blocks of {_fmt_minutes(inst.booking_unit_minutes)}"
+                _("%(code)s takes bookings of %(min)s to %(max)s in blocks of %(unit)s")
+                % {
+                    "code": inst.code,
+                    "min": _fmt_minutes(inst.min_minutes),
+                    "max": _fmt_minutes(inst.max_minutes),
+                    "unit": _fmt_minutes(inst.booking_unit_minutes),
+                }
             )
     if unsuited:
         raise ValidationError(
             {
-                "duration_minutes": f"A booking of {_fmt_minutes(duration)} does not suit every instrument: "
+                "duration_minutes": (
+                    _("A booking of %(fmt_minutes)s does not suit every instrument: ")
+                    % {"fmt_minutes": _fmt_minutes(duration)}
+                )
                 + "; ".join(unsuited[:10])
                 + "."
             }
@@ -69,9 +85,14 @@ def check_duration(instruments: Sequence[Instrument], duration: int) -> None:
 
 def check_window(start: dt.datetime, end: dt.datetime) -> None:
     if end <= start:
-        raise ValidationError({"end": "The end must be after the start."})
+        raise ValidationError({"end": _("The end must be after the start.")})
     if end - start > dt.timedelta(days=MAX_WINDOW_DAYS):
-        raise ValidationError({"end": f"A joint search covers at most {MAX_WINDOW_DAYS} days; narrow the window."})
+        raise ValidationError(
+            {
+                "end": _("A joint search covers at most %(max_window_days)s days; narrow the window.")
+                % {"max_window_days": MAX_WINDOW_DAYS}
+            }
+        )
 
 
 def _start_ranges(

@@ -101,7 +101,10 @@ def parse_month(value, field: str = "period") -> tuple[int, int]:
 def parse_strict_int(value, field: str, *, minimum: int = 1, maximum: int = MAX_ID) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(
-            {field: f"Must be a whole number, not {type(value).__name__ if value is not None else 'null'}."}
+            {
+                field: _("Must be a whole number, not %(value)s.")
+                % {"value": type(value).__name__ if value is not None else "null"}
+            }
         )
     if not minimum <= value <= maximum:
         raise ValidationError({field: _("Must be between %(a)d and %(b)d.") % {"a": minimum, "b": maximum}})
@@ -193,24 +196,27 @@ class StrictIntegerField(serializers.IntegerField):
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, int):
-            raise serializers.ValidationError(f"Must be a whole number (an id), not {json_type(data)}.")
+            raise serializers.ValidationError(
+                _("Must be a whole number (an id), not %(json_type)s.") % {"json_type": json_type(data)}
+            )
         return super().to_internal_value(data)
 
 
 class StrictTextField(serializers.CharField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
-            raise serializers.ValidationError(f"Must be text, not {json_type(data)}.")
+            raise serializers.ValidationError(_("Must be text, not %(json_type)s.") % {"json_type": json_type(data)})
         return super().to_internal_value(data)
 
 
 def json_type(value) -> str:
+    """What a JSON value is, in words of the active language (for messages such as "Must be text, not …")."""
     return {
         type(None): "null",
         bool: "true/false",
-        int: "a number",
-        float: "a number",
-        str: "text",
-        list: "a list",
-        dict: "an object",
+        int: _("a number"),
+        float: _("a number"),
+        str: _("text"),
+        list: _("a list"),
+        dict: _("an object"),
     }.get(type(value), type(value).__name__)

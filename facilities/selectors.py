@@ -209,7 +209,8 @@ def user_by_username(username: str) -> User | None:
 
 
 def current_qualifications(*, now=None) -> QuerySet:
-    """Qualifications that hold now: not revoked and not lapsed."""
+    """Qualifications that hold now: not revoked and not lapsed. The one definition of "qualified"
+    (booking rules, auto-approval, the approval queue, the catalog, the console)."""
     from django.utils import timezone
 
     from .models import Qualification
@@ -233,8 +234,24 @@ def qualified_instrument_ids(*, user, instrument_ids) -> set[int]:
     if not getattr(user, "is_authenticated", False):
         return set()
     return set(
-        _qualifications_held(user).filter(instrument_id__in=instrument_ids).values_list("instrument_id", flat=True)
+        current_qualifications()
+        .filter(user=user, instrument_id__in=instrument_ids)
+        .values_list("instrument_id", flat=True)
     )
+
+
+def facility_settings(facility: Facility) -> dict:
+    """What a facility's managers set besides booking rules and closures, for the console and the API
+    (callers check the reader manages the facility): its weekly hours and those of its instruments, and
+    the qualifications not revoked (in force or lapsed)."""
+    from .models import OperatingHours, Qualification
+
+    return {
+        "hours": OperatingHours.objects.filter(facility=facility).select_related("facility", "instrument"),
+        "qualifications": Qualification.objects.filter(instrument__facility=facility, revoked_at__isnull=True)
+        .select_related("user", "instrument", "granted_by")
+        .order_by("instrument__code", "user__username"),
+    }
 
 
 def qualification_state(*, user, instrument) -> dict:

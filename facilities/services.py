@@ -25,9 +25,13 @@ from .models import (
     Facility,
     HolidayDay,
     HolidaySchedule,
+    Institution,
     Instrument,
+    OperatingHours,
     Qualification,
     QualificationRequest,
+    RateCard,
+    TimeShare,
     User,
 )
 from .models.tenants import new_calendar_token
@@ -95,7 +99,7 @@ def _affected_instruments(facility: Facility, instrument: Instrument | None) -> 
 
 def _require_manager(user: User, facility: Facility) -> None:
     if not (user.is_superuser or is_manager_of(user, facility.pk)):
-        raise PermissionDenied("Only this facility's managers may change its calendar.")
+        raise PermissionDenied(_("Only this facility's managers may do that."))
 
 
 @records_actor
@@ -111,7 +115,7 @@ def closure_add(
 ) -> Closure:
     _require_manager(actor, facility)
     if timezone.is_naive(start) or timezone.is_naive(end):
-        raise ValidationError("Closure times must carry a UTC offset.")
+        raise ValidationError(_("Closure times must carry a UTC offset."))
     closure = Closure(facility=facility, instrument=instrument, start=start, end=end, kind=kind, reason=reason)
     closure.full_clean()
     with transaction.atomic():
@@ -320,13 +324,13 @@ def person_anonymise(*, actor: User, user_id: int) -> User:
     each layer scrubs the rest on `person_anonymised` (purposes of bookings, the audit trail's names).
     Anonymising someone twice changes nothing."""
     if not getattr(actor, "is_superuser", False):
-        raise PermissionDenied("Only platform administrators may anonymise a person.")
+        raise PermissionDenied(_("Only platform administrators may anonymise a person."))
     with transaction.atomic():
         user = User.objects.select_for_update().filter(pk=user_id).first()
         if user is None:
-            raise Http404("No such person.")
+            raise Http404(_("No such person."))
         if user.pk == actor.pk:
-            raise ValidationError("You cannot anonymise your own account.")
+            raise ValidationError(_("You cannot anonymise your own account."))
         if user.anonymised_at is not None:
             return user
         former_username = user.username
@@ -367,7 +371,7 @@ def _year_span(year: int) -> tuple[dt.datetime, dt.datetime]:
 
 def _require_platform_admin(actor: User | None) -> None:
     if actor is not None and not actor.is_superuser:
-        raise PermissionDenied("Only platform administrators may change the public-holiday calendar.")
+        raise PermissionDenied(_("Only platform administrators may change the public-holiday calendar."))
 
 
 def holiday_schedule_set(
@@ -384,9 +388,9 @@ def holiday_schedule_set(
     flagged by the booking layer. `actor=None` is the system (the data migration, the package loader)."""
     _require_platform_admin(actor)
     if not days:
-        raise ValidationError("A year's schedule has at least one public holiday.")
+        raise ValidationError(_("A year's schedule has at least one public holiday."))
     if any(d.year != year for d, _k, _f in days):
-        raise ValidationError(f"Every day of the {year} schedule must be in {year}.")
+        raise ValidationError(_("Every day of the %(year)s schedule must be in %(year)s.") % {"year": year})
     check_days(days)
     with transaction.atomic():
         schedule, _created = HolidaySchedule.objects.select_for_update().get_or_create(year=year)
@@ -408,7 +412,7 @@ def holiday_schedule_remove(*, actor: User | None, year: int) -> bool:
     """Forget `year`'s schedule: the statutory holidays apply again, provisionally."""
     _require_platform_admin(actor)
     with transaction.atomic():
-        deleted, _ = HolidaySchedule.objects.filter(year=year).delete()
+        deleted, _by_model = HolidaySchedule.objects.filter(year=year).delete()
         if deleted:
             ids = _office_instruments()
             bump_versions(instrument_ids=ids, reason="holidays_changed")
@@ -455,11 +459,11 @@ def instrument_rules_update(*, actor: User, instrument_id: int, changes: dict) -
     PermissionDenied, ValidationError (a field that is not a rule, or a value the rules forbid)."""
     unknown = sorted(set(changes) - set(RULE_FIELDS))
     if unknown:
-        raise ValidationError({name: "This is not a booking rule a manager may change." for name in unknown})
+        raise ValidationError({name: _("This is not a booking rule a manager may change.") for name in unknown})
     with transaction.atomic():
         instrument = Instrument.objects.select_for_update().filter(pk=instrument_id).first()
         if instrument is None:
-            raise Http404("No such instrument.")
+            raise Http404(_("No such instrument."))
         _require_manager(actor, instrument.facility)
         if not changes:
             return instrument
@@ -469,3 +473,157 @@ def instrument_rules_update(*, actor: User, instrument_id: int, changes: dict) -
         instrument.save(update_fields=list(changes))
         bump_versions(instrument_ids=[instrument.pk], reason="rules_changed")
     return instrument
+
+
+# --- What else a facility's managers set (docs/frontend.md#managing-a-facility) -------------------------
+# Weekly hours, rates per user class and co-building partners' time shares. Each service checks that the
+# actor manages the facility, locks what it changes, and leaves an audit entry under the actor's name
+# (django-auditlog, registered in facilities/models). Hours change the calendar, so they raise the
+# versions of the instruments they govern; rates and shares apply to requests from now on (a booking's
+# rate is fixed when it is made, billing.services.rates.snapshot_rate).
+
+
+def _locked_instrument(instrument_id: int) -> Instrument:
+    instrument = Instrument.objects.select_for_update().select_related("facility").filter(pk=instrument_id).first()
+    if instrument is None:
+        raise Http404(_("No such instrument."))
+    return instrument
+
+
+@records_actor
+def operating_hours_add(
+    *,
+    actor: User,
+    facility: Facility,
+    weekday: int,
+    opens: dt.time,
+    closes: dt.time,
+    instrument: Instrument | None = None,
+) -> OperatingHours:
+    """Open the facility (or one instrument, whose own hours then replace the facility's) on `weekday`
+    from `opens` to `closes`. Spans of one weekday and scope may not overlap."""
+    _require_manager(actor, facility)
+    if instrument is not None and instrument.facility_id != facility.pk:
+        raise ValidationError({"instrument": _("The instrument must belong to this facility.")})
+    if closes <= opens:
+        raise ValidationError({"closes": _("Closing time must be after opening time.")})
+    span = OperatingHours(facility=facility, instrument=instrument, weekday=weekday, opens=opens, closes=closes)
+    span.full_clean()
+    with transaction.atomic():
+        Facility.objects.select_for_update().filter(pk=facility.pk).values_list("pk", flat=True).first()
+        clash = OperatingHours.objects.filter(
+            facility=facility, instrument=instrument, weekday=weekday, opens__lt=closes, closes__gt=opens
+        ).first()
+        if clash is not None:
+            raise ValidationError(
+                {"opens": _("This overlaps the opening span %(span)s of the same day.") % {"span": str(clash)}}
+            )
+        span.save()
+        operating_hours_changed(facility=facility, instrument=instrument)
+    return span
+
+
+@records_actor
+def operating_hours_remove(*, actor: User, hours_id: int) -> None:
+    with transaction.atomic():
+        # of=("self",): the instrument is an outer join (it may be empty), which PostgreSQL cannot lock.
+        found = (
+            OperatingHours.objects.select_for_update(of=("self",))
+            .select_related("facility", "instrument")
+            .filter(pk=hours_id)
+            .first()
+        )
+        if found is None:
+            raise Http404(_("No such opening span."))
+        _require_manager(actor, found.facility)
+        found.delete()
+        operating_hours_changed(facility=found.facility, instrument=found.instrument)
+
+
+@records_actor
+def rate_set(*, actor: User, instrument_id: int, user_class: str, hourly_rate) -> RateCard:
+    """Publish (or change) the hourly rate, in CNY, an instrument charges one class of user."""
+    from decimal import Decimal, InvalidOperation
+
+    from .models.catalog import UserClass
+
+    if user_class not in UserClass.values:
+        raise ValidationError({"user_class": _("Choose one of: %(v)s.") % {"v": ", ".join(UserClass.values)}})
+    try:
+        rate = Decimal(str(hourly_rate))
+    except (InvalidOperation, ValueError):
+        raise ValidationError({"hourly_rate": _("The rate must be a number of yuan.")}) from None
+    if not rate.is_finite() or rate < 0 or rate != rate.quantize(Decimal("0.01")) or rate >= Decimal("1e10"):
+        raise ValidationError(
+            {"hourly_rate": _("The rate must be at least 0, below 10,000,000,000 and have at most 2 decimals.")}
+        )
+    with transaction.atomic():
+        instrument = _locked_instrument(instrument_id)
+        _require_manager(actor, instrument.facility)
+        card = RateCard.objects.filter(instrument=instrument, user_class=user_class).first()
+        if card is None:
+            card = RateCard(instrument=instrument, user_class=user_class)
+        elif card.hourly_rate == rate:
+            return card
+        card.hourly_rate = rate
+        card.save()
+    return card
+
+
+@records_actor
+def rate_remove(*, actor: User, instrument_id: int, user_class: str) -> bool:
+    """Withdraw a published rate: the class then books the instrument free of charge."""
+    with transaction.atomic():
+        instrument = _locked_instrument(instrument_id)
+        _require_manager(actor, instrument.facility)
+        card = RateCard.objects.filter(instrument=instrument, user_class=user_class).first()
+        if card is None:
+            return False
+        card.delete()
+    return True
+
+
+@records_actor
+def time_share_set(*, actor: User, instrument_id: int, institution: Institution, percent) -> TimeShare:
+    """Reserve `percent` of an instrument's available hours in each quarter for a co-building partner.
+    The shares of one instrument add up to at most 100 %."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        value = Decimal(str(percent))
+    except (InvalidOperation, ValueError):
+        raise ValidationError({"percent": _("The share must be a number of percent.")}) from None
+    if not value.is_finite() or value <= 0 or value > 100 or value != value.quantize(Decimal("0.01")):
+        raise ValidationError({"percent": _("A share is a percent above 0 and at most 100, with at most 2 decimals.")})
+    with transaction.atomic():
+        instrument = _locked_instrument(instrument_id)
+        _require_manager(actor, instrument.facility)
+        shares = {ts.institution_id: ts for ts in TimeShare.objects.filter(instrument=instrument)}
+        others = sum((ts.percent for pk, ts in shares.items() if pk != institution.pk), Decimal("0"))
+        if others + value > 100:
+            raise ValidationError(
+                {
+                    "percent": _(
+                        "The partners of %(code)s already keep %(others)s%%; at most %(left)s%% is left to share."
+                    )
+                    % {"code": instrument.code, "others": others, "left": Decimal("100") - others}
+                }
+            )
+        share = shares.get(institution.pk) or TimeShare(instrument=instrument, institution=institution)
+        if share.pk and share.percent == value:
+            return share
+        share.percent = value
+        share.save()
+    return share
+
+
+@records_actor
+def time_share_remove(*, actor: User, instrument_id: int, institution_id: int) -> bool:
+    with transaction.atomic():
+        instrument = _locked_instrument(instrument_id)
+        _require_manager(actor, instrument.facility)
+        share = TimeShare.objects.filter(instrument=instrument, institution_id=institution_id).first()
+        if share is None:
+            return False
+        share.delete()
+    return True

@@ -147,6 +147,11 @@ class ClosureForm(forms.Form):
 class QualificationForm(forms.Form):
     username = forms.CharField(label=_("Username"), max_length=150)
     instrument = forms.ChoiceField(label=_("Instrument"))
+    until = forms.DateField(
+        label=_("Qualified until (optional, last day included)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
     def __init__(self, *args, instruments=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -239,6 +244,83 @@ class ViolationPolicyForm(forms.Form):
     short_use_percent = forms.IntegerField(
         label=_("Short use below percent of booked time (0: never)"), min_value=0, max_value=100
     )
+
+
+# --- What a facility's managers set besides booking rules (frontend/views/settings.py) ---------------------
+
+
+class HoursForm(forms.Form):
+    instrument = forms.ChoiceField(label=_("For"), required=False)
+    weekday = forms.TypedChoiceField(label=_("Day"), coerce=int)
+    opens = forms.TimeField(label=_("Opens"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    closes = forms.TimeField(label=_("Closes"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+
+    def __init__(self, *args, instruments=(), **kwargs):
+        from facilities.models.calendars import Weekday
+
+        super().__init__(*args, **kwargs)
+        self.instruments = {str(i.pk): i for i in instruments}
+        field = cast(forms.ChoiceField, self.fields["instrument"])
+        field.choices = [("", _("Whole facility"))] + [(str(i.pk), f"{i.code} — {zh_or_en(i)}") for i in instruments]
+        cast(forms.ChoiceField, self.fields["weekday"]).choices = Weekday.choices
+
+    def clean_instrument(self):
+        value = self.cleaned_data.get("instrument")
+        return self.instruments.get(value) if value else None
+
+
+class RateForm(forms.Form):
+    user_class = forms.ChoiceField(label=_("User class"))
+    hourly_rate = forms.DecimalField(
+        label=_("Hourly rate (CNY)"), min_value=Decimal("0"), max_digits=12, decimal_places=2
+    )
+
+    def __init__(self, *args, **kwargs):
+        from facilities.models.catalog import UserClass
+
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["user_class"]).choices = UserClass.choices
+
+
+class TimeShareForm(forms.Form):
+    institution = forms.ChoiceField(label=_("Partner institution"))
+    percent = forms.DecimalField(
+        label=_("Share of each quarter's hours (percent)"),
+        min_value=Decimal("0.01"),
+        max_value=Decimal("100"),
+        max_digits=5,
+        decimal_places=2,
+    )
+
+    def __init__(self, *args, institutions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.institutions = {str(i.pk): i for i in institutions}
+        cast(forms.ChoiceField, self.fields["institution"]).choices = [
+            (str(i.pk), f"{i.code} — {zh_or_en(i)}") for i in institutions
+        ]
+
+    def clean_institution(self):
+        return self.institutions[self.cleaned_data["institution"]]
+
+
+class ChargePolicyForm(forms.ModelForm):
+    """How an instrument charges; saved through billing.services.policies.charge_policy_update."""
+
+    class Meta:
+        from billing.models import ChargePolicy
+        from billing.services.policies import POLICY_FIELDS
+
+        model = ChargePolicy
+        fields = list(POLICY_FIELDS)
+        labels = {
+            "billing_model": _("Charged for"),
+            "minimum_charge": _("Minimum charge (CNY)"),
+            "minimum_minutes": _("Minimum minutes charged (with a minimum)"),
+            "no_show_percent": _("No-show fee (percent of the booked-time fee)"),
+            "late_cancel_hours": _("Late cancellation: less than this many hours before the start"),
+            "late_cancel_percent": _("Late-cancellation fee (percent of the booked-time fee)"),
+        }
+        help_texts = {name: "" for name in POLICY_FIELDS}
 
 
 class OnBehalfForm(forms.Form):

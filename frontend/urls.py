@@ -8,6 +8,7 @@ from .views import (
     booking_page,
     catalog,
     dashboard,
+    facility_setup,
     finance,
     home,
     instrument,
@@ -85,6 +86,36 @@ urlpatterns = [
         name="resource_behalf_accounts",
     ),
     path("console/facilities/<str:code>/closures/", manager.closure_create, name="closure_create"),
+    path("console/facilities/<str:code>/hours/", facility_setup.hours, name="facility_hours"),
+    path(
+        "console/facilities/<str:code>/hours/<int:pk>/remove/",
+        facility_setup.hours_remove,
+        name="facility_hours_remove",
+    ),
+    path(
+        "console/facilities/<str:code>/instruments/<int:pk>/pricing/",
+        facility_setup.pricing,
+        name="instrument_pricing",
+    ),
+    path("console/facilities/<str:code>/instruments/<int:pk>/rates/", facility_setup.rate_save, name="rate_save"),
+    path(
+        "console/facilities/<str:code>/instruments/<int:pk>/rates/<str:user_class>/remove/",
+        facility_setup.rate_withdraw,
+        name="rate_withdraw",
+    ),
+    path(
+        "console/facilities/<str:code>/instruments/<int:pk>/charge-policy/",
+        facility_setup.policy_save,
+        name="policy_save",
+    ),
+    path(
+        "console/facilities/<str:code>/instruments/<int:pk>/time-shares/", facility_setup.share_save, name="share_save"
+    ),
+    path(
+        "console/facilities/<str:code>/instruments/<int:pk>/time-shares/<int:institution>/remove/",
+        facility_setup.share_withdraw,
+        name="share_withdraw",
+    ),
     path("console/facilities/<str:code>/violation-policy/", manager.violation_policy, name="violation_policy"),
     path("console/facilities/<str:code>/appeals/<int:pk>/<str:action>/", manager.appeal_decide, name="appeal_decide"),
     path(

@@ -3,6 +3,8 @@ for a facility: its managers, the administrators of its host institution, and pl
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from facilities.models import Facility, Institution, Membership
 from facilities.models.tenants import Role
@@ -45,10 +47,12 @@ def may_read_province(user) -> bool:
 def require(allowed: bool, what: str) -> None:
     """Raise PermissionDenied, saying who may read, unless `allowed`."""
     if not allowed:
-        raise PermissionDenied(f"You may not read {what}: {ACCESS_RULE}")
+        raise PermissionDenied(
+            _("You may not read %(what)s: %(access_rule)s") % {"what": what, "access_rule": ACCESS_RULE}
+        )
 
 
-ACCESS_RULE = (
+ACCESS_RULE = gettext_lazy(
     "reports are open to the facility's managers, the administrators of its host institution "
     "and platform administrators."
 )

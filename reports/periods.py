@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from common.time import local_tz
 
@@ -36,7 +37,7 @@ def parse_period(text: str | None) -> Period:
     """Parse "2026", "2026-10" or "2026-Q3"; anything else is a ValidationError that says what is expected."""
     value = (text or "").strip()
     if not value:
-        raise ValidationError({"period": "Name a period: a month (2026-10), a quarter (2026-Q3) or a year (2026)."})
+        raise ValidationError({"period": _("Name a period: a month (2026-10), a quarter (2026-Q3) or a year (2026).")})
     year = month_from = months = None
     kind = ""
     if m := _YEAR.match(value):
@@ -49,14 +50,22 @@ def parse_period(text: str | None) -> Period:
     elif m := _MONTH.match(value):
         year, month_from, months, kind = int(m[1]), int(m[2]), 1, "month"
         if not 1 <= month_from <= 12:
-            raise ValidationError({"period": f"{value!r}: a month is 01 to 12."})
+            raise ValidationError({"period": _("%(value)s: a month is 01 to 12.") % {"value": repr(value)}})
         label = f"{year}-{month_from:02d}"
     else:
         raise ValidationError(
-            {"period": f"{value!r} is not a period; use a month (2026-10), a quarter (2026-Q3) or a year (2026)."}
+            {
+                "period": _("%(value)s is not a period; use a month (2026-10), a quarter (2026-Q3) or a year (2026).")
+                % {"value": repr(value)}
+            }
         )
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise ValidationError({"period": f"{value!r}: reports cover the years {FIRST_YEAR} to {LAST_YEAR}."})
+        raise ValidationError(
+            {
+                "period": _("%(value)s: reports cover the years %(first_year)s to %(last_year)s.")
+                % {"value": repr(value), "first_year": FIRST_YEAR, "last_year": LAST_YEAR}
+            }
+        )
     return Period(label, kind, _month_start(year, month_from), _month_start(year, month_from + months))
 
 

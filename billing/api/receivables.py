@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -42,7 +43,7 @@ from .views import FileNegotiation
 def _visible_invoice(user, pk: int):
     invoice = with_balances(invoices_visible_to(user)).filter(pk=pk).first()
     if invoice is None:
-        raise Http404("No such invoice, or you may not see it.")
+        raise Http404(_("No such invoice, or you may not see it."))
     return invoice
 
 
@@ -103,7 +104,7 @@ class FapiaoView(APIView):
         invoice = _visible_invoice(request.user, pk)
         fapiao = Fapiao.objects.filter(invoice=invoice).first()
         if fapiao is None:
-            raise Http404("This invoice has no fapiao recorded yet.")
+            raise Http404(_("This invoice has no fapiao recorded yet."))
         return Response(FapiaoSerializer(fapiao).data)
 
     @extend_schema(request={"multipart/form-data": FapiaoInputSerializer}, responses={201: FapiaoSerializer})
@@ -138,7 +139,7 @@ class FapiaoFileView(APIView):
         invoice = _visible_invoice(request.user, pk)
         fapiao = Fapiao.objects.filter(invoice=invoice).first()
         if fapiao is None or not fapiao.file:
-            raise Http404("This invoice has no fapiao file.")
+            raise Http404(_("This invoice has no fapiao file."))
         types = {"pdf": "application/pdf", "ofd": "application/ofd", "xml": "application/xml"}
         return FileResponse(
             fapiao.file.open("rb"),
@@ -164,7 +165,7 @@ class FapiaoIssueView(APIView):
         info = BuyerTaxInfo.objects.filter(institution_id=invoice.payer_id).first()
         tax_id = data.validated_data.get("buyer_tax_id") or (info.tax_id if info else "")
         if not tax_id:
-            raise ValidationError({"buyer_tax_id": "The payer has no tax information on file; send buyer_tax_id."})
+            raise ValidationError({"buyer_tax_id": _("The payer has no tax information on file; send buyer_tax_id.")})
         kind = data.validated_data.get("kind") or (info.fapiao_kind if info else Fapiao.Kind.NORMAL)
         fapiao = fapiao_service.fapiao_issue_through_provider(
             actor=request.user, invoice_id=pk, buyer_tax_id=tax_id, kind=kind
@@ -251,14 +252,14 @@ class BalanceView(APIView):
     def get(self, request, pk: int):
         invoice = _visible_invoice(request.user, pk)
         if invoice.kind != InvoiceKind.INVOICE or invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PAID):
-            raise Http404("Only an issued invoice has a balance.")
+            raise Http404(_("Only an issued invoice has a balance."))
         return Response(balance_data(invoice))
 
 
 def _books_or_403(user) -> list[int]:
     ids = receivable_institutions(user)
     if not ids and not user.is_superuser:
-        raise PermissionDenied("Only finance staff keep receivables.")
+        raise PermissionDenied(_("Only finance staff keep receivables."))
     return ids
 
 
@@ -279,7 +280,7 @@ class FapiaoBatchView(APIView):
         period = parse_period(request.query_params.get("period"))
         pending = request.query_params.get("pending", "true").lower()
         if pending not in ("true", "false"):
-            raise ValidationError({"pending": "Choose true or false."})
+            raise ValidationError({"pending": _("Choose true or false.")})
         mine = set(_books_or_403(request.user))
         qs = (
             invoices_visible_to(request.user)
@@ -343,7 +344,7 @@ class StatementListView(generics.ListCreateAPIView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         if v.get("bank") and v["bank"] not in bank_formats():
-            raise ValidationError({"bank": f"Choose one of {', '.join(bank_formats())}."})
+            raise ValidationError({"bank": _("Choose one of %(value)s.") % {"value": ", ".join(bank_formats())}})
         upload = v["file"]
         statement = payment_service.statement_import(
             actor=request.user,
@@ -411,7 +412,9 @@ class PaymentListView(generics.ListAPIView):
         wanted = self.request.query_params.get("status")
         if wanted:
             if wanted not in BankPayment.Status.values:
-                raise ValidationError({"status": f"Choose one of {', '.join(BankPayment.Status.values)}."})
+                raise ValidationError(
+                    {"status": _("Choose one of %(value)s.") % {"value": ", ".join(BankPayment.Status.values)}}
+                )
             qs = qs.filter(status=wanted)
         return qs.order_by("value_date", "id")
 
@@ -466,13 +469,13 @@ class ReceivablesView(APIView):
     def get(self, request):
         fmt = request.query_params.get("format", "json").lower()
         if fmt not in ("json", "xlsx"):
-            raise ValidationError({"format": "Choose json or xlsx."})
+            raise ValidationError({"format": _("Choose json or xlsx.")})
         ids = _books_or_403(request.user)
         code = request.query_params.get("institution")
         if code:
             inst = Institution.objects.filter(code__iexact=code).first()
             if inst is None or not (request.user.is_superuser or inst.pk in finance_institution_ids(request.user)):
-                raise Http404("No such institution, or you do not keep its books.")
+                raise Http404(_("No such institution, or you do not keep its books."))
             ids = [inst.pk]
         rows, total = receivables_by_payer(institution_ids=ids)
         codes = list(Institution.objects.filter(pk__in=ids).order_by("code").values_list("code", flat=True))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import receivables, views, vouchers
+from . import policies, receivables, views, vouchers
 from .webhook import stripe_webhook
 
 urlpatterns = [
@@ -15,6 +15,11 @@ urlpatterns = [
     path("invoices/<int:pk>/credit-note/", views.InvoiceCreditNoteView.as_view(), name="invoice-credit-note"),
     path("invoices/<int:pk>/export/", views.InvoiceExportView.as_view(), name="invoice-export"),
     path("ledger/", views.LedgerView.as_view(), name="ledger"),
+    path(
+        "instruments/<int:pk>/charge-policy/",
+        policies.InstrumentChargePolicy.as_view(),
+        name="api-instrument-charge-policy",
+    ),
     path("journal/", vouchers.JournalView.as_view(), name="journal"),
     path("vouchers/redemptions/", vouchers.RedemptionListView.as_view(), name="voucher-redemption-list"),
     path("vouchers/redemptions/<int:pk>/", vouchers.RedemptionDetailView.as_view(), name="voucher-redemption-detail"),

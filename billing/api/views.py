@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
@@ -35,7 +36,9 @@ class FileNegotiation(BaseContentNegotiation):
 def _format(request, allowed=FORMATS) -> str:
     fmt = request.query_params.get("format", "csv").lower()
     if fmt not in allowed:
-        raise ValidationError({"format": f"Choose one of {', '.join(allowed)}; got {fmt!r}."})
+        raise ValidationError(
+            {"format": _("Choose one of %(value)s; got %(fmt)s.") % {"value": ", ".join(allowed), "fmt": repr(fmt)}}
+        )
     return fmt
 
 
@@ -58,13 +61,15 @@ def books_of(request, what: str) -> Institution:
     if code:
         institution = Institution.objects.filter(code__iexact=code).first()
         if institution is None or not (request.user.is_superuser or institution.pk in mine):
-            raise Http404("No such institution, or you do not keep its books.")
+            raise Http404(_("No such institution, or you do not keep its books."))
         return institution
     if len(mine) == 1:
         return Institution.objects.get(pk=next(iter(mine)))
     if not mine and not request.user.is_superuser:
-        raise PermissionDenied(f"Only finance staff may export a {what}.")
-    raise ValidationError({"institution": f"Name the institution (its code) whose {what} you want."})
+        raise PermissionDenied(_("Only finance staff may export a %(what)s.") % {"what": what})
+    raise ValidationError(
+        {"institution": _("Name the institution (its code) whose %(what)s you want.") % {"what": what}}
+    )
 
 
 class InvoiceRunCreateView(APIView):
@@ -73,7 +78,7 @@ class InvoiceRunCreateView(APIView):
     @extend_schema(request=PeriodSerializer, responses={202: InvoiceRunSerializer})
     def post(self, request):
         if not isinstance(request.data, dict):
-            raise ValidationError('Send a JSON object such as {"period": "2026-10"}.')
+            raise ValidationError(_('Send a JSON object such as {"period": "2026-10"}.'))
         run = invoicing.invoice_run_start(period=parse_period(request.data.get("period")), actor=request.user)
         run.refresh_from_db()  # without a broker the run has already happened, after the commit
         return Response(InvoiceRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
@@ -126,13 +131,15 @@ class InvoiceListView(generics.ListAPIView):
             qs = qs.filter(period=parse_period(params["period"]))
         if params.get("status"):
             if params["status"] not in Invoice.Status.values:
-                raise ValidationError({"status": f"Choose one of {', '.join(Invoice.Status.values)}."})
+                raise ValidationError(
+                    {"status": _("Choose one of %(value)s.") % {"value": ", ".join(Invoice.Status.values)}}
+                )
             qs = qs.filter(status=params["status"])
         role = params.get("role")
         if role in ("issuer", "payer"):
             qs = qs.filter(**{f"{role}_id__in": finance_institution_ids(self.request.user)})
         elif role:
-            raise ValidationError({"role": "Choose issuer or payer."})
+            raise ValidationError({"role": _("Choose issuer or payer.")})
         return _with_lines(qs).order_by("-period", "issuer__code", "payer__code", "id")
 
 
@@ -155,7 +162,7 @@ class _InvoiceAction(APIView):
     def post(self, request, pk: int):
         reason = request.data.get("reason", "") if isinstance(request.data, dict) else ""
         if not isinstance(reason, str):
-            raise ValidationError({"reason": "The reason is text."})
+            raise ValidationError({"reason": _("The reason is text.")})
         invoice = self.act(request, pk, reason)
         invoice = _with_lines(Invoice.objects.select_related("issuer", "payer")).get(pk=invoice.pk)
         return Response(InvoiceSerializer(invoice).data, status=self.created)
@@ -189,7 +196,7 @@ class InvoiceExportView(APIView):
         fmt = _format(request)
         invoice = invoices_visible_to(request.user).filter(pk=pk).first()
         if invoice is None:
-            raise Http404("No such invoice, or you may not see it.")
+            raise Http404(_("No such invoice, or you may not see it."))
         return invoice_export(invoice, fmt)
 
 
@@ -210,7 +217,7 @@ class LedgerView(APIView):
     def get(self, request):
         period = parse_period(request.query_params.get("period"))
         fmt = _format(request, ("csv", "xlsx"))
-        institution = books_of(request, "ledger")
+        institution = books_of(request, _("ledger"))
         return ledger_export(
             institution=institution,
             period=period,
@@ -243,5 +250,5 @@ class GroupSpendingView(APIView):
     def get(self, request, pk: int):
         group = groups_visible_to(request.user).filter(pk=pk).first()
         if group is None:
-            raise Http404("No such research group.")
+            raise Http404(_("No such research group."))
         return Response(group_spending(group, now=timezone.now()))

@@ -4,6 +4,7 @@ redemptions per issuing authority and province."""
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.permissions import IsAuthenticated
@@ -38,7 +39,7 @@ class JournalView(APIView):
     def get(self, request):
         period = parse_period(request.query_params.get("period"))
         fmt = _format(request, ("csv", "xlsx"))
-        institution = books_of(request, "journal")
+        institution = books_of(request, _("journal"))
         transfers = journal_lines(institution_id=institution.pk, period=period)
         return journal_export(institution=institution, period=period, transfers=transfers, fmt=fmt)
 
@@ -55,11 +56,13 @@ def _filtered(request):
         qs = qs.filter(year=year)
     if params.get("status"):
         if params["status"] not in RedemptionStatus.values:
-            raise ValidationError({"status": f"Choose one of {', '.join(RedemptionStatus.values)}."})
+            raise ValidationError(
+                {"status": _("Choose one of %(value)s.") % {"value": ", ".join(RedemptionStatus.values)}}
+            )
         qs = qs.filter(status=params["status"])
     if params.get("mode"):
         if params["mode"] not in VoucherMode.values:
-            raise ValidationError({"mode": f"Choose one of {', '.join(VoucherMode.values)}."})
+            raise ValidationError({"mode": _("Choose one of %(value)s.") % {"value": ", ".join(VoucherMode.values)}})
         qs = qs.filter(mode=params["mode"])
     return qs
 
@@ -100,7 +103,7 @@ class _ClaimAction(APIView):
     def post(self, request, pk: int):
         reason = request.data.get("reason", "") if isinstance(request.data, dict) else ""
         if not isinstance(reason, str):
-            raise ValidationError({"reason": "The reason is text."})
+            raise ValidationError({"reason": _("The reason is text.")})
         claim = self.act(request, pk, reason)
         claim = redemptions_visible_to(request.user).get(pk=claim.pk)
         return Response(RedemptionSerializer(claim).data)
@@ -141,7 +144,7 @@ class EvidencePackView(APIView):
             .first()
         )
         if claim is None:
-            raise Http404("No such voucher claim, or you may not see it.")
+            raise Http404(_("No such voucher claim, or you may not see it."))
         return evidence_pack(claim)
 
 

@@ -10,6 +10,7 @@ import logging
 
 import stripe
 from django.conf import settings
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
@@ -61,18 +62,18 @@ class StripeWebhook(APIView):
         secret = settings.STRIPE_WEBHOOK_SECRET
         if not secret:
             return Response(
-                {"detail": "Stripe webhooks are not configured on this server (STRIPE_WEBHOOK_SECRET)."}, status=503
+                {"detail": _("Stripe webhooks are not configured on this server (STRIPE_WEBHOOK_SECRET).")}, status=503
             )
         try:
             body = request.body.decode("utf-8")  # Stripe signs text; the library would fail on other bytes
         except UnicodeDecodeError:
-            return Response({"detail": "The body is not UTF-8 text, so it is not a Stripe event."}, status=400)
+            return Response({"detail": _("The body is not UTF-8 text, so it is not a Stripe event.")}, status=400)
         try:
             stripe.WebhookSignature.verify_header(
                 body, request.headers.get("Stripe-Signature", ""), secret, tolerance=stripe.Webhook.DEFAULT_TOLERANCE
             )
         except stripe.SignatureVerificationError:
-            return Response({"detail": "The Stripe-Signature header does not match this body."}, status=400)
+            return Response({"detail": _("The Stripe-Signature header does not match this body.")}, status=400)
         event = parse_event(body)  # a ValidationError here is a 400 that says what is wrong
         outcome = handle_event(event)
         log.info("Stripe event %s (%s): %s", event.id, event.type, outcome)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from booking.models import Booking
 from common.time import local_tz
@@ -178,8 +179,11 @@ def charge_recompute(*, booking_id: int) -> Charge | None:
             return charge_booking(booking=booking, kind=kind) if kind else None
         if is_invoiced(charge):
             raise ValidationError(
-                f"The charge of booking #{booking.pk} is already invoiced or settled; "
-                "correct it with a credit note or in the institution's books instead."
+                _(
+                    "The charge of booking #%(pk)s is already invoiced or settled; correct "
+                    "it with a credit note or in the institution's books instead."
+                )
+                % {"pk": booking.pk}
             )
         kind = charge.kind
         give_back_charge(charge)

@@ -15,6 +15,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Sum
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from booking.models import Booking
 from common.audit import records_actor
@@ -51,7 +53,7 @@ def invoice_run_start(*, period: str, actor: User | None) -> InvoiceRun:
     """Record a run and hand it to a worker once this transaction commits."""
     period = parse_period(period)
     if actor is not None and not may_run_invoices(actor):
-        raise PermissionDenied("Only finance staff and platform administrators may run invoices.")
+        raise PermissionDenied(_("Only finance staff and platform administrators may run invoices."))
     with transaction.atomic():
         run = InvoiceRun.objects.create(period=period, requested_by=actor)
         enqueue_on_commit(EXECUTE_INVOICE_RUN, run.pk)
@@ -229,15 +231,19 @@ def _lock_for_issuer(actor: User | None, invoice_id: int) -> Invoice:
     qs = Invoice.objects.all() if actor is None else invoices_visible_to(actor)
     invoice = qs.select_for_update(of=("self",)).filter(pk=invoice_id).first()
     if invoice is None:
-        raise Http404("No such invoice, or you may not see it.")
+        raise Http404(_("No such invoice, or you may not see it."))
     if actor is not None and not actor.is_superuser and invoice.issuer_id not in finance_institution_ids(actor):
-        raise PermissionDenied("Only the issuer's finance staff may change this invoice.")
+        raise PermissionDenied(_("Only the issuer's finance staff may change this invoice."))
     return invoice
 
 
 def _refuse(invoice: Invoice, verb: str) -> Conflict:
-    label = invoice.number or f"draft invoice #{invoice.pk}"
-    return Conflict("invalid_transition", f"{label} is {invoice.get_status_display().lower()} and cannot be {verb}.")
+    label = invoice.number or _("draft invoice #%(pk)s") % {"pk": invoice.pk}
+    return Conflict(
+        "invalid_transition",
+        _("%(label)s is %(status)s and cannot be %(verb)s.")
+        % {"label": label, "status": invoice.get_status_display().lower(), "verb": verb},
+    )
 
 
 @records_actor
@@ -246,9 +252,9 @@ def invoice_issue(*, actor: User | None, invoice_id: int) -> Invoice:
     with transaction.atomic():
         invoice = _lock_for_issuer(actor, invoice_id)
         if invoice.kind != InvoiceKind.INVOICE or not invoice.can_transition(InvoiceStatus.ISSUED):
-            raise _refuse(invoice, "issued")
+            raise _refuse(invoice, pgettext("invoice action", "issued"))
         if not invoice.lines.exists():
-            raise ValidationError("An invoice without lines cannot be issued.")
+            raise ValidationError(_("An invoice without lines cannot be issued."))
         invoice.number = next_number(issuer=invoice.issuer, year=timezone.localtime(timezone.now(), local_tz()).year)
         invoice.status = InvoiceStatus.ISSUED
         invoice.issued_at = timezone.now()
@@ -265,11 +271,12 @@ def invoice_void(*, actor: User | None, invoice_id: int, reason: str = "") -> In
     with transaction.atomic():
         invoice = _lock_for_issuer(actor, invoice_id)
         if not invoice.can_transition(InvoiceStatus.VOID):
-            raise _refuse(invoice, "voided")
+            raise _refuse(invoice, pgettext("invoice action", "voided"))
         if invoice.payment_matches.exists():
             raise Conflict(
                 "has_payments",
-                f"{invoice.number} has bank payments applied to it; correct it with a credit note instead.",
+                _("%(number)s has bank payments applied to it; correct it with a credit note instead.")
+                % {"number": invoice.number},
             )
         if invoice.status == InvoiceStatus.DRAFT:
             invoice.lines.all().delete()
@@ -288,9 +295,9 @@ def invoice_credit_note(*, actor: User | None, invoice_id: int, reason: str = ""
     with transaction.atomic():
         original = _lock_for_issuer(actor, invoice_id)
         if not original.can_credit():
-            raise _refuse(original, "credited")
+            raise _refuse(original, pgettext("invoice action", "credited"))
         if original.credit_notes.exists():
-            raise Conflict("already_credited", f"{original.number} already has a credit note.")
+            raise Conflict("already_credited", _("%(number)s already has a credit note.") % {"number": original.number})
         note = Invoice.objects.create(
             kind=InvoiceKind.CREDIT_NOTE,
             credit_of=original,

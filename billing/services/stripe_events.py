@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from common.parsing import json_type
 
@@ -41,21 +42,30 @@ def parse_event(body: str) -> StripeEventData:
     try:
         payload = json.loads(body)
     except RecursionError:
-        raise ValidationError("The body is not a Stripe event: it is nested too deeply.") from None
+        raise ValidationError(_("The body is not a Stripe event: it is nested too deeply.")) from None
     except ValueError:
-        raise ValidationError("The body is not a Stripe event in JSON.") from None
+        raise ValidationError(_("The body is not a Stripe event in JSON.")) from None
     if not isinstance(payload, dict):
-        raise ValidationError(f"A Stripe event is a JSON object, not {json_type(payload)}.")
+        raise ValidationError(
+            _("A Stripe event is a JSON object, not %(json_type)s.") % {"json_type": json_type(payload)}
+        )
     event_id, kind, data = payload.get("id"), payload.get("type"), payload.get("data")
     if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_EVENT_ID_LENGTH:
-        raise ValidationError(f'A Stripe event has an "id" of 1 to {MAX_EVENT_ID_LENGTH} characters.')
+        raise ValidationError(
+            _('A Stripe event has an "id" of 1 to %(max_event_id_length)s characters.')
+            % {"max_event_id_length": MAX_EVENT_ID_LENGTH}
+        )
     if not isinstance(kind, str) or not kind:
-        raise ValidationError(f'A Stripe event has a "type" that is text, not {json_type(kind)}.')
+        raise ValidationError(
+            _('A Stripe event has a "type" that is text, not %(json_type)s.') % {"json_type": json_type(kind)}
+        )
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
-        raise ValidationError('A Stripe event carries its object as "data": {"object": {…}}.')
+        raise ValidationError(_('A Stripe event carries its object as "data": {"object": {…}}.'))
     obj = data["object"]
     if "metadata" in obj and obj["metadata"] is not None and not isinstance(obj["metadata"], dict):
-        raise ValidationError(f'An object\'s "metadata" is an object, not {json_type(obj["metadata"])}.')
+        raise ValidationError(
+            _('An object\'s "metadata" is an object, not %(json_type)s.') % {"json_type": json_type(obj["metadata"])}
+        )
     return StripeEventData(id=event_id, type=kind, object=obj)
 
 

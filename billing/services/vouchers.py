@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from common.errors import Conflict
 from facilities.models import Facility, User
@@ -92,15 +93,20 @@ def draw(*, charge: Charge, taken: VoucherDraw, amount: Decimal) -> VoucherRedem
         balance=voucher.balance - amount
     )
     if moved != 1 or amount > taken.limit:
-        raise ValidationError(f"Voucher {voucher.code} no longer has {amount} CNY left.")
+        raise ValidationError(
+            _("Voucher %(code)s no longer has %(amount)s CNY left.") % {"code": voucher.code, "amount": amount}
+        )
     scheme = voucher.scheme if voucher.scheme_id else None
     if scheme is not None:
         if use is None or use.used + amount > scheme.cap_per_company_year:
             raise ValidationError(
-                f"{voucher.holder} would exceed the {scheme.cap_per_company_year} CNY a year of scheme {scheme.code}."
+                _("%(holder)s would exceed the %(cap_per_company_year)s CNY a year of scheme %(code)s.")
+                % {"holder": voucher.holder, "cap_per_company_year": scheme.cap_per_company_year, "code": scheme.code}
             )
         if VoucherYearUse.objects.filter(pk=use.pk, used=use.used).update(used=use.used + amount) != 1:
-            raise ValidationError(f"The yearly use of scheme {scheme.code} changed while it was locked.")
+            raise ValidationError(
+                _("The yearly use of scheme %(code)s changed while it was locked.") % {"code": scheme.code}
+            )
     mode = voucher.mode
     return VoucherRedemption.objects.create(
         charge=charge,
@@ -135,7 +141,10 @@ def give_back_charge(charge: Charge) -> None:
     redemption = VoucherRedemption.objects.filter(charge=charge).first()
     if redemption is not None:
         if redemption.status not in (RedemptionStatus.INVOICED, RedemptionStatus.PENDING):
-            raise ValidationError(f"The voucher claim of booking #{charge.booking_id} is already {redemption.status}.")
+            raise ValidationError(
+                _("The voucher claim of booking #%(booking_id)s is already %(status)s.")
+                % {"booking_id": charge.booking_id, "status": redemption.status}
+            )
         give_back(
             voucher_id=redemption.voucher_id,
             scheme_id=redemption.scheme_id,
@@ -160,14 +169,15 @@ def _lock_claim(actor: User | None, redemption_id: int) -> VoucherRedemption:
         .first()
     )
     if claim is None:
-        raise Http404("No such voucher claim, or you may not see it.")
+        raise Http404(_("No such voucher claim, or you may not see it."))
     return claim
 
 
 def _refuse(claim: VoucherRedemption, to: str) -> Conflict:
     return Conflict(
         "invalid_transition",
-        f"Voucher claim #{claim.pk} is {claim.get_status_display().lower()} and cannot become {to}.",
+        _("Voucher claim #%(pk)s is %(status)s and cannot become %(to)s.")
+        % {"pk": claim.pk, "status": claim.get_status_display().lower(), "to": to},
     )
 
 
@@ -179,15 +189,17 @@ def claim_submit(*, actor: User | None, redemption_id: int) -> VoucherRedemption
     with transaction.atomic():
         claim = _lock_claim(actor, redemption_id)
         if actor is not None and not (actor.is_superuser or claim.holder_id in finance_institution_ids(actor)):
-            raise PermissionDenied("Only the voucher holder's finance staff may submit its claim.")
+            raise PermissionDenied(_("Only the voucher holder's finance staff may submit its claim."))
         if not claim.can_transition(RedemptionStatus.SUBMITTED):
             raise _refuse(claim, "submitted")
         if not InvoiceLine.objects.filter(
             charge_line__charge_id=claim.charge_id, is_credit=False, invoice__status__in=["issued", "paid"]
         ).exists():
             raise ValidationError(
-                "The claim needs the company's issued invoice for this booking; "
-                "run and issue the month's invoices first."
+                _(
+                    "The claim needs the company's issued invoice for this booking; run and "
+                    "issue the month's invoices first."
+                )
             )
         claim.status = RedemptionStatus.SUBMITTED
         claim.submitted_at = timezone.now()
@@ -200,7 +212,7 @@ def _decide(*, actor: User | None, redemption_id: int, to: str, reason: str = ""
     with transaction.atomic():
         claim = _lock_claim(actor, redemption_id)
         if actor is not None and not (actor.is_superuser or claim.agency_id in finance_institution_ids(actor)):
-            raise PermissionDenied("Only the issuing authority's finance staff may decide on a voucher claim.")
+            raise PermissionDenied(_("Only the issuing authority's finance staff may decide on a voucher claim."))
         if not claim.can_transition(to):
             raise _refuse(claim, to)
         now = timezone.now()
@@ -213,7 +225,7 @@ def _decide(*, actor: User | None, redemption_id: int, to: str, reason: str = ""
             fields.append("decided_at")
         if to == RedemptionStatus.REFUSED:
             if not reason.strip():
-                raise ValidationError({"reason": "Say why the claim is refused."})
+                raise ValidationError({"reason": _("Say why the claim is refused.")})
             claim.reason = reason[:2000]
             fields.append("reason")
             # A refused claim no longer counts against the voucher or the company's year.

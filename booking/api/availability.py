@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
 from rest_framework.response import Response
@@ -36,9 +37,14 @@ def _window(request, *, default_days: int, max_days: int, what: str) -> tuple[dt
     if end is None:
         end = start + dt.timedelta(days=default_days)
     if end <= start:
-        raise ValidationError({"end": "The end must be after the start."})
+        raise ValidationError({"end": _("The end must be after the start.")})
     if end - start > dt.timedelta(days=max_days):
-        raise ValidationError({"end": f"{what} covers at most {max_days} days; narrow the window."})
+        raise ValidationError(
+            {
+                "end": _("%(what)s covers at most %(max_days)s days; narrow the window.")
+                % {"what": what, "max_days": max_days}
+            }
+        )
     return start, end
 
 

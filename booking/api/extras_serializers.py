@@ -1,6 +1,7 @@
 """Input and output of the series, bundle, move and waitlist endpoints. Bookings themselves are shown
 exactly as the core booking API shows them (serializers.booking_json)."""
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from common.parsing import AwareDateTimeField, StrictIntegerField, StrictTextField, json_type
@@ -18,13 +19,15 @@ class StrictBooleanField(serializers.BooleanField):
 
     def to_internal_value(self, data):
         if not isinstance(data, bool):
-            raise serializers.ValidationError(f"Must be true or false, not {json_type(data)}.")
+            raise serializers.ValidationError(
+                _("Must be true or false, not %(json_type)s.") % {"json_type": json_type(data)}
+            )
         return data
 
 
 def _ordered(attrs: dict) -> dict:
     if attrs["end"] <= attrs["start"]:
-        raise serializers.ValidationError({"end": "The end must be after the start."})
+        raise serializers.ValidationError({"end": _("The end must be after the start.")})
     return attrs
 
 

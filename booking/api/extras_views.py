@@ -2,6 +2,7 @@
 the answer the way the core booking API does."""
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.response import Response
@@ -45,7 +46,7 @@ def _instruments(ids: list[int], field: str) -> dict[int, Instrument]:
     found = Instrument.objects.select_related("facility", "facility__host").in_bulk(set(ids))
     missing = [i for i in ids if i not in found]
     if missing:
-        raise ValidationError({field: f"No instrument has the id {missing[0]}."})
+        raise ValidationError({field: _("No instrument has the id %(missing)s.") % {"missing": missing[0]}})
     return found
 
 
@@ -199,7 +200,12 @@ class WaitlistList(generics.GenericAPIView):
         if wanted:
             allowed = [c for c, _ in WaitlistEntry.Status.choices]
             if wanted not in allowed:
-                raise ValidationError({"status": f"Unknown status {wanted[:40]!r}; allowed: {', '.join(allowed)}."})
+                raise ValidationError(
+                    {
+                        "status": _("Unknown status %(wanted)s; allowed: %(value)s.")
+                        % {"wanted": repr(wanted[:40]), "value": ", ".join(allowed)}
+                    }
+                )
             qs = qs.filter(status=wanted)
         page = self.paginate_queryset(qs.order_by("-created_at", "-id")) or []
         return self.get_paginated_response([waitlist_json(e) for e in page])
@@ -226,7 +232,7 @@ class WaitlistAccept(APIView):
     )
     def post(self, request, pk: int):
         data = _validated(WaitlistAcceptSerializer, json_body(request))
-        _, booking = services.waitlist_accept(
+        _entry, booking = services.waitlist_accept(
             user=request.user, entry_id=pk, purpose=data["purpose"], splits=_splits(data)
         )
         return Response(_bookings_json(request, [booking.pk])[0], status=status.HTTP_201_CREATED)

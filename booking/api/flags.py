@@ -3,6 +3,7 @@ and the facility's three decisions. Requesters see their own flags; only the fac
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions, serializers
 from rest_framework.response import Response
@@ -97,7 +98,12 @@ class FlagList(generics.GenericAPIView):
         if wanted:
             if wanted not in CalendarFlag.Status.values:
                 allowed = ", ".join(CalendarFlag.Status.values)
-                raise ValidationError({"status": f"Unknown status {wanted[:40]!r}; allowed: {allowed}."})
+                raise ValidationError(
+                    {
+                        "status": _("Unknown status %(wanted)s; allowed: %(allowed)s.")
+                        % {"wanted": repr(wanted[:40]), "allowed": allowed}
+                    }
+                )
             qs = qs.filter(status=wanted)
         page = self.paginate_queryset(flags_with_details(qs).order_by("-created_at", "-id")) or []
         shows = purpose_checker(request.user)

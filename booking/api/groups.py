@@ -5,6 +5,7 @@ sees the members' bookings through `GET bookings/`."""
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.response import Response
@@ -83,7 +84,7 @@ class GroupLimitInSerializer(serializers.Serializer):
 def visible_group(request, pk: int) -> ResearchGroup:
     group = groups_visible_to(request.user).filter(pk=pk).first()
     if group is None:
-        raise Http404("No such research group.")
+        raise Http404(_("No such research group."))
     return group
 
 
@@ -158,7 +159,7 @@ class GroupMembers(APIView):
         group = visible_group(request, pk)
         username = request.query_params.get("username", "")
         if not username or len(username) > 150:
-            raise ValidationError({"username": "Give the username of the member to remove."})
+            raise ValidationError({"username": _("Give the username of the member to remove.")})
         services.group_member_remove(actor=request.user, group=group, username=username)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -171,11 +172,13 @@ class GroupLimits(APIView):
     def put(self, request, pk: int):
         group = visible_group(request, pk)
         if not administers(request.user, group.institution_id):
-            raise PermissionDenied("Only the institution's administrators set a group's limits.")
+            raise PermissionDenied(_("Only the institution's administrators set a group's limits."))
         data = _validated(GroupLimitInSerializer, json_body(request))
         instrument = Instrument.objects.filter(pk=data["instrument"]).first()
         if instrument is None:
-            raise ValidationError({"instrument": f"No instrument has the id {data['instrument']}."})
+            raise ValidationError(
+                {"instrument": _("No instrument has the id %(data)s.") % {"data": data["instrument"]}}
+            )
         services.group_limit_set(
             actor=request.user, group=group, instrument=instrument, period=data["period"], max_hours=data["max_hours"]
         )
@@ -190,11 +193,11 @@ class GroupSpendingLimits(APIView):
     def put(self, request, pk: int):
         group = visible_group(request, pk)
         if not administers(request.user, group.institution_id):
-            raise PermissionDenied("Only the institution's administrators set a group's limits.")
+            raise PermissionDenied(_("Only the institution's administrators set a group's limits."))
         data = _validated(GroupSpendingLimitInSerializer, json_body(request))
         account = FundingAccount.objects.filter(pk=data["account"]).first()
         if account is None:
-            raise ValidationError({"account": f"No account has the id {data['account']}."})
+            raise ValidationError({"account": _("No account has the id %(data)s.") % {"data": data["account"]}})
         services.group_spending_limit_set(
             actor=request.user, group=group, account=account, max_amount=data["max_amount"]
         )

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 from rest_framework.response import Response
 
 from common.api import exception_handler
@@ -31,7 +32,10 @@ def _key(request) -> str | None:
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
         raise ValidationError(
-            {HEADER: f"The {HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters, e.g. a UUID."}
+            {
+                HEADER: _("The %(header)s must be 1 to %(max_key_length)s printable ASCII characters, e.g. a UUID.")
+                % {"header": HEADER, "max_key_length": MAX_KEY_LENGTH}
+            }
         )
     return key
 
@@ -44,8 +48,11 @@ def _replay(record: IdempotencyRecord, request_hash: str, key: str) -> Response:
     if record.request_hash != request_hash:
         raise Conflict(
             "idempotency_key_reused",
-            f"The {HEADER} {key[:60]!r} was already used for a different request; "
-            "send a new key for a new request, or repeat the first request unchanged.",
+            _(
+                "The %(header)s %(key)s was already used for a different request; send a "
+                "new key for a new request, or repeat the first request unchanged."
+            )
+            % {"header": HEADER, "key": repr(key[:60])},
         )
     response = Response(record.response, status=record.status_code)
     response["Idempotent-Replayed"] = "true"

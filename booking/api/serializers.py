@@ -1,6 +1,7 @@
 """What the booking API reads and writes. Input is checked strictly (see parsing.py); output is built
 from rows already loaded by the view, so a page of bookings costs the same few queries at any size."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -22,9 +23,11 @@ class PercentField(serializers.Field):
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, (int, float, str)):
-            raise serializers.ValidationError(f'Must be a number such as 50 or "33.33", not {json_type(data)}.')
+            raise serializers.ValidationError(
+                _('Must be a number such as 50 or "33.33", not %(json_type)s.') % {"json_type": json_type(data)}
+            )
         if isinstance(data, str) and len(data) > 12:
-            raise serializers.ValidationError("Is too long to be a percent.")
+            raise serializers.ValidationError(_("Is too long to be a percent."))
         return data
 
     def to_representation(self, value):
@@ -61,7 +64,7 @@ class BookingCreateSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if attrs["end"] <= attrs["start"]:
-            raise serializers.ValidationError({"end": "The end must be after the start."})
+            raise serializers.ValidationError({"end": _("The end must be after the start.")})
         return attrs
 
 

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.response import Response
@@ -59,7 +60,10 @@ class BookingList(generics.GenericAPIView):
             allowed = [c for c, _ in Booking.Status.choices]
             if status_param not in allowed:
                 raise ValidationError(
-                    {"status": f"Unknown status {status_param[:40]!r}; allowed: {', '.join(allowed)}."}
+                    {
+                        "status": _("Unknown status %(status_param)s; allowed: %(value)s.")
+                        % {"status_param": repr(status_param[:40]), "value": ", ".join(allowed)}
+                    }
                 )
             qs = qs.filter(status=status_param)
         instrument = query_int(request, "instrument")
@@ -67,7 +71,7 @@ class BookingList(generics.GenericAPIView):
             qs = qs.filter(instrument_id=instrument)
         start, end = query_time(request, "start"), query_time(request, "end")
         if start and end and end <= start:
-            raise ValidationError({"end": "The end must be after the start."})
+            raise ValidationError({"end": _("The end must be after the start.")})
         if start:
             qs = qs.filter(end__gt=start)
         if end:
@@ -120,7 +124,7 @@ class BookingDetail(APIView):
     def get(self, request, pk: int):
         booking = with_details(bookings_visible_to(request.user).filter(pk=pk)).first()
         if booking is None:
-            raise Http404("No such booking, or you may not see it.")
+            raise Http404(_("No such booking, or you may not see it."))
         return Response(booking_json(booking, show_purpose=purpose_checker(request.user)(booking)))
 
 

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from common.parsing import is_id
 
@@ -28,46 +29,50 @@ class Unsubscribe:
 
 def decode(text: str | None, binary: bytes | None) -> dict:
     if text is None:
-        raise ProtocolError("Send JSON as text frames; binary frames are not understood.")
+        raise ProtocolError(_("Send JSON as text frames; binary frames are not understood."))
     limit = settings.LIVE_MAX_MESSAGE_BYTES
     if len(text) > limit or len(text.encode()) > limit:
-        raise ProtocolError(f"Message too large: at most {limit} bytes.")
+        raise ProtocolError(_("Message too large: at most %(limit)s bytes.") % {"limit": limit})
     try:
         content = json.loads(text)
     except ValueError:
-        raise ProtocolError("The message is not valid JSON.") from None
+        raise ProtocolError(_("The message is not valid JSON.")) from None
     except RecursionError:  # a few thousand brackets fit in the size limit
-        raise ProtocolError("The message is not valid JSON: it is nested too deeply.") from None
+        raise ProtocolError(_("The message is not valid JSON: it is nested too deeply.")) from None
     if not isinstance(content, dict):
-        raise ProtocolError('A message is a JSON object with a "type".')
+        raise ProtocolError(_('A message is a JSON object with a "type".'))
     return content
 
 
 def _instrument_ids(content: dict) -> list[int]:
     ids = content.get("instruments")
     if not isinstance(ids, list) or not ids:
-        raise ProtocolError('"instruments" must be a non-empty list of instrument ids, e.g. [1, 2].')
+        raise ProtocolError(_('"instruments" must be a non-empty list of instrument ids, e.g. [1, 2].'))
     if not all(is_id(i) for i in ids):
-        raise ProtocolError('"instruments" must hold instrument ids: positive whole numbers.')
+        raise ProtocolError(_('"instruments" must hold instrument ids: positive whole numbers.'))
     limit = settings.LIVE_MAX_INSTRUMENTS
     unique = list(dict.fromkeys(ids))
     if len(unique) > limit:
-        raise ProtocolError(f"Too many instruments: at most {limit} per connection.")
+        raise ProtocolError(_("Too many instruments: at most %(limit)s per connection.") % {"limit": limit})
     return unique
 
 
 def _moment(content: dict, name: str) -> dt.datetime:
     raw = content.get(name)
     if not isinstance(raw, str) or not raw:
-        raise ProtocolError(f'"{name}" is required: an ISO 8601 time with offset, e.g. 2026-11-02T00:00:00+08:00.')
+        raise ProtocolError(
+            _('"%(name)s" is required: an ISO 8601 time with offset, e.g. 2026-11-02T00:00:00+08:00.') % {"name": name}
+        )
     try:
         value = dt.datetime.fromisoformat(raw)
     except ValueError:
-        raise ProtocolError(f'"{name}" is not an ISO 8601 time: {raw[:40]!r}.') from None
+        raise ProtocolError(
+            _('"%(name)s" is not an ISO 8601 time: %(raw)s.') % {"name": name, "raw": repr(raw[:40])}
+        ) from None
     if value.tzinfo is None:
-        raise ProtocolError(f'"{name}" must carry a UTC offset, e.g. +08:00.')
+        raise ProtocolError(_('"%(name)s" must carry a UTC offset, e.g. +08:00.') % {"name": name})
     if not 2000 <= value.year <= 2200:
-        raise ProtocolError(f'"{name}" must lie between the years 2000 and 2200.')
+        raise ProtocolError(_('"%(name)s" must lie between the years 2000 and 2200.') % {"name": name})
     return value
 
 
@@ -77,16 +82,18 @@ def parse(content: dict) -> Subscribe | Unsubscribe:
         ids = _instrument_ids(content)
         start, end = _moment(content, "start"), _moment(content, "end")
         if end <= start:
-            raise ProtocolError('"end" must be after "start".')
+            raise ProtocolError(_('"end" must be after "start".'))
         days = settings.LIVE_MAX_WINDOW_DAYS
         if end - start > dt.timedelta(days=days):
-            raise ProtocolError(f"Window too long: at most {days} days from start to end.")
+            raise ProtocolError(_("Window too long: at most %(days)s days from start to end.") % {"days": days})
         return Subscribe(ids, start, end)
     if kind == "unsubscribe":
         return Unsubscribe(_instrument_ids(content))
     if not isinstance(kind, str):
-        raise ProtocolError('A message needs a "type": "subscribe" or "unsubscribe".')
-    raise ProtocolError(f'Unknown message type {kind[:40]!r}: use "subscribe" or "unsubscribe".')
+        raise ProtocolError(_('A message needs a "type": "subscribe" or "unsubscribe".'))
+    raise ProtocolError(
+        _('Unknown message type %(kind)s: use "subscribe" or "unsubscribe".') % {"kind": repr(kind[:40])}
+    )
 
 
 class RateLimit:

@@ -10,6 +10,7 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from common.errors import Conflict
 from common.time import iso_local
@@ -37,9 +38,9 @@ def booking_bundle_request(
     now = now or timezone.now()
     institution = requester_institution(requester)
     if not items:
-        raise ValidationError({"items": "A bundle needs at least one item."})
+        raise ValidationError({"items": _("A bundle needs at least one item.")})
     if len(items) > MAX_ITEMS:
-        raise ValidationError({"items": f"A bundle holds at most {MAX_ITEMS} items."})
+        raise ValidationError({"items": _("A bundle holds at most %(max_items)s items.") % {"max_items": MAX_ITEMS}})
     rules.check_purpose(purpose)
     for n, item in enumerate(items, start=1):
         try:
@@ -47,7 +48,12 @@ def booking_bundle_request(
             rules.check_static_rules(instrument=item["instrument"], start=item["start"], end=item["end"], now=now)
             rules.check_qualification(instrument=item["instrument"], requester=requester)
         except ValidationError as exc:
-            raise ValidationError({"items": f"Item {n} ({item['instrument'].code}): {error_words(exc)}"}) from None
+            raise ValidationError(
+                {
+                    "items": _("Item %(n)s (%(code)s): %(error_words)s")
+                    % {"n": n, "code": item["instrument"].code, "error_words": error_words(exc)}
+                }
+            ) from None
     specs = resolve_splits(requester=requester, splits=splits, day=timezone.localtime(items[0]["start"]).date())
     with transaction.atomic():
         lock_for_booking(instrument_ids=[item["instrument"].pk for item in items], accounts=[s.account for s in specs])
@@ -83,13 +89,21 @@ def booking_bundle_request(
                     }
                 )
             except ValidationError as exc:
-                raise ValidationError({"items": f"Item {n} ({instrument.code}): {error_words(exc)}"}) from None
+                raise ValidationError(
+                    {
+                        "items": _("Item %(n)s (%(code)s): %(error_words)s")
+                        % {"n": n, "code": instrument.code, "error_words": error_words(exc)}
+                    }
+                ) from None
         if conflicts:
             listed = ", ".join(str(c["item"]) for c in conflicts)
             raise Conflict(
                 "bundle_unavailable",
-                f"Part of the bundle is already held (item {listed}); nothing was booked. Pick other "
-                "times for those items.",
+                _(
+                    "Part of the bundle is already held (item %(listed)s); nothing was "
+                    "booked. Pick other times for those items."
+                )
+                % {"listed": listed},
                 items=conflicts,
             )
     return bundle, bookings

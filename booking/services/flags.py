@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.dispatch import receiver
 from django.http import Http404
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from common.errors import Conflict
 from common.intervals import overlaps
@@ -123,11 +124,13 @@ def _flag_for(actor: User, flag_id: int) -> CalendarFlag:
     administrators). 404 when the actor may not even see the booking."""
     flag = CalendarFlag.objects.select_related("booking", "booking__instrument").filter(pk=flag_id).first()
     if flag is None or not bookings_visible_to(actor).filter(pk=flag.booking_id).exists():
-        raise Http404("No such flag, or you may not see it.")
+        raise Http404(_("No such flag, or you may not see it."))
     if not (actor.is_superuser or is_manager_of(actor, flag.booking.instrument.facility_id)):
-        raise PermissionDenied("Only the facility's managers may decide about a booking in closed time.")
+        raise PermissionDenied(_("Only the facility's managers may decide about a booking in closed time."))
     if flag.status != Status.OPEN:
-        raise Conflict("flag_decided", f"This flag is {flag.get_status_display().lower()} already.")
+        raise Conflict(
+            "flag_decided", _("This flag is %(status)s already.") % {"status": flag.get_status_display().lower()}
+        )
     return flag
 
 
@@ -137,13 +140,18 @@ def _close(flag: CalendarFlag, status: str, actor: User, note: str) -> None:
         status=status, resolved_by=actor, resolved_at=timezone.now(), note=note
     )
     if not done:
-        raise Conflict("flag_decided", "Another manager has decided about this booking meanwhile.")
+        raise Conflict("flag_decided", _("Another manager has decided about this booking meanwhile."))
     flag.status = status
 
 
 def _check_note(note: str) -> None:
     if len(note) > MAX_REASON_LENGTH:
-        raise ValidationError({"reason": f"The reason may be at most {MAX_REASON_LENGTH} characters long."})
+        raise ValidationError(
+            {
+                "reason": _("The reason may be at most %(max_reason_length)s characters long.")
+                % {"max_reason_length": MAX_REASON_LENGTH}
+            }
+        )
 
 
 def flag_keep(*, actor: User, flag_id: int, note: str = "") -> CalendarFlag:
@@ -153,7 +161,7 @@ def flag_keep(*, actor: User, flag_id: int, note: str = "") -> CalendarFlag:
     with transaction.atomic():
         booking = Booking.objects.select_for_update().get(pk=flag.booking_id)
         if booking.status not in HELD_STATUSES:
-            raise Conflict("invalid_transition", f"Booking #{booking.pk} no longer holds its time.")
+            raise Conflict("invalid_transition", _("Booking #%(pk)s no longer holds its time.") % {"pk": booking.pk})
         _close(flag, Status.KEPT, actor, note)
         BookingEvent.objects.create(
             booking=booking,

@@ -16,6 +16,7 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from facilities.models import Instrument, User
 
@@ -75,11 +76,16 @@ def booking_import(
     tell it already ran (see import_exists)."""
     now = now or timezone.now()
     if status not in S.values:
-        raise ValidationError({"status": f"Unknown status {status!r}; one of {', '.join(S.values)}."})
+        raise ValidationError(
+            {
+                "status": _("Unknown status %(status)s; one of %(value)s.")
+                % {"status": repr(status), "value": ", ".join(S.values)}
+            }
+        )
     if status in (S.COMPLETED, S.NO_SHOW) and start > now:
-        raise ValidationError({"status": "A booking that has not started cannot be completed or a no-show."})
+        raise ValidationError({"status": _("A booking that has not started cannot be completed or a no-show.")})
     if (actual_start or actual_end) and status != S.COMPLETED:
-        raise ValidationError({"actual_start": "Actual times belong to completed bookings only."})
+        raise ValidationError({"actual_start": _("Actual times belong to completed bookings only.")})
     institution = requester_institution(requester)
     rules.check_purpose(purpose)
     _check_rules_except_when_made(instrument, start, end)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from common.errors import Conflict
 from common.time import iso_local, local_tz
@@ -126,14 +127,22 @@ def booking_series_request(
     institution = requester_institution(requester)
     rules.check_times(start, end)
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_OCCURRENCES:
-        raise ValidationError({"count": f"A series has from 1 to {MAX_OCCURRENCES} occurrences."})
+        raise ValidationError(
+            {
+                "count": _("A series has from 1 to %(max_occurrences)s occurrences.")
+                % {"max_occurrences": MAX_OCCURRENCES}
+            }
+        )
     if (
         isinstance(interval_weeks, bool)
         or not isinstance(interval_weeks, int)
         or not 1 <= interval_weeks <= MAX_INTERVAL_WEEKS
     ):
         raise ValidationError(
-            {"interval_weeks": f"The interval is a whole number of weeks from 1 to {MAX_INTERVAL_WEEKS}."}
+            {
+                "interval_weeks": _("The interval is a whole number of weeks from 1 to %(max_interval_weeks)s.")
+                % {"max_interval_weeks": MAX_INTERVAL_WEEKS}
+            }
         )
     rules.check_purpose(purpose)
     rules.check_qualification(instrument=instrument, requester=requester)
@@ -169,11 +178,14 @@ def booking_series_request(
             failed = ", ".join(str(p["occurrence"]) for p in problems)
             raise Conflict(
                 "series_unavailable",
-                f"{len(problems)} of {count} occurrences cannot be booked (occurrence {failed}); nothing was booked. "
+                (
+                    _("%(len)s of %(count)s occurrences cannot be booked (occurrence %(failed)s); nothing was booked. ")
+                    % {"len": len(problems), "count": count, "failed": failed}
+                )
                 + (
-                    "None of them is free."
+                    _("None of them is free.")
                     if skip_conflicts
-                    else "Pick other times, or ask to skip the ones that are taken."
+                    else _("Pick other times, or ask to skip the ones that are taken.")
                 ),
                 occurrences=problems,
             )

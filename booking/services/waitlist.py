@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.dispatch import receiver
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from common.errors import Conflict
 from common.intervals import merge, overlaps
@@ -60,13 +61,13 @@ def waitlist_join(
     with transaction.atomic():
         lock_for_booking(instrument_ids=[instrument.pk])
         if not Booking.objects.conflicts(instrument, start, end):
-            raise ValidationError("That time is free: book it instead of joining the waitlist.")
+            raise ValidationError(_("That time is free: book it instead of joining the waitlist."))
         if Booking.objects.holding([instrument.pk], *held_span(instrument, start, end)).filter(requester=user).exists():
-            raise ValidationError("You already hold part of that time yourself.")
+            raise ValidationError(_("You already hold part of that time yourself."))
         if WaitlistEntry.objects.filter(
             instrument=instrument, user=user, status__in=OPEN_STATUSES, start=start, end=end
         ).exists():
-            raise Conflict("already_waiting", "You are already on the waitlist for that time.")
+            raise Conflict("already_waiting", _("You are already on the waitlist for that time."))
         return WaitlistEntry.objects.create(instrument=instrument, user=user, start=start, end=end)
 
 
@@ -177,7 +178,7 @@ def _lock_own(user: User, entry_id: int) -> WaitlistEntry:
     """Lock the instrument, then the entry (the order offer_next takes). Inside a transaction."""
     instrument_id = entries_visible_to(user).filter(pk=entry_id).values_list("instrument_id", flat=True).first()
     if instrument_id is None:
-        raise Http404("No such waitlist entry, or it is not yours.")
+        raise Http404(_("No such waitlist entry, or it is not yours."))
     lock_for_booking(instrument_ids=[instrument_id])
     return (
         WaitlistEntry.objects.select_for_update().select_related("instrument", "instrument__facility").get(pk=entry_id)
@@ -197,18 +198,18 @@ def waitlist_accept(
     with transaction.atomic():
         entry = _lock_own(user, entry_id)
         if entry.user_id != user.pk:
-            raise Http404("No such waitlist entry, or it is not yours.")
+            raise Http404(_("No such waitlist entry, or it is not yours."))
         if entry.status != Status.OFFERED:
             raise Conflict(
                 "not_offered",
-                f"Waitlist entry #{entry.pk} is {entry.get_status_display().lower()}, not offered; there "
-                "is nothing to accept.",
+                _("Waitlist entry #%(pk)s is %(status)s, not offered; there is nothing to accept.")
+                % {"pk": entry.pk, "status": entry.get_status_display().lower()},
             )
         if entry.offer_expires_at is None or entry.offer_expires_at <= now:
             raise Conflict(
                 "offer_expired",
-                f"The offer for waitlist entry #{entry.pk} expired at "
-                f"{timezone.localtime(entry.offer_expires_at):%Y-%m-%d %H:%M}.",
+                _("The offer for waitlist entry #%(pk)s expired at %(localtime)s.")
+                % {"pk": entry.pk, "localtime": format(timezone.localtime(entry.offer_expires_at), "%Y-%m-%d %H:%M")},
             )
         booking = booking_request(
             requester=user,
@@ -228,11 +229,12 @@ def waitlist_withdraw(*, user: User, entry_id: int, now: dt.datetime | None = No
     with transaction.atomic():
         entry = _lock_own(user, entry_id)
         if entry.user_id != user.pk and not user.is_superuser:
-            raise Http404("No such waitlist entry, or it is not yours.")
+            raise Http404(_("No such waitlist entry, or it is not yours."))
         if entry.status not in OPEN_STATUSES:
             raise Conflict(
                 "invalid_transition",
-                f"Waitlist entry #{entry.pk} is {entry.get_status_display().lower()} and cannot be withdrawn.",
+                _("Waitlist entry #%(pk)s is %(status)s and cannot be withdrawn.")
+                % {"pk": entry.pk, "status": entry.get_status_display().lower()},
             )
         was_offered = entry.status == Status.OFFERED
         entry.status = Status.WITHDRAWN

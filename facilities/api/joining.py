@@ -5,6 +5,7 @@ institution gets 404."""
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions, serializers
@@ -55,7 +56,9 @@ class InstitutionJoinRequests(generics.ListAPIView):
         state = self.request.query_params.get("state", "")
         if state:
             if state not in JoinRequest.State.values:
-                raise ValidationError({"state": f"One of: {', '.join(JoinRequest.State.values)}."})
+                raise ValidationError(
+                    {"state": _("Choose one of: %(v)s.") % {"v": ", ".join(JoinRequest.State.values)}}
+                )
             qs = qs.filter(state=state)
         return qs
 
@@ -64,8 +67,8 @@ def _join_request(request, pk: int) -> JoinRequest:
     found = JoinRequest.objects.select_related("institution", "user").filter(pk=pk).first()
     if found is None or not administers(request.user, found.institution_id):
         if not request.user.is_superuser and not administered_institution_ids(request.user):
-            raise PermissionDenied("Only institution administrators may do that.")
-        raise Http404("No such request at an institution you administer.")
+            raise PermissionDenied(_("Only institution administrators may do that."))
+        raise Http404(_("No such request at an institution you administer."))
     return found
 
 

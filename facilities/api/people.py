@@ -5,6 +5,7 @@ before anything else is looked up, so these endpoints reveal nothing to others."
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.response import Response
@@ -31,14 +32,14 @@ def administered_institution(request, code: str) -> Institution:
     if not user.is_superuser:
         ids = administered_institution_ids(user)
         if not Institution.objects.filter(pk__in=ids, code__iexact=code).exists():
-            raise PermissionDenied("Only this institution's administrators may do that.")
+            raise PermissionDenied(_("Only this institution's administrators may do that."))
     return get_object_or_404(Institution, code__iexact=code)
 
 
 def _person(username: str) -> User:
     user = user_by_username(username)
     if user is None:
-        raise ValidationError({"username": f"No user is named {username[:150]!r}."})
+        raise ValidationError({"username": _("No user is named %(username)s.") % {"username": repr(username[:150])}})
     return user
 
 
@@ -132,8 +133,8 @@ class MembershipDetail(APIView):
         membership = Membership.objects.select_related("institution").filter(pk=pk).first()
         if membership is None or not administers(request.user, membership.institution_id):
             if not administered_institution_ids(request.user) and not request.user.is_superuser:
-                raise PermissionDenied("Only institution administrators may do that.")
-            raise Http404("No such membership at an institution you administer.")
+                raise PermissionDenied(_("Only institution administrators may do that."))
+            raise Http404(_("No such membership at an institution you administer."))
         services.member_revoke(actor=request.user, membership=membership)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -200,7 +201,7 @@ class InstitutionAccounts(generics.ListAPIView):
         institution = administered_institution(request, code)
         data = _validated(AccountInSerializer, json_body(request))
         if FundingAccount.objects.filter(code=data["code"]).exists():
-            raise ValidationError({"code": "An account with that code exists already."})
+            raise ValidationError({"code": _("An account with that code exists already.")})
         account = services.account_create(
             actor=request.user,
             institution=institution,
@@ -220,8 +221,8 @@ def administered_account(request, pk: int) -> FundingAccount:
     account = FundingAccount.objects.select_related("institution").filter(pk=pk).first()
     if account is None or not administers(request.user, account.institution_id):
         if not administered_institution_ids(request.user) and not request.user.is_superuser:
-            raise PermissionDenied("Only institution administrators may do that.")
-        raise Http404("No such account at an institution you administer.")
+            raise PermissionDenied(_("Only institution administrators may do that."))
+        raise Http404(_("No such account at an institution you administer."))
     return account
 
 

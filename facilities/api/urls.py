@@ -17,6 +17,10 @@ urlpatterns = [
     # Managers' controls (facilities/api/manage.py).
     path("facilities/<str:code>/closures/", manage.FacilityClosures.as_view(), name="api-facility-closures"),
     path("closures/<int:pk>/", manage.ClosureDetail.as_view(), name="api-closure"),
+    path("facilities/<str:code>/hours/", manage.FacilityHours.as_view(), name="api-facility-hours"),
+    path("hours/<int:pk>/", manage.HoursDetail.as_view(), name="api-hours"),
+    path("instruments/<int:pk>/rates/", manage.InstrumentRates.as_view(), name="api-instrument-rates"),
+    path("instruments/<int:pk>/time-shares/", manage.InstrumentTimeShares.as_view(), name="api-instrument-time-shares"),
     path("instruments/<int:pk>/rules/", manage.InstrumentRules.as_view(), name="api-instrument-rules"),
     path(
         "instruments/<int:pk>/qualifications/",

@@ -55,7 +55,7 @@ class TokenView(APIView):
             request._request, username=body.validated_data["username"], password=body.validated_data["password"]
         )
         if user is None or not user.is_active:
-            raise ValidationError("Unknown username or wrong password.")
+            raise ValidationError(_("Unknown username or wrong password."))
         if email_verification_pending(user):
             raise ValidationError(
                 _("Confirm your e-mail address first: follow the link in the mail we sent when you registered.")
@@ -152,7 +152,9 @@ class InstrumentList(generics.ListAPIView):
         r = self.request
         facility = text_param(r, "facility", 32)
         if facility and not selectors.facility_list().filter(code__iexact=facility).exists():
-            raise ValidationError({"facility": f"No facility has the code {facility!r}."})
+            raise ValidationError(
+                {"facility": _("No facility has the code %(facility)s.") % {"facility": repr(facility)}}
+            )
         bookable = choice_param(r, "bookable", [("true", ""), ("false", "")]) == "true"
         qs = selectors.instrument_list(
             facility=facility,
@@ -212,7 +214,10 @@ class HolidayYear(APIView):
     @extend_schema(responses=HOLIDAY_YEAR_SCHEMA)
     def get(self, request, year: int):
         if not FIRST_YEAR <= year <= LAST_YEAR:
-            raise Http404(f"Public holidays are kept for {FIRST_YEAR}–{LAST_YEAR}.")
+            raise Http404(
+                _("Public holidays are kept for %(first_year)s–%(last_year)s.")
+                % {"first_year": FIRST_YEAR, "last_year": LAST_YEAR}
+            )
         provisional, days = year_days(year)
         schedule = HolidaySchedule.objects.filter(year=year).first()
         return Response(

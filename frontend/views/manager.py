@@ -332,9 +332,28 @@ def qualification_change(request, code: str, action: str):
         if person is None:
             form.add_error("username", _("Nobody has the username %(u)s.") % {"u": form.cleaned_data["username"]})
         elif action == "grant":
-            qualification_grant(actor=request.user, user=person, instrument=instrument)
-            messages.success(request, _("%(u)s is qualified on %(i)s.") % {"u": person.username, "i": instrument.code})
-            return redirect("frontend:console_facility", code=facility.code)
+            try:
+                q = qualification_grant(
+                    actor=request.user,
+                    user=person,
+                    instrument=instrument,
+                    expires_on=form.cleaned_data["until"],
+                    keep_expiry=False,
+                )
+            except ValidationError as exc:
+                attach(form, exc)
+            else:
+                if q.expires_at:
+                    messages.success(
+                        request,
+                        _("%(u)s is qualified on %(i)s until %(d)s.")
+                        % {"u": person.username, "i": instrument.code, "d": form.cleaned_data["until"]},
+                    )
+                else:
+                    messages.success(
+                        request, _("%(u)s is qualified on %(i)s.") % {"u": person.username, "i": instrument.code}
+                    )
+                return redirect("frontend:console_facility", code=facility.code)
         elif action == "revoke":
             if qualification_revoke(actor=request.user, user=person, instrument=instrument):
                 messages.success(

@@ -11,7 +11,8 @@ from django.db.models import Prefetch, Q
 
 from booking.models import Booking, BookingSplit
 from booking.services.time_shares import minutes_left, quarter_bounds, quarter_share_status
-from facilities.models import Closure, Qualification, TimeShare
+from facilities.models import Closure, TimeShare
+from facilities.selectors import current_qualifications
 
 from ..week import estimate
 
@@ -36,11 +37,12 @@ def decorate(queue: list[Booking]) -> list[Booking]:
     start, end = min(b.start for b in queue), max(b.end for b in queue)
     instrument_ids = {b.instrument_id for b in queue}
     qualified = set(
-        Qualification.objects.filter(
-            revoked_at__isnull=True,
+        current_qualifications()
+        .filter(
             user_id__in={b.requester_id for b in queue},
             instrument_id__in=instrument_ids,
-        ).values_list("user_id", "instrument_id")
+        )
+        .values_list("user_id", "instrument_id")
     )
     closures = list(
         Closure.objects.filter(

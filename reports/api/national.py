@@ -4,6 +4,7 @@ paginated JSON or as the platforms' import files. Thin adapters over `reports.na
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
@@ -115,30 +116,46 @@ def national_scope(request) -> tuple[list[Facility], str]:
     facility_code = (request.query_params.get("facility") or "").strip()
     institution_code = (request.query_params.get("institution") or "").strip()
     if facility_code and institution_code:
-        raise ValidationError({"institution": "Name a facility or an institution, not both."})
+        raise ValidationError({"institution": _("Name a facility or an institution, not both.")})
     if facility_code:
         facility = facility_param(request)
-        require(access.may_read_facility(request.user, facility), f"the sharing data of {facility.code}")
+        require(
+            access.may_read_facility(request.user, facility),
+            _("the sharing data of %(code)s") % {"code": facility.code},
+        )
         return [facility], facility.code
     if institution_code:
         institution = Institution.objects.filter(code__iexact=institution_code).first()
         if institution is None:
-            raise ValidationError({"institution": f"There is no institution with the code {institution_code[:40]!r}."})
+            raise ValidationError(
+                {
+                    "institution": _("There is no institution with the code %(institution_code)s.")
+                    % {"institution_code": repr(institution_code[:40])}
+                }
+            )
         if not access.may_read_institution(request.user, institution):
             raise PermissionDenied(
-                f"You may not read the sharing data of {institution.code}: it is open to that institution's "
-                "administrators and platform administrators."
+                _(
+                    "You may not read the sharing data of %(code)s: it is open to that "
+                    "institution's administrators and platform administrators."
+                )
+                % {"code": institution.code}
             )
         return list(Facility.objects.filter(host=institution).select_related("host").order_by("code")), institution.code
     facilities = list(access.readable_facilities(request.user).select_related("host").order_by("code"))
-    require(bool(facilities), "any facility's sharing data")
+    require(bool(facilities), _("any facility's sharing data"))
     return facilities, "all"
 
 
 def _choice(request, name: str, allowed: tuple[str, ...], default: str) -> str:
     value = (request.query_params.get(name) or default).strip().lower()
     if value not in allowed:
-        raise ValidationError({name: f"{value[:40]!r} is not allowed; use one of {', '.join(allowed)}."})
+        raise ValidationError(
+            {
+                name: _("%(value)s is not allowed; use one of %(value2)s.")
+                % {"value": repr(value[:40]), "value2": ", ".join(allowed)}
+            }
+        )
     return value
 
 

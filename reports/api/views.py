@@ -3,6 +3,7 @@
 from django.core import exceptions as django_exceptions
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions
@@ -30,10 +31,10 @@ FORMAT = OpenApiParameter("format", str, enum=list(FORMATS), description="json (
 def facility_param(request) -> Facility:
     code = (request.query_params.get("facility") or "").strip()
     if not code:
-        raise ValidationError({"facility": "Name the facility by its code, e.g. ?facility=SSRF."})
+        raise ValidationError({"facility": _("Name the facility by its code, e.g. ?facility=SSRF.")})
     facility = Facility.objects.select_related("host").filter(code__iexact=code).first()
     if facility is None:
-        raise ValidationError({"facility": f"There is no facility with the code {code!r}."})
+        raise ValidationError({"facility": _("There is no facility with the code %(code)s.") % {"code": repr(code)}})
     return facility
 
 
@@ -62,10 +63,14 @@ class SharingReport(ReportView):
         institution and province, partner-share compliance); as JSON, CSV (instruments only) or XLSX."""
         fmt = (request.query_params.get("format") or "json").lower()
         if fmt not in FORMATS:
-            raise ValidationError({"format": f"{fmt!r} is not a report format; use json, csv or xlsx."})
+            raise ValidationError(
+                {"format": _("%(fmt)s is not a report format; use json, csv or xlsx.") % {"fmt": repr(fmt)}}
+            )
         facility = facility_param(request)
         period = parse_period(request.query_params.get("period"))
-        require(access.may_read_facility(request.user, facility), f"the reports of {facility.code}")
+        require(
+            access.may_read_facility(request.user, facility), _("the reports of %(code)s") % {"code": facility.code}
+        )
         report = selectors.facility_report(facility, period)
         if fmt == "csv":
             body, content_type = exports.as_csv(report), "text/csv; charset=utf-8"
@@ -89,7 +94,9 @@ class FairnessReport(ReportView):
         from request to decision by institution, internal against outside."""
         facility = facility_param(request)
         period = parse_period(request.query_params.get("period"))
-        require(access.may_read_facility(request.user, facility), f"the reports of {facility.code}")
+        require(
+            access.may_read_facility(request.user, facility), _("the reports of %(code)s") % {"code": facility.code}
+        )
         return Response(rows.fairness_document(selectors.fairness_report(facility, period)))
 
 
@@ -99,12 +106,15 @@ class InstitutionRollUp(ReportView):
         """Every facility the institution hosts, and their totals."""
         institution = Institution.objects.filter(code__iexact=code).first()
         if institution is None:
-            raise NotFound(f"There is no institution with the code {code!r}.")
+            raise NotFound(_("There is no institution with the code %(code)s.") % {"code": repr(code)})
         period = parse_period(request.query_params.get("period"))
         if not access.may_read_institution(request.user, institution):
             raise PermissionDenied(
-                f"You may not read the roll-up of {institution.code}: it is open to that institution's "
-                "administrators and platform administrators."
+                _(
+                    "You may not read the roll-up of %(code)s: it is open to that "
+                    "institution's administrators and platform administrators."
+                )
+                % {"code": institution.code}
             )
         roll_up = selectors.institution_roll_up(institution, period)
         return Response(
@@ -117,10 +127,13 @@ class ProvinceRollUp(ReportView):
     def get(self, request, province: str):
         """Every facility in a province, and their totals: platform administrators only."""
         if province not in Province.values:
-            raise NotFound(f"There is no province {province!r}; use one of {', '.join(Province.values)}.")
+            raise NotFound(
+                _("There is no province %(province)s; use one of %(value)s.")
+                % {"province": repr(province), "value": ", ".join(Province.values)}
+            )
         period = parse_period(request.query_params.get("period"))
         if not access.may_read_province(request.user):
-            raise PermissionDenied("A province's roll-up is open to platform administrators only.")
+            raise PermissionDenied(_("A province's roll-up is open to platform administrators only."))
         return Response(rows.roll_up_document(selectors.province_roll_up(province, period), province=province))
 
 
@@ -140,12 +153,16 @@ class CallFigures(ReportView):
 
         fmt = (request.query_params.get("format") or "json").lower()
         if fmt not in ("json", "xlsx"):
-            raise ValidationError({"format": f"{fmt[:20]!r} is not a format of this report; use json or xlsx."})
+            raise ValidationError(
+                {"format": _("%(fmt)s is not a format of this report; use json or xlsx.") % {"fmt": repr(fmt[:20])}}
+            )
         call = Call.objects.select_related("facility", "facility__host").filter(pk=pk).first()
         if call is None:
-            raise NotFound("No such call.")
+            raise NotFound(_("No such call."))
         allowed = access.may_read_facility(request.user, call.facility) or runs_calls_of(request.user, call.facility_id)
-        require(allowed, f"the figures of {call.facility.code} {call.code}")
+        require(
+            allowed, _("the figures of %(facility)s %(call)s") % {"facility": call.facility.code, "call": call.code}
+        )
         figures = call_figures(call)
         if fmt == "json":
             return Response(figures)

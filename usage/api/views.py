@@ -3,6 +3,7 @@
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.parsers import BaseParser
@@ -43,14 +44,14 @@ def _instrument(pk: int) -> Instrument:
 def _managed_instrument(user, pk: int) -> Instrument:
     instrument = _instrument(pk)
     if not may_manage(user, instrument):
-        raise PermissionDenied(f"Only the managers of {instrument.facility.code} may do this.")
+        raise PermissionDenied(_("Only the managers of %(code)s may do this.") % {"code": instrument.facility.code})
     return instrument
 
 
 def _time(data: dict, name: str, required: bool):
     if data.get(name) is None:
         if required:
-            raise ValidationError({name: "This field is required."})
+            raise ValidationError({name: _("This field is required.")})
         return None
     return parse_aware(data[name], name)
 
@@ -58,7 +59,7 @@ def _time(data: dict, name: str, required: bool):
 def _reason(data: dict) -> str:
     value = data.get("reason", "")
     if not isinstance(value, str):
-        raise ValidationError({"reason": "The reason is text."})
+        raise ValidationError({"reason": _("The reason is text.")})
     return value
 
 
@@ -101,7 +102,7 @@ class SessionList(generics.GenericAPIView):
         username = data.get("username")
         user = User.objects.filter(username=username).first() if isinstance(username, str) else None
         if user is None:
-            raise ValidationError({"username": "No user has that username."})
+            raise ValidationError({"username": _("No user has that username.")})
         booking = data.get("booking")
         session = services.session_record(
             actor=request.user,
@@ -212,9 +213,9 @@ class UsageSettingsView(APIView):
         data = json_body(request)
         unknown = set(data) - {"checkin_early_minutes", "no_show_after_minutes", "heartbeat_timeout_minutes"}
         if unknown:
-            raise ValidationError({sorted(unknown)[0]: "This field cannot be changed here."})
+            raise ValidationError({sorted(unknown)[0]: _("This field cannot be changed here.")})
         with transaction.atomic():
-            row, _ = UsageSettings.objects.select_for_update().get_or_create(instrument=instrument)
+            row, _created = UsageSettings.objects.select_for_update().get_or_create(instrument=instrument)
             if "checkin_early_minutes" in data:
                 row.checkin_early_minutes = parse_strict_int(
                     data["checkin_early_minutes"], "checkin_early_minutes", minimum=0, maximum=24 * 60

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, permissions
 from rest_framework.response import Response
@@ -52,7 +53,7 @@ class SuspensionList(generics.GenericAPIView):
 def _text(data: dict, name: str) -> str:
     value = data.get(name, "")
     if not isinstance(value, str):
-        raise ValidationError({name: "Must be text."})
+        raise ValidationError({name: _("Must be text.")})
     return value
 
 
@@ -80,7 +81,7 @@ class SuspensionDecide(APIView):
         data = json_body(request)
         grant = data.get("grant")
         if not isinstance(grant, bool):
-            raise ValidationError({"grant": "true to lift the suspension, false to keep it."})
+            raise ValidationError({"grant": _("true to lift the suspension, false to keep it.")})
         s = suspension_decide(actor=request.user, suspension_id=pk, grant=grant, reason=_text(data, "reason"))
         return Response(suspension_json(s))
 
@@ -105,7 +106,9 @@ class ViolationPolicyView(APIView):
     def _facility(self, request, code: str) -> Facility:
         facility = get_object_or_404(Facility, code=code)
         if not (request.user.is_superuser or is_manager_of(request.user, facility.pk)):
-            raise PermissionDenied(f"Only the managers of {facility.code} set its violation policy.")
+            raise PermissionDenied(
+                _("Only the managers of %(code)s set its violation policy.") % {"code": facility.code}
+            )
         return facility
 
     @extend_schema(responses={200: ViolationPolicySerializer, 403: None})
@@ -122,7 +125,7 @@ class ViolationPolicyView(APIView):
         data = json_body(request)
         active = data.get("active", True)
         if not isinstance(active, bool):
-            raise ValidationError({"active": "true or false."})
+            raise ValidationError({"active": _("true or false.")})
         values = {
             "active": active,
             "max_violations": parse_strict_int(data.get("max_violations", 3), "max_violations", maximum=100),

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from booking.holds import lock_for_booking
 from booking.models import Booking
@@ -48,10 +49,12 @@ def agent_key_rotate(*, actor: User, instrument: Instrument, now: dt.datetime | 
     """Issue a new key for the instrument's agent (the old one stops working at once). Returns the key:
     it is shown this once and kept only encrypted."""
     if not may_manage(actor, instrument):
-        raise PermissionDenied(f"Only the managers of {instrument.facility.code} may issue its agents' keys.")
+        raise PermissionDenied(
+            _("Only the managers of %(code)s may issue its agents' keys.") % {"code": instrument.facility.code}
+        )
     key = keys.new_key()
     with transaction.atomic():
-        row, _ = UsageSettings.objects.select_for_update().get_or_create(instrument=instrument)
+        row, _created = UsageSettings.objects.select_for_update().get_or_create(instrument=instrument)
         row.agent_key_encrypted = keys.encrypt(key)
         row.agent_key_rotated_at = now or timezone.now()
         row.save(update_fields=["agent_key_encrypted", "agent_key_rotated_at"])
@@ -66,17 +69,17 @@ def agent_request_verify(
     row = UsageSettings.objects.select_related("instrument").filter(instrument_id=instrument_id).first()
     key = keys.decrypt(row.agent_key_encrypted) if row else None
     if row is None or key is None:
-        raise PermissionDenied("This instrument has no agent key; its manager issues one.")
+        raise PermissionDenied(_("This instrument has no agent key; its manager issues one."))
     try:
         sent = dt.datetime.fromtimestamp(int(timestamp), tz=dt.UTC)
     except (TypeError, ValueError, OverflowError, OSError):
-        raise PermissionDenied("X-Sanjiao-Timestamp must be the Unix time in seconds.") from None
+        raise PermissionDenied(_("X-Sanjiao-Timestamp must be the Unix time in seconds.")) from None
     if abs(now - sent) > max_skew():
         raise PermissionDenied(
-            "The request's timestamp is too far from the server's clock; sign it again now (and check the clock)."
+            _("The request's timestamp is too far from the server's clock; sign it again now (and check the clock).")
         )
     if not signature or not keys.signature_matches(key, timestamp, body, signature):
-        raise PermissionDenied("The signature does not match this instrument's key.")
+        raise PermissionDenied(_("The signature does not match this instrument's key."))
     return row.instrument
 
 
@@ -92,33 +95,36 @@ def parse_body(body: bytes, now: dt.datetime) -> tuple[str, list[Incoming]]:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise ValidationError("The body is not valid JSON.") from None
+        raise ValidationError(_("The body is not valid JSON.")) from None
     if not isinstance(data, dict):
-        raise ValidationError("The body is a JSON object with a nonce and events.")
+        raise ValidationError(_("The body is a JSON object with a nonce and events."))
     nonce = data.get("nonce")
     if not isinstance(nonce, str) or not 8 <= len(nonce) <= 64:
-        raise ValidationError({"nonce": "A nonce is a string of 8 to 64 characters, new for every request."})
+        raise ValidationError({"nonce": _("A nonce is a string of 8 to 64 characters, new for every request.")})
     events = data.get("events")
     if not isinstance(events, list) or not 1 <= len(events) <= MAX_EVENTS:
-        raise ValidationError({"events": f"Send a list of 1 to {MAX_EVENTS} events."})
+        raise ValidationError({"events": _("Send a list of 1 to %(max_events)s events.") % {"max_events": MAX_EVENTS}})
     parsed: list[Incoming] = []
     for i, raw in enumerate(events):
         where = f"events[{i}]"
         if not isinstance(raw, dict):
-            raise ValidationError({where: "An event is an object with id, type and at."})
+            raise ValidationError({where: _("An event is an object with id, type and at.")})
         event_id, kind, user = raw.get("id"), raw.get("type"), raw.get("user", "")
         if not isinstance(event_id, str) or not 1 <= len(event_id) <= 64:
-            raise ValidationError({where: "id is a string of 1 to 64 characters, unique per instrument."})
+            raise ValidationError({where: _("id is a string of 1 to 64 characters, unique per instrument.")})
         if kind not in KIND_ORDER:
-            raise ValidationError({where: "type is start, heartbeat or stop."})
+            raise ValidationError({where: _("type is start, heartbeat or stop.")})
         if not isinstance(user, str) or len(user) > 150:
-            raise ValidationError({where: "user is a username."})
+            raise ValidationError({where: _("user is a username.")})
         at = parse_aware(raw.get("at"), f"{where}.at")
         if at > now + max_skew():
-            raise ValidationError({where: "The event lies in the future; check the instrument PC's clock."})
+            raise ValidationError({where: _("The event lies in the future; check the instrument PC's clock.")})
         if at < now - max_event_age():
             raise ValidationError(
-                {where: f"The event is older than {max_event_age().days} days; a manager records it."}
+                {
+                    where: _("The event is older than %(days)s days; a manager records it.")
+                    % {"days": max_event_age().days}
+                }
             )
         parsed.append(Incoming(event_id, kind, at, user))
     return nonce, parsed
@@ -131,7 +137,7 @@ def agent_events_ingest(*, instrument: Instrument, body: bytes, now: dt.datetime
     with transaction.atomic():
         lock_for_booking(instrument_ids=[instrument.pk])
         if AgentNonce.objects.filter(instrument=instrument, nonce=nonce).exists():
-            raise PermissionDenied("This request was already received (its nonce was used): a replay is refused.")
+            raise PermissionDenied(_("This request was already received (its nonce was used): a replay is refused."))
         AgentNonce.objects.create(instrument=instrument, nonce=nonce, received_at=now)
         ids = [e.event_id for e in events]
         known = AgentEvent.objects.filter(instrument=instrument, event_id__in=ids)
@@ -250,5 +256,5 @@ def rebuild(*, instrument: Instrument, since: dt.datetime, now: dt.datetime) -> 
 def instrument_for_agent(instrument_id: int) -> Instrument:
     instrument = Instrument.objects.filter(pk=instrument_id).first()
     if instrument is None:
-        raise Http404("No such instrument.")
+        raise Http404(_("No such instrument."))
     return instrument

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from booking import rules
 from booking.holds import held_span, lock_for_booking
@@ -46,15 +47,23 @@ def may_manage(actor: User, instrument: Instrument) -> bool:
 
 def _require_manager(actor: User, instrument: Instrument) -> None:
     if not may_manage(actor, instrument):
-        raise PermissionDenied(f"Only the managers of {instrument.facility.code} may record use of {instrument.code}.")
+        raise PermissionDenied(
+            _("Only the managers of %(code)s may record use of %(code2)s.")
+            % {"code": instrument.facility.code, "code2": instrument.code}
+        )
 
 
 def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Say why: a recorded or corrected use needs a reason."})
+        raise ValidationError({"reason": _("Say why: a recorded or corrected use needs a reason.")})
     if len(reason) > MAX_REASON_LENGTH:
-        raise ValidationError({"reason": f"The reason may be at most {MAX_REASON_LENGTH} characters long."})
+        raise ValidationError(
+            {
+                "reason": _("The reason may be at most %(max_reason_length)s characters long.")
+                % {"max_reason_length": MAX_REASON_LENGTH}
+            }
+        )
     return reason
 
 
@@ -104,7 +113,9 @@ def checkin_start(*, user: User, instrument: Instrument, now: dt.datetime | None
         booking = booking_for_checkin(user=user, instrument=instrument, now=now)
         if current is not None:
             if not _may_take_over(current, booking, now):
-                raise Conflict("in_use", f"{instrument.code} is in use by someone else; stop their use first.")
+                raise Conflict(
+                    "in_use", _("%(code)s is in use by someone else; stop their use first.") % {"code": instrument.code}
+                )
             # A check-in someone forgot to stop gives way to the next booked user: it ends now.
             current.end, current.last_seen, current.ended_by = now, max(now, current.last_seen), EndedBy.NEXT_USER
             current.save(update_fields=["end", "last_seen", "ended_by"])
@@ -119,11 +130,14 @@ def checkin_start(*, user: User, instrument: Instrument, now: dt.datetime | None
             if others is not None:
                 raise Conflict(
                     "slot_held",
-                    f"{instrument.code} is booked by someone else until "
-                    f"{timezone.localtime(others.hold_end):%H:%M}; you may start only within your own booking.",
+                    _(
+                        "%(code)s is booked by someone else until %(localtime)s; you may start "
+                        "only within your own booking."
+                    )
+                    % {"code": instrument.code, "localtime": format(timezone.localtime(others.hold_end), "%H:%M")},
                 )
             if not instrument.active:
-                raise ValidationError(f"{instrument.code} is not open for use.")
+                raise ValidationError(_("%(code)s is not open for use.") % {"code": instrument.code})
             rules.check_qualification(instrument=instrument, requester=user)  # as for a booking
         session = UsageSession.objects.create(
             instrument=instrument,
@@ -150,7 +164,9 @@ def checkin_stop(*, user: User, instrument: Instrument, now: dt.datetime | None 
             .first()
         )
         if session is None:
-            raise Conflict("not_in_use", f"You are not using {instrument.code}; there is nothing to stop.")
+            raise Conflict(
+                "not_in_use", _("You are not using %(code)s; there is nothing to stop.") % {"code": instrument.code}
+            )
         session.end = max(now, session.start)
         session.last_seen = session.end
         session.ended_by = EndedBy.STOP
@@ -162,16 +178,16 @@ def checkin_stop(*, user: User, instrument: Instrument, now: dt.datetime | None 
 def _check_span(start: dt.datetime, end: dt.datetime | None, now: dt.datetime) -> None:
     for name, value in (("start", start), ("end", end)):
         if value is not None and timezone.is_naive(value):
-            raise ValidationError({name: "Times must carry a UTC offset."})
+            raise ValidationError({name: _("Times must carry a UTC offset.")})
     if start > now:
-        raise ValidationError({"start": "Use cannot start in the future."})
+        raise ValidationError({"start": _("Use cannot start in the future.")})
     if end is not None:
         if end <= start:
-            raise ValidationError({"end": "Use must end after it starts."})
+            raise ValidationError({"end": _("Use must end after it starts.")})
         if end > now:
-            raise ValidationError({"end": "Use cannot end in the future."})
+            raise ValidationError({"end": _("Use cannot end in the future.")})
         if end - start > MAX_SESSION:
-            raise ValidationError({"end": "Use longer than 31 days is not plausible; check the times."})
+            raise ValidationError({"end": _("Use longer than 31 days is not plausible; check the times.")})
 
 
 def _booking_of(instrument: Instrument, booking_id: int | None, user: User | None) -> Booking | None:
@@ -179,9 +195,16 @@ def _booking_of(instrument: Instrument, booking_id: int | None, user: User | Non
         return None
     booking = Booking.objects.filter(pk=booking_id, instrument=instrument).first()
     if booking is None:
-        raise ValidationError({"booking": f"Booking #{booking_id} is not a booking of {instrument.code}."})
+        raise ValidationError(
+            {
+                "booking": _("Booking #%(booking_id)s is not a booking of %(code)s.")
+                % {"booking_id": booking_id, "code": instrument.code}
+            }
+        )
     if user is not None and booking.requester_id != user.pk:
-        raise ValidationError({"booking": f"Booking #{booking_id} was made by someone else."})
+        raise ValidationError(
+            {"booking": _("Booking #%(booking_id)s was made by someone else.") % {"booking_id": booking_id}}
+        )
     return booking
 
 
@@ -230,7 +253,7 @@ _UNSET = object()
 def _lock_session(actor: User, session_id: int) -> UsageSession:
     session = UsageSession.objects.select_related("instrument__facility").filter(pk=session_id).first()
     if session is None or not (may_manage(actor, session.instrument) or session.user_id == actor.pk):
-        raise Http404("No such use, or you may not see it.")
+        raise Http404(_("No such use, or you may not see it."))
     _require_manager(actor, session.instrument)
     lock_for_booking(instrument_ids=[session.instrument_id])
     return UsageSession.objects.select_for_update().select_related("instrument__facility").get(pk=session_id)
@@ -278,7 +301,7 @@ def session_validate(*, actor: User, session_id: int, now: dt.datetime | None = 
     with transaction.atomic():
         session = _lock_session(actor, session_id)
         if session.end is None:
-            raise Conflict("in_use", "Use still going on cannot be validated; validate it once it has ended.")
+            raise Conflict("in_use", _("Use still going on cannot be validated; validate it once it has ended."))
         session.validated_by, session.validated_at = actor, now
         session.save(update_fields=["validated_by", "validated_at"])
     return session

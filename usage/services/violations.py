@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from booking.models import Booking
 from common.errors import Conflict
@@ -45,9 +46,15 @@ def check_standing(*, requester: User, instrument: Instrument, now: dt.datetime 
     if suspension is not None:
         raise ValidationError(
             {
-                "requester": f"Suspended: you may not book at {instrument.facility.code} until "
-                f"{timezone.localtime(suspension.ends_at):%Y-%m-%d %H:%M} ({suspension.reason}). "
-                "You may appeal to the facility's managers."
+                "requester": _(
+                    "Suspended: you may not book at %(code)s until %(localtime)s "
+                    "(%(reason)s). You may appeal to the facility's managers."
+                )
+                % {
+                    "code": instrument.facility.code,
+                    "localtime": format(timezone.localtime(suspension.ends_at), "%Y-%m-%d %H:%M"),
+                    "reason": suspension.reason,
+                }
             }
         )
 
@@ -114,17 +121,19 @@ def suspension_appeal(*, user: User, suspension_id: int, text: str, now: dt.date
     now = now or timezone.now()
     text = (text or "").strip()
     if not text:
-        raise ValidationError({"text": "Say why the suspension should be lifted."})
+        raise ValidationError({"text": _("Say why the suspension should be lifted.")})
     if len(text) > MAX_TEXT:
-        raise ValidationError({"text": f"An appeal may be at most {MAX_TEXT} characters long."})
+        raise ValidationError(
+            {"text": _("An appeal may be at most %(max_text)s characters long.") % {"max_text": MAX_TEXT}}
+        )
     with transaction.atomic():
         suspension = Suspension.objects.select_for_update().filter(pk=suspension_id, user=user).first()
         if suspension is None:
-            raise Http404("No such suspension, or it is not yours.")
+            raise Http404(_("No such suspension, or it is not yours."))
         if suspension.appeal != Suspension.Appeal.NONE:
-            raise Conflict("already_appealed", "This suspension was already appealed; a manager decides once.")
+            raise Conflict("already_appealed", _("This suspension was already appealed; a manager decides once."))
         if suspension.ends_at <= now:
-            raise Conflict("suspension_over", "This suspension is over; there is nothing to appeal.")
+            raise Conflict("suspension_over", _("This suspension is over; there is nothing to appeal."))
         suspension.appeal, suspension.appeal_text, suspension.appealed_at = Suspension.Appeal.PENDING, text, now
         suspension.save(update_fields=["appeal", "appeal_text", "appealed_at"])
     return suspension
@@ -138,17 +147,19 @@ def suspension_decide(
     now = now or timezone.now()
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Give the reason for the decision; the user is told."})
+        raise ValidationError({"reason": _("Give the reason for the decision; the user is told.")})
     if len(reason) > MAX_TEXT:
-        raise ValidationError({"reason": f"The reason may be at most {MAX_TEXT} characters long."})
+        raise ValidationError(
+            {"reason": _("The reason may be at most %(max_text)s characters long.") % {"max_text": MAX_TEXT}}
+        )
     with transaction.atomic():
         suspension = Suspension.objects.select_for_update().filter(pk=suspension_id).first()
         if suspension is None:
-            raise Http404("No such suspension.")
+            raise Http404(_("No such suspension."))
         if not (actor.is_superuser or is_manager_of(actor, suspension.facility_id)):
-            raise PermissionDenied("Only the facility's managers decide appeals against its suspensions.")
+            raise PermissionDenied(_("Only the facility's managers decide appeals against its suspensions."))
         if suspension.appeal != Suspension.Appeal.PENDING:
-            raise Conflict("no_pending_appeal", "There is no pending appeal against this suspension.")
+            raise Conflict("no_pending_appeal", _("There is no pending appeal against this suspension."))
         suspension.appeal = Suspension.Appeal.GRANTED if grant else Suspension.Appeal.REJECTED
         suspension.decided_by, suspension.decided_at, suspension.decision_reason = actor, now, reason
         if grant:
@@ -173,16 +184,16 @@ def violation_policy_set(
 ) -> ViolationPolicy:
     """A manager of the facility (or a platform admin) sets its violation policy."""
     if not (actor.is_superuser or is_manager_of(actor, facility_id)):
-        raise PermissionDenied("Only the facility's managers set its violation policy.")
+        raise PermissionDenied(_("Only the facility's managers set its violation policy."))
     for name, value, low in (
         ("max_violations", max_violations, 1),
         ("window_days", window_days, 1),
         ("suspension_days", suspension_days, 1),
     ):
         if value < low:
-            raise ValidationError({name: f"Must be at least {low}."})
+            raise ValidationError({name: _("Must be at least %(low)s.") % {"low": low}})
     if not 0 <= short_use_percent <= 100:
-        raise ValidationError({"short_use_percent": "Must be between 0 and 100."})
+        raise ValidationError({"short_use_percent": _("Must be between 0 and 100.")})
     values = {
         "active": active,
         "max_violations": max_violations,
@@ -191,7 +202,7 @@ def violation_policy_set(
         "short_use_percent": short_use_percent,
     }
     with transaction.atomic():
-        row, _ = ViolationPolicy.objects.update_or_create(facility_id=facility_id, defaults=values)
+        row, _created = ViolationPolicy.objects.update_or_create(facility_id=facility_id, defaults=values)
     return row
 
 

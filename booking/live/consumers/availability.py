@@ -4,6 +4,7 @@ import json
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from facilities.models import Instrument
 
@@ -56,8 +57,11 @@ class AvailabilityConsumer(LiveSocket):
         total = set(self.subscriptions) | set(message.instruments)
         if len(total) > settings.LIVE_MAX_INSTRUMENTS:
             raise ProtocolError(
-                f"Too many instruments: at most {settings.LIVE_MAX_INSTRUMENTS} per connection; "
-                f"you would have {len(total)}. Unsubscribe from some first."
+                _(
+                    "Too many instruments: at most %(live_max_instruments)s per connection; "
+                    "you would have %(len)s. Unsubscribe from some first."
+                )
+                % {"live_max_instruments": settings.LIVE_MAX_INSTRUMENTS, "len": len(total)}
             )
         if any(i in self.subscriptions for i in message.instruments):
             # Check before dropping the old windows, so a refused subscribe changes nothing.
@@ -98,7 +102,7 @@ class AvailabilityConsumer(LiveSocket):
     async def refuse_missing(self, missing: list[int]) -> None:
         if missing:
             listed = ", ".join(str(i) for i in missing)
-            raise ProtocolError(f"No such instrument: {listed}. Nothing was subscribed.")
+            raise ProtocolError(_("No such instrument: %(listed)s. Nothing was subscribed.") % {"listed": listed})
 
     async def unsubscribe(self, ids: list[int]) -> None:
         hub = get_hub()

@@ -16,6 +16,9 @@ from types import SimpleNamespace
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user
+from django.http.cookie import parse_cookie
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from ..protocol import ProtocolError, RateLimit, decode
 from ..publish import session_group
@@ -52,6 +55,21 @@ def session_still_signed_in(scope) -> bool:
     return bool(user.is_authenticated and user.pk == scope["user"].pk)
 
 
+def language_of(scope) -> str:
+    """The language the socket's person reads, chosen as the pages choose it (LocaleMiddleware): the
+    language cookie the site's switcher sets, else the handshake's Accept-Language, else the default."""
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
+    cookies = scope.get("cookies")  # set by channels' CookieMiddleware (config/asgi.py)
+    if cookies is None:
+        cookies = parse_cookie(headers.get("cookie", ""))
+    request = SimpleNamespace(
+        COOKIES=cookies,
+        META={"HTTP_ACCEPT_LANGUAGE": headers.get("accept-language", "")},
+        path_info="/",
+    )
+    return translation.get_language_from_request(request)  # type: ignore[arg-type]
+
+
 class LiveSocket(AsyncWebsocketConsumer):
     ended = False
 
@@ -62,7 +80,9 @@ class LiveSocket(AsyncWebsocketConsumer):
             # that its session ended.
             self.channel_layer_alias = "default"
         try:
-            await super().__call__(scope, receive, send)
+            # Every message in words (errors, refusals) is in the person's language.
+            with translation.override(language_of(scope)):
+                await super().__call__(scope, receive, send)
         finally:
             # Also after an exception or a cancellation, where websocket_disconnect never runs.
             try:
@@ -126,8 +146,11 @@ class LiveSocket(AsyncWebsocketConsumer):
         if not self.limiter.allow():
             if self.limiter.should_warn():
                 await self.send_error(
-                    f"Too many messages: at most {settings.LIVE_MAX_MESSAGES_PER_SECOND} a second; "
-                    "the extra ones were ignored."
+                    _(
+                        "Too many messages: at most %(live_max_messages_per_second)s a second; "
+                        "the extra ones were ignored."
+                    )
+                    % {"live_max_messages_per_second": settings.LIVE_MAX_MESSAGES_PER_SECOND}
                 )
             return
         try:
@@ -137,4 +160,4 @@ class LiveSocket(AsyncWebsocketConsumer):
             await self.send_error(str(exc))
 
     async def handle(self, content: dict) -> None:
-        raise ProtocolError("This socket only sends updates; it takes no messages.")
+        raise ProtocolError(_("This socket only sends updates; it takes no messages."))

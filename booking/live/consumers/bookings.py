@@ -7,6 +7,7 @@ sockets are closed with 4401, signed-in users who manage no facility get 4403 on
 import json
 
 from channels.db import database_sync_to_async
+from django.utils.translation import gettext as _
 
 from facilities.models import Facility
 from facilities.selectors import managed_facility_ids
@@ -77,10 +78,10 @@ class QueueConsumer(BookingEventsSocket):
     async def connect(self):
         user = self.user()
         if user is None:
-            return await self.refuse(CLOSE_UNAUTHENTICATED, "Sign in to follow a facility's booking queue.")
+            return await self.refuse(CLOSE_UNAUTHENTICATED, _("Sign in to follow a facility's booking queue."))
         facilities = await database_sync_to_async(_facilities_of)(user)
         if not facilities:
-            return await self.refuse(CLOSE_FORBIDDEN, "Only facility managers may follow a booking queue.")
+            return await self.refuse(CLOSE_FORBIDDEN, _("Only facility managers may follow a booking queue."))
         await self.join([facility_group(f) for f in sorted(facilities)])
         await self.accept()
 
@@ -93,7 +94,7 @@ class MyBookingsConsumer(BookingEventsSocket):
     async def connect(self):
         user = self.user()
         if user is None:
-            return await self.refuse(CLOSE_UNAUTHENTICATED, "Sign in to follow your bookings.")
+            return await self.refuse(CLOSE_UNAUTHENTICATED, _("Sign in to follow your bookings."))
         await self.join([user_group(user.pk)])
         await self.accept()
 
