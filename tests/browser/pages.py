@@ -33,4 +33,10 @@ PAGES: list[Page] = [
     Page("console-facility", MANAGER, "/console/facilities/SHMFF/"),
     Page("finance", FINANCE, "/finance/"),
     Page("audit", INSTITUTION_ADMIN, "/audit/"),
+    Page("resource-calendar", MANAGER, "/console/facilities/SHMFF/calendar/"),
+    Page("resource-calendar-day", MANAGER, "/console/facilities/SHMFF/calendar/?view=day"),
+    Page("proposals", RESEARCHER, "/proposals/"),
+    Page("groups", RESEARCHER, "/groups/"),
+    Page("institutions", INSTITUTION_ADMIN, "/institutions/"),
+    Page("people", INSTITUTION_ADMIN, "/institutions/USTC/people/"),
 ]
