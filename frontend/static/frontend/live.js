@@ -152,17 +152,19 @@
       if ("checked" in f) c.checked = f.checked; else c.value = f.value;
     });
     var focus = kept.focus && document.getElementById(kept.focus);
-    if (focus) focus.focus();
+    if (focus && document.activeElement !== focus) focus.focus();
   }
 
   function liveRegion(region) {
     var status = document.getElementById("live-status");
+    var target = region.dataset.liveTarget, kept = null;
+    // Read just before the swap and put back just after it (both in one task): a refresh still in flight
+    // when the person ticks must not carry an older picture of the form.
+    region.addEventListener("htmx:beforeSwap", function () { kept = keepInput(target); });
+    region.addEventListener("htmx:afterSwap", function () { if (kept) { restoreInput(kept); kept = null; } });
     function refresh() {
       if (!window.htmx) { location.reload(); return; }
-      var target = region.dataset.liveTarget;
-      var kept = keepInput(target);
-      var done = window.htmx.ajax("GET", region.dataset.liveRefresh, { target: target, swap: "outerHTML" });
-      if (done && done.then) done.then(function () { restoreInput(kept); });
+      window.htmx.ajax("GET", region.dataset.liveRefresh, { target: target, swap: "outerHTML" });
     }
     connect(region.dataset.liveSocket, {
       open: function () { setStatus("open", status && status.dataset.msgOpen); refresh(); },
