@@ -44,5 +44,10 @@ PAGES: list[Page] = [
     Page("audit", INSTITUTION_ADMIN, "/audit/"),
     Page("register", None, "/accounts/signup/"),
     Page("welcome-company", "acme.lab", "/welcome/"),
+    Page("resource-calendar-day", MANAGER, "/console/facilities/SHMFF/calendar/?view=day"),
+    Page("console-hours", MANAGER, "/console/facilities/SHMFF/hours/"),
+    Page("proposals", RESEARCHER, "/proposals/"),
+    Page("groups", RESEARCHER, "/groups/"),
+    Page("institutions", INSTITUTION_ADMIN, "/institutions/"),
     Page("people", INSTITUTION_ADMIN, "/institutions/USTC/people/"),
 ]

@@ -120,11 +120,50 @@
   }
 
   /* ---- fragments refreshed on a signal ---- */
+  /* What a person has ticked, typed or chosen in a region, by control id, and where the focus is: a refresh
+     draws the region anew, and must not drop a manager's ticks in the queue or a reason half typed. */
+  function keepInput(target) {
+    var kept = { fields: [], focus: null };
+    var root = document.querySelector(target);
+    if (!root) return kept;
+    var controls = root.querySelectorAll("input[id], textarea[id], select[id]");
+    for (var i = 0; i < controls.length; i++) {
+      var c = controls[i];
+      if (c.type === "hidden") continue;
+      if (c.type === "checkbox" || c.type === "radio") {
+        if (c.checked !== c.defaultChecked) kept.fields.push({ id: c.id, checked: c.checked });
+      } else if (c.tagName === "SELECT") {
+        var o = c.options[c.selectedIndex];
+        if (o && !o.defaultSelected) kept.fields.push({ id: c.id, value: c.value });
+      } else if (c.value !== c.defaultValue) {
+        kept.fields.push({ id: c.id, value: c.value });
+      }
+    }
+    var active = document.activeElement;
+    if (active && active.id && root.contains(active)) kept.focus = active.id;
+    return kept;
+  }
+
+  function restoreInput(kept) {
+    kept.fields.forEach(function (f) {
+      var c = document.getElementById(f.id);
+      if (!c) return;  // that request was decided meanwhile: its row is gone
+      if ("checked" in f) c.checked = f.checked; else c.value = f.value;
+    });
+    var focus = kept.focus && document.getElementById(kept.focus);
+    if (focus && document.activeElement !== focus) focus.focus();
+  }
+
   function liveRegion(region) {
     var status = document.getElementById("live-status");
+    var target = region.dataset.liveTarget, kept = null;
+    // Read just before the swap and put back just after it (both in one task): a refresh still in flight
+    // when the person ticks must not carry an older picture of the form.
+    region.addEventListener("htmx:beforeSwap", function () { kept = keepInput(target); });
+    region.addEventListener("htmx:afterSwap", function () { if (kept) { restoreInput(kept); kept = null; } });
     function refresh() {
       if (!window.htmx) { location.reload(); return; }
-      window.htmx.ajax("GET", region.dataset.liveRefresh, { target: region.dataset.liveTarget, swap: "outerHTML" });
+      window.htmx.ajax("GET", region.dataset.liveRefresh, { target: target, swap: "outerHTML" });
     }
     connect(region.dataset.liveSocket, {
       open: function () { setStatus("open", status && status.dataset.msgOpen); refresh(); },
