@@ -84,7 +84,7 @@ def history(booking: Booking, accounts: dict[int, FundingAccount]) -> list[dict]
     if unknown:
         accounts = {**accounts, **FundingAccount.objects.in_bulk(unknown)}
     statuses = dict(Booking.Status.choices)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for e in events:
         who = (e.actor.get_full_name() or e.actor.username) if e.actor else _("the system")
         status = statuses.get(e.to_status, e.to_status)
