@@ -160,6 +160,15 @@ def new_page(browser, live_server_url):
             page.fill("#id_password", "sanjiao-demo")
             page.click("form[action='/login/'] button[type=submit]")
             page.wait_for_load_state("networkidle")
+            # A refused sign-in would only show later as a missing button; say here why it was refused.
+            if page.url.split("?")[0].endswith("/login/"):
+                raise AssertionError(f"{username} could not sign in: " + page.locator("main").inner_text()[:500])
+            # Signed-in pages follow the person's saved language, which an earlier test may have changed:
+            # choose the one this page is asked in.
+            if page.locator("html").get_attribute("lang") != ("zh-Hans" if lang == "zh-hans" else "en"):
+                page.select_option("#lang-select", lang)
+                page.click("form.lang button[type=submit]")
+                page.wait_for_load_state("networkidle")
         return page
 
     yield make
